@@ -1,0 +1,27 @@
+# Source of truth for the module's version: build.ps1 reads it and stamps every assembly with it.
+# Import the built module from output/InfraRelocation/<version>/, not this file.
+@{
+    RootModule           = 'InfraRelocation.psm1'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f1d8e3a-52c4-4b8e-9a57-0d3e2f4c9b61'
+    Author               = 'InfraRelocation developers'
+    CompanyName          = 'InfraRelocation'
+    Copyright            = '(c) InfraRelocation developers. MIT License.'
+    Description          = 'Governed, previewable, reversible infrastructure relocations between Proxmox hosts: parity gates, state transitions, provisioning and receipts.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('InfraRelocation.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-RelocationEstate'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('Proxmox', 'Relocation', 'Migration', 'Governance', 'Infrastructure', 'PSEdition_Core', 'Linux')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'See README.md.'
+        }
+    }
+}

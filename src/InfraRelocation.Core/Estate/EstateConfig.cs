@@ -1,0 +1,79 @@
+using YamlDotNet.RepresentationModel;
+
+namespace InfraRelocation.Core.Estate;
+
+/// <summary>
+/// The optional estate configuration file (<c>ops/infra-relocation.yaml</c>):
+/// <code>
+/// paths:            # override any protocol file location (relative to the estate root)
+///   service_registry: docs/SERVICE_REGISTRY.yaml
+/// receipts:
+///   folder: receipts
+/// </code>
+/// </summary>
+public sealed class EstateConfig
+{
+    private static readonly Dictionary<string, EstateFile> s_pathKeys = new(StringComparer.Ordinal)
+    {
+        ["manifest"] = EstateFile.Manifest,
+        ["placement_policy"] = EstateFile.PlacementPolicy,
+        ["vm_profiles"] = EstateFile.VmProfiles,
+        ["ssh_targets"] = EstateFile.SshTargets,
+        ["backup_inventory"] = EstateFile.BackupInventory,
+        ["health_bindings"] = EstateFile.HealthBindings,
+        ["service_registry"] = EstateFile.ServiceRegistry,
+        ["stack_registry"] = EstateFile.StackRegistry,
+        ["device_identity"] = EstateFile.DeviceIdentity,
+        ["naming_policy"] = EstateFile.NamingPolicy,
+        ["exception_register"] = EstateFile.ExceptionRegister,
+    };
+
+    public Dictionary<EstateFile, string> PathOverrides { get; } = new();
+    public string? ReceiptsFolder { get; private set; }
+
+    /// <summary>The whole document, for sections other parts of the module read (proxmox, ssh).</summary>
+    public YamlMappingNode Document { get; private set; } = new();
+
+    public static EstateConfig Load(string fullPath, string relativePath)
+    {
+        var config = new EstateConfig();
+        var stream = new YamlStream();
+        try
+        {
+            using var reader = new StreamReader(fullPath);
+            stream.Load(reader);
+        }
+        catch (YamlDotNet.Core.YamlException ex)
+        {
+            throw new RelocationException("EstateConfigInvalid", FailureKind.ParserError,
+                $"{relativePath} is not valid YAML: {ex.InnerException?.Message ?? ex.Message}",
+                new SourceLocation(relativePath, (int)ex.Start.Line, (int)ex.Start.Column), relativePath, ex);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            return config;
+        }
+        config.Document = root;
+
+        if (root.Children.TryGetValue(new YamlScalarNode("paths"), out var paths) && paths is YamlMappingNode pathMap)
+        {
+            foreach (var (key, value) in pathMap.Children)
+            {
+                var name = ((YamlScalarNode)key).Value ?? "";
+                if (!s_pathKeys.TryGetValue(name, out var file))
+                {
+                    throw new RelocationException("EstateConfigUnknownPath", FailureKind.InvalidData,
+                        $"{relativePath}: unknown path key '{name}'; known keys: {string.Join(", ", s_pathKeys.Keys)}.",
+                        new SourceLocation(relativePath, (int)key.Start.Line, (int)key.Start.Column), name);
+                }
+                config.PathOverrides[file] = (value as YamlScalarNode)?.Value ?? "";
+            }
+        }
+        if (root.Children.TryGetValue(new YamlScalarNode("receipts"), out var receipts) && receipts is YamlMappingNode receiptsMap &&
+            receiptsMap.Children.TryGetValue(new YamlScalarNode("folder"), out var folder))
+        {
+            config.ReceiptsFolder = (folder as YamlScalarNode)?.Value;
+        }
+        return config;
+    }
+}

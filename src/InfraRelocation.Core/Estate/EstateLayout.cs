@@ -1,0 +1,115 @@
+namespace InfraRelocation.Core.Estate;
+
+/// <summary>The protocol files an estate is made of.</summary>
+public enum EstateFile
+{
+    Manifest,
+    PlacementPolicy,
+    VmProfiles,
+    SshTargets,
+    BackupInventory,
+    HealthBindings,
+    ServiceRegistry,
+    StackRegistry,
+    DeviceIdentity,
+    NamingPolicy,
+    ExceptionRegister,
+}
+
+/// <summary>
+/// Where an estate's files live. Defaults follow the protocol's repository layout, so a real repository
+/// laid out as the protocol says works unchanged; <c>ops/infra-relocation.yaml</c> may override paths.
+/// </summary>
+public sealed class EstateLayout
+{
+    /// <summary>The optional configuration file, relative to the estate root.</summary>
+    public const string ConfigFile = "ops/infra-relocation.yaml";
+
+    /// <summary>Environment variable naming the estate root when -Root is not given.</summary>
+    public const string RootVariable = "INFRA_RELOCATION_ROOT";
+
+    public static readonly IReadOnlyDictionary<EstateFile, string> DefaultPaths = new Dictionary<EstateFile, string>
+    {
+        [EstateFile.Manifest] = "ops/bindings/infra.relocation.plan.yaml",
+        [EstateFile.PlacementPolicy] = "ops/bindings/infra.placement.policy.yaml",
+        [EstateFile.VmProfiles] = "ops/bindings/infra.vm.profiles.yaml",
+        [EstateFile.SshTargets] = "ops/bindings/ssh.targets.yaml",
+        [EstateFile.BackupInventory] = "ops/bindings/backup.inventory.yaml",
+        [EstateFile.HealthBindings] = "ops/bindings/services.health.yaml",
+        [EstateFile.ServiceRegistry] = "docs/governance/SERVICE_REGISTRY.yaml",
+        [EstateFile.StackRegistry] = "docs/governance/STACK_REGISTRY.yaml",
+        [EstateFile.DeviceIdentity] = "docs/governance/DEVICE_IDENTITY_SSOT.md",
+        [EstateFile.NamingPolicy] = "ops/bindings/naming.policy.yaml",
+        [EstateFile.ExceptionRegister] = "ops/bindings/legacy.entrypoint.exceptions.yaml",
+    };
+
+    private readonly Dictionary<EstateFile, string> _paths;
+
+    public EstateLayout(string root, IReadOnlyDictionary<EstateFile, string>? overrides = null, string receiptsFolder = "receipts")
+    {
+        Root = Path.GetFullPath(root);
+        _paths = new Dictionary<EstateFile, string>(DefaultPaths);
+        foreach (var (file, path) in overrides ?? new Dictionary<EstateFile, string>())
+        {
+            _paths[file] = path;
+        }
+        ReceiptsFolder = receiptsFolder;
+    }
+
+    /// <summary>Absolute path of the estate root.</summary>
+    public string Root { get; }
+
+    /// <summary>Receipt ledger folder, relative to the root unless absolute.</summary>
+    public string ReceiptsFolder { get; }
+
+    /// <summary>Path of a file relative to the root, with forward slashes (as shown in findings).</summary>
+    public string RelativePath(EstateFile file) => _paths[file];
+
+    /// <summary>Absolute path of a file.</summary>
+    public string FullPath(EstateFile file) => Path.GetFullPath(Path.Combine(Root, _paths[file]));
+
+    public string ReceiptsPath => Path.GetFullPath(Path.Combine(Root, ReceiptsFolder));
+
+    /// <summary>
+    /// Finds the estate root: the explicit value, else <c>$env:INFRA_RELOCATION_ROOT</c>, else the nearest
+    /// folder at or above <paramref name="currentDirectory"/> holding the manifest or the config file
+    /// (the way git finds <c>.git</c>).
+    /// </summary>
+    public static string ResolveRoot(string? explicitRoot, string currentDirectory)
+    {
+        if (!string.IsNullOrWhiteSpace(explicitRoot))
+        {
+            return RequireFolder(explicitRoot, "-Root");
+        }
+
+        var fromEnvironment = Environment.GetEnvironmentVariable(RootVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnvironment))
+        {
+            return RequireFolder(fromEnvironment, "$env:" + RootVariable);
+        }
+
+        for (var dir = new DirectoryInfo(currentDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, DefaultPaths[EstateFile.Manifest])) ||
+                File.Exists(Path.Combine(dir.FullName, ConfigFile)))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new RelocationException("EstateRootNotFound", FailureKind.ObjectNotFound,
+            $"No estate found at or above '{currentDirectory}': no folder holds {DefaultPaths[EstateFile.Manifest]}. " +
+            $"Pass -Root or set ${RootVariable}.", target: currentDirectory);
+    }
+
+    private static string RequireFolder(string path, string source)
+    {
+        var full = Path.GetFullPath(path);
+        if (!Directory.Exists(full))
+        {
+            throw new RelocationException("EstateRootNotFound", FailureKind.ObjectNotFound,
+                $"The estate root '{full}' given by {source} is not a folder.", target: path);
+        }
+        return full;
+    }
+}
