@@ -1,0 +1,77 @@
+namespace InfraRelocation.Model;
+
+/// <summary>VM profiles, <c>ops/bindings/infra.vm.profiles.yaml</c>: how to provision, bootstrap and check a VM.</summary>
+public sealed record VmProfileCatalog : ModelEntry
+{
+    public string File { get; init; } = "";
+    /// <summary><c>defaults</c>: fallbacks for every profile's provisioning settings, plus the hypervisor user.</summary>
+    public ProvisioningSettings Defaults { get; init; } = new();
+    public string? ProxmoxUser { get; init; }
+    public IReadOnlyDictionary<string, VmProfile> Profiles { get; init; } = new Dictionary<string, VmProfile>();
+}
+
+public sealed record VmProfile : ModelEntry
+{
+    public string Name { get; init; } = "";
+    public string? Description { get; init; }
+    public ProvisioningSettings Provisioning { get; init; } = new();
+    public BootstrapSettings Bootstrap { get; init; } = new();
+    public ReadinessSettings Readiness { get; init; } = new();
+}
+
+/// <summary>
+/// Provisioning settings as written; null means "not set here" (fall back to defaults, then built-ins),
+/// so an explicit <c>false</c> is honoured (the reference treated false as unset).
+/// </summary>
+public sealed record ProvisioningSettings : ModelEntry
+{
+    /// <summary>Template VMID; null when unset (missing, null or <c>__SET_ME__</c>).</summary>
+    public int? TemplateVmId { get; init; }
+    public int? CpuCores { get; init; }
+    public int? MemoryMb { get; init; }
+    public int? DiskGb { get; init; }
+    public string? Bridge { get; init; }
+    public string? Storage { get; init; }
+    public string? CiNetworkCidr { get; init; }
+    public string? CiUser { get; init; }
+    public string? Nameserver { get; init; }
+    public string? SearchDomain { get; init; }
+    public string? SshKeyFile { get; init; }
+    public bool? QemuAgent { get; init; }
+    public bool? OnBoot { get; init; }
+}
+
+public sealed record BootstrapSettings : ModelEntry
+{
+    public string? PackageManager { get; init; }
+    public IReadOnlyList<string> Packages { get; init; } = [];
+    public IReadOnlyList<string> ServicesEnable { get; init; } = [];
+    public bool? RequireTailscaleConnected { get; init; }
+    public bool? RequireQemuAgentRunning { get; init; }
+    public bool? RequireDockerRunning { get; init; }
+    public bool? RequireCronRunning { get; init; }
+    /// <summary>Where the mesh auth key comes from (a secret reference, never the key itself).</summary>
+    public string? TailscaleAuthSecretPath { get; init; }
+    public string? TailscaleAuthSecretKey { get; init; }
+    public IReadOnlyList<CronHook> CronHooks { get; init; } = [];
+}
+
+public sealed record CronHook : ModelEntry
+{
+    public string Name { get; init; } = "";
+    public string? Schedule { get; init; }
+    public string? Command { get; init; }
+    public bool Required { get; init; }
+}
+
+/// <summary>Which readiness checks a profile requires; null means the default (true).</summary>
+public sealed record ReadinessSettings : ModelEntry
+{
+    public bool? RequireRunning { get; init; }
+    public bool? RequireSshTargetBinding { get; init; }
+    public bool? RequireSshReachability { get; init; }
+    public bool? RequireTailscaleConnected { get; init; }
+    public bool? RequireQemuAgentRunning { get; init; }
+    public bool? RequireCronRunning { get; init; }
+    public bool? RequireBackupBinding { get; init; }
+}
