@@ -81,8 +81,9 @@ function Invoke-FreshPwsh {
         [Environment]::SetEnvironmentVariable($name, $Environment[$name])
     }
     try {
-        $exe, $prefix = $script:Pwsh
-        & $exe @prefix -NoProfile -NonInteractive @ArgumentList
+        $exe = $script:Pwsh[0]
+        $prefix = @($script:Pwsh | Select-Object -Skip 1)
+        & $exe @prefix -NoProfile -NonInteractive @ArgumentList | Out-Host
         $LASTEXITCODE
     } finally {
         foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
