@@ -68,7 +68,7 @@ function Write-Step([string] $Message) {
 function Invoke-Native {
     # Runs a native command and fails the task when it fails.
     param([string] $FilePath, [string[]] $ArgumentList)
-    & $FilePath @ArgumentList
+    & $FilePath @ArgumentList | Out-Host
     if ($LASTEXITCODE -ne 0) { throw "'$FilePath $($ArgumentList -join ' ')' failed with exit code $LASTEXITCODE." }
 }
 
@@ -212,7 +212,7 @@ function Invoke-XunitTests {
         $trx = Join-Path $resultsDir "$($project.BaseName).trx"
         Remove-Item $trx -ErrorAction Ignore
         & dotnet test $project.FullName -c $Configuration --nologo --disable-build-servers `
-            --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' --results-directory $resultsDir
+            --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' --results-directory $resultsDir | Out-Host
         $exit = $LASTEXITCODE
         if (-not (Test-Path $trx)) {
             $result.Failed++
