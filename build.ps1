@@ -312,6 +312,11 @@ function Invoke-PackageTask {
   </metadata>
 </package>
 "@ | Set-Content (Join-Path $staging "$ModuleName.nuspec") -Encoding utf8NoBOM
+    # NuGet clients expect an OPC content-types part next to the .nuspec.
+    $types = @($staging | Get-ChildItem -Recurse -File | ForEach-Object { $_.Extension.TrimStart('.') } | Sort-Object -Unique) + 'nuspec' |
+        Sort-Object -Unique | ForEach-Object { "  <Default Extension=`"$_`" ContentType=`"application/octet`" />" }
+    @('<?xml version="1.0" encoding="utf-8"?>', '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">') + $types + '</Types>' |
+        Set-Content -LiteralPath (Join-Path $staging '[Content_Types].xml') -Encoding utf8NoBOM
     Remove-Item $nupkg -ErrorAction Ignore
     # A .nupkg is a zip with the .nuspec at its root (the layout PowerShellGet/PSResourceGet publish).
     [IO.Compression.ZipFile]::CreateFromDirectory($staging, $nupkg)
