@@ -100,8 +100,9 @@ function Get-NewestWriteTime([string[]] $Paths) {
     $newest = [datetime]::MinValue
     foreach ($path in $Paths) {
         if (-not (Test-Path $path)) { continue }
-        Get-ChildItem $path -Recurse -File -Force |
-            Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' } |
+        # Folders count too: their time changes when a file is added, renamed or deleted.
+        @(Get-Item $path -Force) + @(Get-ChildItem $path -Recurse -Force -ErrorAction Ignore) |
+            Where-Object { $_.FullName -notmatch '[\\/](bin|obj)([\\/]|$)' } |
             ForEach-Object { if ($_.LastWriteTimeUtc -gt $newest) { $newest = $_.LastWriteTimeUtc } }
     }
     $newest
@@ -170,6 +171,8 @@ function Invoke-BuildTask {
         if ($upToDate) {
             Write-Host "    assemblies up to date ($publishDir)"
         } else {
+            # A clean publish folder, so a dependency removed from a project does not linger in bin/.
+            if (Test-Path $publishDir) { Remove-Item $publishDir -Recurse -Force }
             Invoke-Native dotnet @('publish', (Join-Path $RepoRoot 'src' 'InfraRelocation.Commands'), '-c', $Configuration,
                 "-p:Version=$Version", '-o', $publishDir, '--nologo', '--verbosity', 'quiet', '--disable-build-servers')
             Set-Content $stamp $Version
@@ -211,7 +214,7 @@ function Invoke-XunitTests {
         Write-Step "xUnit: $($project.BaseName)"
         $trx = Join-Path $resultsDir "$($project.BaseName).trx"
         Remove-Item $trx -ErrorAction Ignore
-        & dotnet test $project.FullName -c $Configuration --nologo --disable-build-servers `
+        & dotnet test $project.FullName -c $Configuration "-p:Version=$Version" --nologo --disable-build-servers `
             --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal' --results-directory $resultsDir | Out-Host
         $exit = $LASTEXITCODE
         if (-not (Test-Path $trx)) {
