@@ -319,15 +319,18 @@ function Write-Command([Xml.XmlWriter] $W, $Page) {
     $W.WriteEndElement()
 }
 
-function Format-Wrapped([string] $Text, [string] $Indent, [int] $Width = 80) {
+function Format-Wrapped([string] $Text, [string] $Indent, [string] $NextIndent = $Indent, [int] $Width = 80) {
     $lines = [Collections.Generic.List[string]]::new()
     $line = ''
+    $current = $Indent
     foreach ($word in $Text -split '\s+' | Where-Object { $_ }) {
-        if ($line -and ($Indent.Length + $line.Length + 1 + $word.Length) -gt $Width) { $lines.Add($Indent + $line); $line = $word }
+        if ($line -and ($current.Length + $line.Length + 1 + $word.Length) -gt $Width) {
+            $lines.Add($current + $line); $line = $word; $current = $NextIndent
+        }
         elseif ($line) { $line += " $word" }
         else { $line = $word }
     }
-    if ($line) { $lines.Add($Indent + $line) }
+    if ($line) { $lines.Add($current + $line) }
     $lines
 }
 
@@ -341,8 +344,9 @@ function Convert-AboutPage([string] $File, [string] $Destination) {
     $flush = {
         if ($para.Count) {
             $text = ConvertTo-PlainText ($para -join ' ')
-            $indent = if ($text -match '^([-*]|\d+\.)\s') { '    ' } else { '    ' }
-            foreach ($l in Format-Wrapped $text $indent) { $out.Add($l) }
+            # List items hang: continuation lines line up with the item's text.
+            $hang = if ($text -match '^([-*]|\d+\.)\s') { ' ' * ($Matches[0].Length) } else { '' }
+            foreach ($l in Format-Wrapped $text '    ' ('    ' + $hang)) { $out.Add($l) }
             $para.Clear()
         }
     }

@@ -40,3 +40,11 @@ Describe 'Help for <Name>' -ForEach $cmdlets {
         ($entry.Description | Out-String).Trim() | Should -Not -BeNullOrEmpty
     }
 }
+
+Describe 'about_InfraRelocation' {
+    It 'is found by Get-Help and explains the estate root' {
+        $text = Get-Help about_InfraRelocation | Out-String
+        $text | Should -Match 'ESTATE ROOT'
+        $text | Should -Match 'INFRA_RELOCATION_ROOT'
+    }
+}
