@@ -57,7 +57,12 @@ function Invoke-InFreshPwsh {
     .SYNOPSIS
         Runs a script block in a new pwsh -NoProfile -NonInteractive that has imported the built module.
         Returns @{ Output = deserialized output objects; ExitCode; Errors = error strings }.
-        Pass values with -ArgumentList (they arrive as $args / param()).
+        The script blocks travel as text, so they cannot see the caller's variables: pass values with
+        -ArgumentList (they arrive through param() or $args, serialized like remoting does).
+    .EXAMPLE
+        $run = Invoke-InFreshPwsh { param($Root) Get-RelocationEstate -Root $Root } -ArgumentList (New-TestEstate)
+        $run.ExitCode | Should -Be 0
+        $run.Output.Count | Should -Be 11
     #>
     [CmdletBinding()]
     param(
