@@ -55,11 +55,10 @@ $PesterVersion = '5.7.1'
 $script:Done = @{}
 
 # A fresh pwsh of the same version as this one. Under `dotnet pwsh` the process is dotnet itself.
-$script:Pwsh = if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') {
-    @([Environment]::ProcessPath, (Join-Path $PSHOME 'pwsh.dll'))
-} else {
-    @([Environment]::ProcessPath)
-}
+$script:Pwsh = @(
+    [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }
+)
 
 function Write-Step([string] $Message) {
     Write-Host "==> $Message" -ForegroundColor Cyan
