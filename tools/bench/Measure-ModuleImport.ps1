@@ -39,9 +39,15 @@ function Get-Median([double[]] $Values) {
 # Reference: the fixed cost of the first Import-Module of any script module in a fresh session.
 $emptyModule = Join-Path ([IO.Path]::GetTempPath()) "ir-bench-empty-$PID.psm1"
 Set-Content $emptyModule '$null = 1'
+# Diagnostic: the same module without its format file, to show the format file's share of the time.
+$noFormat = Join-Path ([IO.Path]::GetTempPath()) "ir-bench-noformat-$PID"
+Copy-Item (Split-Path $ModulePath) $noFormat -Recurse
+$noFormatManifest = Join-Path $noFormat (Split-Path $ModulePath -Leaf)
+(Get-Content $noFormatManifest -Raw) -replace '(?m)^(\s*FormatsToProcess\s*=\s*).*$', '$1@()' | Set-Content $noFormatManifest
 $bare = 'exit'
 $empty = "Import-Module '$emptyModule'; exit"
 $import = "Import-Module '$($ModulePath -replace "'", "''")'; exit"
+$importNoFormat = "Import-Module '$($noFormatManifest -replace "'", "''")'; exit"
 try {
     Measure-Start $bare | Out-Null
     Measure-Start $import | Out-Null
@@ -49,19 +55,23 @@ try {
     $bareTimes = [Collections.Generic.List[double]]::new()
     $emptyTimes = [Collections.Generic.List[double]]::new()
     $importTimes = [Collections.Generic.List[double]]::new()
+    $noFormatTimes = [Collections.Generic.List[double]]::new()
     for ($i = 0; $i -lt $Runs; $i++) {
         # Interleave, so a busy moment on the (shared) machine hits every series alike.
         $bareTimes.Add((Measure-Start $bare))
         $emptyTimes.Add((Measure-Start $empty))
         $importTimes.Add((Measure-Start $import))
+        $noFormatTimes.Add((Measure-Start $importNoFormat))
     }
 } finally {
     Remove-Item $emptyModule -ErrorAction Ignore
+    Remove-Item $noFormat -Recurse -Force -ErrorAction Ignore
 }
 $bareMedian = Get-Median $bareTimes
 $emptyMedian = Get-Median $emptyTimes
 $importMedian = Get-Median $importTimes
 $extra = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importTimes[$i] - $bareTimes[$i] })
+$formatShare = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importTimes[$i] - $noFormatTimes[$i] })
 $overEmpty = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importTimes[$i] - $emptyTimes[$i] })
 $load = (Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ' | Select-Object -First 1
 $verdict = if ($extra -lt $GoalMilliseconds) { 'meets' } else { 'MISSES' }
@@ -73,6 +83,7 @@ $result = [pscustomobject]@{
     ImportMedianMs     = [math]::Round($importMedian)
     ExtraMedianMs      = [math]::Round($extra)
     ExtraOverEmptyMs   = [math]::Round($overEmpty)
+    FormatFileMs       = [math]::Round($formatShare)
     GoalMs             = $GoalMilliseconds
 }
 $result | Format-List | Out-Host
@@ -95,6 +106,7 @@ Each series is $Runs runs of a fresh ``pwsh -NoProfile -NonInteractive``, interl
 | ``pwsh -c "Import-Module <built psd1>; exit"`` | $([math]::Round($importMedian)) ms |
 | **Extra time of the import** (median of paired differences) | **$([math]::Round($extra)) ms** (goal < $GoalMilliseconds ms: $verdict) |
 | Extra time over importing an empty script module | $([math]::Round($overEmpty)) ms |
+| Share of the format file (import with vs without ``FormatsToProcess``) | $([math]::Round($formatShare)) ms |
 
 The module's own work is loading InfraRelocation.dll, creating the load context, importing the cmdlet
 assembly and loading InfraRelocation.Format.ps1xml; the rest of the extra time is pwsh's first-import cost,
