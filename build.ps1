@@ -95,16 +95,16 @@ function Invoke-Once([string] $Name, [scriptblock] $Body) {
     $script:Done[$Name] = $true
 }
 
-function Get-NewestWriteTime([string[]] $Paths) {
-    $newest = [datetime]::MinValue
-    foreach ($path in $Paths) {
-        if (-not (Test-Path $path)) { continue }
-        # Folders count too: their time changes when a file is added, renamed or deleted.
-        @(Get-Item $path -Force) + @(Get-ChildItem $path -Recurse -Force -ErrorAction Ignore) |
-            Where-Object { $_.FullName -notmatch '[\\/](bin|obj)([\\/]|$)' } |
-            ForEach-Object { if ($_.LastWriteTimeUtc -gt $newest) { $newest = $_.LastWriteTimeUtc } }
-    }
-    $newest
+function Get-SourceState([string[]] $Paths) {
+    # The newest source file time, and a signature of the file list and version that changes when a file is
+    # added, renamed or deleted (bin/ and obj/ are ignored).
+    $files = @(foreach ($path in $Paths) {
+            if (Test-Path $path) { Get-ChildItem $path -Recurse -File -Force | Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' } }
+        })
+    $newest = ($files | Measure-Object -Property LastWriteTimeUtc -Maximum).Maximum
+    $list = ($files.FullName | Sort-Object) -join "`n"
+    $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes("$Version`n$list")))
+    @{ Newest = $newest; Signature = $hash }
 }
 
 function Invoke-RestoreTools {
@@ -165,8 +165,9 @@ function Invoke-BuildTask {
         $stamp = Join-Path $OutputRoot 'publish' "$Configuration.stamp"
         $inputs = @('src', 'Directory.Build.props', 'Directory.Packages.props', "$ModuleName.psd1") |
             ForEach-Object { Join-Path $RepoRoot $_ }
-        $upToDate = (Test-Path $stamp) -and (Get-Content $stamp -Raw).Trim() -eq $Version -and
-            (Get-Item $stamp).LastWriteTimeUtc -ge (Get-NewestWriteTime $inputs)
+        $state = Get-SourceState $inputs
+        $upToDate = (Test-Path $stamp) -and (Get-Content $stamp -Raw).Trim() -eq $state.Signature -and
+            (Get-Item $stamp).LastWriteTimeUtc -ge $state.Newest
         if ($upToDate) {
             Write-Host "    assemblies up to date ($publishDir)"
         } else {
@@ -174,7 +175,7 @@ function Invoke-BuildTask {
             if (Test-Path $publishDir) { Remove-Item $publishDir -Recurse -Force }
             Invoke-Native dotnet @('publish', (Join-Path $RepoRoot 'src' 'InfraRelocation.Commands'), '-c', $Configuration,
                 "-p:Version=$Version", '-o', $publishDir, '--nologo', '--verbosity', 'quiet', '--disable-build-servers')
-            Set-Content $stamp $Version
+            Set-Content $stamp $state.Signature
         }
 
         if (Test-Path $ModuleOut) { Remove-Item $ModuleOut -Recurse -Force }
