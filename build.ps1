@@ -99,7 +99,9 @@ function Get-SourceState([string[]] $Paths) {
     # The newest source file time, and a signature of the file list and version that changes when a file is
     # added, renamed or deleted (bin/ and obj/ are ignored).
     $files = @(foreach ($path in $Paths) {
-            if (Test-Path $path) { Get-ChildItem $path -Recurse -File -Force | Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' } }
+            # Get-ChildItem -Recurse on a file would search every folder for that name, so files are taken as they are.
+            if (Test-Path $path -PathType Leaf) { Get-Item $path -Force }
+            elseif (Test-Path $path) { Get-ChildItem $path -Recurse -File -Force | Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' } }
         })
     $newest = ($files | Measure-Object -Property LastWriteTimeUtc -Maximum).Maximum
     $list = ($files.FullName | Sort-Object) -join "`n"
