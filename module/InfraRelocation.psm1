@@ -1,14 +1,18 @@
 # Loads InfraRelocation's cmdlets into a private AssemblyLoadContext (see src/InfraRelocation/LoadContext.cs),
 # so YamlDotNet, SSH.NET and their dependencies never clash with other modules' copies.
 
-$importModule = Get-Command -Name Import-Module -Module Microsoft.PowerShell.Core
-$isReload = $true
-if (-not ('InfraRelocation.LoadContext' -as [type])) {
-    $isReload = $false
-    Add-Type -Path ([System.IO.Path]::Combine($PSScriptRoot, 'bin', 'InfraRelocation.dll'))
+# The engine's own Import-Module, even if a proxy function shadows it (a type lookup; Get-Command costs ~25 ms).
+$importModule = $ExecutionContext.InvokeCommand.GetCmdletByTypeName([Microsoft.PowerShell.Commands.ImportModuleCommand])
+$loadContext = 'InfraRelocation.LoadContext' -as [type]
+$isReload = $null -ne $loadContext
+if (-not $isReload) {
+    # Loading the assembly directly is ~70 ms faster than Add-Type -Path, which first initialises its compiler
+    # support (see docs/benchmarks.md). It goes into the default context, so its public types stay nameable.
+    $loadContext = [System.Runtime.Loader.AssemblyLoadContext]::Default.LoadFromAssemblyPath(
+        [System.IO.Path]::Combine($PSScriptRoot, 'bin', 'InfraRelocation.dll')).GetType('InfraRelocation.LoadContext', $true)
 }
 
-$commandsAssembly = [InfraRelocation.LoadContext]::Initialize()
+$commandsAssembly = $loadContext::Initialize()
 $innerModule = & $importModule -Assembly $commandsAssembly -PassThru:$isReload
 
 if ($innerModule) {

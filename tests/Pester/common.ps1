@@ -1,0 +1,111 @@
+# Dot-sourced by every tests/Pester/*.Tests.ps1 (in BeforeDiscovery and BeforeAll, or at the top of the file).
+# Imports the BUILT module (output/InfraRelocation/<version>/) once per session and defines:
+#   $RepoRoot        the repository root
+#   $SampleEstate    the sample estate's root (the repository root holds ops/ and docs/governance/)
+#   $BuiltManifest   the built InfraRelocation.psd1
+#   New-TestEstate   copy of the sample estate in a fresh temp folder; returns its root
+#   Invoke-InFreshPwsh { ... }   runs a script block in a new pwsh with the module imported
+
+$RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..' '..')).Path
+$SampleEstate = $RepoRoot
+$BuiltManifest = if ($env:INFRA_RELOCATION_MODULE) {
+    $env:INFRA_RELOCATION_MODULE
+} else {
+    $version = (Import-PowerShellDataFile (Join-Path $RepoRoot 'InfraRelocation.psd1')).ModuleVersion
+    Join-Path $RepoRoot 'output' 'InfraRelocation' $version 'InfraRelocation.psd1'
+}
+if (-not (Test-Path $BuiltManifest)) {
+    throw "The built module is missing ($BuiltManifest): run 'dotnet pwsh ./build.ps1 build' first."
+}
+if (-not (Get-Module InfraRelocation)) {
+    Import-Module $BuiltManifest -ErrorAction Stop
+}
+
+# Folders of the sample estate that a copy needs (protocol default locations; see about_InfraRelocation).
+$EstateFolders = @('ops', 'docs/governance')
+
+function New-TestEstate {
+    <#
+    .SYNOPSIS
+        Copies the sample estate into a fresh temp folder (under $TestDrive when Pester provides one) and returns
+        the copy's root. Until the sample estate has a manifest, the copy gets a minimal placeholder one.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([string] $Name = 'estate')
+    $parent = if ((Get-Variable TestDrive -ValueOnly -ErrorAction Ignore)) { $TestDrive } else { [IO.Path]::GetTempPath() }
+    $root = Join-Path $parent "$Name-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+    New-Item -ItemType Directory -Path $root | Out-Null
+    foreach ($folder in $EstateFolders) {
+        $source = Join-Path $SampleEstate $folder
+        if (Test-Path $source) {
+            $target = Join-Path $root $folder
+            New-Item -ItemType Directory -Force (Split-Path $target) | Out-Null
+            Copy-Item $source $target -Recurse
+        }
+    }
+    $manifest = Join-Path $root 'ops' 'bindings' 'infra.relocation.plan.yaml'
+    if (-not (Test-Path $manifest)) {
+        New-Item -ItemType Directory -Force (Split-Path $manifest) | Out-Null
+        Set-Content $manifest "# placeholder written by New-TestEstate (the sample estate has no manifest yet)`nactive_relocation:`n  change_id: TEST-0`n  state: planning`n"
+    }
+    $root
+}
+
+function Invoke-InFreshPwsh {
+    <#
+    .SYNOPSIS
+        Runs a script block in a new pwsh -NoProfile -NonInteractive that has imported the built module.
+        Returns @{ Output = deserialized output objects; ExitCode; Errors = error strings }.
+        The script blocks travel as text, so they cannot see the caller's variables: pass values with
+        -ArgumentList (they arrive through param() or $args, serialized like remoting does).
+    .EXAMPLE
+        $run = Invoke-InFreshPwsh { param($Root) Get-RelocationEstate -Root $Root } -ArgumentList (New-TestEstate)
+        $run.ExitCode | Should -Be 0
+        $run.Output.Count | Should -Be 11
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, Position = 0)] [scriptblock] $ScriptBlock,
+        [object[]] $ArgumentList = @(),
+        # Runs before the module is imported (e.g. to load a conflicting assembly first).
+        [scriptblock] $Before = {},
+        [switch] $NoImport
+    )
+    $work = Join-Path ([IO.Path]::GetTempPath()) "ir-fresh-$([guid]::NewGuid().ToString('n'))"
+    New-Item -ItemType Directory $work | Out-Null
+    try {
+        $argsFile = Join-Path $work 'args.xml'
+        $outFile = Join-Path $work 'out.xml'
+        if ($ArgumentList.Count) { $ArgumentList | Export-Clixml -LiteralPath $argsFile -Depth 5 }
+        $import = if ($NoImport) { '' } else { "Import-Module '$($BuiltManifest -replace "'", "''")' -ErrorAction Stop" }
+        $script = @"
+`$ErrorActionPreference = 'Stop'
+try {
+    . { $Before }
+    $import
+    `$arguments = @(if (Test-Path -LiteralPath '$argsFile') { Import-Clixml -LiteralPath '$argsFile' })
+    `$output = & { $ScriptBlock } @arguments
+    `$output | Export-Clixml -LiteralPath '$outFile' -Depth 5
+    exit 0
+} catch {
+    [Console]::Error.WriteLine((`$_ | Out-String))
+    exit 1
+}
+"@
+        $scriptFile = Join-Path $work 'run.ps1'
+        Set-Content -LiteralPath $scriptFile $script
+        $exe = [Environment]::ProcessPath
+        [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+        $errFile = Join-Path $work 'err.txt'
+        & $exe @prefix -NoProfile -NonInteractive -File $scriptFile 2> $errFile | Out-Null
+        $exitCode = $LASTEXITCODE
+        [pscustomobject]@{
+            Output   = if (Test-Path $outFile) { @(Import-Clixml -LiteralPath $outFile) } else { @() }
+            ExitCode = $exitCode
+            Errors   = if (Test-Path $errFile) { (Get-Content -LiteralPath $errFile -Raw) } else { '' }
+        }
+    } finally {
+        Remove-Item $work -Recurse -Force -ErrorAction Ignore
+    }
+}

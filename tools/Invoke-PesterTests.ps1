@@ -1,0 +1,62 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Runs tests/Pester/*.Tests.ps1 in this (fresh) pwsh and writes a JSON summary for build.ps1.
+
+.DESCRIPTION
+    build.ps1 starts this script in a new `pwsh -NoProfile -NonInteractive` whose PSModulePath holds only
+    $PSHOME/Modules and output/Modules (Pester from NuGet), and sets $env:INFRA_RELOCATION_MODULE to the built
+    manifest. The tests import the built module themselves (tests/Pester/common.ps1).
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $TestPath,
+    [Parameter(Mandatory)] [string] $SummaryPath,
+    [string] $ResultPath,
+    # Comma-separated wildcards matched against the test file names (without .Tests.ps1).
+    [string] $Filter
+)
+
+$ErrorActionPreference = 'Stop'
+Import-Module Pester -RequiredVersion 5.7.1
+
+$files = @(Get-ChildItem $TestPath -Filter '*.Tests.ps1' | Sort-Object Name)
+if ($Filter) {
+    $patterns = $Filter -split ',' | ForEach-Object { $_.Trim() } | Where-Object { $_ }
+    $files = @($files | Where-Object { $name = $_.Name -replace '\.Tests\.ps1$'; $patterns.Where({ $name -like $_ }).Count -gt 0 })
+}
+
+$failures = [Collections.Generic.List[string]]::new()
+$passed = 0
+$failed = 0
+if ($files.Count -eq 0) {
+    $failures.Add("no Pester file under $TestPath matches '$Filter'.")
+    $failed = 1
+} else {
+    $config = New-PesterConfiguration
+    $config.Run.Path = $files.FullName
+    $config.Run.PassThru = $true
+    $config.Output.Verbosity = 'Detailed'
+    if ($ResultPath) {
+        $config.TestResult.Enabled = $true
+        $config.TestResult.OutputFormat = 'NUnitXml'
+        $config.TestResult.OutputPath = $ResultPath
+    }
+    $result = Invoke-Pester -Configuration $config
+    $passed = $result.PassedCount
+    $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+    foreach ($test in $result.Failed) {
+        $message = ($test.ErrorRecord | ForEach-Object { $_.Exception.Message }) -join ' | '
+        $failures.Add("$($test.ExpandedPath): $message")
+    }
+    foreach ($block in $result.FailedBlocks) {
+        $failures.Add("$($block.ExpandedPath) (setup/teardown): $(($block.ErrorRecord | ForEach-Object { $_.Exception.Message }) -join ' | ')")
+    }
+    foreach ($container in $result.FailedContainers) {
+        $failures.Add("$($container.Item) (file failed to run): $(($container.ErrorRecord | ForEach-Object { $_.Exception.Message }) -join ' | ')")
+    }
+}
+
+[ordered]@{ Passed = $passed; Failed = $failed; Failures = $failures } |
+    ConvertTo-Json -Depth 4 | Set-Content -LiteralPath $SummaryPath -Encoding utf8NoBOM
+exit ([int]($failed -gt 0))
