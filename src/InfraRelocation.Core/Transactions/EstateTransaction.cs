@@ -38,15 +38,16 @@ public sealed class EstateTransaction : IDisposable
     private readonly List<string> _order = [];
     private bool _committed;
 
-    private EstateTransaction(EstateLease lease, IReadOnlyList<JournalRecovery> recovered)
+    private EstateTransaction(string estateRoot, EstateLease? lease, IReadOnlyList<JournalRecovery> recovered)
     {
         Lease = lease;
-        EstateRoot = lease.EstateRoot;
+        EstateRoot = Path.GetFullPath(estateRoot);
         Inputs = new InputDigests(EstateRoot);
         Recovered = recovered;
     }
 
-    public EstateLease Lease { get; }
+    /// <summary>The lease this transaction commits under; null for a <see cref="Preview"/>.</summary>
+    public EstateLease? Lease { get; }
     public string EstateRoot { get; }
 
     /// <summary>Digests of everything read through this transaction (add more with <c>Inputs.Read/Record</c>).</summary>
@@ -63,14 +64,31 @@ public sealed class EstateTransaction : IDisposable
     {
         ArgumentNullException.ThrowIfNull(lease);
         lease.EnsureHeld();
-        return new EstateTransaction(lease, Recover(lease));
+        return new EstateTransaction(lease.EstateRoot, lease, Recover(lease));
+    }
+
+    /// <summary>
+    /// A transaction for -WhatIf: reads, stages and diffs without taking the lease; <see cref="Commit"/> refuses.
+    /// It does not roll back crashed journals (that needs the lease); check <see cref="PendingJournals"/> to warn.
+    /// </summary>
+    public static EstateTransaction Preview(string estateRoot) => new(estateRoot, null, []);
+
+    /// <summary>Journals left by crashed transactions (relative paths), which the next <see cref="Begin"/> rolls back.</summary>
+    public static IReadOnlyList<string> PendingJournals(string estateRoot)
+    {
+        var root = Path.GetFullPath(estateRoot);
+        var folder = Path.Combine(root, JournalFolder);
+        return Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder, "*.json").Where(p => !AtomicFile.IsTempFile(p)).Order(StringComparer.Ordinal)
+                .Select(p => Path.GetRelativePath(root, p).Replace('\\', '/')).ToList()
+            : [];
     }
 
     /// <summary>The staged content of a file if it was staged, else its bytes on disk (digested); null when missing.</summary>
     public byte[]? Read(string relativePath)
     {
         var rel = Inputs.Relative(relativePath);
-        return _staged.TryGetValue(rel, out var staged) ? staged.NewBytes : Inputs.Read(rel);
+        return _staged.TryGetValue(rel, out var staged) ? (byte[]?)staged.NewBytes?.Clone() : Inputs.Read(rel);
     }
 
     /// <summary>
@@ -123,6 +141,10 @@ public sealed class EstateTransaction : IDisposable
         if (_committed)
         {
             throw new InvalidOperationException("This transaction was already committed.");
+        }
+        if (Lease is null)
+        {
+            throw new InvalidOperationException("A preview transaction cannot commit; use EstateTransaction.Begin(lease).");
         }
         _committed = true;
         var id = Guid.NewGuid().ToString("N")[..12];

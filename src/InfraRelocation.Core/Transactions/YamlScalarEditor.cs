@@ -394,6 +394,8 @@ public static partial class YamlScalarEditor
         n.Kind == NodeKind.Scalar && n.Style is ScalarStyle.Plain or ScalarStyle.Any && !n.Tagged &&
         n.Value is "" or "~" or "null" or "Null" or "NULL";
 
+    private static bool IsNullToken(string value) => value is "" or "~" or "null" or "Null" or "NULL";
+
     private static string? ScalarValueOrNull(Node n) => IsNullScalar(n) ? null : n.Value;
 
     private static void CheckExpectation(YamlEdit edit, string? current, Target target, string fileLabel)
@@ -455,7 +457,10 @@ public static partial class YamlScalarEditor
                 {
                     return null;
                 }
-                rendered = RenderString(value, node.Style, node.InFlow);
+                // A plain number/bool replaced by another plain number/bool keeps its type (retries: 3 -> 4).
+                var keepsNonStringType = node.Style == ScalarStyle.Plain && !isEmpty && !IsNullScalar(node) && !currentIsString &&
+                                         !ResolvesAsString(value) && !IsNullToken(value) && IsPlainSafe(value, node.InFlow);
+                rendered = keepsNonStringType ? value : RenderString(value, node.Style, node.InFlow);
                 break;
         }
         if (isEmpty && start > 0 && !char.IsWhiteSpace(text[start - 1]))

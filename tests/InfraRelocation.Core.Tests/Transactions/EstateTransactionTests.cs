@@ -87,6 +87,7 @@ public sealed class EstateTransactionTests : IDisposable
         }
         Assert.NotEqual(before[Files[0]], File.ReadAllBytes(Full(Files[0]))); // the crash left a half-applied change
         Assert.Equal(1, JournalCount);
+        Assert.Single(EstateTransaction.PendingJournals(_root));
 
         using var lease = EstateLease.Acquire(_root, "test", TimeSpan.Zero);
         Assert.Single(lease.Takeovers); // the crashed process never released its lease
@@ -171,5 +172,16 @@ public sealed class EstateTransactionTests : IDisposable
         Assert.Contains("EstateValueChanged", b.Out);
         Assert.Contains("'shadow', expected 'planned'", b.Err);
         Assert.Contains("status: shadow   # keep", File.ReadAllText(Full(Files[0])));
+    }
+
+    [Fact]
+    public void Preview_DiffsWithoutTheLease_AndCannotCommit()
+    {
+        using var holder = EstateLease.Acquire(_root, "someone else", TimeSpan.Zero);
+        using var tx = EstateTransaction.Preview(_root);
+        tx.EditYaml(Files[1], [YamlEdit.Set("status", "shadow")]);
+        Assert.Contains("+status: shadow   # keep", tx.Diff);
+        Assert.Throws<InvalidOperationException>(() => tx.Commit());
+        Assert.Empty(EstateTransaction.PendingJournals(_root));
     }
 }

@@ -284,4 +284,24 @@ public sealed class YamlScalarEditorTests
         var ex = Assert.Throws<RelocationException>(() => YamlScalarEditor.Apply([0x61, 0x3A, 0x20, 0xFF, 0x0A], [YamlEdit.Set("a", "b")], File));
         Assert.Equal("YamlNotUtf8", ex.ErrorId);
     }
+
+    [Fact]
+    public void PlainNumbers_StayNumbers_WhenTheNewValueIsOne()
+    {
+        Assert.Equal("retries: 4\nid: '5'\nname: x\n", Apply("retries: 3\nid: '4'\nname: 7\n",
+            YamlEdit.Set("retries", "4"), YamlEdit.Set("id", "5"), YamlEdit.Set("name", "x")));
+        Assert.Equal("retries: many\n", Apply("retries: 3\n", YamlEdit.Set("retries", "many")));
+        Assert.Equal("a: '5'\n", Apply("a: null\n", YamlEdit.Set("a", "5"))); // null -> string stays a string
+    }
+
+    [Fact]
+    public void BlockScalars_AreRefused_AndExplicitDocumentStartIsFine()
+    {
+        var ex = Assert.Throws<RelocationException>(() => Apply("a: |\n  text\nb: 1\n", YamlEdit.Set("a", "x")));
+        Assert.Equal("YamlEditUnsupported", ex.ErrorId);
+        Assert.Equal("a: |\n  text\nb: 1\nc: d\n", Apply("a: |\n  text\nb: 1\n", YamlEdit.Set("c", "d")));
+        Assert.Equal("a: |\n  text\nc: d\n", Apply("a: |\n  text\n", YamlEdit.Set("c", "d")));
+        Assert.Equal("---\na: 2 # c\n...\n", Apply("---\na: 1 # c\n...\n", YamlEdit.SetLiteral("a", "2")));
+        Assert.Equal("a: 1\nb: x", Apply("a: 1", YamlEdit.Set("b", "x"))); // no final newline
+    }
 }
