@@ -6,6 +6,7 @@ using InfraRelocation.Core.Transactions;
 //   hold <root> <ms>                           acquire the lease, print "acquired", hold it <ms>, release
 //   edit <root> <file> <path> <value> <expected|-> <holdMs> <waitMs>
 //                                              lease → transaction → edit → sleep holdMs → commit
+//   inc <root> <file> <times>                  increment `counter` <times> times, one transaction each
 //   crash <root> <file1> <file2> <file3>       edit three files, die (exit 137, no cleanup) before writing the 2nd
 try
 {
@@ -62,6 +63,19 @@ try
                 }
             };
             tx.Commit();
+            return 0;
+        }
+        case "inc":
+        {
+            // Read-modify-write of `counter` <times> times, each under its own lease + transaction.
+            for (var i = 0; i < int.Parse(args[3]); i++)
+            {
+                using var lease = EstateLease.Acquire(args[1], "inc", TimeSpan.FromSeconds(60));
+                using var tx = EstateTransaction.Begin(lease);
+                var current = YamlScalarEditor.ReadScalar(tx.Read(args[2])!, "counter", args[2])!;
+                tx.EditYaml(args[2], [YamlEdit.SetLiteral("counter", (int.Parse(current) + 1).ToString(), expected: current)]);
+                tx.Commit();
+            }
             return 0;
         }
         default:

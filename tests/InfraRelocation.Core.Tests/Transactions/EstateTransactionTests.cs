@@ -184,4 +184,19 @@ public sealed class EstateTransactionTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => tx.Commit());
         Assert.Empty(EstateTransaction.PendingJournals(_root));
     }
+
+    [Fact]
+    public void FourProcesses_IncrementingOneCounter_LoseNoUpdate()
+    {
+        File.WriteAllText(Full(Files[0]), "# counter\ncounter: 0 # incremented by the helper\n");
+        var children = Enumerable.Range(0, 4).Select(_ => Child.Start("inc", _root, Files[0], "10")).ToList();
+        foreach (var child in children)
+        {
+            var (code, stdout, stderr) = Child.Finish(child, TimeSpan.FromSeconds(120));
+            Assert.True(code == 0, stdout + stderr);
+            child.Dispose();
+        }
+        Assert.Equal("# counter\ncounter: 40 # incremented by the helper\n", File.ReadAllText(Full(Files[0])));
+        Assert.False(File.Exists(Path.Combine(_root, EstateLease.RelativePath)));
+    }
 }

@@ -304,4 +304,23 @@ public sealed class YamlScalarEditorTests
         Assert.Equal("---\na: 2 # c\n...\n", Apply("---\na: 1 # c\n...\n", YamlEdit.SetLiteral("a", "2")));
         Assert.Equal("a: 1\nb: x", Apply("a: 1", YamlEdit.Set("b", "x"))); // no final newline
     }
+
+    [Theory]
+    [InlineData("a:   # c\nb: 1\n", "a: x   # c\nb: 1\n")]
+    [InlineData("a: # c\nb: 1\n", "a: x # c\nb: 1\n")]
+    [InlineData("a:\r\nb: 1\r\n", "a: x\r\nb: 1\r\n")]
+    [InlineData("l: [p, q]\na:\n", "l: [p, q]\na: x\n")]
+    public void EmptyValues_WithCommentsOrCrlf_GetTheValueBeforeTheComment(string yaml, string expected)
+    {
+        Assert.Equal(expected, Apply(yaml, YamlEdit.Set("a", "x")));
+    }
+
+    [Fact]
+    public void FlowSequenceItems_AndNestedInsertions()
+    {
+        Assert.Equal("l: [p, 'x,y']\n", Apply("l: [p, q]\n", YamlEdit.Set("l[1]", "x,y")));
+        var yaml = "top:\n  inner:\n    k: v\n    # trailing comment of inner\n\n  # comment before next\nnext: 1\n";
+        Assert.Equal("top:\n  inner:\n    k: v\n  added: z\n    # trailing comment of inner\n\n  # comment before next\nnext: 1\n",
+            Apply(yaml, YamlEdit.Set("top.added", "z")));
+    }
 }
