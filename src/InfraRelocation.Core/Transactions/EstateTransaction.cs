@@ -1,0 +1,308 @@
+using System.Text;
+using System.Text.Json;
+
+namespace InfraRelocation.Core.Transactions;
+
+/// <summary>One file a commit changed.</summary>
+public sealed record CommittedFile(string Path, string? OldSha256, string NewSha256);
+
+/// <summary>What <see cref="EstateTransaction.Commit"/> wrote (empty Files when nothing changed).</summary>
+public sealed record TransactionOutcome(string TransactionId, IReadOnlyList<CommittedFile> Files);
+
+/// <summary>A journal left by a crashed transaction and rolled back.</summary>
+public sealed record JournalRecovery(string Journal, string TransactionId, int Pid, string Machine, DateTime StartedUtc,
+    IReadOnlyList<string> RestoredFiles);
+
+/// <summary>
+/// A multi-file change of an estate that either happens completely or not at all. Usage (under a lease):
+/// <code>
+/// using var lease = EstateLease.Acquire(root, "Set-RelocationState", TimeSpan.FromSeconds(30), ct);
+/// using var tx = EstateTransaction.Begin(lease);          // rolls back journals left by crashed runs
+/// var manifest = tx.Read(path);                            // every read is digested
+/// ... decide, run guards ...
+/// tx.EditYaml(path, [YamlEdit.Set("active_relocation.state", "cutover", expected: "preflight")]);
+/// if (whatIf) { show tx.Diff; return; }
+/// var outcome = tx.Commit();                               // verify lease + digests, journal, atomic writes
+/// </code>
+/// Commit writes a journal holding every original first, then each file atomically, then deletes the journal.
+/// A failure part-way restores the files already written; a crash leaves the journal, which the next
+/// <see cref="Begin"/> (or <see cref="Recover"/>) rolls back before anything else happens.
+/// </summary>
+public sealed class EstateTransaction : IDisposable
+{
+    public const string JournalFolder = ".infra-relocation/journal";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    private readonly Dictionary<string, StagedFile> _staged = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+    private bool _committed;
+
+    private EstateTransaction(string estateRoot, EstateLease? lease, IReadOnlyList<JournalRecovery> recovered)
+    {
+        Lease = lease;
+        EstateRoot = Path.GetFullPath(estateRoot);
+        Inputs = new InputDigests(EstateRoot);
+        Recovered = recovered;
+    }
+
+    /// <summary>The lease this transaction commits under; null for a <see cref="Preview"/>.</summary>
+    public EstateLease? Lease { get; }
+    public string EstateRoot { get; }
+
+    /// <summary>Digests of everything read through this transaction (add more with <c>Inputs.Read/Record</c>).</summary>
+    public InputDigests Inputs { get; }
+
+    /// <summary>Journals of crashed transactions rolled back when this one began.</summary>
+    public IReadOnlyList<JournalRecovery> Recovered { get; }
+
+    /// <summary>Test hook: called before each file write with its relative path (throw to inject a failure).</summary>
+    internal Action<string>? BeforeFileWrite { get; set; }
+
+    /// <summary>Starts a transaction under <paramref name="lease"/>, first rolling back any journal a crashed run left.</summary>
+    public static EstateTransaction Begin(EstateLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        lease.EnsureHeld();
+        return new EstateTransaction(lease.EstateRoot, lease, Recover(lease));
+    }
+
+    /// <summary>
+    /// A transaction for -WhatIf: reads, stages and diffs without taking the lease; <see cref="Commit"/> refuses.
+    /// It does not roll back crashed journals (that needs the lease); check <see cref="PendingJournals"/> to warn.
+    /// </summary>
+    public static EstateTransaction Preview(string estateRoot) => new(estateRoot, null, []);
+
+    /// <summary>Journals left by crashed transactions (relative paths), which the next <see cref="Begin"/> rolls back.</summary>
+    public static IReadOnlyList<string> PendingJournals(string estateRoot)
+    {
+        var root = Path.GetFullPath(estateRoot);
+        var folder = Path.Combine(root, JournalFolder);
+        return Directory.Exists(folder)
+            ? Directory.EnumerateFiles(folder, "*.json").Where(p => !AtomicFile.IsTempFile(p)).Order(StringComparer.Ordinal)
+                .Select(p => Path.GetRelativePath(root, p).Replace('\\', '/')).ToList()
+            : [];
+    }
+
+    /// <summary>The staged content of a file if it was staged, else its bytes on disk (digested); null when missing.</summary>
+    public byte[]? Read(string relativePath)
+    {
+        var rel = Inputs.Relative(relativePath);
+        return _staged.TryGetValue(rel, out var staged) ? (byte[]?)staged.NewBytes?.Clone() : Inputs.Read(rel);
+    }
+
+    /// <summary>
+    /// Stages scalar edits of a YAML file (cumulative: edits of the same file add up, applied to the bytes first
+    /// read). Throws <see cref="RelocationException"/> for a missing path or a failed expectation; nothing is staged then.
+    /// </summary>
+    public YamlEditResult EditYaml(string relativePath, IEnumerable<YamlEdit> edits)
+    {
+        var rel = Inputs.Relative(relativePath);
+        var staged = GetOrLoad(rel);
+        if (staged.Original is null)
+        {
+            throw new RelocationException("EstateFileMissing", FailureKind.ObjectNotFound,
+                $"{rel} does not exist; it cannot be edited.", new SourceLocation(rel, 1, 1), rel);
+        }
+        var all = staged.Edits.Concat(edits).ToList();
+        var result = YamlScalarEditor.Apply(staged.Original, all, rel);
+        staged.Edits = all;
+        staged.NewBytes = result.Bytes;
+        staged.Diff = result.Diff;
+        return result;
+    }
+
+    /// <summary>Stages a whole new content for a file (created when missing).</summary>
+    public void Stage(string relativePath, byte[] newBytes)
+    {
+        var rel = Inputs.Relative(relativePath);
+        var staged = GetOrLoad(rel);
+        staged.NewBytes = (byte[])newBytes.Clone();
+        staged.Edits = [];
+        staged.Diff = staged.Original is not null && staged.Original.AsSpan().SequenceEqual(newBytes)
+            ? string.Empty
+            : $"--- a/{rel}\n+++ b/{rel}\n@@ whole file rewritten: {staged.Original?.Length ?? 0} -> {newBytes.Length} bytes @@\n";
+    }
+
+    /// <summary>Relative paths of files whose staged content differs from the original.</summary>
+    public IReadOnlyList<string> ChangedFiles => _order.Where(p => _staged[p].Changed).ToList();
+
+    /// <summary>Unified diff of every staged change (the -WhatIf preview).</summary>
+    public string Diff => string.Concat(_order.Select(p => _staged[p].Diff));
+
+    /// <summary>
+    /// Writes every staged change: checks the lease is still held and no input changed (<c>EstateFileChanged</c>),
+    /// journals the originals, writes each file atomically, deletes the journal. On failure restores what was written
+    /// and throws <c>EstateTransactionRolledBack</c>; if even that fails, <c>EstateTransactionIncomplete</c> (the
+    /// journal stays and the next transaction rolls it back).
+    /// </summary>
+    public TransactionOutcome Commit()
+    {
+        if (_committed)
+        {
+            throw new InvalidOperationException("This transaction was already committed.");
+        }
+        if (Lease is null)
+        {
+            throw new InvalidOperationException("A preview transaction cannot commit; use EstateTransaction.Begin(lease).");
+        }
+        _committed = true;
+        var id = Guid.NewGuid().ToString("N")[..12];
+        var changed = ChangedFiles.Select(p => _staged[p]).ToList();
+        if (changed.Count == 0)
+        {
+            return new TransactionOutcome(id, []);
+        }
+
+        Lease.EnsureHeld();
+        Inputs.VerifyUnchanged();
+
+        var journal = new Journal(id, Environment.ProcessId, Environment.MachineName, DateTime.UtcNow,
+            changed.Select(s => new JournalEntry(s.Path, s.Original is null ? null : Convert.ToBase64String(s.Original),
+                s.Original is null ? null : InputDigests.Sha256(s.Original), InputDigests.Sha256(s.NewBytes!))).ToList());
+        var journalPath = Path.Combine(EstateRoot, JournalFolder, $"{journal.StartedUtc:yyyyMMddTHHmmssfff}-{id}.json");
+        AtomicFile.Write(journalPath, JsonSerializer.SerializeToUtf8Bytes(journal, Json));
+
+        var written = new List<StagedFile>();
+        foreach (var file in changed)
+        {
+            try
+            {
+                BeforeFileWrite?.Invoke(file.Path);
+                written.Add(file);
+                AtomicFile.Write(Inputs.FullPath(file.Path), file.NewBytes);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                RollBack(journalPath, journal, file.Path, ex);
+                throw; // unreachable: RollBack always throws
+            }
+        }
+        File.Delete(journalPath);
+        return new TransactionOutcome(id, journal.Files.Select(f => new CommittedFile(f.Path, f.OriginalSha256, f.NewSha256)).ToList());
+    }
+
+    private void RollBack(string journalPath, Journal journal, string failedFile, Exception cause)
+    {
+        try
+        {
+            var restored = RestoreOriginals(EstateRoot, journal, strict: false);
+            File.Delete(journalPath);
+            throw new RelocationException("EstateTransactionRolledBack", FailureKind.WriteError,
+                $"Writing {failedFile} failed ({cause.Message}); " +
+                (restored.Count == 0 ? "no file had been changed yet" : $"restored {string.Join(", ", restored)}") +
+                ". Nothing was changed.", new SourceLocation(failedFile, 1, 1), failedFile, cause);
+        }
+        catch (Exception restoreError) when (restoreError is IOException or UnauthorizedAccessException)
+        {
+            throw new RelocationException("EstateTransactionIncomplete", FailureKind.WriteError,
+                $"Writing {failedFile} failed ({cause.Message}) and restoring the originals failed too ({restoreError.Message}). " +
+                $"The journal {Path.GetRelativePath(EstateRoot, journalPath)} keeps them; the next change of this estate rolls it back.",
+                new SourceLocation(failedFile, 1, 1), failedFile, cause);
+        }
+    }
+
+    /// <summary>
+    /// Rolls back every journal a crashed transaction left (restoring the originals it recorded) and deletes it.
+    /// Must run under the lease (a live transaction's journal would otherwise be undone). A file that is neither
+    /// the original nor the journaled new content (edited by hand since the crash) stops recovery with
+    /// <c>EstateJournalConflict</c>, keeping the journal.
+    /// </summary>
+    public static IReadOnlyList<JournalRecovery> Recover(EstateLease lease)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        lease.EnsureHeld();
+        var folder = Path.Combine(lease.EstateRoot, JournalFolder);
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+        var recovered = new List<JournalRecovery>();
+        foreach (var path in Directory.EnumerateFiles(folder, "*.json").Where(p => !AtomicFile.IsTempFile(p)).Order(StringComparer.Ordinal))
+        {
+            var rel = Path.GetRelativePath(lease.EstateRoot, path).Replace('\\', '/');
+            Journal journal;
+            try
+            {
+                journal = JsonSerializer.Deserialize<Journal>(File.ReadAllBytes(path)) ?? throw new JsonException("empty");
+            }
+            catch (JsonException ex)
+            {
+                throw new RelocationException("EstateJournalUnreadable", FailureKind.InvalidData,
+                    $"The transaction journal {rel} cannot be read ({ex.Message}); inspect and remove it by hand.",
+                    new SourceLocation(rel, 1, 1), rel, ex);
+            }
+            var restored = RestoreOriginals(lease.EstateRoot, journal, strict: true);
+            File.Delete(path);
+            recovered.Add(new JournalRecovery(rel, journal.Id, journal.Pid, journal.Machine, journal.StartedUtc, restored));
+        }
+        return recovered;
+    }
+
+    private static List<string> RestoreOriginals(string root, Journal journal, bool strict)
+    {
+        var actions = new List<(JournalEntry Entry, string Full)>();
+        foreach (var entry in journal.Files)
+        {
+            var full = Path.GetFullPath(Path.Combine(root, entry.Path));
+            var current = File.Exists(full) ? InputDigests.Sha256(File.ReadAllBytes(full)) : null;
+            if (current == entry.OriginalSha256)
+            {
+                continue;
+            }
+            if (strict && current != entry.NewSha256)
+            {
+                throw new RelocationException("EstateJournalConflict", FailureKind.InvalidData,
+                    $"A crashed transaction ({journal.Id}, pid {journal.Pid}, {journal.StartedUtc:yyyy-MM-ddTHH:mm:ssZ}) left its journal, " +
+                    $"but {entry.Path} has since been changed by someone else; resolve it by hand, then delete " +
+                    $"{JournalFolder}/…{journal.Id}.json.", new SourceLocation(entry.Path, 1, 1), entry.Path);
+            }
+            actions.Add((entry, full));
+        }
+        var restored = new List<string>();
+        foreach (var (entry, full) in actions)
+        {
+            if (entry.OriginalBase64 is null)
+            {
+                File.Delete(full);
+            }
+            else
+            {
+                AtomicFile.Write(full, Convert.FromBase64String(entry.OriginalBase64));
+            }
+            restored.Add(entry.Path);
+        }
+        return restored;
+    }
+
+    private StagedFile GetOrLoad(string rel)
+    {
+        if (!_staged.TryGetValue(rel, out var staged))
+        {
+            var original = Inputs.Read(rel);
+            staged = new StagedFile(rel, original) { NewBytes = original };
+            _staged[rel] = staged;
+            _order.Add(rel);
+        }
+        return staged;
+    }
+
+    public void Dispose()
+    {
+        // Nothing is written before Commit, so an uncommitted transaction needs no cleanup.
+    }
+
+    private sealed class StagedFile(string path, byte[]? original)
+    {
+        public string Path { get; } = path;
+        public byte[]? Original { get; } = original;
+        public byte[]? NewBytes { get; set; }
+        public List<YamlEdit> Edits { get; set; } = [];
+        public string Diff { get; set; } = string.Empty;
+        public bool Changed => NewBytes is not null && (Original is null || !Original.AsSpan().SequenceEqual(NewBytes));
+    }
+
+    internal sealed record Journal(string Id, int Pid, string Machine, DateTime StartedUtc, List<JournalEntry> Files);
+
+    internal sealed record JournalEntry(string Path, string? OriginalBase64, string? OriginalSha256, string NewSha256);
+}

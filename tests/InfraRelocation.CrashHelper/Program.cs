@@ -1,0 +1,98 @@
+using InfraRelocation;
+using InfraRelocation.Core.Transactions;
+
+// Modes (exit 0 = success, 3 = RelocationException with its ErrorId on stdout, 2 = usage):
+//   atomic <path> <bytes>                      rewrite <path> forever, alternating two contents of <bytes> bytes
+//   hold <root> <ms>                           acquire the lease, print "acquired", hold it <ms>, release
+//   edit <root> <file> <path> <value> <expected|-> <holdMs> <waitMs>
+//                                              lease → transaction → edit → sleep holdMs → commit
+//   inc <root> <file> <times>                  increment `counter` <times> times, one transaction each
+//   crash <root> <file1> <file2> <file3>       edit three files, die (exit 137, no cleanup) before writing the 2nd
+try
+{
+    switch (args.FirstOrDefault())
+    {
+        case "atomic":
+        {
+            var size = int.Parse(args[2]);
+            var contents = new[] { Content('A', size), Content('B', size) };
+            for (var i = 0; ; i++)
+            {
+                AtomicFile.Write(args[1], contents[i % 2]);
+                if (i == 0)
+                {
+                    Console.WriteLine("ready");
+                    Console.Out.Flush();
+                }
+            }
+        }
+        case "hold":
+        {
+            using var lease = EstateLease.Acquire(args[1], "hold", TimeSpan.FromSeconds(30));
+            Console.WriteLine("acquired");
+            Console.Out.Flush();
+            Thread.Sleep(int.Parse(args[2]));
+            return 0;
+        }
+        case "edit":
+        {
+            using var lease = EstateLease.Acquire(args[1], "edit " + args[3], TimeSpan.FromMilliseconds(int.Parse(args[7])));
+            using var tx = EstateTransaction.Begin(lease);
+            tx.EditYaml(args[2], [YamlEdit.Set(args[3], args[4], args[5] == "-" ? null : args[5])]);
+            Console.WriteLine("staged");
+            Console.Out.Flush();
+            Thread.Sleep(int.Parse(args[6]));
+            tx.Commit();
+            Console.WriteLine("committed");
+            return 0;
+        }
+        case "crash":
+        {
+            var lease = EstateLease.Acquire(args[1], "crash", TimeSpan.FromSeconds(10));
+            var tx = EstateTransaction.Begin(lease);
+            for (var i = 2; i <= 4; i++)
+            {
+                tx.EditYaml(args[i], [YamlEdit.Set("status", "crashed-" + i)]);
+            }
+            var writes = 0;
+            tx.BeforeFileWrite = _ =>
+            {
+                if (++writes == 2)
+                {
+                    Environment.Exit(137);
+                }
+            };
+            tx.Commit();
+            return 0;
+        }
+        case "inc":
+        {
+            // Read-modify-write of `counter` <times> times, each under its own lease + transaction.
+            for (var i = 0; i < int.Parse(args[3]); i++)
+            {
+                using var lease = EstateLease.Acquire(args[1], "inc", TimeSpan.FromSeconds(60));
+                using var tx = EstateTransaction.Begin(lease);
+                var current = YamlScalarEditor.ReadScalar(tx.Read(args[2])!, "counter", args[2])!;
+                tx.EditYaml(args[2], [YamlEdit.SetLiteral("counter", (int.Parse(current) + 1).ToString(), expected: current)]);
+                tx.Commit();
+            }
+            return 0;
+        }
+        default:
+            Console.Error.WriteLine("usage: atomic|hold|edit|crash ...");
+            return 2;
+    }
+}
+catch (RelocationException ex)
+{
+    Console.WriteLine(ex.ErrorId);
+    Console.Error.WriteLine(ex.LocatedMessage);
+    return 3;
+}
+
+static byte[] Content(char fill, int size)
+{
+    var bytes = new byte[size];
+    Array.Fill(bytes, (byte)fill);
+    return bytes;
+}
