@@ -9,7 +9,11 @@ namespace InfraRelocation.ProxmoxEmulator;
 /// </summary>
 internal sealed class AdminEndpoints(EmulatorState state)
 {
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
 
     public async Task HandleAsync(HttpContext ctx)
     {

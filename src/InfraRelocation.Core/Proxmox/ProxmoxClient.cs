@@ -120,7 +120,7 @@ public sealed class ProxmoxClient : IDisposable
         catch (HttpRequestException e) when (e.InnerException is AuthenticationException && _lastRejectedFingerprint is { } actual)
         {
             var expected = Endpoint.CertificateFingerprint;
-            throw new RelocationException("ProxmoxCertificateMismatch", FailureKind.SecurityError,
+            throw new RelocationException(expected is null ? "ProxmoxCertificateUntrusted" : "ProxmoxCertificateMismatch", FailureKind.SecurityError,
                 expected is null
                     ? $"The certificate of {Endpoint.BaseUri} is not trusted and no fingerprint is pinned; its SHA-256 fingerprint is {actual}. Pin it if you trust it."
                     : $"The certificate of {Endpoint.BaseUri} does not match the pinned fingerprint: expected {expected}, actual {actual}.",
