@@ -235,9 +235,13 @@ public sealed partial class ApiHandlers
 
     private async Task<(string User, string? TokenId)> AuthenticateAsync(HttpContext ctx, string method, Route route)
     {
-        if (route.Template == "/access/ticket") return ("", null);
         var auth = ctx.Request.Headers.Authorization.ToString();
         var m = TokenHeader().Match(auth);
+        if (route.Template == "/access/ticket")
+        {
+            if (m.Success) throw new ApiError(403, $"Permission check failed (URI '{ctx.Request.Path}' not available with API token, need proper ticket.)");
+            return ("", null);
+        }
         if (m.Success)
         {
             var value = Uri.UnescapeDataString(m.Groups[1].Value.Trim());

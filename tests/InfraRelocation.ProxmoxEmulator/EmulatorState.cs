@@ -180,6 +180,11 @@ public sealed class EmulatorState
             OnFinish = onFinish, InvisiblePolls = Options.TaskInvisiblePolls,
         };
         if (lines is not null) task.Lines.AddRange(lines);
+        if (fault?.Kind == FaultKind.WarnTask)
+        {
+            task.Warnings = 1;
+            task.Lines.Add((0.5, "WARN: " + fault.Message));
+        }
         Tasks.Add(task);
         Tick();
         return task;

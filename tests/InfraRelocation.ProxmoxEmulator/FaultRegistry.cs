@@ -12,6 +12,8 @@ public enum FaultKind
     FailTask,
     /// <summary>The next task of <see cref="Fault.TaskType"/> never finishes.</summary>
     HangTask,
+    /// <summary>The next task of <see cref="Fault.TaskType"/> ends with "WARNINGS: 1" and a WARN: line (<see cref="Fault.Message"/>).</summary>
+    WarnTask,
 }
 
 /// <summary>One injected fault. Request faults match on method (null: any) and a path substring.</summary>
@@ -47,6 +49,7 @@ public sealed class FaultRegistry
         Add(new Fault { Kind = FaultKind.Abort, PathContains = pathContains, Times = times });
     public void FailNextTask(string taskType, string message, string? taskId = null) =>
         Add(new Fault { Kind = FaultKind.FailTask, TaskType = taskType, TaskId = taskId, Message = message });
+    public void WarnNextTask(string taskType, string warning) => Add(new Fault { Kind = FaultKind.WarnTask, TaskType = taskType, Message = warning });
     public void HangNextTask(string taskType) => Add(new Fault { Kind = FaultKind.HangTask, TaskType = taskType });
 
     /// <summary>All request faults that fire for this request (each consumes one use).</summary>
@@ -66,7 +69,7 @@ public sealed class FaultRegistry
     {
         lock (_faults)
         {
-            var hit = _faults.FirstOrDefault(f => f.Kind is FaultKind.FailTask or FaultKind.HangTask && f.TaskType == type && (f.TaskId is null || f.TaskId == id));
+            var hit = _faults.FirstOrDefault(f => f.Kind is FaultKind.FailTask or FaultKind.HangTask or FaultKind.WarnTask && f.TaskType == type && (f.TaskId is null || f.TaskId == id));
             if (hit is not null) Consume(hit);
             return hit;
         }

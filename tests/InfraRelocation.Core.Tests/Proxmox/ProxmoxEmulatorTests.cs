@@ -82,7 +82,7 @@ public sealed class ProxmoxEmulatorTests : IAsyncLifetime
         // A token may not ask for a ticket (allowtoken=0).
         using var viaToken = await _http.SendAsync(Req(HttpMethod.Post, "access/ticket", content: new FormUrlEncodedContent(
             [new("username", "root@pam"), new("password", "x")])));
-        Assert.Equal(HttpStatusCode.Unauthorized, viaToken.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, viaToken.StatusCode);
     }
 
     [Fact]

@@ -50,6 +50,31 @@ public sealed class ProxmoxTaskWaiterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WarningsCountAsSuccessAndAreReturned()
+    {
+        _host.Emulator.Faults.WarnNextTask("qmclone", "pending changes on the source were discarded");
+        using var client = _host.TokenClient();
+        var upid = await client.CloneVmAsync(EmulatorHost.Node, EmulatorHost.Template, new CloneRequest(132));
+        var outcome = await EmulatorHost.Waiter(client).WaitAsync(upid);
+        Assert.Equal("WARNINGS: 1", outcome.ExitStatus);
+        Assert.Equal(["WARN: pending changes on the source were discarded"], outcome.Warnings);
+    }
+
+    [Fact]
+    public async Task TaskLogIsPaged()
+    {
+        using var client = _host.TokenClient();
+        var upid = await client.CloneVmAsync(EmulatorHost.Node, EmulatorHost.Template, new CloneRequest(133) { Full = true });
+        await EmulatorHost.Waiter(client).WaitAsync(upid);
+        var page = await client.GetTaskLogAsync(upid, start: 2, limit: 3);
+        Assert.Equal(3, page.Lines.Count);
+        Assert.Equal(3, page.Lines[0].N);
+        var all = await client.GetFullTaskLogAsync(upid);
+        Assert.Equal(page.Total, all.Count);
+        Assert.Equal("TASK OK", all[^1].Text);
+    }
+
+    [Fact]
     public async Task StartOnARunningVmIsAFailedTask()
     {
         _host.State.AddVm(140, EmulatorHost.Node, new Dictionary<string, string> { ["name"] = "running" }, status: "running");
