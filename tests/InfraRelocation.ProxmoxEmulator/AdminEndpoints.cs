@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace InfraRelocation.ProxmoxEmulator;
+namespace InfraRelocation.Testing.Proxmox;
 
 /// <summary>
 /// Control endpoints under /_emulator (loopback only, no auth) for tests running the emulator as a process.

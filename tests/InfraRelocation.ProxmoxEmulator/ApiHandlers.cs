@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace InfraRelocation.ProxmoxEmulator;
+namespace InfraRelocation.Testing.Proxmox;
 
 /// <summary>A handler failure: status, message (becomes the reason phrase) and optional parameter errors.</summary>
 public sealed class ApiError(int status, string message, Dictionary<string, string>? errors = null) : Exception(message)
@@ -192,6 +192,13 @@ public sealed partial class ApiHandlers
             reason = e.Message;
             if (e.Status == 401 && _state.Options.AuthFailureDelay > TimeSpan.Zero) await Task.Delay(_state.Options.AuthFailureDelay);
             await WriteAsync(ctx, e.Status, e.Message, null, e.Errors);
+        }
+        catch (Exception e) when (e is FormatException or KeyNotFoundException or JsonException or OverflowException or InvalidDataException)
+        {
+            // A handler die(): 500 with the message, as pveproxy does.
+            status = 500;
+            reason = e.Message;
+            await WriteAsync(ctx, 500, e.Message, null, null);
         }
         finally
         {

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace InfraRelocation.ProxmoxEmulator;
+namespace InfraRelocation.Testing.Proxmox;
 
 /// <summary>Tunables; all can be changed at runtime (in-process or via /_emulator/options).</summary>
 public sealed class EmulatorOptions

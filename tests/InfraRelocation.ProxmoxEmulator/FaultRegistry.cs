@@ -1,4 +1,4 @@
-namespace InfraRelocation.ProxmoxEmulator;
+namespace InfraRelocation.Testing.Proxmox;
 
 public enum FaultKind
 {

@@ -1,4 +1,4 @@
-using InfraRelocation.ProxmoxEmulator;
+using InfraRelocation.Testing.Proxmox;
 
 // Process mode: dotnet InfraRelocation.ProxmoxEmulator.dll [--port 0] [--state seed.json] [--schema pve-api-subset.json] [--no-stdin]
 // Prints one JSON line (url, fingerprint, tokenId, secret, user, password, node), then serves until stdin

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
-namespace InfraRelocation.ProxmoxEmulator;
+namespace InfraRelocation.Testing.Proxmox;
 
 /// <summary>
 /// A loopback Proxmox VE API (HTTPS, self-signed certificate made at start). Use in-process

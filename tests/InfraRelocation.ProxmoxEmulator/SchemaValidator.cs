@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
-namespace InfraRelocation.ProxmoxEmulator;
+namespace InfraRelocation.Testing.Proxmox;
 
 /// <summary>
 /// Parameter and privilege checks driven by the official schema subset (pve-api-subset.json), read at run

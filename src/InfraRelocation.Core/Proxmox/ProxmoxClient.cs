@@ -193,10 +193,19 @@ public sealed class ProxmoxClient : IDisposable
         {
             if (_ticket is not null && _time.GetUtcNow() - _ticketIssued < TicketRenewAfter) return;
             var creds = (ProxmoxPasswordCredentials)_credentials;
-            // Renewal posts the current ticket as the password; a fresh login posts the password.
-            var password = _ticket ?? creds.Password.Reveal();
-            (JsonElement data, _) = await SendOnceAsync(HttpMethod.Post, "access/ticket",
-                [new("username", creds.Username), new("password", password)], ct, anonymous: true).ConfigureAwait(false);
+            JsonElement data;
+            try
+            {
+                // Renewal posts the current ticket as the password; a fresh login posts the password.
+                (data, _) = await SendOnceAsync(HttpMethod.Post, "access/ticket",
+                    [new("username", creds.Username), new("password", _ticket ?? creds.Password.Reveal())], ct, anonymous: true).ConfigureAwait(false);
+            }
+            catch (ProxmoxApiException e) when (e.StatusCode == HttpStatusCode.Unauthorized && _ticket is not null)
+            {
+                _ticket = null; // the old ticket was refused (expired): log in with the password
+                (data, _) = await SendOnceAsync(HttpMethod.Post, "access/ticket",
+                    [new("username", creds.Username), new("password", creds.Password.Reveal())], ct, anonymous: true).ConfigureAwait(false);
+            }
             if (data.Bool("NeedTFA"))
             {
                 throw new RelocationException("ProxmoxTfaRequired", FailureKind.AuthenticationError,

@@ -1,15 +1,15 @@
 using InfraRelocation.Core.Proxmox;
-using InfraRelocation.ProxmoxEmulator;
+using InfraRelocation.Testing.Proxmox;
 
 namespace InfraRelocation.Core.Tests.Proxmox;
 
 /// <summary>An in-process emulator on 127.0.0.1:0 with short task durations, plus clients for it.</summary>
 public sealed class EmulatorHost : IAsyncLifetime
 {
-    public const string Node = ProxmoxEmulator.ProxmoxEmulator.DefaultNode;
-    public const int Template = ProxmoxEmulator.ProxmoxEmulator.DefaultTemplateId;
+    public const string Node = ProxmoxEmulator.DefaultNode;
+    public const int Template = ProxmoxEmulator.DefaultTemplateId;
 
-    public ProxmoxEmulator.ProxmoxEmulator Emulator { get; } = new(new EmulatorOptions
+    public ProxmoxEmulator Emulator { get; } = new(new EmulatorOptions
     {
         DefaultTaskDuration = TimeSpan.FromMilliseconds(150),
         AgentBootPolls = 1,

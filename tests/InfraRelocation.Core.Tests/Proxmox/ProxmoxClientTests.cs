@@ -87,6 +87,21 @@ public sealed class ProxmoxClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RefusedTicketLeadsToOneFreshLogin()
+    {
+        var clock = new ManualClock();
+        using var client = _host.PasswordClient(clock);
+        await client.GetVersionAsync();
+        lock (_host.State.Sync) _host.State.Tickets.Clear(); // the server forgot the ticket (expired / restarted)
+        await client.GetVersionAsync();
+        lock (_host.State.Sync) _host.State.Tickets.Clear();
+        clock.Now += TimeSpan.FromMinutes(90); // renewal with the old ticket is refused, the password works
+        await client.GetVersionAsync();
+        var logins = _host.State.RequestLog().Where(r => r.Path == "/access/ticket").Select(r => r.Status).ToList();
+        Assert.Equal([200, 200, 401, 200], logins);
+    }
+
+    [Fact]
     public async Task WrongPasswordIsAuthenticationError()
     {
         using var client = new ProxmoxClient(_host.Endpoint, new ProxmoxPasswordCredentials("root@pam", new ProxmoxSecret("nope-secret")));
