@@ -80,7 +80,7 @@ internal sealed class AdminEndpoints(EmulatorState state)
         if (body.TryGetProperty("authFailureDelayMs", out var ad)) o.AuthFailureDelay = TimeSpan.FromMilliseconds(ad.GetInt32());
     }
 
-    /// <summary>POST /_emulator/vms/{vmid}/lock {"lock":"clone"|null}, /guest {"ip":..,"agentBootPolls":..,"ignoresShutdown":..}, /status {"status":..}.</summary>
+    /// <summary>POST /_emulator/vms/{vmid}/lock {"lock":"clone"|null}, /guest {"ip":..,"agentBootPolls":..,"linkLocalOnlyPolls":..,"ignoresShutdown":..}, /status {"status":..}.</summary>
     private object VmControl(string path, JsonElement body)
     {
         var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
@@ -92,6 +92,7 @@ internal sealed class AdminEndpoints(EmulatorState state)
                 if (Str(body, "ip") is { } ip) vm.GuestIp = ip;
                 if (body.TryGetProperty("agentBootPolls", out var k)) vm.AgentBootPolls = k.GetInt32();
                 if (body.TryGetProperty("ignoresShutdown", out var s)) vm.IgnoresShutdown = s.GetBoolean();
+                if (body.TryGetProperty("linkLocalOnlyPolls", out var ll)) vm.LinkLocalOnlyPolls = ll.GetInt32();
                 break;
             case "status": vm.Status = Str(body, "status")!; break;
             default: throw new KeyNotFoundException($"unknown VM control {path}");

@@ -100,7 +100,13 @@ public sealed partial class ApiHandlers
         Map("POST", "/nodes/{node}/qemu/{vmid}/status/reboot", r => Power(r, "qmreboot"));
         Map("DELETE", "/nodes/{node}/qemu/{vmid}", Delete);
         Map("POST", "/nodes/{node}/qemu/{vmid}/agent/ping", r => { AgentReady(VmOf(r)); return new { result = new { } }; });
-        Map("GET", "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces", r => new { result = Interfaces(AgentReady(VmOf(r))) });
+        Map("GET", "/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces", r =>
+        {
+            var vm = AgentReady(VmOf(r));
+            var linkLocalOnly = vm.LinkLocalOnlyPolls > 0;
+            if (linkLocalOnly) vm.LinkLocalOnlyPolls--;
+            return new { result = Interfaces(vm, linkLocalOnly) };
+        });
         Map("GET", "/nodes/{node}/qemu/{vmid}/agent/get-host-name", r =>
         {
             var vm = AgentReady(VmOf(r));
@@ -582,7 +588,7 @@ public sealed partial class ApiHandlers
         return vm;
     }
 
-    private static object Interfaces(VmState vm)
+    private static object Interfaces(VmState vm, bool linkLocalOnly)
     {
         var mac = Regex.Match(vm.Config.GetValueOrDefault("net0") ?? "", @"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}").Value.ToLowerInvariant();
         var ipconfig = Regex.Match(vm.Config.GetValueOrDefault("ipconfig0") ?? "", @"(?:^|,)ip=(\d+\.\d+\.\d+\.\d+)/(\d+)");
@@ -594,7 +600,8 @@ public sealed partial class ApiHandlers
             new Dictionary<string, object> { ["name"] = "lo", ["hardware-address"] = "00:00:00:00:00:00",
                 ["ip-addresses"] = new[] { Addr("127.0.0.1", "ipv4", 8), Addr("::1", "ipv6", 128) } },
             new Dictionary<string, object> { ["name"] = "eth0", ["hardware-address"] = mac,
-                ["ip-addresses"] = new[] { Addr(ip, "ipv4", prefix), Addr("fe80::be24:11ff:fe00:1", "ipv6", 64) } },
+                ["ip-addresses"] = linkLocalOnly ? new[] { Addr("fe80::be24:11ff:fe00:1", "ipv6", 64) }
+                    : new[] { Addr(ip, "ipv4", prefix), Addr("fe80::be24:11ff:fe00:1", "ipv6", 64) } },
         };
     }
 

@@ -43,6 +43,8 @@ public sealed class VmState(int vmid, string node)
     public int AgentPolls { get; set; }
     /// <summary>Agent boot polls for this VM (null: the global option).</summary>
     public int? AgentBootPolls { get; set; }
+    /// <summary>After the agent is up, this many interface reads show eth0 with only a link-local address (DHCP not done).</summary>
+    public int LinkLocalOnlyPolls { get; set; }
     /// <summary>IPv4 the guest agent reports (null: ipconfig0 ip=, else 192.0.2.x).</summary>
     public string? GuestIp { get; set; }
     /// <summary>Shutdown without forceStop fails with "VM quit/powerdown failed - got timeout".</summary>

@@ -14,11 +14,14 @@ public sealed class ProxmoxClientExtensionsTests : IAsyncLifetime
         var vm = _host.State.AddVm(180, EmulatorHost.Node, new Dictionary<string, string>
             { ["name"] = "app", ["agent"] = "1", ["net0"] = "virtio=BC:24:11:AA:BB:CC,bridge=vmbr0" }, status: "running");
         vm.AgentBootPolls = 3;
+        vm.LinkLocalOnlyPolls = 2;
         vm.GuestIp = "198.51.100.20";
         using var client = _host.TokenClient();
         var address = await client.WaitForGuestAddressAsync(EmulatorHost.Node, 180, "BC:24:11:AA:BB:CC", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
         Assert.Equal("198.51.100.20", address);
-        Assert.Equal(3, _host.State.RequestLog().Count(r => r.Status == 500 && r.Reason == "QEMU guest agent is not running"));
+        var log = _host.State.RequestLog();
+        Assert.Equal(3, log.Count(r => r.Status == 500 && r.Reason == "QEMU guest agent is not running"));
+        Assert.Equal(3, log.Count(r => r.Status == 200)); // two link-local-only answers, then the address
     }
 
     [Fact]
