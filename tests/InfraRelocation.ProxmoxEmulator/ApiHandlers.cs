@@ -89,7 +89,16 @@ public sealed partial class ApiHandlers
         {
             var vm = VmOf(r);
             ApplyConfig(r, vm);
-            return _state.StartTask(vm.Node, "qmconfig", vm.VmId.ToString(CultureInfo.InvariantCulture), r.TaskUser).Upid;
+            var task = _state.StartTask(vm.Node, "qmconfig", vm.VmId.ToString(CultureInfo.InvariantCulture), r.TaskUser);
+            // background_delay: the server waits up to that long; a task done in time gives null (or 500 if it failed).
+            if (r.P.TryGetValue("background_delay", out var delay) && task.Duration <= TimeSpan.FromSeconds(int.Parse(delay, CultureInfo.InvariantCulture)))
+            {
+                if (!task.Finished) _state.Finish(task, task.FailWith);
+                if (task.ExitStatus != "OK" && !task.ExitStatus!.StartsWith("WARNINGS", StringComparison.Ordinal))
+                    throw new ApiError(500, $"failed to update VM {vm.VmId}: {task.ExitStatus}");
+                return null;
+            }
+            return task.Upid;
         });
         Map("GET", "/nodes/{node}/qemu/{vmid}/pending", r => VmOf(r).Config.Select(kv => new { key = kv.Key, value = kv.Value }).ToList());
         Map("POST", "/nodes/{node}/qemu/{vmid}/clone", Clone);
@@ -289,6 +298,8 @@ public sealed partial class ApiHandlers
 
     private void CheckPrivileges(Request r)
     {
+        if (r.P.ContainsKey("skiplock") && r.TaskUser != "root@pam")
+            throw new ApiError(400, "Parameter verification failed.", new() { ["skiplock"] = "Only root may use this option." });
         bool Denied(string path, string priv) =>
             _state.Denied.Any(d => (d.Principal == "*" || d.Principal == r.TaskUser || d.Principal == r.User) && d.Privilege == priv
                                    && (d.Path == path || (d.Path != "/" && path.StartsWith(d.Path + "/", StringComparison.Ordinal)) || d.Path == "/"));

@@ -321,9 +321,17 @@ public sealed class ProxmoxClient : IDisposable
     public Task UpdateVmConfigAsync(string node, int vmid, VmConfigUpdate update, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Put, Vm(node, vmid) + "/config", update.Values, ct);
 
-    /// <summary>POST .../config: asynchronous update; a UPID to wait for, or null when already done.</summary>
-    public async Task<Upid?> UpdateVmConfigInTaskAsync(string node, int vmid, VmConfigUpdate update, CancellationToken ct = default) =>
-        ToOptionalUpid(await SendAsync(HttpMethod.Post, Vm(node, vmid) + "/config", update.Values, ct).ConfigureAwait(false));
+    /// <summary>
+    /// POST .../config: asynchronous update; a UPID to wait for, or null when already done. With
+    /// <paramref name="backgroundDelaySeconds"/> (1..30) the server waits that long for the task first.
+    /// </summary>
+    public async Task<Upid?> UpdateVmConfigInTaskAsync(string node, int vmid, VmConfigUpdate update, int? backgroundDelaySeconds = null,
+        CancellationToken ct = default)
+    {
+        var p = update.Values.ToList();
+        if (backgroundDelaySeconds is { } d) p.Add(new("background_delay", I(d)));
+        return ToOptionalUpid(await SendAsync(HttpMethod.Post, Vm(node, vmid) + "/config", p, ct).ConfigureAwait(false));
+    }
 
     /// <summary>PUT .../resize (grow only): a UPID on PVE ≥ 8.0, null on older servers (already done).</summary>
     public async Task<Upid?> ResizeDiskAsync(string node, int vmid, string disk, string size, string? digest = null, CancellationToken ct = default)

@@ -230,6 +230,18 @@ public sealed class ProxmoxClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AsyncConfigReturnsATaskOrNullWithBackgroundDelay()
+    {
+        using var client = _host.TokenClient();
+        var upid = await client.UpdateVmConfigInTaskAsync(EmulatorHost.Node, EmulatorHost.Template, new VmConfigUpdate().Set("cores", 3));
+        Assert.NotNull(upid);
+        Assert.Equal("qmconfig", upid.Type);
+        await EmulatorHost.Waiter(client).WaitAsync(upid);
+        Assert.Null(await client.UpdateVmConfigInTaskAsync(EmulatorHost.Node, EmulatorHost.Template, new VmConfigUpdate().Set("cores", 4), backgroundDelaySeconds: 5));
+        Assert.Equal("4", (await client.GetVmConfigAsync(EmulatorHost.Node, EmulatorHost.Template))["cores"]);
+    }
+
+    [Fact]
     public async Task ResizeOnOldServersReturnsNull()
     {
         _host.Emulator.Options.ResizeReturnsUpid = false;
