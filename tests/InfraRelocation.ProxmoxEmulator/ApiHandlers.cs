@@ -208,6 +208,13 @@ public sealed partial class ApiHandlers
             if (e.Status == 401 && _state.Options.AuthFailureDelay > TimeSpan.Zero) await Task.Delay(_state.Options.AuthFailureDelay);
             await WriteAsync(ctx, e.Status, e.Message, null, e.Errors);
         }
+        catch (KeyNotFoundException e) when (Regex.Match(e.Message, "key '([^']+)'") is { Success: true } missing)
+        {
+            // Without the schema file: a required parameter the handler needed was absent.
+            status = 400;
+            reason = "Parameter verification failed.";
+            await WriteAsync(ctx, 400, reason, null, new() { [missing.Groups[1].Value] = "property is missing and it is not optional" });
+        }
         catch (Exception e) when (e is FormatException or KeyNotFoundException or JsonException or OverflowException or InvalidDataException)
         {
             // A handler die(): 500 with the message, as pveproxy does.
