@@ -1,0 +1,293 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Renci.SshNet;
+using Renci.SshNet.Common;
+
+namespace InfraRelocation.Core.Ssh;
+
+/// <summary>
+/// One SSH connection per endpoint id, opened on first use and reused by every later command
+/// (commands may run concurrently on it, each on its own channel). Thread-safe. A connection that
+/// drops is replaced on the next run. Dispose closes them all.
+/// </summary>
+public sealed class SshSessionPool : IDisposable
+{
+    private readonly ConcurrentDictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    private int _opened;
+    private volatile bool _disposed;
+
+    /// <summary>Optional sink for diagnostic lines (secrets already masked); the cmdlet maps it to verbose.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>How many SSH connections this pool has opened so far.</summary>
+    public int ConnectionsOpened => _opened;
+
+    /// <summary>Opens (or reuses) the connection, verifying the host key; returns the accepted key check.</summary>
+    public async Task<HostKeyCheck> ConnectAsync(SshEndpoint endpoint, CancellationToken cancellationToken = default)
+        => (await GetClientAsync(endpoint, cancellationToken).ConfigureAwait(false)).HostKey;
+
+    /// <summary>
+    /// Runs <paramref name="command"/> (a POSIX shell line) and returns its result whatever the exit code
+    /// (use <see cref="SshCommandResult.EnsureSuccess"/>). Throws RelocationException for connection,
+    /// host key, authentication and timeout failures; OperationCanceledException on cancellation, after
+    /// closing the channel.
+    /// </summary>
+    public async Task<SshCommandResult> RunAsync(SshEndpoint endpoint, string command, SshRunOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentException.ThrowIfNullOrWhiteSpace(command);
+        options ??= new SshRunOptions();
+        if (options.SecretStdin is not null && options.Stdin is not null)
+            throw new ArgumentException("Pass either Stdin or SecretStdin, not both.", nameof(options));
+        SshSecret?[] secrets = [options.SecretStdin, .. options.Mask];
+        var shown = SshSecret.Mask(command, secrets);
+        var timeout = options.Timeout ?? endpoint.CommandTimeout;
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var lease = await GetClientAsync(endpoint, cancellationToken).ConfigureAwait(false);
+            SshCommand cmd;
+            Task exec;
+            using var timeoutCts = new CancellationTokenSource(timeout);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutCts.Token);
+            var sw = Stopwatch.StartNew();
+            try
+            {
+                cmd = lease.Client.CreateCommand(command);
+                exec = cmd.ExecuteAsync(linked.Token);
+            }
+            catch (Exception ex) when (ex is SshConnectionException or SshException or SocketException or ObjectDisposedException
+                                       && attempt == 1 && !cancellationToken.IsCancellationRequested)
+            {
+                // The channel could not even be opened: the reused connection is stale. The command never ran,
+                // so retrying once on a fresh connection is safe.
+                Log?.Invoke($"SSH {endpoint.Id}: stale connection ({ex.Message}); reconnecting.");
+                Evict(endpoint.Id, lease);
+                continue;
+            }
+
+            using (cmd)
+            {
+                try
+                {
+                    var input = options.SecretStdin?.Reveal() ?? options.Stdin;
+                    if (input is not null)
+                    {
+                        await using var stdin = cmd.CreateInputStream();
+                        await stdin.WriteAsync(Encoding.UTF8.GetBytes(input), linked.Token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        cmd.CreateInputStream().Dispose(); // EOF on stdin: a command reading it must not hang
+                    }
+                    // WaitAsync: return at once on cancel/timeout even if the server never answers the signal.
+                    await exec.WaitAsync(linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    Abort(cmd, exec);
+                    throw new RelocationException("SshCommandTimeout", FailureKind.OperationTimeout,
+                        $"Command on {endpoint} did not finish within {timeout.TotalSeconds:0.#} s and was stopped: {shown}", target: endpoint.Id);
+                }
+                catch (OperationCanceledException)
+                {
+                    Abort(cmd, exec);
+                    Log?.Invoke($"SSH {endpoint.Id}: cancelled: {shown}");
+                    throw;
+                }
+                catch (Exception ex) when (ex is SshConnectionException or SocketException or ObjectDisposedException or IOException)
+                {
+                    Evict(endpoint.Id, lease);
+                    throw new RelocationException("SshConnectionLost", FailureKind.ConnectionError,
+                        $"Connection to {endpoint} was lost while running: {shown} ({SshSecret.Mask(ex.Message, secrets)}). " +
+                        "The command may or may not have completed on the host.", target: endpoint.Id);
+                }
+
+                var result = new SshCommandResult(endpoint.Id, shown, cmd.ExitStatus ?? -1,
+                    SshSecret.Mask(cmd.Result, secrets), SshSecret.Mask(cmd.Error, secrets), sw.Elapsed, cmd.ExitSignal);
+                if (cmd.ExitStatus is null && cmd.ExitSignal is null && !lease.Client.IsConnected)
+                {
+                    Evict(endpoint.Id, lease);
+                    throw new RelocationException("SshConnectionLost", FailureKind.ConnectionError,
+                        $"Connection to {endpoint} was lost while running: {shown}. The command may or may not have completed on the host.",
+                        target: endpoint.Id);
+                }
+                Log?.Invoke($"SSH {endpoint.Id}: exit {result.ExitCode} in {result.Duration.TotalMilliseconds:0} ms: {shown}");
+                return result;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="secret"/> to a fresh 0600 temp file on the host (through stdin, never a
+    /// command line), runs <paramref name="body"/> with its path, and removes the file afterwards, even on failure.
+    /// </summary>
+    public async Task<T> WithSecretFileAsync<T>(SshEndpoint endpoint, SshSecret secret,
+        Func<string, CancellationToken, Task<T>> body, CancellationToken cancellationToken = default)
+    {
+        const string create = "umask 077 && f=$(mktemp \"${TMPDIR:-/tmp}/ir-secret.XXXXXXXX\") && cat > \"$f\" && printf '%s\\n' \"$f\"";
+        var made = (await RunAsync(endpoint, create, new SshRunOptions { SecretStdin = secret }, cancellationToken).ConfigureAwait(false)).EnsureSuccess();
+        var path = made.Stdout.Trim();
+        if (!System.Text.RegularExpressions.Regex.IsMatch(path, "^/[A-Za-z0-9._/-]+$"))
+            throw new RelocationException("SshSecretFileFailed", FailureKind.InvalidOperation,
+                $"Could not create a temporary secret file on {endpoint} (got '{path}').", target: endpoint.Id);
+        try
+        {
+            return await body(path, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await RunAsync(endpoint, $"rm -f -- '{path}'", new SshRunOptions { Timeout = TimeSpan.FromSeconds(15) }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (RelocationException ex)
+            {
+                Log?.Invoke($"SSH {endpoint.Id}: could not remove secret file {path}: {ex.Message}");
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        foreach (var slot in _slots.Values) slot.Close();
+        _slots.Clear();
+    }
+
+    private static void Abort(SshCommand cmd, Task exec)
+    {
+        exec.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        // Closing the channel (Dispose, by the caller's using) ends the remote command at once;
+        // the signal is a courtesy for servers that honour it. Do not wait for either.
+        try { cmd.CancelAsync(forceKill: true, millisecondsTimeout: 0); } catch (Exception) { /* already finished or never started */ }
+    }
+
+    private void Evict(string id, Lease lease)
+    {
+        if (_slots.TryGetValue(id, out var slot)) slot.Drop(lease);
+    }
+
+    private async Task<Lease> GetClientAsync(SshEndpoint ep, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var slot = _slots.GetOrAdd(ep.Id, _ => new Slot());
+        await slot.Gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (slot.Current is { Client.IsConnected: true } live) return live;
+            slot.Close();
+            var lease = await OpenAsync(ep, ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _opened);
+            slot.Current = lease;
+            return lease;
+        }
+        finally
+        {
+            slot.Gate.Release();
+        }
+    }
+
+    private async Task<Lease> OpenAsync(SshEndpoint ep, CancellationToken ct)
+    {
+        if (ep.PrivateKeyFiles.Count == 0)
+            throw new RelocationException("SshNoPrivateKey", FailureKind.InvalidArgument, $"SSH endpoint {ep} has no private key file.", target: ep.Id);
+        if (ep.PinnedHostKeys.Count == 0 && ep.KnownHostsFile is null)
+            throw new RelocationException("SshHostKeyUnknown", FailureKind.SecurityError,
+                $"SSH endpoint {ep} has neither a pinned host key nor a known_hosts file; refusing to connect unverified.", target: ep.Id);
+        foreach (var pin in ep.PinnedHostKeys) HostKeyVerifier.NormalizeFingerprint(pin, ep.Id);
+
+        var keys = new List<PrivateKeyFile>();
+        foreach (var path in ep.PrivateKeyFiles)
+        {
+            try { keys.Add(new PrivateKeyFile(path)); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or SshException or ArgumentException or InvalidOperationException)
+            {
+                foreach (var k in keys) k.Dispose();
+                throw new RelocationException("SshPrivateKeyUnreadable", FailureKind.InvalidArgument,
+                    $"Cannot use private key file '{path}' for {ep}: {ex.Message}", target: path);
+            }
+        }
+
+        var info = new ConnectionInfo(ep.Host, ep.Port, ep.User, new PrivateKeyAuthenticationMethod(ep.User, keys.ToArray()))
+        {
+            Timeout = ep.ConnectTimeout,
+        };
+        var client = new SshClient(info);
+        HostKeyCheck? check = null;
+        Exception? checkError = null;
+        client.HostKeyReceived += (_, e) =>
+        {
+            try
+            {
+                check = HostKeyVerifier.Check(ep, e.HostKeyName, e.HostKey);
+                e.CanTrust = check.IsTrusted;
+            }
+            catch (Exception ex)
+            {
+                checkError = ex;
+                e.CanTrust = false;
+            }
+        };
+
+        using var timeoutCts = new CancellationTokenSource(ep.ConnectTimeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeoutCts.Token);
+        try
+        {
+            await client.ConnectAsync(linked.Token).ConfigureAwait(false);
+            if (check is { Verdict: HostKeyVerdict.TrustedOnFirstUse })
+                Log?.Invoke($"SSH {ep.Id}: trusted new host key {check.Presented} on first use; recorded in {ep.KnownHostsFile}.");
+            Log?.Invoke($"SSH {ep.Id}: connected to {ep.User}@{ep.Host}:{ep.Port}, host key {check?.Presented}.");
+            return new Lease(client, keys, check!);
+        }
+        catch (Exception ex)
+        {
+            client.Dispose();
+            foreach (var k in keys) k.Dispose();
+            if (checkError is RelocationException rex) throw rex;
+            if (check?.ToException(ep) is { } refused) throw refused;
+            if (ex is OperationCanceledException && ct.IsCancellationRequested) throw;
+            throw MapConnectFailure(ep, ex);
+        }
+    }
+
+    private static RelocationException MapConnectFailure(SshEndpoint ep, Exception ex) => ex switch
+    {
+        SshAuthenticationException => new("SshAuthenticationFailed", FailureKind.AuthenticationError,
+            $"Authentication as '{ep.User}' to {ep} was refused with key(s) {string.Join(", ", ep.PrivateKeyFiles)}: {ex.Message}", target: ep.Id, inner: ex),
+        OperationCanceledException or SshOperationTimeoutException or SocketException { SocketErrorCode: SocketError.TimedOut } =>
+            new("SshConnectFailed", FailureKind.OperationTimeout,
+                $"Could not connect to {ep} within {ep.ConnectTimeout.TotalSeconds:0.#} s.", target: ep.Id, inner: ex),
+        SocketException se => new("SshConnectFailed", FailureKind.ConnectionError,
+            $"Could not connect to {ep}: {se.SocketErrorCode} ({se.Message}).", target: ep.Id, inner: ex),
+        _ => new("SshConnectFailed", FailureKind.ConnectionError, $"Could not connect to {ep}: {ex.Message}", target: ep.Id, inner: ex),
+    };
+
+    private sealed record Lease(SshClient Client, List<PrivateKeyFile> Keys, HostKeyCheck HostKey)
+    {
+        public void Close()
+        {
+            try { Client.Dispose(); } catch (Exception) { /* already broken */ }
+            foreach (var k in Keys) k.Dispose();
+        }
+    }
+
+    private sealed class Slot
+    {
+        public readonly SemaphoreSlim Gate = new(1, 1);
+        public Lease? Current;
+
+        public void Close()
+        {
+            Interlocked.Exchange(ref Current, null)?.Close();
+        }
+
+        public void Drop(Lease lease)
+        {
+            if (Interlocked.CompareExchange(ref Current, null, lease) == lease) lease.Close();
+        }
+    }
+}
