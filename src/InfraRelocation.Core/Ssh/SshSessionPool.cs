@@ -56,8 +56,8 @@ public sealed class SshSessionPool : IDisposable
             var sw = Stopwatch.StartNew();
             try
             {
-                cmd = lease.Client.CreateCommand(command);
-                exec = cmd.ExecuteAsync(linked.Token);
+                cmd = lease.Client.CreateCommand(PgidPrefix + command);
+                exec = cmd.ExecuteAsync(CancellationToken.None);
             }
             catch (Exception ex) when (ex is SshConnectionException or SshException or SocketException or ObjectDisposedException
                                        && attempt == 1 && !cancellationToken.IsCancellationRequested)
@@ -71,6 +71,7 @@ public sealed class SshSessionPool : IDisposable
 
             using (cmd)
             {
+                var stderr = ReadStderrAsync(cmd.ExtendedOutputStream, out var pgid);
                 try
                 {
                     var input = options.SecretStdin?.Reveal() ?? options.Stdin;
@@ -83,18 +84,18 @@ public sealed class SshSessionPool : IDisposable
                     {
                         cmd.CreateInputStream().Dispose(); // EOF on stdin: a command reading it must not hang
                     }
-                    // WaitAsync: return at once on cancel/timeout even if the server never answers the signal.
+                    // WaitAsync: return at once on cancel/timeout even if the server never answers.
                     await exec.WaitAsync(linked.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (timeoutCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
-                    Abort(cmd, exec);
+                    await StopAsync(lease, cmd, exec, pgid).ConfigureAwait(false);
                     throw new RelocationException("SshCommandTimeout", FailureKind.OperationTimeout,
                         $"Command on {endpoint} did not finish within {timeout.TotalSeconds:0.#} s and was stopped: {shown}", target: endpoint.Id);
                 }
                 catch (OperationCanceledException)
                 {
-                    Abort(cmd, exec);
+                    await StopAsync(lease, cmd, exec, pgid).ConfigureAwait(false);
                     Log?.Invoke($"SSH {endpoint.Id}: cancelled: {shown}");
                     throw;
                 }
@@ -106,8 +107,9 @@ public sealed class SshSessionPool : IDisposable
                         "The command may or may not have completed on the host.", target: endpoint.Id);
                 }
 
+                var err = await stderr.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
                 var result = new SshCommandResult(endpoint.Id, shown, cmd.ExitStatus ?? -1,
-                    SshSecret.Mask(cmd.Result, secrets), SshSecret.Mask(cmd.Error, secrets), sw.Elapsed, cmd.ExitSignal);
+                    SshSecret.Mask(cmd.Result, secrets), SshSecret.Mask(err, secrets), sw.Elapsed, cmd.ExitSignal);
                 if (cmd.ExitStatus is null && cmd.ExitSignal is null && !lease.Client.IsConnected)
                 {
                     Evict(endpoint.Id, lease);
@@ -119,6 +121,60 @@ public sealed class SshSessionPool : IDisposable
                 return result;
             }
         }
+    }
+
+    // Every command is prefixed with this: the remote shell is a session leader (sshd calls setsid), so its pid is
+    // the process group of everything the command starts. Cancellation kills that group over a second channel,
+    // because closing the channel does not stop a command without a pty, and OpenSSH ignores "signal" requests
+    // for root logins.
+    private const string PgidMarker = "IR_PGID=";
+    private const string PgidPrefix = "printf '" + PgidMarker + "%s\\n' \"$$\" >&2; ";
+
+    private static Task<string> ReadStderrAsync(Stream stream, out Task<int?> pgid)
+    {
+        var found = new TaskCompletionSource<int?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pgid = found.Task;
+        return Task.Run(async () =>
+        {
+            var text = new StringBuilder();
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            try
+            {
+                while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+                {
+                    if (line.StartsWith(PgidMarker, StringComparison.Ordinal) && !found.Task.IsCompleted)
+                    {
+                        found.TrySetResult(int.TryParse(line.AsSpan(PgidMarker.Length), out var id) && id > 1 ? id : null);
+                        text.Append(await reader.ReadToEndAsync().ConfigureAwait(false));
+                        break;
+                    }
+                    text.Append(line).Append('\n');
+                }
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException) { /* channel gone */ }
+            finally { found.TrySetResult(null); }
+            return text.ToString();
+        });
+    }
+
+    /// <summary>Kills the command's process group over a new channel (bounded wait), then closes its channel.</summary>
+    private async Task StopAsync(Lease lease, SshCommand cmd, Task exec, Task<int?> pgidTask)
+    {
+        _ = exec.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+        try
+        {
+            var pgid = await pgidTask.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            if (pgid is not null && lease.Client.IsConnected)
+            {
+                using var kill = lease.Client.CreateCommand($"kill -KILL -- -{pgid} 2>/dev/null || kill -KILL {pgid} 2>/dev/null; true");
+                await kill.ExecuteAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log?.Invoke($"SSH: could not stop a cancelled command: {ex.Message}");
+        }
+        cmd.Dispose();
     }
 
     /// <summary>
@@ -156,14 +212,6 @@ public sealed class SshSessionPool : IDisposable
         _disposed = true;
         foreach (var slot in _slots.Values) slot.Close();
         _slots.Clear();
-    }
-
-    private static void Abort(SshCommand cmd, Task exec)
-    {
-        exec.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
-        // Closing the channel (Dispose, by the caller's using) ends the remote command at once;
-        // the signal is a courtesy for servers that honour it. Do not wait for either.
-        try { cmd.CancelAsync(forceKill: true, millisecondsTimeout: 0); } catch (Exception) { /* already finished or never started */ }
     }
 
     private void Evict(string id, Lease lease)
