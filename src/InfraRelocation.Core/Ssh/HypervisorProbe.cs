@@ -32,6 +32,14 @@ public sealed partial class HypervisorProbe(SshSessionPool pool)
         return ParseIdentity(endpoint.Id, r.Stdout);
     }
 
+    /// <summary>
+    /// Reads many hosts' identities, at most <paramref name="maxParallelism"/> at a time, results in input order;
+    /// an unreachable host is a failed item (its RelocationException), not a failure of the whole call.
+    /// </summary>
+    public Task<IReadOnlyList<FanOutResult<SshEndpoint, HypervisorIdentity>>> ReadIdentitiesAsync(IReadOnlyList<SshEndpoint> endpoints,
+        int maxParallelism = BoundedParallel.DefaultParallelism, CancellationToken cancellationToken = default)
+        => BoundedParallel.ForEachAsync(endpoints, ReadIdentityAsync, maxParallelism, cancellationToken);
+
     internal static HypervisorIdentity ParseIdentity(string endpointId, string stdout)
     {
         var tags = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -243,9 +243,6 @@ public sealed class SshSessionPool : IDisposable
     {
         if (ep.PrivateKeyFiles.Count == 0)
             throw new RelocationException("SshNoPrivateKey", FailureKind.InvalidArgument, $"SSH endpoint {ep} has no private key file.", target: ep.Id);
-        if (ep.PinnedHostKeys.Count == 0 && ep.KnownHostsFile is null)
-            throw new RelocationException("SshHostKeyUnknown", FailureKind.SecurityError,
-                $"SSH endpoint {ep} has neither a pinned host key nor a known_hosts file; refusing to connect unverified.", target: ep.Id);
         foreach (var pin in ep.PinnedHostKeys) HostKeyVerifier.NormalizeFingerprint(pin, ep.Id);
 
         var keys = new List<PrivateKeyFile>();

@@ -73,8 +73,10 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
         Assert.Contains(fx.Default.HostKeyFingerprint, ex.Message);
         Assert.False(File.Exists(kh));
 
-        var none = fx.Endpoint(fx.Default) with { PinnedHostKeys = [] };
-        Assert.Equal("SshHostKeyUnknown", (await Assert.ThrowsAsync<RelocationException>(() => pool.RunAsync(none, "true"))).ErrorId);
+        var none = fx.Endpoint(fx.Default) with { PinnedHostKeys = [] }; // nothing to verify against: refused, key shown
+        var ex2 = await Assert.ThrowsAsync<RelocationException>(() => pool.RunAsync(none, "true"));
+        Assert.Equal("SshHostKeyUnknown", ex2.ErrorId);
+        Assert.Contains(fx.Default.HostKeyFingerprint, ex2.Message);
     }
 
     [SkippableFact]
@@ -301,6 +303,31 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
         await Assert.ThrowsAsync<InvalidOperationException>(() => pool.WithSecretFileAsync<int>(ep, new SshSecret(value),
             (path, _) => { seenPath = path; throw new InvalidOperationException("boom"); }));
         Assert.False(File.Exists(seenPath));
+    }
+
+    [SkippableFact]
+    public async Task FanOut_OverSeveralHosts_TakesRoundsNotTheSum()
+    {
+        SkipIfNoSshd();
+        var servers = Enumerable.Range(1, 4).Select(i => fx.Start($"fan{i}")).ToList();
+        try
+        {
+            using var pool = new SshSessionPool();
+            var eps = servers.Select(s => fx.Endpoint(s)).ToList();
+            await BoundedParallel.ForEachAsync(eps, (ep, ct) => pool.ConnectAsync(ep, ct)); // connections apart
+            var items = Enumerable.Range(0, 8).Select(i => eps[i % 4]).ToList();
+            var sw = Stopwatch.StartNew();
+            var results = await BoundedParallel.ForEachAsync(items, (ep, ct) => pool.RunAsync(ep, "sleep 1; echo $PPID", cancellationToken: ct), maxParallelism: 4);
+            sw.Stop();
+            Assert.All(results, r => Assert.True(r.Succeeded, r.Error?.Message));
+            Assert.Equal(4, pool.ConnectionsOpened);
+            // ceil(8/4) = 2 rounds of 1 s; the sum would be 8 s. Loose upper bound for a busy machine.
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
+        }
+        finally
+        {
+            servers.ForEach(s => s.Dispose());
+        }
     }
 
     private static async Task<string> ProcessListAsync()
