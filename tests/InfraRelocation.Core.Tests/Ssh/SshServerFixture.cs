@@ -14,7 +14,8 @@ namespace InfraRelocation.Core.Tests.Ssh;
 /// </summary>
 public sealed class SshServerFixture : IDisposable
 {
-    public const string Sshd = "/usr/sbin/sshd";
+    /// <summary>The sshd binary; IR_TEST_SSHD overrides it (e.g. to check the skip path).</summary>
+    public static readonly string Sshd = Environment.GetEnvironmentVariable("IR_TEST_SSHD") is { Length: > 0 } s ? s : "/usr/sbin/sshd";
     private readonly List<SshServerInstance> _instances = [];
     private SshServerInstance? _default;
 
@@ -28,12 +29,22 @@ public sealed class SshServerFixture : IDisposable
         {
             Keygen(UserKeyPath);
             File.Copy(UserKeyPath + ".pub", Path.Combine(Root, "authorized_keys"));
-            IsolatesIdentity = Environment.UserName == "root" && File.Exists("/usr/bin/unshare")
+            IsolatesIdentity = Environment.GetEnvironmentVariable("IR_TEST_SSH_NO_NAMESPACE") != "1"
+                && Environment.UserName == "root" && File.Exists("/usr/bin/unshare")
                 && Run("/usr/bin/unshare", "--uts --mount /bin/true") == 0;
         }
         catch (Exception ex)
         {
             SkipReason = $"SSH test fixture could not be prepared: {ex.Message}";
+            return;
+        }
+        try
+        {
+            _ = Default; // prove sshd can start here; otherwise every SSH test skips with the reason
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            SkipReason = $"sshd could not be started ({(IsolatesIdentity ? "in a private namespace" : "as " + UserName)}): {ex.Message}";
         }
     }
 
@@ -206,7 +217,10 @@ public sealed class SshServerInstance : IDisposable
         while (DateTime.UtcNow < until)
         {
             if (_process!.HasExited)
-                throw new InvalidOperationException($"sshd '{Name}' exited with {_process.ExitCode}: {Log}");
+            {
+                _process.WaitForExit(); // drains the redirected output into the log
+                throw new InvalidOperationException($"sshd '{Name}' exited with {_process.ExitCode}: {Log.Trim()}");
+            }
             try
             {
                 using var c = new TcpClient();

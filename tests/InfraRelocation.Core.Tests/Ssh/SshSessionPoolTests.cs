@@ -46,6 +46,35 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
     }
 
     [SkippableFact]
+    public async Task Run_MoreConcurrentCommandsThanSshdMaxSessions_QueueOnTheOneConnection()
+    {
+        SkipIfNoSshd();
+        using var server = fx.Start("busy");
+        using var pool = new SshSessionPool();
+        var ep = fx.Endpoint(server);
+        var results = await Task.WhenAll(Enumerable.Range(0, 14).Select(i => pool.RunAsync(ep, $"sleep 0.3; echo {i}")));
+        Assert.All(results, r => Assert.Equal(0, r.ExitCode));
+        Assert.Equal(1, pool.ConnectionsOpened);
+        Assert.Equal(1, server.AcceptedConnections);
+    }
+
+    [SkippableFact]
+    public async Task Run_PlainStdin_FeedsAScript_AndLogLinesAreMasked()
+    {
+        SkipIfNoSshd();
+        var lines = new List<string>();
+        var secret = new SshSecret("tok-" + Guid.NewGuid().ToString("N"));
+        using var pool = new SshSessionPool { Log = l => { lock (lines) lines.Add(l); } };
+        var r = await pool.RunAsync(fx.Endpoint(fx.Default), $"sh -s -- '{secret.Reveal()}'",
+            new SshRunOptions { Stdin = "echo \"arg=$1\"\nexit 5\n", Mask = [secret] });
+        Assert.Equal(5, r.ExitCode);
+        Assert.Equal("arg=***\n", r.Stdout);
+        Assert.Equal("sh -s -- '***'", r.Command);
+        Assert.NotEmpty(lines);
+        Assert.DoesNotContain(lines, l => l.Contains(secret.Reveal(), StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
     public async Task Connect_ChangedPinnedKey_IsRefusedShowingPresentedAndExpected()
     {
         SkipIfNoSshd();
