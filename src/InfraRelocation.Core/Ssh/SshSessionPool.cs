@@ -59,13 +59,15 @@ public sealed class SshSessionPool : IDisposable
                 cmd = lease.Client.CreateCommand(PgidPrefix + command);
                 exec = cmd.ExecuteAsync(CancellationToken.None);
             }
-            catch (Exception ex) when (ex is SshConnectionException or SshException or SocketException or ObjectDisposedException
-                                       && attempt == 1 && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException)
             {
-                // The channel could not even be opened: the reused connection is stale. The command never ran,
-                // so retrying once on a fresh connection is safe.
-                Log?.Invoke($"SSH {endpoint.Id}: stale connection ({ex.Message}); reconnecting.");
+                // The channel could not even be opened, so the command never ran: on a stale reused connection,
+                // retrying once on a fresh one is safe.
                 Evict(endpoint.Id, lease);
+                if (attempt > 1 || cancellationToken.IsCancellationRequested)
+                    throw new RelocationException("SshConnectionLost", FailureKind.ConnectionError,
+                        $"Could not start a command on {endpoint}: {ex.Message}. The command did not run.", target: endpoint.Id, inner: ex);
+                Log?.Invoke($"SSH {endpoint.Id}: stale connection ({ex.Message}); reconnecting.");
                 continue;
             }
 
@@ -107,7 +109,9 @@ public sealed class SshSessionPool : IDisposable
                         "The command may or may not have completed on the host.", target: endpoint.Id);
                 }
 
-                var err = await stderr.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+                string err;
+                try { err = await stderr.WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false); }
+                catch (TimeoutException) { err = "(stderr not received)"; }
                 var result = new SshCommandResult(endpoint.Id, shown, cmd.ExitStatus ?? -1,
                     SshSecret.Mask(cmd.Result, secrets), SshSecret.Mask(err, secrets), sw.Elapsed, cmd.ExitSignal);
                 if (cmd.ExitStatus is null && cmd.ExitSignal is null && !lease.Client.IsConnected)
