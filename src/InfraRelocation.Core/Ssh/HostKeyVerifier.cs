@@ -53,8 +53,23 @@ public static class HostKeyVerifier
         return f;
     }
 
-    public static HostKeyCheck Check(SshEndpoint ep, string keyType, byte[] keyBlob)
+    /// <summary>The key type named inside an SSH public key blob (e.g. <c>ssh-rsa</c> even when signed with rsa-sha2-512).</summary>
+    public static string KeyTypeOf(byte[] keyBlob, string fallback)
     {
+        if (keyBlob.Length < 4) return fallback;
+        var len = (keyBlob[0] << 24) | (keyBlob[1] << 16) | (keyBlob[2] << 8) | keyBlob[3];
+        return len is > 0 and < 64 && keyBlob.Length >= 4 + len ? Encoding.ASCII.GetString(keyBlob, 4, len) : fallback;
+    }
+
+    /// <summary>Key types recorded for the endpoint in its known_hosts file (to negotiate one of them, as OpenSSH does).</summary>
+    public static IReadOnlySet<string> KnownKeyTypes(SshEndpoint ep) =>
+        ep.KnownHostsFile is { } file && File.Exists(file)
+            ? KnownHostsEntry.ReadAll(file).Where(e => e.Marker is null && e.Matches(ep.KnownHostsName)).Select(e => e.KeyType).ToHashSet(StringComparer.Ordinal)
+            : new HashSet<string>();
+
+    public static HostKeyCheck Check(SshEndpoint ep, string hostKeyAlgorithm, byte[] keyBlob)
+    {
+        var keyType = KeyTypeOf(keyBlob, hostKeyAlgorithm);
         var presented = Fingerprint(keyBlob);
         var expected = new List<string>();
         foreach (var pin in ep.PinnedHostKeys)

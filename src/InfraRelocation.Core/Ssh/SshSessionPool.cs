@@ -265,6 +265,12 @@ public sealed class SshSessionPool : IDisposable
         {
             Timeout = ep.ConnectTimeout,
         };
+        // Like OpenSSH: when known_hosts records this host (and nothing is pinned), negotiate a key type it recorded,
+        // so a host with several keys is not refused for presenting a different, equally genuine one.
+        var known = ep.PinnedHostKeys.Count == 0 ? HostKeyVerifier.KnownKeyTypes(ep) : new HashSet<string>();
+        var unwanted = info.HostKeyAlgorithms.Keys.Where(a => !known.Contains(a.StartsWith("rsa-sha2-", StringComparison.Ordinal) ? "ssh-rsa" : a)).ToList();
+        if (known.Count > 0 && unwanted.Count < info.HostKeyAlgorithms.Count)
+            foreach (var a in unwanted) info.HostKeyAlgorithms.Remove(a);
         var client = new SshClient(info);
         HostKeyCheck? check = null;
         Exception? checkError = null;

@@ -60,13 +60,16 @@ public sealed class SshServerFixture : IDisposable
     public SshServerInstance Default => _default ??= Start("default", "hv-default", "00000000000000000000000000000d0f");
 
     /// <summary>Starts one sshd "host". Hostname/FQDN/machine-id apply only when <see cref="IsolatesIdentity"/>.</summary>
+    /// <param name="rsaHostKey">Also serve an RSA host key (a host with several keys, as real ones have).</param>
     public SshServerInstance Start(string name, string? hostname = null, string? machineId = null, string? fqdn = null,
-        bool machineIdOnlyInDbusPath = false)
+        bool machineIdOnlyInDbusPath = false, bool rsaHostKey = false)
     {
         if (SkipReason is not null) throw new InvalidOperationException(SkipReason);
         var dir = Directory.CreateDirectory(Path.Combine(Root, name)).FullName;
         var hostKey = Path.Combine(dir, "ssh_host_ed25519_key");
         if (!File.Exists(hostKey)) Keygen(hostKey);
+        if (rsaHostKey && !File.Exists(Path.Combine(dir, "ssh_host_rsa_key")))
+            Check(Run("/usr/bin/ssh-keygen", $"-q -t rsa -b 2048 -N \"\" -C ir-test -f {Path.Combine(dir, "ssh_host_rsa_key")}"), "ssh-keygen rsa");
         hostname ??= name;
         File.WriteAllText(Path.Combine(dir, "hostname"), hostname + "\n");
         File.WriteAllText(Path.Combine(dir, "machine-id"), (machineId ?? Guid.NewGuid().ToString("N")) + "\n");
@@ -151,6 +154,10 @@ public sealed class SshServerInstance : IDisposable
     public string HostKeyFingerprint { get; }
     public string HostKeyType { get; }
     public string HostKeyBase64 { get; }
+    /// <summary>The RSA key's known_hosts line, when started with an RSA host key.</summary>
+    public string? RsaKnownHostsLine => File.Exists(Path.Combine(Dir, "ssh_host_rsa_key.pub"))
+        ? $"[127.0.0.1]:{Port} " + string.Join(' ', File.ReadAllText(Path.Combine(Dir, "ssh_host_rsa_key.pub")).Split(' ')[..2])
+        : null;
     /// <summary>The line a known_hosts file would hold for this server.</summary>
     public string KnownHostsLine => $"[127.0.0.1]:{Port} {HostKeyType} {HostKeyBase64}";
     public string LogPath => Path.Combine(Dir, "sshd.log");
@@ -168,6 +175,7 @@ public sealed class SshServerInstance : IDisposable
             ListenAddress 127.0.0.1
             Port {port}
             HostKey {_hostKey}
+            {(File.Exists(Path.Combine(Dir, "ssh_host_rsa_key")) ? "HostKey " + Path.Combine(Dir, "ssh_host_rsa_key") : "")}
             PidFile {Path.Combine(Dir, "sshd.pid")}
             AuthorizedKeysFile {Path.Combine(_fixture.Root, "authorized_keys")}
             PermitRootLogin prohibit-password

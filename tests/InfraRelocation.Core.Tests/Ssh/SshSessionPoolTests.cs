@@ -159,6 +159,28 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
     }
 
     [SkippableFact]
+    public async Task Connect_HostWithSeveralKeys_NegotiatesTheRecordedType_AndTofuRecordsTheKeyType()
+    {
+        SkipIfNoSshd();
+        using var server = fx.Start("multikey", rsaHostKey: true);
+        var kh = Path.Combine(_tmp, "known_hosts");
+        File.WriteAllText(kh, server.RsaKnownHostsLine + "\n"); // only the RSA key recorded
+        using var pool = new SshSessionPool();
+        var check = await pool.ConnectAsync(fx.Endpoint(server) with { PinnedHostKeys = [], KnownHostsFile = kh });
+        Assert.Equal(HostKeyVerdict.Trusted, check.Verdict);
+        Assert.Equal("ssh-rsa", check.KeyType);
+
+        var kh2 = Path.Combine(_tmp, "known_hosts2");
+        File.WriteAllText(kh2, "");
+        using var pool2 = new SshSessionPool();
+        var first = await pool2.ConnectAsync(fx.Endpoint(server) with { PinnedHostKeys = [], KnownHostsFile = kh2, TrustOnFirstUse = true });
+        Assert.Equal(HostKeyVerdict.TrustedOnFirstUse, first.Verdict);
+        var line = File.ReadAllText(kh2).Split(' ');
+        Assert.Equal(first.KeyType, line[1]);
+        Assert.True(line[1] is "ssh-ed25519" or "ssh-rsa", line[1]); // never an algorithm name like rsa-sha2-512
+    }
+
+    [SkippableFact]
     public async Task Connect_UnauthorisedUserKey_IsAnAuthenticationError()
     {
         SkipIfNoSshd();
