@@ -16,13 +16,27 @@ public sealed partial class SchemaValidator
 
     public static SchemaValidator? Load(string? path)
     {
-        path ??= Environment.GetEnvironmentVariable("PVE_EMULATOR_SCHEMA");
+        path ??= Environment.GetEnvironmentVariable("PVE_EMULATOR_SCHEMA") ?? FindSharedSchema();
         if (string.IsNullOrEmpty(path) || !File.Exists(path)) return null;
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
         var v = new SchemaValidator();
         foreach (var e in doc.RootElement.GetProperty("endpoints").EnumerateArray())
             v._endpoints[e.GetProperty("method").GetString() + " " + e.GetProperty("path").GetString()] = e.GetProperty("schema").Clone();
         return v;
+    }
+
+    /// <summary>
+    /// The schema is reference data kept outside the repository (AGPL): look for <c>shared/pve-api</c> in the
+    /// folders above this assembly, which is where a checkout sits beside the shared reference folder.
+    /// </summary>
+    public static string? FindSharedSchema()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "shared", "pve-api", "pve-api-subset.json");
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
     }
 
     public bool AllowsToken(string method, string template) =>

@@ -22,8 +22,8 @@ public sealed class EmulatorHost : IAsyncLifetime
 
     public static string? SchemaPath()
     {
-        var path = Environment.GetEnvironmentVariable("PVE_EMULATOR_SCHEMA") ?? "/work/shared/pve-api/pve-api-subset.json";
-        return File.Exists(path) ? path : null;
+        var path = Environment.GetEnvironmentVariable("PVE_EMULATOR_SCHEMA") ?? SchemaValidator.FindSharedSchema();
+        return path is not null && File.Exists(path) ? path : null;
     }
 
     public ProxmoxClient TokenClient() =>
