@@ -1,0 +1,283 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Unicode;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace InfraRelocation.Core.Yaml;
+
+/// <summary>A file read for parsing: its text (BOM removed) and the SHA-256 of its bytes.</summary>
+public sealed record SourceText(string RelativePath, string Text, string Sha256, long Length);
+
+/// <summary>
+/// Reads hand-edited YAML into a small located tree using YamlDotNet's low-level parser (no object
+/// mapping, no type guessing). Every failure is a <see cref="RelocationException"/> naming
+/// <c>file:line:column</c>; nothing is ever written.
+/// </summary>
+public static class LocatedYamlReader
+{
+    /// <summary>Largest file read by default (protects against runaway or hostile inputs).</summary>
+    public const long DefaultMaxBytes = 8L * 1024 * 1024;
+
+    /// <summary>Deepest nesting accepted.</summary>
+    public const int MaxDepth = 128;
+
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// Reads a file as strict UTF-8 text (a BOM is accepted and removed; CRLF is fine), refusing folders,
+    /// files larger than <paramref name="maxBytes"/> and invalid bytes.
+    /// </summary>
+    public static SourceText ReadText(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes)
+    {
+        if (Directory.Exists(fullPath))
+        {
+            throw new RelocationException("EstateFileNotAFile", FailureKind.InvalidData,
+                $"{relativePath} is a folder, but a file is expected here.", new SourceLocation(relativePath, 1, 1), relativePath);
+        }
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(fullPath);
+            if (info.Length > maxBytes)
+            {
+                throw TooLarge(relativePath, info.Length, maxBytes);
+            }
+            using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            bytes = ReadAtMost(stream, maxBytes, relativePath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new RelocationException("EstateFileUnreadable", FailureKind.ResourceUnavailable,
+                $"{relativePath} cannot be read: {ex.Message}", new SourceLocation(relativePath, 1, 1), relativePath);
+        }
+        return Decode(bytes, relativePath);
+    }
+
+    /// <summary>Decodes bytes as strict UTF-8 (see <see cref="ReadText"/>).</summary>
+    public static SourceText Decode(byte[] bytes, string relativePath)
+    {
+        var sha = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+        ReadOnlySpan<byte> content = bytes;
+        if (content.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            content = content[3..];
+        }
+        try
+        {
+            return new SourceText(relativePath, s_strictUtf8.GetString(content), sha, bytes.LongLength);
+        }
+        catch (DecoderFallbackException)
+        {
+            var (line, column) = LocateInvalidByte(content);
+            throw new RelocationException("YamlInvalidEncoding", FailureKind.InvalidData,
+                $"{relativePath} is not valid UTF-8: invalid byte sequence at line {line}, column {column}. Save the file as UTF-8.",
+                new SourceLocation(relativePath, line, column), relativePath);
+        }
+    }
+
+    /// <summary>Parses a whole file; null when the document is empty (only comments or nothing).</summary>
+    public static YNode? ParseFile(string fullPath, string relativePath, out SourceText source, long maxBytes = DefaultMaxBytes)
+    {
+        source = ReadText(fullPath, relativePath, maxBytes);
+        return Parse(source.Text, relativePath);
+    }
+
+    /// <summary>
+    /// Parses YAML text into a located tree. <paramref name="lineOffset"/> shifts reported lines (for YAML
+    /// front matter inside markdown). Returns null for an empty document.
+    /// </summary>
+    public static YNode? Parse(string text, string relativePath, int lineOffset = 0)
+    {
+        var parser = new Parser(new StringReader(text));
+        var stack = new Stack<Frame>();
+        YNode? root = null;
+        var documents = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                var ev = parser.Current!;
+                switch (ev)
+                {
+                    case DocumentStart start:
+                        documents++;
+                        if (documents > 1)
+                        {
+                            throw new RelocationException("YamlMultipleDocuments", FailureKind.ParserError,
+                                $"{relativePath} holds more than one YAML document ('---'); only one is allowed.",
+                                Loc(relativePath, start.Start, lineOffset), relativePath);
+                        }
+                        break;
+                    case AnchorAlias alias:
+                        throw new RelocationException("YamlAliasNotAllowed", FailureKind.InvalidData,
+                            $"{relativePath} uses the alias '*{alias.Value}'; anchors and aliases are not allowed in estate files (write the values out).",
+                            Loc(relativePath, alias.Start, lineOffset), relativePath);
+                    case Scalar scalar:
+                        Add(new YScalar(scalar.Value, scalar.Style, Line(scalar.Start, lineOffset), Col(scalar.Start)));
+                        break;
+                    case MappingStart mapping:
+                        Push(new YMapping(Line(mapping.Start, lineOffset), Col(mapping.Start)), mapping.Start);
+                        break;
+                    case SequenceStart sequence:
+                        Push(new YSequence(Line(sequence.Start, lineOffset), Col(sequence.Start)), sequence.Start);
+                        break;
+                    case MappingEnd or SequenceEnd:
+                        Add(stack.Pop().Node);
+                        break;
+                }
+            }
+        }
+        catch (YamlException ex)
+        {
+            throw SyntaxError(ex, text, relativePath, lineOffset);
+        }
+        return root;
+
+        void Push(YNode node, Mark start)
+        {
+            if (stack.Count >= MaxDepth)
+            {
+                throw new RelocationException("YamlTooDeep", FailureKind.InvalidData,
+                    $"{relativePath} nests deeper than {MaxDepth} levels.", Loc(relativePath, start, lineOffset), relativePath);
+            }
+            stack.Push(new Frame(node));
+        }
+
+        void Add(YNode node)
+        {
+            if (stack.Count == 0)
+            {
+                root = node;
+                return;
+            }
+            var parent = stack.Peek();
+            switch (parent.Node)
+            {
+                case YSequence sequence:
+                    sequence.Items.Add(node);
+                    break;
+                case YMapping mapping when parent.PendingKey is null:
+                    if (node is not YScalar key)
+                    {
+                        throw new RelocationException("YamlComplexKey", FailureKind.InvalidData,
+                            $"{relativePath}: a mapping key must be a plain value, not {node.Describe}.",
+                            new SourceLocation(relativePath, node.Line, node.Column), relativePath);
+                    }
+                    parent.PendingKey = key;
+                    break;
+                case YMapping mapping:
+                    var newKey = parent.PendingKey!;
+                    parent.PendingKey = null;
+                    var existing = mapping.Add(newKey, node);
+                    if (existing is not null)
+                    {
+                        throw new RelocationException("YamlDuplicateKey", FailureKind.InvalidData,
+                            $"{relativePath}: duplicate key '{newKey.Value}' at line {newKey.Line}, column {newKey.Column}; " +
+                            $"it is already defined at line {existing.Line}, column {existing.Column}.",
+                            new SourceLocation(relativePath, newKey.Line, newKey.Column), newKey.Value);
+                    }
+                    break;
+            }
+        }
+    }
+
+    private sealed class Frame(YNode node)
+    {
+        public YNode Node { get; } = node;
+        public YScalar? PendingKey { get; set; }
+    }
+
+    private static int Line(Mark mark, int offset) => (int)mark.Line + offset;
+    private static int Col(Mark mark) => (int)mark.Column;
+    private static SourceLocation Loc(string file, Mark mark, int offset) => new(file, Line(mark, offset), Col(mark));
+
+    private static RelocationException SyntaxError(YamlException ex, string text, string relativePath, int lineOffset)
+    {
+        var line = (int)ex.Start.Line;
+        var column = (int)ex.Start.Column;
+        var reason = ex.InnerException?.Message ?? ex.Message;
+        // YamlDotNet prefixes messages with its own "(Line: n, Col: m, ...)" mark; we print ours.
+        var cut = reason.IndexOf("): ", StringComparison.Ordinal);
+        if (reason.StartsWith("(Line:", StringComparison.Ordinal) && cut > 0)
+        {
+            reason = reason[(cut + 3)..];
+        }
+        var tab = FindTab(text, line);
+        if (tab is not null)
+        {
+            (line, column) = tab.Value;
+            reason = "tab character used for indentation; YAML allows only spaces";
+        }
+        return new RelocationException("YamlSyntaxError", FailureKind.ParserError,
+            $"{relativePath} is not valid YAML at line {line + lineOffset}, column {column}: {reason}",
+            new SourceLocation(relativePath, line + lineOffset, column), relativePath);
+    }
+
+    // A tab in the leading whitespace of the failing line (or the line before) is the usual culprit.
+    private static (int Line, int Column)? FindTab(string text, int errorLine)
+    {
+        var lines = text.Split('\n');
+        for (var l = Math.Max(1, errorLine - 1); l <= Math.Min(lines.Length, errorLine + 1); l++)
+        {
+            var current = lines[l - 1];
+            for (var i = 0; i < current.Length && (current[i] == ' ' || current[i] == '\t'); i++)
+            {
+                if (current[i] == '\t')
+                {
+                    return (l, i + 1);
+                }
+            }
+        }
+        return null;
+    }
+
+    private static byte[] ReadAtMost(Stream stream, long maxBytes, string relativePath)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            int read;
+            while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > maxBytes)
+                {
+                    throw TooLarge(relativePath, buffer.Length, maxBytes);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+        return buffer.ToArray();
+    }
+
+    private static RelocationException TooLarge(string relativePath, long length, long maxBytes) =>
+        new("YamlFileTooLarge", FailureKind.InvalidData,
+            $"{relativePath} is {length:N0} bytes; files larger than {maxBytes:N0} bytes are refused.",
+            new SourceLocation(relativePath, 1, 1), relativePath);
+
+    private static (int Line, int Column) LocateInvalidByte(ReadOnlySpan<byte> content)
+    {
+        var chars = new char[Math.Max(16, content.Length)];
+        Utf8.ToUtf16(content, chars, out var bytesRead, out _, replaceInvalidSequences: false);
+        var valid = content[..bytesRead];
+        var line = 1;
+        var lastNewline = -1;
+        for (var i = 0; i < valid.Length; i++)
+        {
+            if (valid[i] == (byte)'\n')
+            {
+                line++;
+                lastNewline = i;
+            }
+        }
+        var lineStart = valid[(lastNewline + 1)..];
+        var column = Encoding.UTF8.GetCharCount(lineStart) + 1;
+        return (line, column);
+    }
+}
