@@ -13,6 +13,14 @@
     FormatsToProcess     = @('InfraRelocation.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-RelocationEstate'
+        'Invoke-RelocationParity'
+        'Test-RelocationException'
+        'Test-PlacementPolicy'
+        'Test-HypervisorIdentity'
+        'Get-RelocationImpact'
+        'Get-RelocationRollbackPlan'
+        'Invoke-RelocationGate'
+        'Export-RelocationReport'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

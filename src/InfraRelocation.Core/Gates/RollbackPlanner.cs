@@ -93,7 +93,7 @@ public static class RollbackPlanner
                     Host = rollback,
                     Action = item.CurrentValue is null
                         ? $"Add {item.DocumentPath} = {item.RequiredValue} to {item.File}."
-                        : $"In {item.File} at {item.Location}, change {item.DocumentPath} from {item.CurrentValue} to {item.RequiredValue}.",
+                        : $"At {item.Location}, change {item.DocumentPath} from {item.CurrentValue} to {item.RequiredValue}.",
                     File = item.File, Location = item.Location, DocumentPath = item.DocumentPath,
                     CurrentValue = item.CurrentValue, RevertTo = item.RequiredValue,
                 });
