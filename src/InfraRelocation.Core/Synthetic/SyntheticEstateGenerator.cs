@@ -26,6 +26,8 @@ public static class SyntheticEstateGenerator
     public static readonly IReadOnlyList<string> InjectedRules =
         ["D35.RegistryHostMismatch", "D35.BackupNotInventoried", "D35.HealthHostMismatch", "D37.VmidOutOfRange", "D35.StackTargetMismatch"];
 
+    private static int Cap(long capacity) => (int)Math.Min(capacity, 64L * 1024 * 1024);
+
     public static void Write(string root, SyntheticEstateOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Services, 1);
@@ -57,7 +59,7 @@ public static class SyntheticEstateGenerator
         int VmId(int vm) => 1000 + vm;
         string Ip(int vm) => $"100.64.{vm / 250}.{vm % 250 + 1}";
 
-        var manifest = new StringBuilder(n * 260 + m * 200);
+        var manifest = new StringBuilder(Cap((long)n * 260 + m * 200));
         manifest.Append("version: 1\nowner: \"@synthetic\"\nactive_relocation:\n  change_id: \"CHG-SYNTH\"\n  state: \"cutover\"\n  owner: \"@synthetic\"\n  approved_by: \"@lead\"\n");
         manifest.Append("vm_targets:\n");
         for (var v = 0; v < m; v++)
@@ -73,7 +75,7 @@ public static class SyntheticEstateGenerator
         }
         manifest.Append("required_updates: []\nexceptions:\n  - label: \"synthetic-window\"\n    reason: \"benchmark\"\n    expires_at: \"2099-01-01T00:00:00Z\"\nrollback:\n  max_rollback_window_hours: 24\n  requires_backup_verification: false\n  requires_health_baseline: false\n");
 
-        var policy = new StringBuilder(n * 80 + m * 120);
+        var policy = new StringBuilder(Cap((long)n * 80 + m * 120));
         policy.Append("version: 1\nsites:\n  east:\n    proxmox_hosts: [\"hv-east\"]\n    vmid_min: 1000\n    vmid_max: 999999\n  west:\n    proxmox_hosts: [\"hv-west\"]\n    vmid_min: 100\n    vmid_max: 999\n");
         policy.Append("hosts:\n  hv-east: { site: east, kind: proxmox, machine_id: \"00112233445566778899aabbccddeeff\" }\n  hv-west: { site: west, kind: proxmox, machine_id: \"ffeeddccbbaa99887766554433221100\" }\n  nas-west: { site: west, kind: storage }\n");
         for (var l = 0; l < 10; l++) policy.Append(CultureInfo.InvariantCulture, $"  {Legacy(l)}: {{ site: west, kind: vm }}\n");
@@ -84,7 +86,7 @@ public static class SyntheticEstateGenerator
         for (var s = 0; s < n; s++) policy.Append(CultureInfo.InvariantCulture, $"  {Svc(s)}: {{ primary_site: east, dr_sites: [\"west\", \"east\"] }}\n");
         policy.Append("guards:\n  enforce_vmid_ranges: true\n  require_explicit_vm_target_requirements: true\n  require_service_policy_for_manifest_services: true\n  enforce_service_primary_site: true\n  enforce_vm_site_matches_hypervisor_site: true\n");
 
-        var ssh = new StringBuilder(m * 100);
+        var ssh = new StringBuilder(Cap((long)m * 100));
         ssh.Append("ssh:\n  defaults:\n    user: root\n    port: 22\n  targets:\n");
         void Target(string id, string host) => ssh.Append(CultureInfo.InvariantCulture, $"    - id: \"{id}\"\n      host: \"{host}\"\n      user: \"root\"\n");
         Target("hv-east", "10.0.0.2");
@@ -93,7 +95,7 @@ public static class SyntheticEstateGenerator
         for (var l = 0; l < 10; l++) Target(Legacy(l), $"10.1.1.{l + 10}");
         for (var v = 0; v < m; v++) Target(Vm(v), Ip(v));
 
-        var registry = new StringBuilder(n * 120 + m * 80);
+        var registry = new StringBuilder(Cap((long)n * 120 + m * 80));
         registry.Append("services:\n");
         for (var s = 0; s < n; s++)
         {
@@ -103,7 +105,7 @@ public static class SyntheticEstateGenerator
         registry.Append("hosts:\n");
         for (var v = 0; v < m; v++) registry.Append(CultureInfo.InvariantCulture, $"  {Vm(v)}:\n    ssh: {Vm(v)}\n    vmid: {VmId(v)}\n    proxmox_host: hv-east\n");
 
-        var stacks = new StringBuilder(n * 150);
+        var stacks = new StringBuilder(Cap((long)n * 150));
         stacks.Append("version: 1\nstacks:\n");
         for (var s = 0; s < n; s++)
         {
@@ -111,13 +113,13 @@ public static class SyntheticEstateGenerator
             stacks.Append(CultureInfo.InvariantCulture, $"  - stack_id: {Svc(s)}\n    name: {Svc(s)}\n    path: stacks/{Svc(s)}\n    compose_files: [stacks/{Svc(s)}/docker-compose.yml]\n    deploy_method: compose_ssh\n    deploy_target: {target}\n    status: active\n");
         }
 
-        var devices = new StringBuilder(m * 60);
+        var devices = new StringBuilder(Cap((long)m * 60));
         devices.Append("---\nstatus: authoritative\nowner: \"@synthetic\"\n---\n\n# Device identity\n\n## east\n\n| Hostname | Tailscale IP | Role |\n|---|---|---|\n");
         for (var v = 0; v < m; v++) devices.Append(CultureInfo.InvariantCulture, $"| {Vm(v)} | {Ip(v)} | apps |\n");
         devices.Append("\n## west\n\n| Hostname | Tailscale IP | Role |\n|---|---|---|\n");
         for (var l = 0; l < 10; l++) devices.Append(CultureInfo.InvariantCulture, $"| {Legacy(l)} | 100.65.0.{l + 1} | legacy |\n");
 
-        var health = new StringBuilder(n * 110);
+        var health = new StringBuilder(Cap((long)n * 110));
         health.Append("version: 1\ndefaults: { connect_timeout_sec: 5, max_time_sec: 10 }\nendpoints:\n");
         for (var s = 0; s < n; s++)
         {
@@ -125,7 +127,7 @@ public static class SyntheticEstateGenerator
             health.Append(CultureInfo.InvariantCulture, $"  - id: {Svc(s)}\n    host: {host}\n    url: \"http://{Ip(VmOf(s))}:8080/health\"\n    expect: 200\n");
         }
 
-        var backups = new StringBuilder(n * 120);
+        var backups = new StringBuilder(Cap((long)n * 120));
         backups.Append("targets:\n");
         for (var s = 0; s < n; s++)
         {
