@@ -167,4 +167,22 @@ public class HypervisorIdentityGateTests
         Single(result, "IDENTITY.ProbeFailed");
         Assert.False(result.Passed);
     }
+
+    [Fact]
+    public void MissingPolicyFails()
+    {
+        var result = HypervisorIdentityGate.Evaluate(new EstateBuilder { WithPolicy = false }.Build());
+        Single(result, "IDENTITY.PolicyMissing");
+        Assert.False(result.Passed);
+    }
+
+    [Fact]
+    public void UnreportedMachineIdFailsAtTheHost()
+    {
+        var b = new EstateBuilder();
+        var seen = Healthy();
+        seen["hv-east"] = seen["hv-east"] with { MachineId = "unknown" };
+        var f = Single(HypervisorIdentityGate.Evaluate(b.Build(), new GateOptions { Observations = seen }), "IDENTITY.MachineIdUnreported");
+        Assert.Equal(b.Hosts["hv-east"].Location, f.Location);
+    }
 }

@@ -292,4 +292,27 @@ public class ParityGateTests
         Assert.True(result.Passed);
         Assert.Equal(4, result.Findings.Count(f => f.RuleId == "D35.SurfaceFileMissing"));
     }
+
+    [Fact]
+    public void StackWithoutDeployTargetWarnsAtTheStack()
+    {
+        var b = new EstateBuilder();
+        b.Stacks[0] = b.Stacks[0] with { DeployTarget = null };
+        var result = ParityGate.Evaluate(b.Build());
+        Assert.True(result.Passed);
+        var f = Assert.Single(result.Findings, x => x.RuleId == "D35.StackTargetMissing");
+        Assert.Equal(FindingSeverity.Warning, f.Severity);
+        Assert.Equal(b.Wiki.LocationOf("to_host"), f.Location);
+        Assert.Equal(b.Stacks[0].LocationOf("deploy_target"), f.RelatedLocation);
+    }
+
+    [Fact]
+    public void ToHostMissingIsLocatedAtTheService()
+    {
+        var b = new EstateBuilder();
+        b.Wiki = b.Wiki with { ToHost = null };
+        var f = Single(b, "D35.ToHostMissing");
+        Assert.Equal(b.Wiki.LocationOf("to_host"), f.Location);
+        Assert.Equal("wiki", f.Subject);
+    }
 }

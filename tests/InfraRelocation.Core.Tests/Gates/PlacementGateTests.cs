@@ -234,4 +234,14 @@ public class PlacementGateTests
         b.Registry["wiki"] = b.Registry["wiki"] with { Host = "legacy-box" };
         Assert.True(PlacementGate.Evaluate(b.Build()).Passed);
     }
+
+    [Fact]
+    public void RegistryWithoutTheServiceFailsWhenD35IsNotActive()
+    {
+        var b = new EstateBuilder { Active = null };
+        b.Registry.Remove("wiki");
+        var f = Single(b, "D37.RegistryHostMissing");
+        Assert.Equal(b.Wiki.LocationOf("to_host"), f.Location);
+        Assert.Equal(EstateBuilder.RegistryFile, f.RelatedLocation!.File);
+    }
 }
