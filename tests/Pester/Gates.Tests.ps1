@@ -13,6 +13,18 @@ BeforeAll {
         Set-Content -LiteralPath $path -Value $new -NoNewline
     }
 
+    # file:line:column of the first match of $Value at or after the first line matching $Anchor (1-based).
+    function Find-Location([string] $Root, [string] $Relative, [string] $Anchor, [string] $Value) {
+        $lines = Get-Content -LiteralPath (Join-Path $Root $Relative)
+        $start = 0
+        while ($start -lt $lines.Count -and $lines[$start] -notmatch $Anchor) { $start++ }
+        for ($i = $start; $i -lt $lines.Count; $i++) {
+            $m = [regex]::Match($lines[$i], $Value)
+            if ($m.Success) { return "${Relative}:$($i + 1):$($m.Index + 1)" }
+        }
+        throw "'$Value' after '$Anchor' not found in $Relative"
+    }
+
     $script:Manifest = 'ops/bindings/infra.relocation.plan.yaml'
     $script:Registry = 'ops/governance/SERVICE_REGISTRY.yaml'
     $script:Policy = 'ops/bindings/infra.placement.policy.yaml'
@@ -57,7 +69,7 @@ Describe 'Gate cmdlets on the sample estate' {
         ($items.Surface | Sort-Object -Unique).Count | Should -Be 7
         $wiki = $items | Where-Object { $_.Service -eq 'wiki' -and $_.Surface -eq 'ServiceRegistry' }
         $wiki.File | Should -Be $Registry
-        $wiki.Location.Line | Should -Be 8
+        $wiki.Location.ToString() | Should -Be (Find-Location $Root $Registry '^  wiki:' '(?<=host: )app-core')
         $wiki.CurrentValue | Should -Be 'app-core'
     }
 
@@ -84,42 +96,47 @@ Describe 'Gate cmdlets on the sample estate' {
 Describe 'Gate cmdlets on broken copies' {
     It 'a registry host that disagrees with to_host is a located D35 finding naming both files' {
         $root = New-TestEstate -Name registry
+        $at = Find-Location $root $Registry '^  wiki:' '(?<=host: )app-core'
         Edit-EstateFile $root $Registry '(?<=^  wiki:\r?\n    host: )app-core' 'docker-host'
         $out = @(Invoke-RelocationParity -Root $root)
         $f = $out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.RuleId -eq 'D35.RegistryHostMismatch' }
         $f | Should -HaveCount 1
         $f.Location.File | Should -Be $Manifest
-        $f.RelatedLocation.ToString() | Should -Be "${Registry}:8:11"
-        $f.Message | Should -Match "to_host: app-core at $([regex]::Escape($Manifest)):\d+:\d+ while the service registry says docker-host at $([regex]::Escape($Registry)):8:11"
+        $f.RelatedLocation.ToString() | Should -Be $at
+        $f.Location.ToString() | Should -Be (Find-Location $root $Manifest 'service: "wiki"' '(?<=to_host: )"app-core"')
+        $f.Message | Should -Match "to_host: app-core at $([regex]::Escape($Manifest)):\d+:\d+ while the service registry says docker-host at $([regex]::Escape($at))"
         $out[-1].Outcome | Should -Be 'Failed'
         $out[-1].ExitCode | Should -Be 1
     }
 
     It 'a VMID outside its site range is a D37 finding at the vm_id' {
         $root = New-TestEstate -Name vmid
-        Edit-EstateFile $root $Manifest '(?<=vm_id: ")210(?=")' '9999'
+        $at = Find-Location $root $Manifest '^vm_targets:' '(?<=vm_id: )"\d+"'
+        Edit-EstateFile $root $Manifest '(?<=^vm_targets:\r?\n  - vm_id: ")\d+(?=")' '9999'
         $f = @(Test-PlacementPolicy -Root $root) | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.RuleId -eq 'D37.VmidOutOfRange' }
         $f | Should -HaveCount 1
-        $f.Location.ToString() | Should -Be "${Manifest}:30:12"
+        $f.Location.ToString() | Should -Be $at
         $f.RelatedLocation.File | Should -Be $Policy
     }
 
     It 'an expired exception fails D36 and one expiring soon warns' {
         $root = New-TestEstate -Name d36
-        Edit-EstateFile $root $Manifest '2027-03-31T23:59:59Z' '2026-11-01T00:00:00Z'
+        $at = Find-Location $root $Manifest '^exceptions:' '(?<=expires_at: )"'
+        Edit-EstateFile $root $Manifest '(?<=^exceptions:[\s\S]*?expires_at: ")[^"]+' '2026-11-01T00:00:00Z'
         Edit-EstateFile $root 'ops/bindings/legacy.entrypoint.exceptions.yaml' '2027-02-28T23:59:59Z' '2026-11-29T00:00:00Z'
         $out = @(Test-RelocationException -Root $root -AsOf $AsOf -WarningDays 7)
         $expired = $out | Where-Object { $_.RuleId -eq 'D36.Expired' }
-        $expired.Location.ToString() | Should -Be "${Manifest}:285:17"
+        $expired.Location.ToString() | Should -Be $at
         ($out | Where-Object { $_.RuleId -eq 'D36.ExpiringSoon' }).Severity | Should -Be 'Warning'
         $out[-1].Outcome | Should -Be 'Failed'
     }
 
     It 'a malformed expiry fails with its location' {
         $root = New-TestEstate -Name d36bad
-        Edit-EstateFile $root $Manifest '"2027-03-31T23:59:59Z"' '"soon"'
-        $all = @(Invoke-RelocationGate -Root $root -AsOf $AsOf -ErrorAction SilentlyContinue) + @()
-        ($all | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Location.Line -eq 285 -and $_.Severity -eq 'Error' }) | Should -Not -BeNullOrEmpty
+        $at = Find-Location $root $Manifest '^exceptions:' '(?<=expires_at: )"'
+        Edit-EstateFile $root $Manifest '(?<=^exceptions:[\s\S]*?expires_at: ")[^"]+' 'soon'
+        $all = @(Invoke-RelocationGate -Root $root -AsOf $AsOf -ErrorAction SilentlyContinue)
+        ($all | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and "$($_.Location)" -eq $at -and $_.Severity -eq 'Error' }) | Should -Not -BeNullOrEmpty
     }
 
     It 'a duplicated pinned machine id fails the identity check' {
@@ -158,7 +175,7 @@ Describe 'Gate cmdlets on broken copies' {
         $item = Get-RelocationImpact -Root $root -Service wiki -Pending | Where-Object { $_ -is [InfraRelocation.Gates.ImpactItem] }
         $item | Should -HaveCount 1
         $item.Surface | Should -Be 'ServiceRegistry'
-        $item.Location.ToString() | Should -Be "${Registry}:8:11"
+        $item.Location.ToString() | Should -Be (Find-Location $root $Registry '^  wiki:' '(?<=host: )docker-host')
         $item.CurrentValue | Should -Be 'docker-host'
         $item.RequiredValue | Should -Be 'app-core'
     }
@@ -189,8 +206,9 @@ Describe 'Export-RelocationReport' {
         $result.level | Should -Be 'error'
         $result.locations[0].physicalLocation.artifactLocation.uri | Should -Be $Manifest
         $result.locations[0].physicalLocation.region.startLine | Should -BeGreaterThan 0
-        $result.relatedLocations[0].physicalLocation.region.startLine | Should -Be 8
-        $result.relatedLocations[0].physicalLocation.region.startColumn | Should -Be 11
+        $related = (Find-Location $Root $Registry '^  wiki:' '(?<=host: )docker-host') -split ':'
+        $result.relatedLocations[0].physicalLocation.region.startLine | Should -Be ([int]$related[1])
+        $result.relatedLocations[0].physicalLocation.region.startColumn | Should -Be ([int]$related[2])
     }
 
     It 'writes JUnit XML with a failing testcase per rule and subject' {
