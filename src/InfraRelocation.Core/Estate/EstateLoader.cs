@@ -47,7 +47,7 @@ public static class EstateLoader
             if (root is null)
             {
                 throw new RelocationException("YamlEmptyDocument", FailureKind.InvalidData,
-                    $"{relative} is empty (no YAML content); it must hold a {file} document.",
+                    $"The file is empty (no YAML content); it must hold the {file} document.",
                     new SourceLocation(relative, 1, 1), relative);
             }
             var context = new ReadContext(relative, findings);
@@ -72,7 +72,7 @@ public static class EstateLoader
             if (string.IsNullOrWhiteSpace(source.Text))
             {
                 throw new RelocationException("MarkdownEmptyDocument", FailureKind.InvalidData,
-                    $"{relative} is empty; it must hold the device identity tables.", new SourceLocation(relative, 1, 1), relative);
+                    "The file is empty; it must hold the device identity tables.", new SourceLocation(relative, 1, 1), relative);
             }
             return DeviceIdentityReader.Read(source.Text, new ReadContext(relative, findings));
         }
