@@ -138,7 +138,7 @@ public sealed class ReceiptStore
                     reordered ? ReceiptChainBreak.Reordered : ReceiptChainBreak.Removed,
                     reordered
                         ? $"The receipt on line {lineNumber} is out of order: it does not follow the receipt before it."
-                        : $"A receipt before line {lineNumber} was removed: the previous receipt it names is missing.");
+                        : $"The link into line {lineNumber} is broken: the previous receipt it names is missing (a receipt was removed, or the one before was rewritten).");
             }
             expectedPrevious = hash;
         }
