@@ -13,6 +13,10 @@
     FormatsToProcess     = @('InfraRelocation.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-RelocationEstate'
+        'Get-RelocationManifest'
+        'Get-RelocationReceipt'
+        'Test-RelocationManifest'
+        'Test-RelocationReceiptChain'
         'Invoke-RelocationParity'
         'Test-RelocationException'
         'Test-PlacementPolicy'

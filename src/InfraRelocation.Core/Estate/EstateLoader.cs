@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using InfraRelocation.Core.Estate.Readers;
 using InfraRelocation.Core.Yaml;
@@ -9,6 +10,7 @@ namespace InfraRelocation.Core.Estate;
 /// Reads every protocol file of an estate into typed records. Malformed files (bad YAML, encoding, size,
 /// a folder instead of a file) throw a located <see cref="RelocationException"/>; schema problems become
 /// <see cref="Estate.ValidationFindings"/>. Missing files are null. Never writes anything.
+/// Files are parsed in parallel; findings and the first error are reported in a fixed file order.
 /// </summary>
 public static class EstateLoader
 {
@@ -22,91 +24,123 @@ public static class EstateLoader
     public static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes = LocatedYamlReader.DefaultMaxBytes)
     {
         ArgumentNullException.ThrowIfNull(layout);
+        var files = Enum.GetValues<EstateFile>().Where(f => only is null || only.Contains(f)).ToArray();
+        var results = new FileResult[files.Length];
+        Parallel.For(0, files.Length, i =>
+        {
+            var result = new FileResult();
+            try
+            {
+                result.Value = LoadFile(layout, files[i], maxBytes, result);
+            }
+            catch (Exception ex)
+            {
+                result.Error = ExceptionDispatchInfo.Capture(ex);
+            }
+            results[i] = result;
+        });
+
         var digests = new Dictionary<string, string>(StringComparer.Ordinal);
-        var findings = new List<RelocationFinding>();
         var configPath = Path.Combine(layout.Root, EstateLayout.ConfigFile);
         if (File.Exists(configPath))
         {
             digests[EstateLayout.ConfigFile] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(configPath))).ToLowerInvariant();
         }
-
-        T? ReadYaml<T>(EstateFile file, Func<YNode?, ReadContext, T> reader) where T : class
+        var findings = new List<RelocationFinding>();
+        var values = new Dictionary<EstateFile, object?>();
+        for (var i = 0; i < files.Length; i++)
         {
-            if (only is not null && !only.Contains(file))
+            results[i].Error?.Throw();
+            if (results[i].Digest is { } digest)
             {
-                return null;
+                digests[layout.RelativePath(files[i])] = digest;
             }
-            var relative = layout.RelativePath(file);
-            var full = layout.FullPath(file);
-            if (!File.Exists(full) && !Directory.Exists(full))
-            {
-                return null;
-            }
-            var root = LocatedYamlReader.ParseFile(full, relative, out var source, maxBytes);
-            digests[relative] = source.Sha256;
-            if (root is null)
-            {
-                throw new RelocationException("YamlEmptyDocument", FailureKind.InvalidData,
-                    $"{relative} is empty (no YAML content); it must hold a {file} document.",
-                    new SourceLocation(relative, 1, 1), relative);
-            }
-            var context = new ReadContext(relative, findings);
-            return reader(root, context);
+            findings.AddRange(results[i].Findings);
+            values[files[i]] = results[i].Value;
         }
 
-        DeviceIdentity? ReadDeviceIdentity()
-        {
-            const EstateFile file = EstateFile.DeviceIdentity;
-            if (only is not null && !only.Contains(file))
-            {
-                return null;
-            }
-            var relative = layout.RelativePath(file);
-            var full = layout.FullPath(file);
-            if (!File.Exists(full) && !Directory.Exists(full))
-            {
-                return null;
-            }
-            var source = LocatedYamlReader.ReadText(full, relative, maxBytes);
-            digests[relative] = source.Sha256;
-            if (string.IsNullOrWhiteSpace(source.Text))
-            {
-                throw new RelocationException("MarkdownEmptyDocument", FailureKind.InvalidData,
-                    $"{relative} is empty; it must hold the device identity tables.", new SourceLocation(relative, 1, 1), relative);
-            }
-            return DeviceIdentityReader.Read(source.Text, new ReadContext(relative, findings));
-        }
-
+        T? Get<T>(EstateFile file) where T : class => values.GetValueOrDefault(file) as T;
         var estate = new Estate
         {
             Layout = layout,
-            Manifest = ReadYaml(EstateFile.Manifest, ManifestReader.Read),
-            Policy = ReadYaml(EstateFile.PlacementPolicy, PlacementPolicyReader.Read),
-            Profiles = ReadYaml(EstateFile.VmProfiles, VmProfilesReader.Read),
-            SshTargets = ReadYaml(EstateFile.SshTargets, SshTargetsReader.Read),
-            ServiceRegistry = ReadYaml(EstateFile.ServiceRegistry, ServiceRegistryReader.Read),
-            StackRegistry = ReadYaml(EstateFile.StackRegistry, StackRegistryReader.Read),
-            DeviceIdentity = ReadDeviceIdentity(),
-            HealthBindings = ReadYaml(EstateFile.HealthBindings, HealthBindingsReader.Read),
-            BackupInventory = ReadYaml(EstateFile.BackupInventory, BackupInventoryReader.Read),
-            NamingPolicy = ReadYaml(EstateFile.NamingPolicy, NamingPolicyReader.Read),
-            ExceptionRegister = ReadYaml(EstateFile.ExceptionRegister, ExceptionRegisterReader.Read),
+            Manifest = Get<RelocationManifest>(EstateFile.Manifest),
+            Policy = Get<PlacementPolicy>(EstateFile.PlacementPolicy),
+            Profiles = Get<VmProfileCatalog>(EstateFile.VmProfiles),
+            SshTargets = Get<SshTargetCatalog>(EstateFile.SshTargets),
+            ServiceRegistry = Get<ServiceRegistry>(EstateFile.ServiceRegistry),
+            StackRegistry = Get<StackRegistry>(EstateFile.StackRegistry),
+            DeviceIdentity = Get<DeviceIdentity>(EstateFile.DeviceIdentity),
+            HealthBindings = Get<HealthBindings>(EstateFile.HealthBindings),
+            BackupInventory = Get<BackupInventory>(EstateFile.BackupInventory),
+            NamingPolicy = Get<NamingPolicy>(EstateFile.NamingPolicy),
+            ExceptionRegister = Get<ExceptionRegister>(EstateFile.ExceptionRegister),
         };
-        if (only is null || only.Contains(EstateFile.Manifest))
+        if (values.ContainsKey(EstateFile.Manifest) && estate.Manifest is null)
         {
-            if (estate.Manifest is null)
+            var manifestPath = layout.RelativePath(EstateFile.Manifest);
+            findings.Add(new RelocationFinding
             {
-                findings.Add(new RelocationFinding
-                {
-                    RuleId = "SCHEMA.FileMissing",
-                    Severity = FindingSeverity.Error,
-                    Message = $"The relocation manifest {layout.RelativePath(EstateFile.Manifest)} does not exist.",
-                    Location = new SourceLocation(layout.RelativePath(EstateFile.Manifest), 1, 1),
-                    Subject = layout.RelativePath(EstateFile.Manifest),
-                });
-            }
+                RuleId = "SCHEMA.FileMissing",
+                Severity = FindingSeverity.Error,
+                Message = $"The relocation manifest {manifestPath} does not exist.",
+                Location = new SourceLocation(manifestPath, 1, 1),
+                Subject = manifestPath,
+            });
         }
         findings.AddRange(EstateValidator.Validate(estate));
         return estate with { ValidationFindings = findings, InputDigests = digests };
+    }
+
+    private sealed class FileResult
+    {
+        public object? Value { get; set; }
+        public string? Digest { get; set; }
+        public List<RelocationFinding> Findings { get; } = [];
+        public ExceptionDispatchInfo? Error { get; set; }
+    }
+
+    private static object? LoadFile(EstateLayout layout, EstateFile file, long maxBytes, FileResult result)
+    {
+        var relative = layout.RelativePath(file);
+        var full = layout.FullPath(file);
+        if (!File.Exists(full) && !Directory.Exists(full))
+        {
+            return null;
+        }
+        var context = new ReadContext(relative, result.Findings);
+        if (file == EstateFile.DeviceIdentity)
+        {
+            var source = LocatedYamlReader.ReadText(full, relative, maxBytes);
+            result.Digest = source.Sha256;
+            if (string.IsNullOrWhiteSpace(source.Text))
+            {
+                throw new RelocationException("MarkdownEmptyDocument", FailureKind.InvalidData,
+                    "The file is empty; it must hold the device identity tables.", new SourceLocation(relative, 1, 1), relative);
+            }
+            return DeviceIdentityReader.Read(source.Text, context);
+        }
+
+        var root = LocatedYamlReader.ParseFile(full, relative, out var text, maxBytes);
+        result.Digest = text.Sha256;
+        if (root is null)
+        {
+            throw new RelocationException("YamlEmptyDocument", FailureKind.InvalidData,
+                $"The file is empty (no YAML content); it must hold the {file} document.",
+                new SourceLocation(relative, 1, 1), relative);
+        }
+        return file switch
+        {
+            EstateFile.Manifest => ManifestReader.Read(root, context),
+            EstateFile.PlacementPolicy => PlacementPolicyReader.Read(root, context),
+            EstateFile.VmProfiles => VmProfilesReader.Read(root, context),
+            EstateFile.SshTargets => SshTargetsReader.Read(root, context),
+            EstateFile.BackupInventory => BackupInventoryReader.Read(root, context),
+            EstateFile.HealthBindings => HealthBindingsReader.Read(root, context),
+            EstateFile.ServiceRegistry => ServiceRegistryReader.Read(root, context),
+            EstateFile.StackRegistry => StackRegistryReader.Read(root, context),
+            EstateFile.NamingPolicy => NamingPolicyReader.Read(root, context),
+            EstateFile.ExceptionRegister => ExceptionRegisterReader.Read(root, context),
+            _ => throw new ArgumentOutOfRangeException(nameof(file), file, null),
+        };
     }
 }

@@ -34,7 +34,7 @@ public static class LocatedYamlReader
         if (Directory.Exists(fullPath))
         {
             throw new RelocationException("EstateFileNotAFile", FailureKind.InvalidData,
-                $"{relativePath} is a folder, but a file is expected here.", new SourceLocation(relativePath, 1, 1), relativePath);
+                "This is a folder, but a file is expected here.", new SourceLocation(relativePath, 1, 1), relativePath);
         }
         byte[] bytes;
         try
@@ -50,7 +50,7 @@ public static class LocatedYamlReader
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new RelocationException("EstateFileUnreadable", FailureKind.ResourceUnavailable,
-                $"{relativePath} cannot be read: {ex.Message}", new SourceLocation(relativePath, 1, 1), relativePath);
+                $"The file cannot be read: {ex.Message}", new SourceLocation(relativePath, 1, 1), relativePath);
         }
         return Decode(bytes, relativePath);
     }
@@ -72,7 +72,7 @@ public static class LocatedYamlReader
         {
             var (line, column) = LocateInvalidByte(content);
             throw new RelocationException("YamlInvalidEncoding", FailureKind.InvalidData,
-                $"{relativePath} is not valid UTF-8: invalid byte sequence at line {line}, column {column}. Save the file as UTF-8.",
+                "Invalid UTF-8 byte sequence; save the file as UTF-8.",
                 new SourceLocation(relativePath, line, column), relativePath);
         }
     }
@@ -106,13 +106,13 @@ public static class LocatedYamlReader
                         if (documents > 1)
                         {
                             throw new RelocationException("YamlMultipleDocuments", FailureKind.ParserError,
-                                $"{relativePath} holds more than one YAML document ('---'); only one is allowed.",
+                                "A second YAML document starts here ('---'); a file must hold exactly one.",
                                 Loc(relativePath, start.Start, lineOffset), relativePath);
                         }
                         break;
                     case AnchorAlias alias:
                         throw new RelocationException("YamlAliasNotAllowed", FailureKind.InvalidData,
-                            $"{relativePath} uses the alias '*{alias.Value}'; anchors and aliases are not allowed in estate files (write the values out).",
+                            $"The alias '*{alias.Value}' is not allowed: estate files may not use anchors and aliases (write the values out).",
                             Loc(relativePath, alias.Start, lineOffset), relativePath);
                     case Scalar scalar:
                         Add(new YScalar(scalar.Value, scalar.Style, Line(scalar.Start, lineOffset), Col(scalar.Start)));
@@ -140,7 +140,7 @@ public static class LocatedYamlReader
             if (stack.Count >= MaxDepth)
             {
                 throw new RelocationException("YamlTooDeep", FailureKind.InvalidData,
-                    $"{relativePath} nests deeper than {MaxDepth} levels.", Loc(relativePath, start, lineOffset), relativePath);
+                    $"Nesting deeper than {MaxDepth} levels is not allowed.", Loc(relativePath, start, lineOffset), relativePath);
             }
             stack.Push(new Frame(node));
         }
@@ -162,7 +162,7 @@ public static class LocatedYamlReader
                     if (node is not YScalar key)
                     {
                         throw new RelocationException("YamlComplexKey", FailureKind.InvalidData,
-                            $"{relativePath}: a mapping key must be a plain value, not {node.Describe}.",
+                            $"A mapping key must be a plain value, not {node.Describe}.",
                             new SourceLocation(relativePath, node.Line, node.Column), relativePath);
                     }
                     parent.PendingKey = key;
@@ -174,8 +174,7 @@ public static class LocatedYamlReader
                     if (existing is not null)
                     {
                         throw new RelocationException("YamlDuplicateKey", FailureKind.InvalidData,
-                            $"{relativePath}: duplicate key '{newKey.Value}' at line {newKey.Line}, column {newKey.Column}; " +
-                            $"it is already defined at line {existing.Line}, column {existing.Column}.",
+                            $"Duplicate key '{newKey.Value}': it is already defined at line {existing.Line}, column {existing.Column}.",
                             new SourceLocation(relativePath, newKey.Line, newKey.Column), newKey.Value);
                     }
                     break;
@@ -195,8 +194,10 @@ public static class LocatedYamlReader
 
     private static RelocationException SyntaxError(YamlException ex, string text, string relativePath, int lineOffset)
     {
-        var line = (int)ex.Start.Line;
-        var column = (int)ex.Start.Column;
+        // The end mark is where the parser gave up; the start mark is often the enclosing construct.
+        var mark = ex.End.Line > 0 ? ex.End : ex.Start;
+        var line = (int)mark.Line;
+        var column = (int)mark.Column;
         var reason = ex.InnerException?.Message ?? ex.Message;
         // YamlDotNet prefixes messages with its own "(Line: n, Col: m, ...)" mark; we print ours.
         var cut = reason.IndexOf("): ", StringComparison.Ordinal);
@@ -204,22 +205,22 @@ public static class LocatedYamlReader
         {
             reason = reason[(cut + 3)..];
         }
-        var tab = FindTab(text, line);
+        var tab = reason.Contains("tab", StringComparison.OrdinalIgnoreCase) ? FindTab(text, 1, int.MaxValue) : FindTab(text, line - 1, line + 1);
         if (tab is not null)
         {
             (line, column) = tab.Value;
             reason = "tab character used for indentation; YAML allows only spaces";
         }
         return new RelocationException("YamlSyntaxError", FailureKind.ParserError,
-            $"{relativePath} is not valid YAML at line {line + lineOffset}, column {column}: {reason}",
+            $"Not valid YAML: {reason}",
             new SourceLocation(relativePath, line + lineOffset, column), relativePath);
     }
 
     // A tab in the leading whitespace of the failing line (or the line before) is the usual culprit.
-    private static (int Line, int Column)? FindTab(string text, int errorLine)
+    private static (int Line, int Column)? FindTab(string text, int fromLine, int toLine)
     {
         var lines = text.Split('\n');
-        for (var l = Math.Max(1, errorLine - 1); l <= Math.Min(lines.Length, errorLine + 1); l++)
+        for (var l = Math.Max(1, fromLine); l <= Math.Min(lines.Length, toLine); l++)
         {
             var current = lines[l - 1];
             for (var i = 0; i < current.Length && (current[i] == ' ' || current[i] == '\t'); i++)
@@ -258,7 +259,7 @@ public static class LocatedYamlReader
 
     private static RelocationException TooLarge(string relativePath, long length, long maxBytes) =>
         new("YamlFileTooLarge", FailureKind.InvalidData,
-            $"{relativePath} is {length:N0} bytes; files larger than {maxBytes:N0} bytes are refused.",
+            $"The file is {length:N0} bytes; files larger than {maxBytes:N0} bytes are refused.",
             new SourceLocation(relativePath, 1, 1), relativePath);
 
     private static (int Line, int Column) LocateInvalidByte(ReadOnlySpan<byte> content)

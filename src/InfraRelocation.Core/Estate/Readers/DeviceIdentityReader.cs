@@ -37,7 +37,7 @@ public static partial class DeviceIdentityReader
             if (end < 0)
             {
                 throw new RelocationException("MarkdownFrontMatterUnclosed", FailureKind.ParserError,
-                    $"{context.File}: the YAML front matter opened at line 1 is never closed with '---'.",
+                    "The YAML front matter opened here is never closed with '---'.",
                     new SourceLocation(context.File, 1, 1), context.File);
             }
             var yaml = string.Join('\n', lines[1..end]);

@@ -114,6 +114,7 @@ public sealed class ReadContext
 public sealed class Fields
 {
     private static readonly IReadOnlyDictionary<string, object?> s_noExtra = new Dictionary<string, object?>();
+    private static readonly IReadOnlyDictionary<string, SourceLocation> s_noLocations = new Dictionary<string, SourceLocation>();
     private readonly ReadContext _context;
     private readonly YMapping? _map;
     private readonly YNode? _node;
@@ -155,7 +156,7 @@ public sealed class Fields
     public SourceLocation Location => _node is null ? new SourceLocation(_context.File, 1, 1) : _context.At(_node);
 
     public IReadOnlyDictionary<string, SourceLocation> Locations =>
-        (IReadOnlyDictionary<string, SourceLocation>?)_locations ?? new Dictionary<string, SourceLocation>();
+        (IReadOnlyDictionary<string, SourceLocation>?)_locations ?? s_noLocations;
 
     public string PathOf(string key) => Path.Length == 0 ? key : $"{Path}.{key}";
 
