@@ -5,7 +5,8 @@ using InfraRelocation.Core.Gates;
 using InfraRelocation.Core.Synthetic;
 
 // Usage: GateBench [--sizes 100,1000,10000,50000] [--vm-ratio 5] [--runs 5] [--broken 0] [--keep DIR]
-// Prints one tab-separated line per size: services vms bytes parse_ms gates_ms total_ms findings
+// Prints one tab-separated line per size: services vms bytes parse_ms gates_ms total_ms errors cpu_ms
+// (cpu_ms = process CPU time of parse + gates: a load-independent figure on a shared machine).
 var sizes = new[] { 100, 1000, 10000, 50000 };
 var vmRatio = 5;
 var runs = 5;
@@ -24,7 +25,7 @@ for (var i = 0; i < args.Length; i++)
     }
 }
 
-Console.WriteLine("services\tvms\tbytes\tparse_ms\tgates_ms\ttotal_ms\terrors");
+Console.WriteLine("services\tvms\tbytes\tparse_ms\tgates_ms\ttotal_ms\terrors\tcpu_ms");
 foreach (var n in sizes)
 {
     var m = Math.Max(1, n / vmRatio);
@@ -40,11 +41,15 @@ foreach (var n in sizes)
     var parse = new List<double>();
     var gates = new List<double>();
     var total = new List<double>();
+    var cpu = new List<double>();
+    var process = Process.GetCurrentProcess();
     var errors = 0;
     for (var r = 0; r < runs; r++)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        process.Refresh();
+        var cpuStart = process.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var estate = EstateLoader.Load(layout, null, long.MaxValue); // no 8 MiB cap: 50,000 services make a 13 MB manifest
         var parsed = sw.Elapsed.TotalMilliseconds;
@@ -53,11 +58,13 @@ foreach (var n in sizes)
         parse.Add(parsed);
         gates.Add(all - parsed);
         total.Add(all);
+        process.Refresh();
+        cpu.Add((process.TotalProcessorTime - cpuStart).TotalMilliseconds);
         errors = results.Sum(x => x.ErrorCount);
     }
     static double Median(List<double> xs) { var s = xs.Order().ToList(); return s[s.Count / 2]; }
     Console.WriteLine(string.Join('\t', n, m, bytes, Median(parse).ToString("F1", CultureInfo.InvariantCulture),
-        Median(gates).ToString("F1", CultureInfo.InvariantCulture), Median(total).ToString("F1", CultureInfo.InvariantCulture), errors));
+        Median(gates).ToString("F1", CultureInfo.InvariantCulture), Median(total).ToString("F1", CultureInfo.InvariantCulture), errors, Median(cpu).ToString("F1", CultureInfo.InvariantCulture)));
     if (keep is null) Directory.Delete(root, true);
 }
 return 0;
