@@ -1,4 +1,5 @@
 using InfraRelocation.Gates;
+using InfraRelocation.Model;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -18,6 +19,12 @@ public sealed record GateOptions
     /// the policy only.
     /// </summary>
     public IReadOnlyDictionary<string, HypervisorObservation>? Observations { get; init; }
+
+    /// <summary>
+    /// D35: evaluate as if the relocation were in this state (e.g. the target of a transition, so that
+    /// leaving planning can require parity as preflight will). Null = the manifest's state.
+    /// </summary>
+    public RelocationState? AssumedState { get; init; }
 
     public static GateOptions Default { get; } = new();
 

@@ -27,7 +27,12 @@ public static class ParityGate
             findings.Add(Error("D35.ManifestMissing", $"The relocation manifest {manifestPath} does not exist; nothing can be checked.", null, subject: manifestPath));
             return Result(GateIds.Parity, findings, "no manifest", 0);
         }
-        if (manifest.ActiveRelocation is not { } active || (active.State is null && ServiceRules.Blank(active.StateText) is null))
+        var active = manifest.ActiveRelocation;
+        if (options?.AssumedState is { } assumed)
+        {
+            active = (active ?? new ActiveRelocation()) with { State = assumed, StateText = assumed.ToString().ToLowerInvariant() };
+        }
+        if (active is null || (active.State is null && ServiceRules.Blank(active.StateText) is null))
         {
             return Result(GateIds.Parity, findings, "no active relocation: D35 not active", 0);
         }

@@ -315,4 +315,15 @@ public class ParityGateTests
         Assert.Equal(b.Wiki.LocationOf("to_host"), f.Location);
         Assert.Equal("wiki", f.Subject);
     }
+
+    [Fact]
+    public void AssumedStateChecksAsTheTargetStateWould()
+    {
+        var b = new EstateBuilder();
+        b.Active = b.Active! with { State = RelocationState.Planning, StateText = "planning" };
+        b.Registry["wiki"] = b.Registry["wiki"] with { Host = "legacy-box" };
+        Assert.True(ParityGate.Evaluate(b.Build()).Passed);
+        var result = ParityGate.Evaluate(b.Build(), new GateOptions { AssumedState = RelocationState.Preflight });
+        Assert.Contains(result.Findings, f => f.RuleId == "D35.RegistryHostMismatch");
+    }
 }
