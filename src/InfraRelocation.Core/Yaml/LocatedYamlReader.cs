@@ -18,7 +18,7 @@ public sealed record SourceText(string RelativePath, string Text, string Sha256,
 public static class LocatedYamlReader
 {
     /// <summary>Largest file read by default (protects against runaway or hostile inputs).</summary>
-    public const long DefaultMaxBytes = 8L * 1024 * 1024;
+    public const long DefaultMaxBytes = 32L * 1024 * 1024;
 
     /// <summary>Deepest nesting accepted.</summary>
     public const int MaxDepth = 128;
