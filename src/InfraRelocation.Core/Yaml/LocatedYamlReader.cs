@@ -94,11 +94,13 @@ public static class LocatedYamlReader
         var stack = new Stack<Frame>();
         YNode? root = null;
         var documents = 0;
+        var lastLine = 1;
         try
         {
             while (parser.MoveNext())
             {
                 var ev = parser.Current!;
+                lastLine = (int)ev.End.Line;
                 switch (ev)
                 {
                     case DocumentStart start:
@@ -132,6 +134,13 @@ public static class LocatedYamlReader
         catch (YamlException ex)
         {
             throw SyntaxError(ex, text, relativePath, lineOffset);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+        {
+            // The parser itself failed on damaged input; report where it had got to.
+            throw new RelocationException("YamlSyntaxError", FailureKind.ParserError,
+                "Not valid YAML: the parser could not continue after this line.",
+                new SourceLocation(relativePath, lastLine + lineOffset, 1), relativePath, ex);
         }
         return root;
 
