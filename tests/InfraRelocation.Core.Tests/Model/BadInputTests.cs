@@ -216,4 +216,22 @@ public sealed class BadInputTests : IDisposable
     }
 
     private static long LocatedYamlReaderLimit => InfraRelocation.Core.Yaml.LocatedYamlReader.DefaultMaxBytes;
+
+    [Fact]
+    public void ConfigThatIsAFolderIsLocated()
+    {
+        File.Delete(FullPath(EstateLayout.ConfigFile));
+        Directory.CreateDirectory(FullPath(EstateLayout.ConfigFile));
+        var ex = Assert.Throws<RelocationException>(() => EstateLayoutLoader.Load(_estate.Root));
+        Assert.Equal("EstateFileNotAFile", ex.ErrorId);
+        Assert.Equal(new SourceLocation(EstateLayout.ConfigFile, 1, 1), ex.Location);
+    }
+
+    [Fact]
+    public void LoaderSizeLimitCanBeLowered()
+    {
+        var layout = EstateLayoutLoader.Load(_estate.Root);
+        var ex = Assert.Throws<RelocationException>(() => EstateLoader.Load(layout, null, maxBytes: 4096));
+        Assert.Equal("YamlFileTooLarge", ex.ErrorId);
+    }
 }
