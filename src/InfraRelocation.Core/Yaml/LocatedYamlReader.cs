@@ -29,7 +29,11 @@ public static class LocatedYamlReader
     /// Reads a file as strict UTF-8 text (a BOM is accepted and removed; CRLF is fine), refusing folders,
     /// files larger than <paramref name="maxBytes"/> and invalid bytes.
     /// </summary>
-    public static SourceText ReadText(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes)
+    public static SourceText ReadText(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes) =>
+        Decode(ReadBytes(fullPath, relativePath, maxBytes), relativePath);
+
+    /// <summary>Reads a file's bytes, refusing folders and files larger than <paramref name="maxBytes"/>.</summary>
+    public static byte[] ReadBytes(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes)
     {
         if (Directory.Exists(fullPath))
         {
@@ -52,13 +56,16 @@ public static class LocatedYamlReader
             throw new RelocationException("EstateFileUnreadable", FailureKind.ResourceUnavailable,
                 $"The file cannot be read: {ex.Message}", new SourceLocation(relativePath, 1, 1), relativePath);
         }
-        return Decode(bytes, relativePath);
+        return bytes;
     }
 
+    /// <summary>The SHA-256 (lower-case hex) of some bytes.</summary>
+    public static string Sha256Hex(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+
     /// <summary>Decodes bytes as strict UTF-8 (see <see cref="ReadText"/>).</summary>
-    public static SourceText Decode(byte[] bytes, string relativePath)
+    public static SourceText Decode(byte[] bytes, string relativePath, string? sha256 = null)
     {
-        var sha = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+        var sha = sha256 ?? Sha256Hex(bytes);
         ReadOnlySpan<byte> content = bytes;
         if (content.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {
