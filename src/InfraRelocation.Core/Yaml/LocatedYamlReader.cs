@@ -18,7 +18,7 @@ public sealed record SourceText(string RelativePath, string Text, string Sha256,
 public static class LocatedYamlReader
 {
     /// <summary>Largest file read by default (protects against runaway or hostile inputs).</summary>
-    public const long DefaultMaxBytes = 8L * 1024 * 1024;
+    public const long DefaultMaxBytes = 32L * 1024 * 1024;
 
     /// <summary>Deepest nesting accepted.</summary>
     public const int MaxDepth = 128;
@@ -29,7 +29,11 @@ public static class LocatedYamlReader
     /// Reads a file as strict UTF-8 text (a BOM is accepted and removed; CRLF is fine), refusing folders,
     /// files larger than <paramref name="maxBytes"/> and invalid bytes.
     /// </summary>
-    public static SourceText ReadText(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes)
+    public static SourceText ReadText(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes) =>
+        Decode(ReadBytes(fullPath, relativePath, maxBytes), relativePath);
+
+    /// <summary>Reads a file's bytes, refusing folders and files larger than <paramref name="maxBytes"/>.</summary>
+    public static byte[] ReadBytes(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes)
     {
         if (Directory.Exists(fullPath))
         {
@@ -52,13 +56,16 @@ public static class LocatedYamlReader
             throw new RelocationException("EstateFileUnreadable", FailureKind.ResourceUnavailable,
                 $"The file cannot be read: {ex.Message}", new SourceLocation(relativePath, 1, 1), relativePath);
         }
-        return Decode(bytes, relativePath);
+        return bytes;
     }
 
+    /// <summary>The SHA-256 (lower-case hex) of some bytes.</summary>
+    public static string Sha256Hex(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+
     /// <summary>Decodes bytes as strict UTF-8 (see <see cref="ReadText"/>).</summary>
-    public static SourceText Decode(byte[] bytes, string relativePath)
+    public static SourceText Decode(byte[] bytes, string relativePath, string? sha256 = null)
     {
-        var sha = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+        var sha = sha256 ?? Sha256Hex(bytes);
         ReadOnlySpan<byte> content = bytes;
         if (content.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {
@@ -94,11 +101,13 @@ public static class LocatedYamlReader
         var stack = new Stack<Frame>();
         YNode? root = null;
         var documents = 0;
+        var lastLine = 1;
         try
         {
             while (parser.MoveNext())
             {
                 var ev = parser.Current!;
+                lastLine = (int)ev.End.Line;
                 switch (ev)
                 {
                     case DocumentStart start:
@@ -132,6 +141,13 @@ public static class LocatedYamlReader
         catch (YamlException ex)
         {
             throw SyntaxError(ex, text, relativePath, lineOffset);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+        {
+            // The parser itself failed on damaged input; report where it had got to.
+            throw new RelocationException("YamlSyntaxError", FailureKind.ParserError,
+                "Not valid YAML: the parser could not continue after this line.",
+                new SourceLocation(relativePath, lastLine + lineOffset, 1), relativePath, ex);
         }
         return root;
 

@@ -77,6 +77,23 @@ public sealed class YMapping : YNode
         return null;
     }
 
+    /// <summary>The index of <paramref name="key"/> in <see cref="Entries"/>, or -1.</summary>
+    public int IndexOf(string key)
+    {
+        if (_index is not null)
+        {
+            return _index.TryGetValue(key, out var at) ? at : -1;
+        }
+        for (var i = 0; i < _entries.Count; i++)
+        {
+            if (_entries[i].Key.Value == key)
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     public bool TryGet(string key, out YNode value)
     {
         if (_index is not null)

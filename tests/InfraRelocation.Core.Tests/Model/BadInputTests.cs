@@ -198,4 +198,40 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(EstateLayout.ConfigFile, ex.Location!.File);
         Assert.Equal(before, Snapshot());
     }
+
+    [Fact]
+    public void ConfigWithInvalidUtf8IsLocated()
+    {
+        File.WriteAllBytes(FullPath(EstateLayout.ConfigFile), [.. Encoding.UTF8.GetBytes("paths:\n  x: \""), 0xFF, (byte)'"', (byte)'\n']);
+        var ex = Assert.Throws<RelocationException>(() => EstateLayoutLoader.Load(_estate.Root));
+        Assert.Equal("YamlInvalidEncoding", ex.ErrorId);
+        Assert.Equal(new SourceLocation(EstateLayout.ConfigFile, 2, 7), ex.Location);
+    }
+
+    [Fact]
+    public void FileJustUnderTheLimitIsRead()
+    {
+        // A 50,000-service manifest is about 12 MB: well under the default limit.
+        Assert.True(LocatedYamlReaderLimit > 16L * 1024 * 1024);
+    }
+
+    private static long LocatedYamlReaderLimit => InfraRelocation.Core.Yaml.LocatedYamlReader.DefaultMaxBytes;
+
+    [Fact]
+    public void ConfigThatIsAFolderIsLocated()
+    {
+        File.Delete(FullPath(EstateLayout.ConfigFile));
+        Directory.CreateDirectory(FullPath(EstateLayout.ConfigFile));
+        var ex = Assert.Throws<RelocationException>(() => EstateLayoutLoader.Load(_estate.Root));
+        Assert.Equal("EstateFileNotAFile", ex.ErrorId);
+        Assert.Equal(new SourceLocation(EstateLayout.ConfigFile, 1, 1), ex.Location);
+    }
+
+    [Fact]
+    public void LoaderSizeLimitCanBeLowered()
+    {
+        var layout = EstateLayoutLoader.Load(_estate.Root);
+        var ex = Assert.Throws<RelocationException>(() => EstateLoader.Load(layout, null, maxBytes: 4096));
+        Assert.Equal("YamlFileTooLarge", ex.ErrorId);
+    }
 }

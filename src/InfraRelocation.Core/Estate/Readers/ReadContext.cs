@@ -119,7 +119,10 @@ public sealed class Fields
     private readonly YMapping? _map;
     private readonly YNode? _node;
     private Dictionary<string, SourceLocation>? _locations;
-    private HashSet<string>? _used;
+    // Which entries were read: a bit per entry for the usual small mapping, a set beyond 64 entries.
+    private ulong _usedMask;
+    private HashSet<int>? _usedMore;
+    private int _usedCount;
 
     private Fields(ReadContext context, YMapping? map, YNode? node, string path)
     {
@@ -163,14 +166,35 @@ public sealed class Fields
     /// <summary>The raw node of a field (marked as read, location recorded); null when absent.</summary>
     public YNode? Node(string key)
     {
-        if (_map is null || !_map.TryGet(key, out var node))
+        var at = _map?.IndexOf(key) ?? -1;
+        if (at < 0)
         {
             return null;
         }
-        (_used ??= new HashSet<string>(StringComparer.Ordinal)).Add(key);
-        (_locations ??= new Dictionary<string, SourceLocation>(StringComparer.Ordinal))[key] = _context.At(node);
+        var node = _map!.Entries[at].Value;
+        MarkUsed(at);
+        (_locations ??= new Dictionary<string, SourceLocation>(_map.Count, StringComparer.Ordinal))[key] = _context.At(node);
         return node;
     }
+
+    private void MarkUsed(int at)
+    {
+        if (IsUsed(at))
+        {
+            return;
+        }
+        _usedCount++;
+        if (at < 64)
+        {
+            _usedMask |= 1UL << at;
+        }
+        else
+        {
+            (_usedMore ??= []).Add(at);
+        }
+    }
+
+    private bool IsUsed(int at) => at < 64 ? (_usedMask & (1UL << at)) != 0 : _usedMore?.Contains(at) == true;
 
     /// <summary>A scalar field's node, or null when absent or null; a missing required field is reported.</summary>
     private YScalar? Scalar(string key, bool required, string expected, FindingSeverity severity = FindingSeverity.Error)
@@ -270,8 +294,7 @@ public sealed class Fields
     public T? Enum<T>(string key, IReadOnlyDictionary<string, T> values, out string? text, bool required = false, string? subject = null)
         where T : struct
     {
-        var expected = "one of " + string.Join(", ", values.Keys);
-        var scalar = Scalar(key, required, expected);
+        var scalar = Scalar(key, required, "one of the allowed values");
         text = scalar?.Value;
         if (scalar is null)
         {
@@ -281,6 +304,7 @@ public sealed class Fields
         {
             return value;
         }
+        var expected = "one of " + string.Join(", ", values.Keys);
         _context.Report("SCHEMA.UnknownEnumValue", scalar, PathOf(key),
             $"{PathOf(key)} has the unknown value '{scalar.Value}'; expected {expected}.", subject, expected, scalar.Value);
         return null;
@@ -320,15 +344,16 @@ public sealed class Fields
     /// <summary>Fields present but not read: kept as plain values (string, list, dictionary).</summary>
     public IReadOnlyDictionary<string, object?> Extra()
     {
-        if (_map is null || _map.Count == (_used?.Count ?? 0))
+        if (_map is null || _map.Count == _usedCount)
         {
             return s_noExtra;
         }
         var extra = new Dictionary<string, object?>(StringComparer.Ordinal);
-        foreach (var (key, value) in _map.Entries)
+        for (var i = 0; i < _map.Count; i++)
         {
-            if (_used is null || !_used.Contains(key.Value))
+            if (!IsUsed(i))
             {
+                var (key, value) = _map.Entries[i];
                 extra[key.Value] = ToPlain(value);
             }
         }
