@@ -42,7 +42,7 @@ public static class ImpactAnalyzer
     /// <summary>One surface check: the item, and when it is not satisfied, the finding D35 reports.</summary>
     internal sealed record SurfaceCheck(ImpactItem Item, string? RuleId, FindingSeverity Severity, string? Message, SourceLocation? Related);
 
-    internal static IEnumerable<SurfaceCheck> Check(EstateIndex index, ServiceMove move, bool includePlacement)
+    internal static IEnumerable<SurfaceCheck> Check(EstateIndex index, ServiceMove move, bool includePlacement, bool includeSatisfied = true)
     {
         var estate = index.Estate;
         var expected = ServiceRules.ExpectedHost(move);
@@ -53,7 +53,8 @@ public static class ImpactAnalyzer
         var field = ServiceRules.ExpectedHostField(move);
         var manifestFile = estate.Manifest!.File;
         var manifestLoc = move.LocationOf(field);
-        var manifestSays = $"the manifest says {field}: {expected} at {manifestLoc}";
+        // Messages are built only for failures: the gate runs this for every service of large estates.
+        string ManifestSays() => $"the manifest says {field}: {expected} at {manifestLoc}";
         ImpactItem Item(ParitySurface surface, EstateFile file, SourceLocation? location, string path, string? current, string? required, bool ok, string note = "") => new()
         {
             Service = move.Service,
@@ -82,7 +83,7 @@ public static class ImpactAnalyzer
         {
             yield return new SurfaceCheck(Item(ParitySurface.ServiceRegistry, EstateFile.ServiceRegistry, registry.Location ?? FileStart(EstateFile.ServiceRegistry), registryPath, null, expected, false, "entry missing"),
                 "D35.RegistryEntryMissing", FindingSeverity.Error,
-                $"{move.Service}: {manifestSays} while the service registry has no entry for {move.Service} ({registry.File}).",
+                $"{move.Service}: {ManifestSays()} while the service registry has no entry for {move.Service} ({registry.File}).",
                 registry.Location ?? FileStart(EstateFile.ServiceRegistry));
         }
         else if (ServiceRules.Blank(registered.Host) is not { } host)
@@ -90,15 +91,16 @@ public static class ImpactAnalyzer
             var at = registered.LocationOf("host") ?? registered.Location;
             yield return new SurfaceCheck(Item(ParitySurface.ServiceRegistry, EstateFile.ServiceRegistry, at, registryPath, null, expected, false, "host missing"),
                 "D35.RegistryHostMissing", FindingSeverity.Error,
-                $"{move.Service}: {manifestSays} while the service registry gives no host at {at}.", at);
+                $"{move.Service}: {ManifestSays()} while the service registry gives no host at {at}.", at);
         }
         else
         {
             var at = registered.LocationOf("host");
             var ok = string.Equals(host, expected, StringComparison.Ordinal);
+            if (!ok || includeSatisfied)
             yield return new SurfaceCheck(Item(ParitySurface.ServiceRegistry, EstateFile.ServiceRegistry, at, registryPath, host, expected, ok),
                 ok ? null : "D35.RegistryHostMismatch", FindingSeverity.Error,
-                ok ? null : $"{move.Service}: {manifestSays} while the service registry says {host} at {at}.", at);
+                ok ? null : $"{move.Service}: {ManifestSays()} while the service registry says {host} at {at}.", at);
         }
 
         // 2. Stack registry: the stack's deploy_target names the expected host.
@@ -113,14 +115,15 @@ public static class ImpactAnalyzer
             else
             {
                 var at = stack.LocationOf("deploy_target") ?? stack.Location;
-                var required = DeployTargetFor(index, stack.DeployTarget, expected);
                 var ok = stack.DeployTarget is not null && DeployTargetRefersTo(index, stack.DeployTarget, expected);
+                var required = ok && !includeSatisfied ? null : DeployTargetFor(index, stack.DeployTarget, expected);
+                if (!ok || includeSatisfied)
                 yield return new SurfaceCheck(Item(ParitySurface.StackRegistry, EstateFile.StackRegistry, at, $"stacks[{stack.Index}].deploy_target", stack.DeployTarget, required, ok),
                     ok ? null : (stack.DeployTarget is null ? "D35.StackTargetMissing" : "D35.StackTargetMismatch"),
                     stack.DeployTarget is null ? FindingSeverity.Warning : FindingSeverity.Error,
                     ok ? null : stack.DeployTarget is null
-                        ? $"{move.Service}: {manifestSays} while the stack registry gives no deploy_target for stack {stack.StackId} at {at}."
-                        : $"{move.Service}: {manifestSays} while the stack registry says deploy_target: {stack.DeployTarget} at {at}.", at);
+                        ? $"{move.Service}: {ManifestSays()} while the stack registry gives no deploy_target for stack {stack.StackId} at {at}."
+                        : $"{move.Service}: {ManifestSays()} while the stack registry says deploy_target: {stack.DeployTarget} at {at}.", at);
             }
         }
         else
@@ -138,13 +141,14 @@ public static class ImpactAnalyzer
             {
                 yield return new SurfaceCheck(Item(ParitySurface.DeviceIdentity, EstateFile.DeviceIdentity, identity.Location ?? FileStart(EstateFile.DeviceIdentity), $"devices[{expected}]", null, deviceRequired, false, "host undocumented"),
                     "D35.DeviceUndocumented", FindingSeverity.Error,
-                    $"{move.Service}: {manifestSays} while the device identity document ({identity.File}) has no row for {expected}.", identity.Location);
+                    $"{move.Service}: {ManifestSays()} while the device identity document ({identity.File}) has no row for {expected}.", identity.Location);
             }
             else
             {
-                var current = device.Addresses.Count == 0 ? expected : $"{device.Hostname} {string.Join(", ", device.Addresses)}";
                 var ok = address is null || device.Addresses.Contains(address, StringComparer.Ordinal);
+                var current = ok && !includeSatisfied ? null : device.Addresses.Count == 0 ? expected : $"{device.Hostname} {string.Join(", ", device.Addresses)}";
                 var addressLoc = vm?.LocationOf("tailscale_ip");
+                if (!ok || includeSatisfied)
                 yield return new SurfaceCheck(Item(ParitySurface.DeviceIdentity, EstateFile.DeviceIdentity, device.Location, $"devices[{expected}].addresses", current, deviceRequired, ok),
                     ok ? null : "D35.DeviceAddressMismatch", FindingSeverity.Error,
                     ok ? null : $"{move.Service}: the manifest says {expected} has tailscale_ip: {address} at {addressLoc} while the device identity document lists {(device.Addresses.Count == 0 ? "no address" : string.Join(", ", device.Addresses))} at {device.Location}.",
@@ -164,9 +168,10 @@ public static class ImpactAnalyzer
             {
                 var at = endpoint.LocationOf("host") ?? endpoint.Location;
                 var ok = string.Equals(endpoint.Host, expected, StringComparison.Ordinal);
+                if (!ok || includeSatisfied)
                 yield return new SurfaceCheck(Item(ParitySurface.HealthBindings, EstateFile.HealthBindings, at, $"endpoints[{endpoint.Index}].host", endpoint.Host, expected, ok),
                     ok ? null : "D35.HealthHostMismatch", FindingSeverity.Error,
-                    ok ? null : $"{move.Service}: {manifestSays} while the health binding says host: {endpoint.Host ?? "(none)"} at {at}.", at);
+                    ok ? null : $"{move.Service}: {ManifestSays()} while the health binding says host: {endpoint.Host ?? "(none)"} at {at}.", at);
             }
             else if (ServiceRules.Blank(move.HealthUrl) is not null)
             {
@@ -190,7 +195,7 @@ public static class ImpactAnalyzer
             {
                 yield return new SurfaceCheck(Item(ParitySurface.SshTargets, EstateFile.SshTargets, ssh.Location ?? FileStart(EstateFile.SshTargets), sshPath, null, expected, false, "target missing"),
                     "D35.SshTargetMissing", FindingSeverity.Error,
-                    $"{move.Service}: {manifestSays} while {ssh.File} has no target with id {expected}.", ssh.Location ?? FileStart(EstateFile.SshTargets));
+                    $"{move.Service}: {ManifestSays()} while {ssh.File} has no target with id {expected}.", ssh.Location ?? FileStart(EstateFile.SshTargets));
             }
             else if (ServiceRules.Blank(target.Host) is null)
             {
@@ -199,7 +204,7 @@ public static class ImpactAnalyzer
                     "D35.SshTargetNoAddress", FindingSeverity.Warning,
                     $"{move.Service}: the SSH target {expected} at {target.Location} has no host address, so it cannot be reached.", at);
             }
-            else
+            else if (includeSatisfied)
             {
                 yield return new SurfaceCheck(Item(ParitySurface.SshTargets, EstateFile.SshTargets, target.Location, $"ssh.targets[{target.Index}].id", target.Id, expected, true), null, FindingSeverity.Error, null, null);
             }
@@ -227,6 +232,7 @@ public static class ImpactAnalyzer
                 {
                     var at = found.LocationOf("base_path") ?? found.Location;
                     var current = $"{found.Host}:{found.BasePath}";
+                    if (!found.Enabled || includeSatisfied)
                     yield return new SurfaceCheck(Item(ParitySurface.BackupInventory, EstateFile.BackupInventory, at, $"targets[{found.Index}]", current, backupTarget, found.Enabled, found.Enabled ? "" : "disabled"),
                         found.Enabled ? null : "D35.BackupDisabled", FindingSeverity.Error,
                         found.Enabled ? null : $"{move.Service}: the manifest says backup_target: {backupTarget} at {btLoc} while the backup inventory target {found.Name} at {found.Location} is disabled.", found.Location);

@@ -97,7 +97,7 @@ public static class ParityGate
                         move.LocationOf("to_host") ?? move.Location, path, move.Service));
                 continue;
             }
-            foreach (var check in ImpactAnalyzer.Check(index, move, includePlacement: false))
+            foreach (var check in ImpactAnalyzer.Check(index, move, includePlacement: false, includeSatisfied: false))
             {
                 if (check.Item.Satisfied)
                 {
