@@ -79,7 +79,7 @@ public static partial class DeviceIdentityReader
                     continue;
                 }
                 var host = Normalize(cells[hostColumn].Text);
-                if (host.Length == 0 || host is "-" or "—" or "n/a")
+                if (host.Length == 0 || host is "-" or "–" or "—" or "n/a" or "N/A")
                 {
                     continue;
                 }

@@ -294,21 +294,32 @@ public sealed class Fields
     public T? Enum<T>(string key, IReadOnlyDictionary<string, T> values, out string? text, bool required = false, string? subject = null)
         where T : struct
     {
-        var scalar = Scalar(key, required, "one of the allowed values");
+        var expected = ExpectedOf(values);
+        var scalar = Scalar(key, required: false, expected);
         text = scalar?.Value;
         if (scalar is null)
         {
+            var node = _map?.IndexOf(key) is >= 0 and var at ? _map.Entries[at].Value : null;
+            if (required && node is null or YScalar { IsNull: true })
+            {
+                _context.Report("SCHEMA.MissingField", node ?? _node, PathOf(key),
+                    $"Required field '{PathOf(key)}' is {(node is null ? "missing" : "null")}.", subject, expected);
+            }
             return null;
         }
         if (values.TryGetValue(scalar.Value, out var value))
         {
             return value;
         }
-        var expected = "one of " + string.Join(", ", values.Keys);
         _context.Report("SCHEMA.UnknownEnumValue", scalar, PathOf(key),
             $"{PathOf(key)} has the unknown value '{scalar.Value}'; expected {expected}.", subject, expected, scalar.Value);
         return null;
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, string> s_expected = new();
+
+    private static string ExpectedOf<T>(IReadOnlyDictionary<string, T> values) =>
+        s_expected.GetValue(values, v => "one of " + string.Join(", ", ((IReadOnlyDictionary<string, T>)v).Keys));
 
     /// <summary>A list of strings; null when absent or null. A single scalar is reported as a wrong type.</summary>
     public IReadOnlyList<string>? StrList(string key)
