@@ -18,8 +18,8 @@ param(
     [string] $BenchmarksFile = (Join-Path $RepoRoot 'docs' 'benchmarks.md'),
     [int[]] $Sizes = @(100, 1000, 10000, 50000),
     [int] $Runs = 5,
-    # Sizes on which the cmdlet itself is timed (the loader caps files at 8 MiB, so not 50,000).
-    [int[]] $CmdletSizes = @(100, 1000, 10000)
+    # Sizes on which the cmdlet itself is timed (files above the loader's size cap are refused).
+    [int[]] $CmdletSizes = @(100, 1000, 10000, 50000)
 )
 
 $ErrorActionPreference = 'Stop'
