@@ -13,6 +13,18 @@
     FormatsToProcess     = @('InfraRelocation.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-RelocationEstate'
+        'Get-RelocationManifest'
+        'Get-RelocationReceipt'
+        'Test-RelocationManifest'
+        'Test-RelocationReceiptChain'
+        'Invoke-RelocationParity'
+        'Test-RelocationException'
+        'Test-PlacementPolicy'
+        'Test-HypervisorIdentity'
+        'Get-RelocationImpact'
+        'Get-RelocationRollbackPlan'
+        'Invoke-RelocationGate'
+        'Export-RelocationReport'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -40,7 +40,8 @@ public sealed class EstateConfig
         var stream = new YamlStream();
         try
         {
-            using var reader = new StreamReader(fullPath);
+            // Same guards as every estate file: folder, size, strict UTF-8 (BOM and CRLF are fine).
+            using var reader = new StringReader(Yaml.LocatedYamlReader.ReadText(fullPath, relativePath).Text);
             stream.Load(reader);
         }
         catch (YamlDotNet.Core.YamlException ex)

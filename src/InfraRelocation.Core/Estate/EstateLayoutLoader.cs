@@ -6,7 +6,7 @@ public static class EstateLayoutLoader
     public static EstateLayout Load(string root)
     {
         var configPath = Path.Combine(root, EstateLayout.ConfigFile);
-        if (!File.Exists(configPath))
+        if (!File.Exists(configPath) && !Directory.Exists(configPath))
         {
             return new EstateLayout(root);
         }

@@ -46,6 +46,120 @@ public sealed class ReceiptStore
         return (T)(chained with { Hash = hash });
     }
 
+    /// <summary>
+    /// Reads every receipt of the ledger as its stored type (a subclass of <see cref="RelocationReceipt"/>
+    /// when known, else the base record), in ledger order. A line that is not a receipt is an error naming its line.
+    /// </summary>
+    public IEnumerable<RelocationReceipt> ReadAll()
+    {
+        if (!File.Exists(LedgerPath))
+        {
+            yield break;
+        }
+        var number = 0;
+        foreach (var line in File.ReadLines(LedgerPath))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            RelocationReceipt? receipt;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var type = ResolveType(doc.RootElement.TryGetProperty("type", out var t) ? t.GetString() : null);
+                receipt = (RelocationReceipt?)doc.RootElement.GetProperty("receipt").Deserialize(type, JsonOptions);
+                if (receipt is not null && doc.RootElement.TryGetProperty("hash", out var hash))
+                {
+                    receipt = receipt with { Hash = hash.GetString() ?? "" };
+                }
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or NotSupportedException)
+            {
+                throw new RelocationException("ReceiptLedgerCorrupt", FailureKind.InvalidData,
+                    $"Line {number} of the receipt ledger is not a receipt: {ex.Message}",
+                    new SourceLocation(LedgerPath, number, 1), LedgerPath, ex);
+            }
+            if (receipt is not null)
+            {
+                yield return receipt;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Verifies the hash chain: every line's hash matches its receipt text, and every receipt names the
+    /// previous line's hash. Reports the first broken link (edited, removed or reordered receipt).
+    /// </summary>
+    public ReceiptChainResult Verify()
+    {
+        if (!File.Exists(LedgerPath))
+        {
+            return new ReceiptChainResult(true, 0, null, null, "The ledger is empty.");
+        }
+        var lines = new List<(int Number, string Hash, string Previous, string Computed)>();
+        var number = 0;
+        foreach (var line in File.ReadLines(LedgerPath))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var receipt = doc.RootElement.GetProperty("receipt");
+                var raw = receipt.GetRawText();
+                var previous = receipt.TryGetProperty("PreviousHash", out var p) ? p.GetString() ?? "" : "";
+                lines.Add((number, doc.RootElement.GetProperty("hash").GetString() ?? "", previous, Sha256Hex(raw)));
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                return new ReceiptChainResult(false, lines.Count, number, ReceiptChainBreak.Edited,
+                    $"Line {number} is not a well-formed receipt line ({ex.Message}).");
+            }
+        }
+        var allHashes = lines.Select(l => l.Hash).ToHashSet(StringComparer.Ordinal);
+        var expectedPrevious = "";
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var (lineNumber, hash, previous, computed) = lines[i];
+            if (!string.Equals(hash, computed, StringComparison.Ordinal))
+            {
+                return new ReceiptChainResult(false, lines.Count, lineNumber, ReceiptChainBreak.Edited,
+                    $"The receipt on line {lineNumber} was edited: its content no longer matches its hash.");
+            }
+            if (!string.Equals(previous, expectedPrevious, StringComparison.Ordinal))
+            {
+                var reordered = previous.Length > 0 && allHashes.Contains(previous) || (previous.Length == 0 && i > 0);
+                return new ReceiptChainResult(false, lines.Count, lineNumber,
+                    reordered ? ReceiptChainBreak.Reordered : ReceiptChainBreak.Removed,
+                    reordered
+                        ? $"The receipt on line {lineNumber} is out of order: it does not follow the receipt before it."
+                        : $"The link into line {lineNumber} is broken: the previous receipt it names is missing (a receipt was removed, or the one before was rewritten).");
+            }
+            expectedPrevious = hash;
+        }
+        return new ReceiptChainResult(true, lines.Count, null, null, $"{lines.Count} receipts, chain intact.");
+    }
+
+    private static Type ResolveType(string? name)
+    {
+        if (name is not null)
+        {
+            foreach (var assembly in new[] { typeof(RelocationReceipt).Assembly, typeof(ReceiptStore).Assembly })
+            {
+                if (assembly.GetType(name) is { } type && typeof(RelocationReceipt).IsAssignableFrom(type))
+                {
+                    return type;
+                }
+            }
+        }
+        return typeof(RelocationReceipt);
+    }
+
     public static string Sha256Hex(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 
@@ -89,3 +203,14 @@ public sealed class ReceiptStore
         }
     }
 }
+
+/// <summary>How the receipt chain is broken.</summary>
+public enum ReceiptChainBreak
+{
+    Edited,
+    Removed,
+    Reordered,
+}
+
+/// <summary>Result of <see cref="ReceiptStore.Verify"/>: intact, or the first broken link.</summary>
+public sealed record ReceiptChainResult(bool IsValid, int ReceiptCount, int? BrokenAtLine, ReceiptChainBreak? Break, string Message);

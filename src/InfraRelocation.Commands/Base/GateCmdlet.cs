@@ -1,0 +1,89 @@
+using System.Management.Automation;
+using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Gates;
+using InfraRelocation.Gates;
+using InfraRelocation.Receipts;
+using EstateModel = InfraRelocation.Core.Estate.Estate;
+
+namespace InfraRelocation.Commands.Base;
+
+/// <summary>
+/// Base of the read-only gate cmdlets: loads the estate once, runs the gates, writes every finding and then a
+/// <see cref="GateReceipt"/>. With -AsExitCode it writes only the exit code (0 pass, 1 findings, 2 invalid input),
+/// sets $global:LASTEXITCODE and prints findings to the host, for <c>exit (Invoke-RelocationGate -AsExitCode)</c>.
+/// </summary>
+public abstract class GateCmdlet : EstateCmdlet
+{
+    /// <summary>Write only the process exit code (0 pass, 1 findings, 2 invalid input) instead of objects.</summary>
+    [Parameter]
+    public SwitchParameter AsExitCode { get; set; }
+
+    protected abstract string Capability { get; }
+
+    protected abstract IReadOnlyList<GateResult> Evaluate(EstateModel estate);
+
+    protected override void EndProcessing()
+    {
+        EstateModel estate;
+        try
+        {
+            var layout = EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory));
+            estate = EstateLoader.Load(layout);
+        }
+        catch (RelocationException ex)
+        {
+            if (!AsExitCode)
+            {
+                Fail(ex);
+                return;
+            }
+            WriteRelocationError(ex);
+            WriteExitCode(GateExitCode.InvalidInput);
+            return;
+        }
+
+        var run = BeginRun(Capability, RunMode.Read);
+        foreach (var (path, digest) in estate.InputDigests)
+        {
+            run.RecordInput(path, digest);
+        }
+        var results = Run(() => Evaluate(estate));
+        var exitCode = GateRunner.ExitCodeFor(results);
+        var findings = results.SelectMany(r => r.Findings).ToList();
+        var errors = findings.Count(f => f.Severity == FindingSeverity.Error);
+        var warnings = findings.Count(f => f.Severity == FindingSeverity.Warning);
+        var receipt = new GateReceipt
+        {
+            Results = results,
+            Findings = findings,
+            Outcome = exitCode == GateExitCode.Pass ? ReceiptOutcome.Passed : ReceiptOutcome.Failed,
+            Summary = $"{string.Join(", ", results.Select(r => $"{r.GateId} {(r.Passed ? "pass" : "FAIL")}"))}: {errors} error(s), {warnings} warning(s)",
+            ChangeId = estate.Manifest?.ActiveRelocation?.ChangeId,
+            State = estate.Manifest?.ActiveRelocation?.StateText,
+            ExitCode = exitCode,
+        };
+
+        if (AsExitCode)
+        {
+            foreach (var finding in findings)
+            {
+                WriteInformation(new HostInformationMessage { Message = finding.ToString(), NoNewLine = false }, ["PSHOST"]);
+            }
+            WriteInformation(new HostInformationMessage { Message = receipt.Summary }, ["PSHOST"]);
+            Run(() => new Core.Receipts.ReceiptStore(Layout.ReceiptsPath).Append(run.Stamp(receipt)));
+            WriteExitCode(exitCode);
+            return;
+        }
+        foreach (var finding in findings)
+        {
+            WriteObject(finding);
+        }
+        EmitReceipt(run, receipt);
+    }
+
+    private void WriteExitCode(int code)
+    {
+        SessionState.PSVariable.Set("global:LASTEXITCODE", code);
+        WriteObject(code);
+    }
+}

@@ -1,0 +1,179 @@
+using System.Runtime.ExceptionServices;
+using System.Security.Cryptography;
+using InfraRelocation.Core.Estate.Readers;
+using InfraRelocation.Core.Yaml;
+using InfraRelocation.Model;
+
+namespace InfraRelocation.Core.Estate;
+
+/// <summary>
+/// Reads every protocol file of an estate into typed records. Malformed files (bad YAML, encoding, size,
+/// a folder instead of a file) throw a located <see cref="RelocationException"/>; schema problems become
+/// <see cref="Estate.ValidationFindings"/>. Missing files are null. Never writes anything.
+/// Files are parsed in parallel; findings and the first error are reported in a fixed file order.
+/// </summary>
+public static class EstateLoader
+{
+    /// <summary>Loads the whole estate (every file the layout names) and validates it.</summary>
+    public static Estate Load(EstateLayout layout) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes);
+
+    /// <summary>
+    /// Loads only <paramref name="only"/> (null: every file) and validates what was loaded;
+    /// cross-file references are checked only between files that were loaded.
+    /// </summary>
+    public static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes = LocatedYamlReader.DefaultMaxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        var files = Enum.GetValues<EstateFile>().Where(f => only is null || only.Contains(f)).ToArray();
+        var results = new FileResult[files.Length];
+        Parallel.For(0, files.Length, i =>
+        {
+            var result = new FileResult();
+            try
+            {
+                result.Value = LoadFile(layout, files[i], maxBytes, result);
+            }
+            catch (Exception ex)
+            {
+                result.Error = ExceptionDispatchInfo.Capture(ex);
+            }
+            results[i] = result;
+        });
+
+        var digests = new Dictionary<string, string>(StringComparer.Ordinal);
+        var configPath = Path.Combine(layout.Root, EstateLayout.ConfigFile);
+        if (File.Exists(configPath))
+        {
+            digests[EstateLayout.ConfigFile] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(configPath))).ToLowerInvariant();
+        }
+        var findings = new List<RelocationFinding>();
+        var values = new Dictionary<EstateFile, object?>();
+        for (var i = 0; i < files.Length; i++)
+        {
+            results[i].Error?.Throw();
+            if (results[i].Digest is { } digest)
+            {
+                digests[layout.RelativePath(files[i])] = digest;
+            }
+            findings.AddRange(results[i].Findings);
+            values[files[i]] = results[i].Value;
+        }
+
+        T? Get<T>(EstateFile file) where T : class => values.GetValueOrDefault(file) as T;
+        var estate = new Estate
+        {
+            Layout = layout,
+            Manifest = Get<RelocationManifest>(EstateFile.Manifest),
+            Policy = Get<PlacementPolicy>(EstateFile.PlacementPolicy),
+            Profiles = Get<VmProfileCatalog>(EstateFile.VmProfiles),
+            SshTargets = Get<SshTargetCatalog>(EstateFile.SshTargets),
+            ServiceRegistry = Get<ServiceRegistry>(EstateFile.ServiceRegistry),
+            StackRegistry = Get<StackRegistry>(EstateFile.StackRegistry),
+            DeviceIdentity = Get<DeviceIdentity>(EstateFile.DeviceIdentity),
+            HealthBindings = Get<HealthBindings>(EstateFile.HealthBindings),
+            BackupInventory = Get<BackupInventory>(EstateFile.BackupInventory),
+            NamingPolicy = Get<NamingPolicy>(EstateFile.NamingPolicy),
+            ExceptionRegister = Get<ExceptionRegister>(EstateFile.ExceptionRegister),
+        };
+        if (values.ContainsKey(EstateFile.Manifest) && estate.Manifest is null)
+        {
+            var manifestPath = layout.RelativePath(EstateFile.Manifest);
+            findings.Add(new RelocationFinding
+            {
+                RuleId = "SCHEMA.FileMissing",
+                Severity = FindingSeverity.Error,
+                Message = $"The relocation manifest {manifestPath} does not exist.",
+                Location = new SourceLocation(manifestPath, 1, 1),
+                Subject = manifestPath,
+            });
+        }
+        findings.AddRange(EstateValidator.Validate(estate));
+        return estate with { ValidationFindings = findings, InputDigests = digests };
+    }
+
+    private sealed class FileResult
+    {
+        public object? Value { get; set; }
+        public string? Digest { get; set; }
+        public List<RelocationFinding> Findings { get; } = [];
+        public ExceptionDispatchInfo? Error { get; set; }
+    }
+
+    /// <summary>
+    /// Reuse what was read from a file whose bytes have not changed (same path and SHA-256) since the last
+    /// load in this process. Records are immutable, so sharing them is safe. On by default; turn it off to
+    /// measure cold parsing.
+    /// </summary>
+    public static bool UseCache { get; set; } = true;
+
+    private sealed record CacheEntry(string Relative, string Digest, object? Value, RelocationFinding[] Findings);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CacheEntry> s_cache = new(StringComparer.Ordinal);
+
+    /// <summary>Forgets every cached file.</summary>
+    public static void ClearCache() => s_cache.Clear();
+
+    private static object? LoadFile(EstateLayout layout, EstateFile file, long maxBytes, FileResult result)
+    {
+        var relative = layout.RelativePath(file);
+        var full = layout.FullPath(file);
+        if (!File.Exists(full) && !Directory.Exists(full))
+        {
+            return null;
+        }
+        var bytes = LocatedYamlReader.ReadBytes(full, relative, maxBytes);
+        var digest = LocatedYamlReader.Sha256Hex(bytes);
+        result.Digest = digest;
+        if (UseCache && s_cache.TryGetValue(full, out var cached) && cached.Digest == digest && cached.Relative == relative)
+        {
+            result.Findings.AddRange(cached.Findings);
+            return cached.Value;
+        }
+        var value = ParseFile(file, LocatedYamlReader.Decode(bytes, relative, digest), new ReadContext(relative, result.Findings));
+        if (UseCache)
+        {
+            if (s_cache.Count > 64)
+            {
+                s_cache.Clear();
+            }
+            s_cache[full] = new CacheEntry(relative, digest, value, [.. result.Findings]);
+        }
+        return value;
+    }
+
+    private static object ParseFile(EstateFile file, SourceText source, ReadContext context)
+    {
+        var relative = source.RelativePath;
+        if (file == EstateFile.DeviceIdentity)
+        {
+            if (string.IsNullOrWhiteSpace(source.Text))
+            {
+                throw new RelocationException("MarkdownEmptyDocument", FailureKind.InvalidData,
+                    "The file is empty; it must hold the device identity tables.", new SourceLocation(relative, 1, 1), relative);
+            }
+            return DeviceIdentityReader.Read(source.Text, context);
+        }
+
+        var root = LocatedYamlReader.Parse(source.Text, relative);
+        if (root is null)
+        {
+            throw new RelocationException("YamlEmptyDocument", FailureKind.InvalidData,
+                $"The file is empty (no YAML content); it must hold the {file} document.",
+                new SourceLocation(relative, 1, 1), relative);
+        }
+        return file switch
+        {
+            EstateFile.Manifest => ManifestReader.Read(root, context),
+            EstateFile.PlacementPolicy => PlacementPolicyReader.Read(root, context),
+            EstateFile.VmProfiles => VmProfilesReader.Read(root, context),
+            EstateFile.SshTargets => SshTargetsReader.Read(root, context),
+            EstateFile.BackupInventory => BackupInventoryReader.Read(root, context),
+            EstateFile.HealthBindings => HealthBindingsReader.Read(root, context),
+            EstateFile.ServiceRegistry => ServiceRegistryReader.Read(root, context),
+            EstateFile.StackRegistry => StackRegistryReader.Read(root, context),
+            EstateFile.NamingPolicy => NamingPolicyReader.Read(root, context),
+            EstateFile.ExceptionRegister => ExceptionRegisterReader.Read(root, context),
+            _ => throw new ArgumentOutOfRangeException(nameof(file), file, null),
+        };
+    }
+}

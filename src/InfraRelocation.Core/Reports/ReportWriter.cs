@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Xml;
+using InfraRelocation.Gates;
+
+namespace InfraRelocation.Core.Reports;
+
+/// <summary>What a report is about: the gate results and where they came from.</summary>
+public sealed record ReportInput
+{
+    public IReadOnlyList<GateResult> Results { get; init; } = [];
+    /// <summary>Absolute estate root (SARIF's base URI for relative file paths).</summary>
+    public string EstateRoot { get; init; } = "";
+    public string ToolVersion { get; init; } = "0.0.0";
+    public DateTimeOffset GeneratedUtc { get; init; } = DateTimeOffset.UtcNow;
+    public string? RunId { get; init; }
+}
+
+/// <summary>Writes gate results as JSON, SARIF 2.1.0, JUnit XML or Markdown. Output is deterministic for a given input.</summary>
+public static class ReportWriter
+{
+    public const string ToolName = "InfraRelocation";
+    public const string InformationUri = "https://github.com/infrarelocation/InfraRelocation";
+
+    public static string Write(ReportInput input, ReportFormat format) => format switch
+    {
+        ReportFormat.Json => Json(input),
+        ReportFormat.Sarif => Sarif(input),
+        ReportFormat.JUnit => JUnit(input),
+        ReportFormat.Markdown => Markdown(input),
+        _ => throw new ArgumentOutOfRangeException(nameof(format)),
+    };
+
+    private static string Level(FindingSeverity s) => s switch
+    {
+        FindingSeverity.Error => "error",
+        FindingSeverity.Warning => "warning",
+        _ => "note",
+    };
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static void Located(Utf8JsonWriter w, string name, SourceLocation? l)
+    {
+        if (l is null)
+        {
+            w.WriteNull(name);
+            return;
+        }
+        w.WriteStartObject(name);
+        w.WriteString("file", l.File);
+        w.WriteNumber("line", l.Line);
+        w.WriteNumber("column", l.Column);
+        w.WriteEndObject();
+    }
+
+    private static string WithWriter(Action<Utf8JsonWriter> body)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            body(w);
+        }
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    public static string Json(ReportInput input) => WithWriter(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("tool", ToolName);
+        w.WriteString("version", input.ToolVersion);
+        w.WriteString("generatedUtc", Iso(input.GeneratedUtc));
+        w.WriteString("estateRoot", input.EstateRoot);
+        if (input.RunId is not null)
+        {
+            w.WriteString("runId", input.RunId);
+        }
+        var passed = input.Results.All(r => r.Passed);
+        w.WriteBoolean("passed", passed);
+        w.WriteNumber("exitCode", passed ? GateExitCode.Pass : GateExitCode.Findings);
+        w.WriteStartArray("gates");
+        foreach (var r in input.Results)
+        {
+            w.WriteStartObject();
+            w.WriteString("gateId", r.GateId);
+            w.WriteBoolean("passed", r.Passed);
+            w.WriteString("summary", r.Summary);
+            w.WriteNumber("checked", r.Checked);
+            w.WriteNumber("errors", r.ErrorCount);
+            w.WriteNumber("warnings", r.WarningCount);
+            w.WriteStartArray("findings");
+            foreach (var f in r.Findings)
+            {
+                w.WriteStartObject();
+                w.WriteString("ruleId", f.RuleId);
+                w.WriteString("severity", f.Severity.ToString());
+                w.WriteString("message", f.Message);
+                Located(w, "location", f.Location);
+                w.WriteString("documentPath", f.DocumentPath);
+                w.WriteString("subject", f.Subject);
+                Located(w, "relatedLocation", f.RelatedLocation);
+                w.WriteString("expected", f.Expected);
+                w.WriteString("actual", f.Actual);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    public static string Sarif(ReportInput input) => WithWriter(w =>
+    {
+        var findings = input.Results.SelectMany(r => r.Findings.Select(f => (Gate: r.GateId, Finding: f))).ToList();
+        var rules = findings.Select(x => x.Finding.RuleId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var ruleIndex = rules.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i, StringComparer.Ordinal);
+        var rootUri = new Uri(Path.TrimEndingDirectorySeparator(string.IsNullOrEmpty(input.EstateRoot) ? Environment.CurrentDirectory : input.EstateRoot) + Path.DirectorySeparatorChar).AbsoluteUri;
+
+        w.WriteStartObject();
+        w.WriteString("$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+        w.WriteString("version", "2.1.0");
+        w.WriteStartArray("runs");
+        w.WriteStartObject();
+        w.WriteStartObject("tool");
+        w.WriteStartObject("driver");
+        w.WriteString("name", ToolName);
+        w.WriteString("version", input.ToolVersion);
+        w.WriteString("informationUri", InformationUri);
+        w.WriteStartArray("rules");
+        foreach (var id in rules)
+        {
+            var sample = findings.First(x => x.Finding.RuleId == id);
+            w.WriteStartObject();
+            w.WriteString("id", id);
+            w.WriteString("name", id.Replace(".", "", StringComparison.Ordinal));
+            w.WriteStartObject("shortDescription");
+            w.WriteString("text", $"{sample.Gate} rule {id}");
+            w.WriteEndObject();
+            w.WriteStartObject("defaultConfiguration");
+            w.WriteString("level", Level(sample.Finding.Severity));
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteStartObject("originalUriBaseIds");
+        w.WriteStartObject("ESTATEROOT");
+        w.WriteString("uri", rootUri);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteStartArray("results");
+        foreach (var (gate, f) in findings)
+        {
+            w.WriteStartObject();
+            w.WriteString("ruleId", f.RuleId);
+            w.WriteNumber("ruleIndex", ruleIndex[f.RuleId]);
+            w.WriteString("level", Level(f.Severity));
+            w.WriteStartObject("message");
+            w.WriteString("text", f.Message);
+            w.WriteEndObject();
+            w.WriteStartArray("locations");
+            if (f.Location is not null)
+            {
+                w.WriteStartObject();
+                PhysicalLocation(w, f.Location);
+                if (f.DocumentPath is not null || f.Subject is not null)
+                {
+                    w.WriteStartArray("logicalLocations");
+                    w.WriteStartObject();
+                    w.WriteString("fullyQualifiedName", f.DocumentPath ?? f.Subject);
+                    if (f.Subject is not null)
+                    {
+                        w.WriteString("name", f.Subject);
+                    }
+                    w.WriteEndObject();
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            if (f.RelatedLocation is not null)
+            {
+                w.WriteStartArray("relatedLocations");
+                w.WriteStartObject();
+                w.WriteNumber("id", 1);
+                PhysicalLocation(w, f.RelatedLocation);
+                w.WriteStartObject("message");
+                w.WriteString("text", f.Actual is null ? "other side of the disagreement" : $"says {f.Actual}");
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteEndArray();
+            }
+            w.WriteStartObject("properties");
+            w.WriteString("gate", gate);
+            if (f.Subject is not null) w.WriteString("subject", f.Subject);
+            if (f.Expected is not null) w.WriteString("expected", f.Expected);
+            if (f.Actual is not null) w.WriteString("actual", f.Actual);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
+    private static void PhysicalLocation(Utf8JsonWriter w, SourceLocation l)
+    {
+        w.WriteStartObject("physicalLocation");
+        w.WriteStartObject("artifactLocation");
+        w.WriteString("uri", l.File.Replace('\\', '/'));
+        w.WriteString("uriBaseId", "ESTATEROOT");
+        w.WriteEndObject();
+        w.WriteStartObject("region");
+        w.WriteNumber("startLine", Math.Max(1, l.Line));
+        w.WriteNumber("startColumn", Math.Max(1, l.Column));
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    public static string JUnit(ReportInput input)
+    {
+        var settings = new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false), OmitXmlDeclaration = false };
+        var sb = new StringBuilder();
+        using (var sw = new Utf8StringWriter(sb))
+        using (var x = XmlWriter.Create(sw, settings))
+        {
+            var suites = input.Results.Select(r => (Result: r, Cases: Cases(r))).ToList();
+            x.WriteStartElement("testsuites");
+            x.WriteAttributeString("name", ToolName);
+            x.WriteAttributeString("tests", suites.Sum(s => s.Cases.Count).ToString(CultureInfo.InvariantCulture));
+            x.WriteAttributeString("failures", suites.Sum(s => s.Cases.Count(c => c.Errors.Count > 0)).ToString(CultureInfo.InvariantCulture));
+            x.WriteAttributeString("timestamp", Iso(input.GeneratedUtc));
+            foreach (var (result, cases) in suites)
+            {
+                x.WriteStartElement("testsuite");
+                x.WriteAttributeString("name", result.GateId);
+                x.WriteAttributeString("tests", cases.Count.ToString(CultureInfo.InvariantCulture));
+                x.WriteAttributeString("failures", cases.Count(c => c.Errors.Count > 0).ToString(CultureInfo.InvariantCulture));
+                x.WriteAttributeString("errors", "0");
+                x.WriteAttributeString("skipped", "0");
+                foreach (var c in cases)
+                {
+                    x.WriteStartElement("testcase");
+                    x.WriteAttributeString("classname", $"{ToolName}.{result.GateId}");
+                    x.WriteAttributeString("name", c.Name);
+                    if (c.File is not null)
+                    {
+                        x.WriteAttributeString("file", c.File);
+                    }
+                    if (c.Errors.Count > 0)
+                    {
+                        x.WriteStartElement("failure");
+                        x.WriteAttributeString("type", c.Errors[0].RuleId);
+                        x.WriteAttributeString("message", c.Errors[0].Message);
+                        x.WriteString(string.Join("\n", c.Errors.Select(f => f.ToString())));
+                        x.WriteEndElement();
+                    }
+                    if (c.Warnings.Count > 0)
+                    {
+                        x.WriteElementString("system-out", string.Join("\n", c.Warnings.Select(f => f.ToString())));
+                    }
+                    x.WriteEndElement();
+                }
+                x.WriteEndElement();
+            }
+            x.WriteEndElement();
+        }
+        return sb.ToString();
+    }
+
+    private sealed record Case(string Name, string? File, List<RelocationFinding> Errors, List<RelocationFinding> Warnings);
+
+    private static List<Case> Cases(GateResult result)
+    {
+        var cases = result.Findings
+            .GroupBy(f => (f.RuleId, f.Subject))
+            .Select(g => new Case(g.Key.Subject is null ? g.Key.RuleId : $"{g.Key.RuleId} {g.Key.Subject}", g.First().Location?.File,
+                g.Where(f => f.Severity == FindingSeverity.Error).ToList(), g.Where(f => f.Severity != FindingSeverity.Error).ToList()))
+            .ToList();
+        if (cases.TrueForAll(c => c.Errors.Count == 0))
+        {
+            cases.Insert(0, new Case($"{result.GateId} passes", null, [], []));
+        }
+        return cases;
+    }
+
+    private sealed class Utf8StringWriter(StringBuilder sb) : StringWriter(sb, CultureInfo.InvariantCulture)
+    {
+        public override Encoding Encoding => new UTF8Encoding(false);
+    }
+
+    public static string Markdown(ReportInput input)
+    {
+        var sb = new StringBuilder();
+        var passed = input.Results.All(r => r.Passed);
+        sb.Append("# InfraRelocation gate report\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"- Estate: `{input.EstateRoot}`\n- Generated: {Iso(input.GeneratedUtc)}\n- Result: **{(passed ? "PASS" : "FAIL")}**\n\n");
+        sb.Append("| Gate | Result | Errors | Warnings | Summary |\n|---|---|---|---|---|\n");
+        foreach (var r in input.Results)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"| {r.GateId} | {(r.Passed ? "pass" : "FAIL")} | {r.ErrorCount} | {r.WarningCount} | {Cell(r.Summary)} |\n");
+        }
+        foreach (var r in input.Results.Where(r => r.Findings.Count > 0))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"\n## {r.GateId}\n\n| Severity | Rule | Location | Subject | Message |\n|---|---|---|---|---|\n");
+            foreach (var f in r.Findings)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {f.Severity} | `{f.RuleId}` | {(f.Location is null ? "" : $"`{f.Location}`")} | {Cell(f.Subject)} | {Cell(f.Message)} |\n");
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static string Cell(string? text) => (text ?? "").Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+}

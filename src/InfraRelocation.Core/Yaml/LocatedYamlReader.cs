@@ -1,0 +1,300 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Unicode;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace InfraRelocation.Core.Yaml;
+
+/// <summary>A file read for parsing: its text (BOM removed) and the SHA-256 of its bytes.</summary>
+public sealed record SourceText(string RelativePath, string Text, string Sha256, long Length);
+
+/// <summary>
+/// Reads hand-edited YAML into a small located tree using YamlDotNet's low-level parser (no object
+/// mapping, no type guessing). Every failure is a <see cref="RelocationException"/> naming
+/// <c>file:line:column</c>; nothing is ever written.
+/// </summary>
+public static class LocatedYamlReader
+{
+    /// <summary>Largest file read by default (protects against runaway or hostile inputs).</summary>
+    public const long DefaultMaxBytes = 32L * 1024 * 1024;
+
+    /// <summary>Deepest nesting accepted.</summary>
+    public const int MaxDepth = 128;
+
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// Reads a file as strict UTF-8 text (a BOM is accepted and removed; CRLF is fine), refusing folders,
+    /// files larger than <paramref name="maxBytes"/> and invalid bytes.
+    /// </summary>
+    public static SourceText ReadText(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes) =>
+        Decode(ReadBytes(fullPath, relativePath, maxBytes), relativePath);
+
+    /// <summary>Reads a file's bytes, refusing folders and files larger than <paramref name="maxBytes"/>.</summary>
+    public static byte[] ReadBytes(string fullPath, string relativePath, long maxBytes = DefaultMaxBytes)
+    {
+        if (Directory.Exists(fullPath))
+        {
+            throw new RelocationException("EstateFileNotAFile", FailureKind.InvalidData,
+                "This is a folder, but a file is expected here.", new SourceLocation(relativePath, 1, 1), relativePath);
+        }
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(fullPath);
+            if (info.Length > maxBytes)
+            {
+                throw TooLarge(relativePath, info.Length, maxBytes);
+            }
+            using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            bytes = ReadAtMost(stream, maxBytes, relativePath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new RelocationException("EstateFileUnreadable", FailureKind.ResourceUnavailable,
+                $"The file cannot be read: {ex.Message}", new SourceLocation(relativePath, 1, 1), relativePath);
+        }
+        return bytes;
+    }
+
+    /// <summary>The SHA-256 (lower-case hex) of some bytes.</summary>
+    public static string Sha256Hex(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+
+    /// <summary>Decodes bytes as strict UTF-8 (see <see cref="ReadText"/>).</summary>
+    public static SourceText Decode(byte[] bytes, string relativePath, string? sha256 = null)
+    {
+        var sha = sha256 ?? Sha256Hex(bytes);
+        ReadOnlySpan<byte> content = bytes;
+        if (content.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            content = content[3..];
+        }
+        try
+        {
+            return new SourceText(relativePath, s_strictUtf8.GetString(content), sha, bytes.LongLength);
+        }
+        catch (DecoderFallbackException)
+        {
+            var (line, column) = LocateInvalidByte(content);
+            throw new RelocationException("YamlInvalidEncoding", FailureKind.InvalidData,
+                "Invalid UTF-8 byte sequence; save the file as UTF-8.",
+                new SourceLocation(relativePath, line, column), relativePath);
+        }
+    }
+
+    /// <summary>Parses a whole file; null when the document is empty (only comments or nothing).</summary>
+    public static YNode? ParseFile(string fullPath, string relativePath, out SourceText source, long maxBytes = DefaultMaxBytes)
+    {
+        source = ReadText(fullPath, relativePath, maxBytes);
+        return Parse(source.Text, relativePath);
+    }
+
+    /// <summary>
+    /// Parses YAML text into a located tree. <paramref name="lineOffset"/> shifts reported lines (for YAML
+    /// front matter inside markdown). Returns null for an empty document.
+    /// </summary>
+    public static YNode? Parse(string text, string relativePath, int lineOffset = 0)
+    {
+        var parser = new Parser(new StringReader(text));
+        var stack = new Stack<Frame>();
+        YNode? root = null;
+        var documents = 0;
+        var lastLine = 1;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                var ev = parser.Current!;
+                lastLine = (int)ev.End.Line;
+                switch (ev)
+                {
+                    case DocumentStart start:
+                        documents++;
+                        if (documents > 1)
+                        {
+                            throw new RelocationException("YamlMultipleDocuments", FailureKind.ParserError,
+                                "A second YAML document starts here ('---'); a file must hold exactly one.",
+                                Loc(relativePath, start.Start, lineOffset), relativePath);
+                        }
+                        break;
+                    case AnchorAlias alias:
+                        throw new RelocationException("YamlAliasNotAllowed", FailureKind.InvalidData,
+                            $"The alias '*{alias.Value}' is not allowed: estate files may not use anchors and aliases (write the values out).",
+                            Loc(relativePath, alias.Start, lineOffset), relativePath);
+                    case Scalar scalar:
+                        Add(new YScalar(scalar.Value, scalar.Style, Line(scalar.Start, lineOffset), Col(scalar.Start)));
+                        break;
+                    case MappingStart mapping:
+                        Push(new YMapping(Line(mapping.Start, lineOffset), Col(mapping.Start)), mapping.Start);
+                        break;
+                    case SequenceStart sequence:
+                        Push(new YSequence(Line(sequence.Start, lineOffset), Col(sequence.Start)), sequence.Start);
+                        break;
+                    case MappingEnd or SequenceEnd:
+                        Add(stack.Pop().Node);
+                        break;
+                }
+            }
+        }
+        catch (YamlException ex)
+        {
+            throw SyntaxError(ex, text, relativePath, lineOffset);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+        {
+            // The parser itself failed on damaged input; report where it had got to.
+            throw new RelocationException("YamlSyntaxError", FailureKind.ParserError,
+                "Not valid YAML: the parser could not continue after this line.",
+                new SourceLocation(relativePath, lastLine + lineOffset, 1), relativePath, ex);
+        }
+        return root;
+
+        void Push(YNode node, Mark start)
+        {
+            if (stack.Count >= MaxDepth)
+            {
+                throw new RelocationException("YamlTooDeep", FailureKind.InvalidData,
+                    $"Nesting deeper than {MaxDepth} levels is not allowed.", Loc(relativePath, start, lineOffset), relativePath);
+            }
+            stack.Push(new Frame(node));
+        }
+
+        void Add(YNode node)
+        {
+            if (stack.Count == 0)
+            {
+                root = node;
+                return;
+            }
+            var parent = stack.Peek();
+            switch (parent.Node)
+            {
+                case YSequence sequence:
+                    sequence.Items.Add(node);
+                    break;
+                case YMapping mapping when parent.PendingKey is null:
+                    if (node is not YScalar key)
+                    {
+                        throw new RelocationException("YamlComplexKey", FailureKind.InvalidData,
+                            $"A mapping key must be a plain value, not {node.Describe}.",
+                            new SourceLocation(relativePath, node.Line, node.Column), relativePath);
+                    }
+                    parent.PendingKey = key;
+                    break;
+                case YMapping mapping:
+                    var newKey = parent.PendingKey!;
+                    parent.PendingKey = null;
+                    var existing = mapping.Add(newKey, node);
+                    if (existing is not null)
+                    {
+                        throw new RelocationException("YamlDuplicateKey", FailureKind.InvalidData,
+                            $"Duplicate key '{newKey.Value}': it is already defined at line {existing.Line}, column {existing.Column}.",
+                            new SourceLocation(relativePath, newKey.Line, newKey.Column), newKey.Value);
+                    }
+                    break;
+            }
+        }
+    }
+
+    private sealed class Frame(YNode node)
+    {
+        public YNode Node { get; } = node;
+        public YScalar? PendingKey { get; set; }
+    }
+
+    private static int Line(Mark mark, int offset) => (int)mark.Line + offset;
+    private static int Col(Mark mark) => (int)mark.Column;
+    private static SourceLocation Loc(string file, Mark mark, int offset) => new(file, Line(mark, offset), Col(mark));
+
+    private static RelocationException SyntaxError(YamlException ex, string text, string relativePath, int lineOffset)
+    {
+        // The end mark is where the parser gave up; the start mark is often the enclosing construct.
+        var mark = ex.End.Line > 0 ? ex.End : ex.Start;
+        var line = (int)mark.Line;
+        var column = (int)mark.Column;
+        var reason = ex.InnerException?.Message ?? ex.Message;
+        // YamlDotNet prefixes messages with its own "(Line: n, Col: m, ...)" mark; we print ours.
+        var cut = reason.IndexOf("): ", StringComparison.Ordinal);
+        if (reason.StartsWith("(Line:", StringComparison.Ordinal) && cut > 0)
+        {
+            reason = reason[(cut + 3)..];
+        }
+        var tab = reason.Contains("tab", StringComparison.OrdinalIgnoreCase) ? FindTab(text, 1, int.MaxValue) : FindTab(text, line - 1, line + 1);
+        if (tab is not null)
+        {
+            (line, column) = tab.Value;
+            reason = "tab character used for indentation; YAML allows only spaces";
+        }
+        return new RelocationException("YamlSyntaxError", FailureKind.ParserError,
+            $"Not valid YAML: {reason}",
+            new SourceLocation(relativePath, line + lineOffset, column), relativePath);
+    }
+
+    // A tab in the leading whitespace of the failing line (or the line before) is the usual culprit.
+    private static (int Line, int Column)? FindTab(string text, int fromLine, int toLine)
+    {
+        var lines = text.Split('\n');
+        for (var l = Math.Max(1, fromLine); l <= Math.Min(lines.Length, toLine); l++)
+        {
+            var current = lines[l - 1];
+            for (var i = 0; i < current.Length && (current[i] == ' ' || current[i] == '\t'); i++)
+            {
+                if (current[i] == '\t')
+                {
+                    return (l, i + 1);
+                }
+            }
+        }
+        return null;
+    }
+
+    private static byte[] ReadAtMost(Stream stream, long maxBytes, string relativePath)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            int read;
+            while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > maxBytes)
+                {
+                    throw TooLarge(relativePath, buffer.Length, maxBytes);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+        return buffer.ToArray();
+    }
+
+    private static RelocationException TooLarge(string relativePath, long length, long maxBytes) =>
+        new("YamlFileTooLarge", FailureKind.InvalidData,
+            $"The file is {length:N0} bytes; files larger than {maxBytes:N0} bytes are refused.",
+            new SourceLocation(relativePath, 1, 1), relativePath);
+
+    private static (int Line, int Column) LocateInvalidByte(ReadOnlySpan<byte> content)
+    {
+        var chars = new char[Math.Max(16, content.Length)];
+        Utf8.ToUtf16(content, chars, out var bytesRead, out _, replaceInvalidSequences: false);
+        var valid = content[..bytesRead];
+        var line = 1;
+        var lastNewline = -1;
+        for (var i = 0; i < valid.Length; i++)
+        {
+            if (valid[i] == (byte)'\n')
+            {
+                line++;
+                lastNewline = i;
+            }
+        }
+        var lineStart = valid[(lastNewline + 1)..];
+        var column = Encoding.UTF8.GetCharCount(lineStart) + 1;
+        return (line, column);
+    }
+}

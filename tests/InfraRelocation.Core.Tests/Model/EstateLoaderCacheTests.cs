@@ -1,0 +1,28 @@
+using InfraRelocation.Core.Estate;
+
+namespace InfraRelocation.Core.Tests.Model;
+
+[Collection("EstateLoader.UseCache")]
+public sealed class EstateLoaderCacheTests : IDisposable
+{
+    private readonly SampleCopy _estate = new();
+
+    public void Dispose() => _estate.Dispose();
+
+    [Fact]
+    public void UnchangedFilesAreReusedAndChangedOnesReread()
+    {
+        var first = TestEstate.Load(_estate.Root);
+        var second = TestEstate.Load(_estate.Root);
+        Assert.Same(first.Manifest, second.Manifest);
+        Assert.Equal(first.InputDigests, second.InputDigests);
+
+        TestEstate.Edit(_estate.Root, "ops/bindings/infra.relocation.plan.yaml", t => t.Replace("phase: 1\n", "phase: one\n"));
+        var third = TestEstate.Load(_estate.Root);
+        Assert.NotSame(first.Manifest, third.Manifest);
+        Assert.Same(first.Policy, third.Policy);
+        Assert.Contains(third.ValidationFindings, f => f.RuleId == "SCHEMA.WrongType");
+        // Findings of a cached file come back too.
+        Assert.Equal(third.ValidationFindings, TestEstate.Load(_estate.Root).ValidationFindings);
+    }
+}

@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace InfraRelocation.Core.Tests.Model;
+
+[Collection("EstateLoader.UseCache")]
+public sealed class EstateLoaderPerformanceTests(ITestOutputHelper output)
+{
+    [Fact]
+    [Trait("Category", "Performance")]
+    public void TenThousandServicesLoadQuickly()
+    {
+        var root = LargeEstate.Create(10_000);
+        try
+        {
+            var cold = Stopwatch.StartNew();
+            TestEstate.Load(root);
+            output.WriteLine($"10k services, first load (JIT): {cold.ElapsedMilliseconds} ms");
+            var cached = Stopwatch.StartNew();
+            TestEstate.Load(root);
+            output.WriteLine($"10k services, unchanged files (cache): {cached.ElapsedMilliseconds} ms");
+            // The machine is shared: keep the best of three warm runs, parsing every time.
+            var best = long.MaxValue;
+            Estate.Estate? estate = null;
+            Estate.EstateLoader.UseCache = false;
+            try
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    var watch = Stopwatch.StartNew();
+                    estate = TestEstate.Load(root);
+                    best = Math.Min(best, watch.ElapsedMilliseconds);
+                }
+            }
+            finally
+            {
+                Estate.EstateLoader.UseCache = true;
+            }
+            output.WriteLine($"10k services: parsed, loaded and validated in {best} ms (best of 3)");
+            Assert.Empty(estate!.ValidationFindings);
+            Assert.Equal(10_019, estate.Manifest!.Services.Count);
+            Assert.True(best < 2000, $"took {best} ms");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Globalization;
+using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Gates;
+using InfraRelocation.Core.Synthetic;
+
+// Usage: GateBench [--sizes 100,1000,10000,50000] [--vm-ratio 5] [--runs 5] [--broken 0] [--keep DIR]
+// Prints one tab-separated line per size: services vms bytes parse_ms gates_ms total_ms errors cpu_ms
+// (cpu_ms = process CPU time of parse + gates: a load-independent figure on a shared machine).
+var sizes = new[] { 100, 1000, 10000, 50000 };
+var vmRatio = 5;
+var runs = 5;
+var broken = 0;
+string? keep = null;
+for (var i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--sizes": sizes = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
+        case "--vm-ratio": vmRatio = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--broken": broken = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--keep": keep = args[++i]; break;
+        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+    }
+}
+
+// The floor is a cold parse: turn the loader's per-process file cache off.
+EstateLoader.UseCache = false;
+Console.WriteLine("services\tvms\tbytes\tparse_ms\tgates_ms\ttotal_ms\terrors\tcpu_ms");
+foreach (var n in sizes)
+{
+    var m = Math.Max(1, n / vmRatio);
+    var root = keep is null ? Path.Combine(Path.GetTempPath(), $"gatebench-{n}-{Environment.ProcessId}") : Path.Combine(keep, n.ToString(CultureInfo.InvariantCulture));
+    if (Directory.Exists(root)) Directory.Delete(root, true);
+    SyntheticEstateGenerator.Write(root, new SyntheticEstateOptions { Services = n, Vms = m, Inconsistencies = broken });
+    var bytes = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+    var layout = EstateLayoutLoader.Load(root);
+
+    // Warm-up (JIT, file cache).
+    GateRunner.Run(EstateLoader.Load(layout, null, long.MaxValue));
+
+    var parse = new List<double>();
+    var gates = new List<double>();
+    var total = new List<double>();
+    var cpu = new List<double>();
+    var process = Process.GetCurrentProcess();
+    var errors = 0;
+    for (var r = 0; r < runs; r++)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        process.Refresh();
+        var cpuStart = process.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        var estate = EstateLoader.Load(layout, null, long.MaxValue);
+        var parsed = sw.Elapsed.TotalMilliseconds;
+        var results = GateRunner.Run(estate);
+        var all = sw.Elapsed.TotalMilliseconds;
+        parse.Add(parsed);
+        gates.Add(all - parsed);
+        total.Add(all);
+        process.Refresh();
+        cpu.Add((process.TotalProcessorTime - cpuStart).TotalMilliseconds);
+        errors = results.Sum(x => x.ErrorCount);
+    }
+    static double Median(List<double> xs) { var s = xs.Order().ToList(); return s[s.Count / 2]; }
+    Console.WriteLine(string.Join('\t', n, m, bytes, Median(parse).ToString("F1", CultureInfo.InvariantCulture),
+        Median(gates).ToString("F1", CultureInfo.InvariantCulture), Median(total).ToString("F1", CultureInfo.InvariantCulture), errors, Median(cpu).ToString("F1", CultureInfo.InvariantCulture)));
+    if (keep is null) Directory.Delete(root, true);
+}
+return 0;
