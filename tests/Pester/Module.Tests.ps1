@@ -65,8 +65,9 @@ Describe 'Cmdlet <Name>' -ForEach $cmdlets {
         $command.OutputType | Should -Not -BeNullOrEmpty
     }
 
-    It 'has a format view for every output type' {
-        foreach ($type in $command.OutputType) {
+    It 'has a format view for every output type of the module' {
+        # Plain .NET values (the exit code of -AsExitCode, report text) are formatted by PowerShell itself.
+        foreach ($type in $command.OutputType | Where-Object Name -like 'InfraRelocation.*') {
             Get-FormatData -TypeName $type.Name | Should -Not -BeNullOrEmpty -Because "$($type.Name) needs a view in module/Formats/"
         }
     }
