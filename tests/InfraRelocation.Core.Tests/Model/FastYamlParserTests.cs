@@ -68,6 +68,12 @@ public sealed class FastYamlParserTests
     [InlineData("a: ~\nb: null\nc: -5\nd: -x\n")]
     [InlineData("a: { b: [1, 2], c: { d: e } }\n")]
     [InlineData("a: Jürgen — ok\nb: \"日本\"\n")]
+    [InlineData("key  : v\nk: v   \nlist:\n  - a   # c\n")]
+    [InlineData("a:   \n  - x\nb: [ a , b ]\nc: {  }\nd: [ ]\n")]
+    [InlineData("a: 'x'   # c\nb: \"\"\nc: ''\n")]
+    [InlineData("a:\n  b:\n    c:\n      - d: 1\n        e: [x]\n  f: 2\n")]
+    [InlineData("- a\n- - b\n  - c\n-\n  k: v\n")]
+    [InlineData("a: x:y\nb: -\"q\"\nc: 1.5e3\n")]
     public void SubsetBuildsTheSameTree(string text)
     {
         Assert.True(FastYamlParserProbe.TryParse(text, out var fast));
