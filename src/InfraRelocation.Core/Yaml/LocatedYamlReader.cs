@@ -97,6 +97,22 @@ public static class LocatedYamlReader
     /// </summary>
     public static YNode? Parse(string text, string relativePath, int lineOffset = 0)
     {
+        if (UseFastPath && FastYamlParser.TryParse(text, lineOffset, out var fast))
+        {
+            return fast;
+        }
+        return ParseFull(text, relativePath, lineOffset);
+    }
+
+    /// <summary>
+    /// Try the fast reader for plain block YAML first (it gives up on anything else, and the full parser
+    /// reads the text). On by default; tests compare both.
+    /// </summary>
+    public static bool UseFastPath { get; set; } = true;
+
+    /// <summary>Parses with YamlDotNet's parser only (see <see cref="Parse"/>).</summary>
+    public static YNode? ParseFull(string text, string relativePath, int lineOffset = 0)
+    {
         var parser = new Parser(new StringReader(text));
         var stack = new Stack<Frame>();
         YNode? root = null;

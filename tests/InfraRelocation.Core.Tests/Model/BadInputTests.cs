@@ -190,6 +190,26 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void VeryDeepNestingCannotOverflowTheStack()
+    {
+        WriteManifest("x: " + new string('[', 200_000) + new string(']', 200_000) + "\n");
+        LoadFails("YamlTooDeep");
+    }
+
+    [Fact]
+    public void DeepBlockNestingIsRefused()
+    {
+        var text = new System.Text.StringBuilder();
+        for (var i = 0; i < 300; i++)
+        {
+            text.Append(new string(' ', i)).Append("k:\n");
+        }
+        text.Append(new string(' ', 300)).Append("v: 1\n");
+        WriteManifest(text.ToString());
+        LoadFails("YamlTooDeep");
+    }
+
+    [Fact]
     public void ConfigWithBadYamlIsLocated()
     {
         File.WriteAllText(FullPath(EstateLayout.ConfigFile), "paths: [\n");

@@ -1,0 +1,568 @@
+using YamlDotNet.Core;
+
+namespace InfraRelocation.Core.Yaml;
+
+/// <summary>
+/// A fast path for the plain, hand-written YAML that estate files are made of: block mappings and
+/// sequences, single-line plain and quoted scalars, single-line flow collections, comments. It builds the
+/// same located tree as the YamlDotNet-based reader. Anything outside that subset (block scalars, anchors,
+/// aliases, tags, multi-line scalars, tabs, duplicate keys, several documents, syntax errors) makes it give
+/// up, and the full parser reads the text instead, so errors are always reported by one implementation.
+/// </summary>
+internal sealed class FastYamlParser
+{
+    private readonly string _text;
+    private readonly int _lineOffset;
+    private readonly List<Line> _lines = [];
+    private int _i;
+    private int _depth;
+
+    private readonly record struct Line(int Number, int Start, int End, int Indent);
+
+    private sealed class GiveUp : Exception
+    {
+    }
+
+    private FastYamlParser(string text, int lineOffset)
+    {
+        _text = text;
+        _lineOffset = lineOffset;
+    }
+
+    /// <summary>True with the tree (null for an empty document) when the text is inside the subset.</summary>
+    public static bool TryParse(string text, int lineOffset, out YNode? root)
+    {
+        root = null;
+        var parser = new FastYamlParser(text, lineOffset);
+        try
+        {
+            if (!parser.Split())
+            {
+                return false;
+            }
+            if (parser._lines.Count == 0)
+            {
+                return true;
+            }
+            root = parser.Block(parser._lines[0].Indent);
+            return parser._i == parser._lines.Count;
+        }
+        catch (Exception ex) when (ex is GiveUp or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        {
+            root = null;
+            return false;
+        }
+    }
+
+    // Content lines (not blank, not comment-only), with their indentation.
+    private bool Split()
+    {
+        var number = 0;
+        var documentMarkers = 0;
+        for (var start = 0; start <= _text.Length;)
+        {
+            number++;
+            var newline = _text.IndexOf('\n', start);
+            var end = newline < 0 ? _text.Length : newline;
+            var contentEnd = end > start && _text[end - 1] == '\r' ? end - 1 : end;
+            var p = start;
+            while (p < contentEnd && _text[p] == ' ')
+            {
+                p++;
+            }
+            if (p < contentEnd && _text[p] == '\t')
+            {
+                return false;
+            }
+            if (p < contentEnd && _text[p] != '#')
+            {
+                if (p == start && (_text[p] == '%' || StartsWith(p, contentEnd, "...")))
+                {
+                    return false;
+                }
+                if (p == start && StartsWith(p, contentEnd, "---"))
+                {
+                    if (++documentMarkers > 1 || _lines.Count > 0 || !RestIsBlank(p + 3, contentEnd))
+                    {
+                        return false;
+                    }
+                }
+                else
+                {
+                    _lines.Add(new Line(number, p, contentEnd, p - start));
+                }
+            }
+            if (newline < 0)
+            {
+                break;
+            }
+            start = newline + 1;
+        }
+        return true;
+    }
+
+    private bool StartsWith(int p, int end, string s) => end - p >= s.Length && string.CompareOrdinal(_text, p, s, 0, s.Length) == 0;
+
+    private bool RestIsBlank(int p, int end)
+    {
+        while (p < end && _text[p] == ' ')
+        {
+            p++;
+        }
+        return p == end || _text[p] == '#';
+    }
+
+    private YNode Block(int indent)
+    {
+        Enter();
+        try
+        {
+            return BlockAt(indent);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    // Deep nesting is left to the full parser, which refuses it with a located error.
+    private void Enter()
+    {
+        if (++_depth > LocatedYamlReader.MaxDepth)
+        {
+            throw new GiveUp();
+        }
+    }
+
+    private YNode BlockAt(int indent)
+    {
+        var line = _lines[_i];
+        if (line.Indent != indent)
+        {
+            throw new GiveUp();
+        }
+        return IsSequenceItem(line.Start, line.End) ? Sequence(indent) : Mapping(indent, line.Start);
+    }
+
+    private bool IsSequenceItem(int p, int end) => _text[p] == '-' && (p + 1 == end || _text[p + 1] == ' ');
+
+    private YSequence Sequence(int indent)
+    {
+        var first = _lines[_i];
+        var sequence = new YSequence(LineNo(first), first.Start - LineStart(first) + 1);
+        while (_i < _lines.Count && _lines[_i].Indent == indent && IsSequenceItem(_lines[_i].Start, _lines[_i].End))
+        {
+            var line = _lines[_i];
+            var p = line.Start + 1;
+            while (p < line.End && _text[p] == ' ')
+            {
+                p++;
+            }
+            if (p == line.End || _text[p] == '#')
+            {
+                // "-" alone: the item is the block below, more indented.
+                _i++;
+                if (_i >= _lines.Count || _lines[_i].Indent <= indent)
+                {
+                    throw new GiveUp();
+                }
+                sequence.Items.Add(Block(_lines[_i].Indent));
+                continue;
+            }
+            if (IsSequenceItem(p, line.End) || FindKeyColon(p, line.End) >= 0)
+            {
+                // A compact collection: its own indentation is where it starts on the line.
+                var innerIndent = p - LineStart(line);
+                _lines[_i] = line with { Start = p, Indent = innerIndent };
+                sequence.Items.Add(Block(innerIndent));
+                continue;
+            }
+            sequence.Items.Add(InlineValue(line, p, out var after));
+            ExpectEndOfLine(after, line.End);
+            _i++;
+            if (_i < _lines.Count && _lines[_i].Indent > indent)
+            {
+                throw new GiveUp(); // a continued scalar
+            }
+        }
+        return sequence;
+    }
+
+    private YMapping Mapping(int indent, int firstKeyAt)
+    {
+        var first = _lines[_i];
+        var mapping = new YMapping(LineNo(first), firstKeyAt - LineStart(first) + 1);
+        while (_i < _lines.Count && _lines[_i].Indent == indent)
+        {
+            var line = _lines[_i];
+            if (IsSequenceItem(line.Start, line.End))
+            {
+                break;
+            }
+            var colon = FindKeyColon(line.Start, line.End);
+            if (colon < 0)
+            {
+                throw new GiveUp();
+            }
+            var key = Key(line, colon);
+            var p = colon + 1;
+            while (p < line.End && _text[p] == ' ')
+            {
+                p++;
+            }
+            YNode value;
+            if (p == line.End || _text[p] == '#')
+            {
+                _i++;
+                if (_i < _lines.Count && (_lines[_i].Indent > indent ||
+                                          (_lines[_i].Indent == indent && IsSequenceItem(_lines[_i].Start, _lines[_i].End))))
+                {
+                    value = Block(_lines[_i].Indent);
+                }
+                else
+                {
+                    throw new GiveUp(); // an empty value: leave its exact location to the full parser
+                }
+            }
+            else
+            {
+                value = InlineValue(line, p, out var after);
+                ExpectEndOfLine(after, line.End);
+                _i++;
+                if (_i < _lines.Count && _lines[_i].Indent > indent)
+                {
+                    throw new GiveUp();
+                }
+            }
+            if (mapping.Add(key, value) is not null)
+            {
+                throw new GiveUp(); // duplicate key: the full parser reports it
+            }
+        }
+        return mapping;
+    }
+
+    // The colon ending a block key on this line, or -1 when the line is not "key: ...".
+    private int FindKeyColon(int p, int end)
+    {
+        var c = _text[p];
+        if (c is '"' or '\'')
+        {
+            var close = QuotedEnd(p, end);
+            return close > 0 && close + 1 < end && _text[close + 1] == ':' && (close + 2 == end || _text[close + 2] == ' ') ? close + 1 : -1;
+        }
+        if (IsIndicator(c) || c is '?' or ':' || (c == '-' && (p + 1 == end || _text[p + 1] == ' ')))
+        {
+            return -1;
+        }
+        for (var q = p; q < end; q++)
+        {
+            if (_text[q] == ':' && (q + 1 == end || _text[q + 1] == ' '))
+            {
+                return q;
+            }
+            if (_text[q] == '#' && _text[q - 1] == ' ')
+            {
+                return -1;
+            }
+        }
+        return -1;
+    }
+
+    private YScalar Key(Line line, int colon)
+    {
+        var p = line.Start;
+        if (_text[p] is '"' or '\'')
+        {
+            var key = Quoted(line, p, out var after);
+            if (after != colon)
+            {
+                throw new GiveUp();
+            }
+            return key;
+        }
+        var endKey = colon;
+        while (endKey > p && _text[endKey - 1] == ' ')
+        {
+            endKey--;
+        }
+        var text = _text[p..endKey];
+        if (text.Length == 0 || text.Contains(": ", StringComparison.Ordinal) || text.Contains(" #", StringComparison.Ordinal))
+        {
+            throw new GiveUp();
+        }
+        return new YScalar(text, ScalarStyle.Plain, LineNo(line), p - LineStart(line) + 1);
+    }
+
+    private YNode InlineValue(Line line, int p, out int after)
+    {
+        var c = _text[p];
+        switch (c)
+        {
+            case '"' or '\'':
+                return Quoted(line, p, out after);
+            case '[' or '{':
+                return Flow(line, ref p, out after);
+        }
+        if (IsIndicator(c) || c is '?' or ':' || (c == '-' && (p + 1 == line.End || _text[p + 1] == ' ')))
+        {
+            throw new GiveUp();
+        }
+        // A plain scalar runs to a comment or the end of the line.
+        var end = p;
+        for (var q = p; q < line.End; q++)
+        {
+            if (_text[q] == '#' && _text[q - 1] == ' ')
+            {
+                break;
+            }
+            if (_text[q] == ':' && (q + 1 == line.End || _text[q + 1] == ' '))
+            {
+                throw new GiveUp();
+            }
+            if (_text[q] != ' ')
+            {
+                end = q + 1;
+            }
+        }
+        after = end;
+        return new YScalar(_text[p..end], ScalarStyle.Plain, LineNo(line), p - LineStart(line) + 1);
+    }
+
+    private static bool IsIndicator(char c) => c is ',' or '[' or ']' or '{' or '}' or '#' or '&' or '*' or '!' or '|' or '>' or '%' or '@' or '`';
+
+    private YNode Flow(Line line, ref int p, out int after)
+    {
+        Enter();
+        try
+        {
+            return FlowAt(line, ref p, out after);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private YNode FlowAt(Line line, ref int p, out int after)
+    {
+        var open = _text[p];
+        var column = p - LineStart(line) + 1;
+        YNode node;
+        p++;
+        if (open == '[')
+        {
+            var sequence = new YSequence(LineNo(line), column);
+            SkipSpaces(line, ref p);
+            while (_text[p] != ']')
+            {
+                sequence.Items.Add(FlowItem(line, ref p));
+                SkipSpaces(line, ref p);
+                if (_text[p] == ',')
+                {
+                    p++;
+                    SkipSpaces(line, ref p);
+                    if (_text[p] == ']')
+                    {
+                        throw new GiveUp();
+                    }
+                }
+                else if (_text[p] != ']')
+                {
+                    throw new GiveUp();
+                }
+            }
+            node = sequence;
+        }
+        else
+        {
+            var mapping = new YMapping(LineNo(line), column);
+            SkipSpaces(line, ref p);
+            while (_text[p] != '}')
+            {
+                if (FlowItem(line, ref p) is not YScalar key || _text[p] != ':')
+                {
+                    throw new GiveUp();
+                }
+                p++;
+                if (_text[p] != ' ')
+                {
+                    throw new GiveUp();
+                }
+                SkipSpaces(line, ref p);
+                if (mapping.Add(key, FlowItem(line, ref p)) is not null)
+                {
+                    throw new GiveUp();
+                }
+                SkipSpaces(line, ref p);
+                if (_text[p] == ',')
+                {
+                    p++;
+                    SkipSpaces(line, ref p);
+                    if (_text[p] == '}')
+                    {
+                        throw new GiveUp();
+                    }
+                }
+                else if (_text[p] != '}')
+                {
+                    throw new GiveUp();
+                }
+            }
+            node = mapping;
+        }
+        after = p + 1;
+        return node;
+    }
+
+    private void SkipSpaces(Line line, ref int p)
+    {
+        while (p < line.End && _text[p] == ' ')
+        {
+            p++;
+        }
+        if (p >= line.End)
+        {
+            throw new GiveUp(); // flow collections must close on their line
+        }
+    }
+
+    private YNode FlowItem(Line line, ref int p)
+    {
+        var c = _text[p];
+        if (c is '[' or '{')
+        {
+            return Flow(line, ref p, out p);
+        }
+        if (c is '"' or '\'')
+        {
+            return Quoted(line, p, out p);
+        }
+        if (IsIndicator(c) || c is '?' or ':' || (c == '-' && (p + 1 >= line.End || _text[p + 1] is ' ' or ',' or ']' or '}')))
+        {
+            throw new GiveUp();
+        }
+        var start = p;
+        var end = p;
+        for (; p < line.End; p++)
+        {
+            var ch = _text[p];
+            if (ch is ',' or ']' or '}' or '[' or '{' or '#')
+            {
+                break;
+            }
+            if (ch == ':')
+            {
+                if (p + 1 < line.End && _text[p + 1] != ' ')
+                {
+                    throw new GiveUp();
+                }
+                break;
+            }
+            if (ch != ' ')
+            {
+                end = p + 1;
+            }
+        }
+        if (end == start || (p < line.End && _text[p] is '[' or '{' or '#'))
+        {
+            throw new GiveUp();
+        }
+        return new YScalar(_text[start..end], ScalarStyle.Plain, LineNo(line), start - LineStart(line) + 1);
+    }
+
+    private YScalar Quoted(Line line, int p, out int after)
+    {
+        var quote = _text[p];
+        var close = QuotedEnd(p, line.End);
+        if (close < 0)
+        {
+            throw new GiveUp();
+        }
+        var raw = _text.AsSpan(p + 1, close - p - 1);
+        string value;
+        if (quote == '\'')
+        {
+            value = raw.Contains('\'') ? raw.ToString().Replace("''", "'", StringComparison.Ordinal) : raw.ToString();
+        }
+        else if (raw.Contains('\\'))
+        {
+            value = Unescape(raw);
+        }
+        else
+        {
+            value = raw.ToString();
+        }
+        after = close + 1;
+        return new YScalar(value, quote == '"' ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted,
+            LineNo(line), p - LineStart(line) + 1);
+    }
+
+    // Index of the closing quote on this line, or -1.
+    private int QuotedEnd(int p, int end)
+    {
+        var quote = _text[p];
+        for (var q = p + 1; q < end; q++)
+        {
+            if (quote == '"' && _text[q] == '\\')
+            {
+                q++;
+                continue;
+            }
+            if (_text[q] == quote)
+            {
+                if (quote == '\'' && q + 1 < end && _text[q + 1] == '\'')
+                {
+                    q++;
+                    continue;
+                }
+                return q;
+            }
+        }
+        return -1;
+    }
+
+    private static string Unescape(ReadOnlySpan<char> raw)
+    {
+        var sb = new System.Text.StringBuilder(raw.Length);
+        for (var i = 0; i < raw.Length; i++)
+        {
+            if (raw[i] != '\\')
+            {
+                sb.Append(raw[i]);
+                continue;
+            }
+            if (++i >= raw.Length)
+            {
+                throw new GiveUp();
+            }
+            switch (raw[i])
+            {
+                case '\\': sb.Append('\\'); break;
+                case '"': sb.Append('"'); break;
+                case '/': sb.Append('/'); break;
+                case 'n': sb.Append('\n'); break;
+                case 't': sb.Append('\t'); break;
+                case 'r': sb.Append('\r'); break;
+                default: throw new GiveUp();
+            }
+        }
+        return sb.ToString();
+    }
+
+    private void ExpectEndOfLine(int p, int end)
+    {
+        if (p < end && _text[p] != ' ')
+        {
+            throw new GiveUp();
+        }
+        if (!RestIsBlank(p, end))
+        {
+            throw new GiveUp();
+        }
+    }
+
+    private int LineNo(Line line) => line.Number + _lineOffset;
+
+    private int LineStart(Line line) => line.Start - line.Indent;
+}
