@@ -522,6 +522,19 @@ public sealed class ProvisionExecutor
                 $"Template {template} is on node {res.Node}, but {prepared.Target.Hostname} goes to {prepared.Host.Node}; a full clone to another node needs shared storage. Use a template on {prepared.Host.Node}.",
                 target: template);
         }
+        var storages = await client.SendAsync(HttpMethod.Get, $"nodes/{Uri.EscapeDataString(prepared.Host.Node)}/storage", null, ct).ConfigureAwait(false);
+        if (storages.ValueKind == System.Text.Json.JsonValueKind.Array)
+        {
+            var list = storages.EnumerateArray().Select(e => (Id: e.Str("storage") ?? "", Content: e.Str("content") ?? "")).ToList();
+            var wanted = prepared.Settings.Storage;
+            if (!list.Any(x => x.Id == wanted && x.Content.Split(',').Contains("images")))
+            {
+                var usable = list.Where(x => x.Content.Split(',').Contains("images")).Select(x => x.Id).ToList();
+                throw new RelocationException("ProvisionStorageUnusable", FailureKind.InvalidData,
+                    $"Storage '{wanted}' of profile {prepared.ProfileName} {(list.Any(x => x.Id == wanted) ? "does not hold VM images" : "does not exist")} on node {prepared.Host.Node}" +
+                    $" (storages for images: {(usable.Count == 0 ? "none" : string.Join(", ", usable))}).", target: wanted);
+            }
+        }
         return await client.GetVmConfigAsync(res.Node!, template, ct).ConfigureAwait(false);
     }
 
