@@ -22,8 +22,8 @@ public sealed record ProvisionOptions
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How long to wait for the estate lease (VMID reservation, recording the result).</summary>
     public TimeSpan LeaseWait { get; init; } = TimeSpan.FromSeconds(60);
-    /// <summary>Attempts of a call refused with "VM is locked" / "can't lock file … got timeout".</summary>
-    public int LockRetryAttempts { get; init; } = 6;
+    /// <summary>Attempts of a call refused with "VM is locked" / "can't lock file … got timeout" (also bounded by <see cref="LockTimeout"/>).</summary>
+    public int LockRetryAttempts { get; init; } = 10;
     public TimeSpan LockRetryInitialDelay { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan LockRetryMaxDelay { get; init; } = TimeSpan.FromSeconds(15);
     /// <summary>Overrides the profile's template VMID.</summary>
@@ -589,25 +589,38 @@ public sealed class ProvisionExecutor
         return m.Success ? m.Groups[1].Value : null;
     }
 
-    private Task<T> Retry<T>(Func<CancellationToken, Task<T>> action, CancellationToken ct) =>
-        WrapLockExhaustion(ProxmoxRetry.WhileLockedAsync(action, ct, _options.LockRetryAttempts, _options.LockRetryInitialDelay, _options.LockRetryMaxDelay));
+    /// <summary>
+    /// Runs a call, retrying "VM is locked" / "can't lock file … got timeout" with exponential backoff for at most
+    /// <see cref="ProvisionOptions.LockRetryAttempts"/> attempts and <see cref="ProvisionOptions.LockTimeout"/>; then ResourceBusy.
+    /// </summary>
+    private async Task<T> Retry<T>(Func<CancellationToken, Task<T>> action, CancellationToken ct)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var delay = _options.LockRetryInitialDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await action(ct).ConfigureAwait(false);
+            }
+            catch (ProxmoxApiException e) when (e.IsLockContention)
+            {
+                var remaining = _options.LockTimeout - (DateTimeOffset.UtcNow - started);
+                if (attempt >= _options.LockRetryAttempts || remaining <= TimeSpan.Zero)
+                {
+                    throw new RelocationException("ProvisionVmLocked", FailureKind.ResourceBusy,
+                        $"{e.Message} (still locked after {attempt} attempt(s) in {(DateTimeOffset.UtcNow - started).TotalSeconds:0.#} s); " +
+                        "try again when the lock holder (backup, migration, another client) has finished.",
+                        target: e.Target, inner: e);
+                }
+                await Task.Delay(delay < remaining ? delay : remaining, ct).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(_options.LockRetryMaxDelay.Ticks, delay.Ticks * 2));
+            }
+        }
+    }
 
     private Task Retry(Func<CancellationToken, Task> action, CancellationToken ct) =>
         Retry<bool>(async c => { await action(c).ConfigureAwait(false); return true; }, ct);
-
-    private async Task<T> WrapLockExhaustion<T>(Task<T> task)
-    {
-        try
-        {
-            return await task.ConfigureAwait(false);
-        }
-        catch (ProxmoxApiException e) when (e.IsLockContention)
-        {
-            throw new RelocationException("ProvisionVmLocked", FailureKind.ResourceBusy,
-                $"{e.Message} — still locked after {_options.LockRetryAttempts} attempts; try again when the lock holder (backup, migration, another client) has finished.",
-                target: e.Target, inner: e);
-        }
-    }
 
     private async Task WaitTaskAsync(ProxmoxClient client, Upid upid, string step, Action<string, string, double?> report, CancellationToken ct)
     {
