@@ -186,6 +186,31 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
     }
 
+    It 'takes the token from -ApiToken (user name = token id) before the environment' {
+        $env:INFRA_RELOCATION_PVE_TOKEN = 'not-the-secret'
+        $token = [pscredential]::new($script:Pve.TokenId, (ConvertTo-SecureString $script:Pve.Secret -AsPlainText -Force))
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -ApiToken $token -WhatIf
+        $receipt.Outcome | Should -Be 'Previewed'
+    }
+
+    It 'reads the secret from a SecretManagement vault named in the config when Get-Secret exists' {
+        $config = Join-Path $script:Root 'ops' 'infra-relocation.yaml'
+        Set-Content $config ((Get-Content $config -Raw).Replace('{ env: INFRA_RELOCATION_PVE_TOKEN }', '{ vault: PveRelocationToken }')) -NoNewline
+        Remove-Item env:INFRA_RELOCATION_PVE_TOKEN
+        $global:VaultSecret = $script:Pve.Secret
+        function global:Get-Secret { param([string] $Name, [switch] $AsPlainText) if ($Name -eq 'PveRelocationToken' -and $AsPlainText) { $global:VaultSecret } }
+        try {
+            $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf
+            $receipt.Outcome | Should -Be 'Previewed'
+        } finally {
+            Remove-Item function:global:Get-Secret
+            Remove-Variable VaultSecret -Scope Global
+        }
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxTokenSecretMissing,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].Exception.Message | Should -Match 'PveRelocationToken'
+    }
+
     It 'two piped targets with -ThrottleLimit 2 are both provisioned with distinct VMIDs from the site range' {
         $path = Join-Path $script:Root $script:Manifest
         $text = (Get-Content $path -Raw).

@@ -168,7 +168,9 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
 
             // 3. Back on the pipeline thread: progress while they run, then receipts in input order.
             var ids = approved.Select((a, i) => (a.Prepared.Target.Hostname, Id: i + 1)).ToDictionary(x => x.Hostname, x => x.Id, StringComparer.Ordinal);
-            while (!Task.WaitAll(tasks, 200))
+            // WaitOne never throws: failures and cancellation are read per task below.
+            var all = Task.WhenAll(tasks);
+            while (!((IAsyncResult)all).AsyncWaitHandle.WaitOne(200))
             {
                 DrainProgress(events, ids);
             }
