@@ -150,6 +150,18 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         $receipt.Outcome | Should -Be 'Failed'
     }
 
+    It 'refuses a target the placement policy does not allow, before any request (Blocked)' {
+        $path = Join-Path $script:Root $script:Manifest
+        $text = (Get-Content $path -Raw).Replace("proxmox_host: `"pve-fra1-a`"`n    ci_network_cidr: `"192.0.2.116/24", "proxmox_host: `"pve-ams1-a`"`n    ci_network_cidr: `"192.0.2.116/24")
+        Set-Content $path $text -NoNewline
+        Clear-TestProxmoxRequest $script:Pve
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionPlacementRefused,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $receipt.Outcome | Should -Be 'Blocked'
+        $receipt.Findings.RuleId | Should -Contain 'D37.VmRequiredHypervisorMismatch'
+        @(Get-TestProxmoxRequest $script:Pve).Count | Should -Be 0
+    }
+
     It 'a failing task gives a clear error with the task log and keeps the journal' {
         Add-TestProxmoxFault $script:Pve @{ kind = 'FailTask'; taskType = 'qmclone'; message = "storage 'local-lvm' is full" }
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue

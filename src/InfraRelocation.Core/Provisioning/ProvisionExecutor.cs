@@ -106,6 +106,12 @@ public sealed class ProvisionExecutor
                 $"Refusing to provision {hostname}: the placement policy does not allow it: " + string.Join(" ", placement.Select(f => f.Message)),
                 placement[0].Location, hostname) { Findings = placement };
         }
+        if (target.VmId is { } ownId && _estate.Manifest!.VmTargets.FirstOrDefault(v => v.VmId == ownId && !ReferenceEquals(v, target)) is { } other)
+        {
+            throw new RelocationException("ProvisionVmIdDuplicate", FailureKind.InvalidData,
+                $"VM targets {target.Hostname} at {target.LocationOf("vm_id")} and {other.Hostname} at {other.LocationOf("vm_id")} both have vm_id {ownId}; give each its own.",
+                target.LocationOf("vm_id"), target.Hostname);
+        }
         var hv = target.ProxmoxHost!;
         var identity = HypervisorIdentityGate.Evaluate(_estate, new GateOptions { HypervisorIds = [hv] }).Findings
             .Where(f => f.Severity == FindingSeverity.Error).ToList();
@@ -765,6 +771,11 @@ public sealed class ProvisionExecutor
         if (address is not null)
         {
             edits.Add(YamlEdit.Set($"vm_targets[?hostname={hostname}].address", address));
+        }
+        if (!string.Equals(prepared.Target.Profile, prepared.ProfileName, StringComparison.Ordinal))
+        {
+            // -Profile chose another profile than the manifest's: record what the VM was built with.
+            edits.Add(YamlEdit.Set($"vm_targets[?hostname={hostname}].profile", prepared.ProfileName));
         }
         var result = tx.EditYaml(ManifestFile, edits);
         if (tx.ChangedFiles.Count == 0)

@@ -211,11 +211,16 @@ public static class ProvisionPlanner
         Add("resize", "PUT", vmPath + "/resize", new() { ["disk"] = diskKey, ["size"] = $"{settings.DiskGb}G" }, "grow only; skipped when already that size");
         Add("start", "POST", vmPath + "/status/start", new(), "skipped when running");
         Add("address", "GET", vmPath + "/agent/network-get-interfaces", new(), "polled until the guest agent reports an address");
-        Add("record", "FILE", manifestFile, new()
+        var record = new Dictionary<string, string>
         {
             [$"vm_targets[?hostname={target.Hostname}].status"] = "provisioned",
             [$"vm_targets[?hostname={target.Hostname}].address"] = "<guest address>",
-        }, "through the estate transaction");
+        };
+        if (!string.Equals(target.Profile, profileName, StringComparison.Ordinal))
+        {
+            record[$"vm_targets[?hostname={target.Hostname}].profile"] = profileName;
+        }
+        Add("record", "FILE", manifestFile, record, "through the estate transaction");
 
         if (settings.TemplateVmId is null)
         {

@@ -199,6 +199,27 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public void Two_targets_with_one_vm_id_are_refused_before_any_request()
+    {
+        TestEstate.Edit(_estate.Root, Manifest, t => t.Replace("  - vm_id: \"217\"\n    hostname: \"ci-runner\"", "  - vm_id: \"216\"\n    hostname: \"ci-runner\""));
+        var (executor, _) = Executor();
+        var ex = Assert.Throws<RelocationException>(() => executor.Prepare("files-core", null, forExecute: true));
+        Assert.Equal("ProvisionVmIdDuplicate", ex.ErrorId);
+        Assert.Contains("ci-runner", ex.Message);
+        Assert.Empty(_host.State.RequestLog());
+    }
+
+    [Fact]
+    public void A_placement_violation_is_refused_with_its_findings()
+    {
+        TestEstate.Edit(_estate.Root, Manifest, t => t.Replace("proxmox_host: \"pve-fra1-a\"\n    ci_network_cidr: \"192.0.2.116/24", "proxmox_host: \"pve-ams1-a\"\n    ci_network_cidr: \"192.0.2.116/24"));
+        var (executor, _) = Executor();
+        var ex = Assert.Throws<RelocationException>(() => executor.Prepare("files-core", null, forExecute: true));
+        Assert.Equal("ProvisionPlacementRefused", ex.ErrorId);
+        Assert.Contains(ex.Findings, f => f.RuleId.StartsWith("D37.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_wrong_pinned_fingerprint_is_refused_before_any_request_is_answered()
     {
         var config = Path.Combine(_estate.Root, EstateLayout.ConfigFile);
