@@ -182,8 +182,10 @@ public sealed class ProvisionExecutor
         var diskKey = "scsi0";
         string? net0 = null;
         var states = new Dictionary<string, (ProvisionStepState State, string? Note, Dictionary<string, string>? Params)>();
+        notes.Add($"requests authenticate with Authorization: PVEAPIToken={client.Principal}=******** against {prepared.Host.ApiUrl}");
         if (existing is null)
         {
+            await CheckNameFreeAsync(client, prepared, vmId, ct).ConfigureAwait(false);
             if (prepared.Settings.TemplateVmId is { } tpl)
             {
                 var template = await CheckTemplateAsync(client, prepared, tpl, ct).ConfigureAwait(false);
@@ -257,6 +259,7 @@ public sealed class ProvisionExecutor
             {
                 current = "reserve-vmid";
                 Report(current, "choosing a VMID from the site's range");
+                await CheckNameFreeAsync(client, prepared, null, ct).ConfigureAwait(false);
                 vmId = await ReserveVmIdAsync(client, prepared, changedFiles, ct).ConfigureAwait(false);
                 done[current] = (ProvisionStepState.Done, null, null);
             }
@@ -284,6 +287,7 @@ public sealed class ProvisionExecutor
             }
             if (existing is null)
             {
+                await CheckNameFreeAsync(client, prepared, id, ct).ConfigureAwait(false);
                 var templateConfig = await CheckTemplateAsync(client, prepared, template, ct).ConfigureAwait(false);
                 diskKey = BootDisk(templateConfig) ?? diskKey;
                 if (NeedsResize(templateConfig, diskKey, prepared) is null)
@@ -497,6 +501,20 @@ public sealed class ProvisionExecutor
             throw new RelocationException("ProvisionNodeIdentityMismatch", FailureKind.SecurityError,
                 $"Refusing to provision on {host.HostId}: node {host.Node} reports certificate {fp}, but {host.Fingerprint} is pinned at {host.Location}.",
                 host.Location, host.HostId);
+        }
+    }
+
+    /// <summary>A VM already carrying the target's name under another VMID means a second copy would be built: refuse.</summary>
+    private static async Task CheckNameFreeAsync(ProxmoxClient client, PreparedTarget prepared, int? vmId, CancellationToken ct)
+    {
+        var same = (await client.FindVmsByNameAsync(prepared.Target.Hostname, ct).ConfigureAwait(false))
+            .Where(v => v.Template != true && v.VmId != vmId).ToList();
+        if (same.Count > 0)
+        {
+            throw new RelocationException("ProvisionNameTaken", FailureKind.ResourceUnavailable,
+                $"A VM named '{prepared.Target.Hostname}' already exists as VMID {string.Join(", ", same.Select(v => $"{v.VmId} on {v.Node}"))}; " +
+                $"set the target's vm_id to it (to adopt it) or remove that VM, so a second copy is not built.",
+                prepared.Target.LocationOf("vm_id") ?? prepared.Target.Location, prepared.Target.Hostname);
         }
     }
 

@@ -199,6 +199,16 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_vm_with_the_targets_name_under_another_vmid_is_not_copied()
+    {
+        _host.State.AddVm(250, "pve-fra1-a", new Dictionary<string, string> { ["name"] = "files-core" }, status: "running");
+        var result = await ProvisionAsync("files-core");
+        Assert.Equal("ProvisionNameTaken", result.Error!.ErrorId);
+        Assert.Contains("250", result.Error.Message);
+        Assert.Equal(0, Mutating());
+    }
+
+    [Fact]
     public void Two_targets_with_one_vm_id_are_refused_before_any_request()
     {
         TestEstate.Edit(_estate.Root, Manifest, t => t.Replace("  - vm_id: \"217\"\n    hostname: \"ci-runner\"", "  - vm_id: \"216\"\n    hostname: \"ci-runner\""));
