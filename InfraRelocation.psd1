@@ -25,6 +25,7 @@
         'Get-RelocationRollbackPlan'
         'Invoke-RelocationGate'
         'Export-RelocationReport'
+        'New-ProxmoxVm'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

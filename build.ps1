@@ -194,6 +194,25 @@ function Invoke-BuildTask {
     }
 }
 
+function Invoke-BuildEmulator {
+    # The Proxmox API emulator (tests/InfraRelocation.ProxmoxEmulator) as a process for Pester and the demo:
+    # output/emulator/InfraRelocation.ProxmoxEmulator.dll, passed on as $env:INFRA_RELOCATION_EMULATOR.
+    Invoke-Once 'emulator' {
+        $project = Join-Path $RepoRoot 'tests' 'InfraRelocation.ProxmoxEmulator'
+        $out = Join-Path $OutputRoot 'emulator'
+        $stamp = Join-Path $out 'emulator.stamp'
+        $state = Get-SourceState @($project, (Join-Path $RepoRoot 'Directory.Build.props'), (Join-Path $RepoRoot 'Directory.Packages.props'))
+        $upToDate = (Test-Path $stamp) -and (Get-Content $stamp -Raw).Trim() -eq $state.Signature -and
+            (Get-Item $stamp).LastWriteTimeUtc -ge $state.Newest
+        if (-not $upToDate) {
+            Write-Step 'Building the Proxmox emulator'
+            Invoke-Native dotnet @('build', $project, '-c', $Configuration, '-o', $out, '--nologo', '--verbosity', 'quiet', '--disable-build-servers')
+            Set-Content $stamp $state.Signature
+        }
+        $script:EmulatorDll = Join-Path $out 'InfraRelocation.ProxmoxEmulator.dll'
+    }
+}
+
 function Invoke-DocsTask {
     Invoke-Once 'docs' {
         Write-Step 'Converting docs/en-US/*.md to MAML and about_*.help.txt'
@@ -249,6 +268,7 @@ function Invoke-XunitTests {
 function Invoke-PesterTests {
     # Pester runs in a fresh pwsh whose PSModulePath holds only $PSHOME/Modules and output/Modules (Pester).
     Invoke-RestoreTools
+    Invoke-BuildEmulator
     Write-Step 'Pester (fresh pwsh)'
     $summary = Join-Path $OutputRoot 'TestResults' 'Pester.summary.json'
     New-Item -ItemType Directory -Force (Split-Path $summary) | Out-Null
@@ -261,6 +281,7 @@ function Invoke-PesterTests {
         PSModulePath            = (Join-Path $PSHOME 'Modules') + [IO.Path]::PathSeparator + $ToolModules
         INFRA_RELOCATION_MODULE = $BuiltManifest
         INFRA_RELOCATION_ROOT   = $null
+        INFRA_RELOCATION_EMULATOR = $script:EmulatorDll
     }
     if (-not (Test-Path $summary)) {
         return @{ Passed = 0; Failed = 1; Failures = @("[Pester] the runner crashed (exit code $exit, no summary).") }
@@ -332,9 +353,10 @@ function Invoke-PackageTask {
 
 function Invoke-DemoTask {
     Invoke-BuildTask
+    Invoke-BuildEmulator
     Write-Step 'Demo (fresh pwsh, temp copy of the sample estate)'
     $exit = Invoke-FreshPwsh @('-File', (Join-Path $RepoRoot 'tools' 'Invoke-Demo.ps1'),
-        '-ModulePath', $BuiltManifest, '-RepoRoot', $RepoRoot) @{ INFRA_RELOCATION_ROOT = $null }
+        '-ModulePath', $BuiltManifest, '-RepoRoot', $RepoRoot) @{ INFRA_RELOCATION_ROOT = $null; INFRA_RELOCATION_EMULATOR = $script:EmulatorDll }
     if ($exit -ne 0) { Write-Host "Demo failed (exit code $exit)." -ForegroundColor Red; exit $exit }
 }
 

@@ -1,0 +1,247 @@
+# End-to-end tests of New-ProxmoxVm against the Proxmox API emulator running as a process (tests/Pester/ProxmoxFixture.ps1):
+# success, -WhatIf, idempotent re-run, crash and resume, lock contention, a failing task, a wrong certificate
+# fingerprint, a bad token, and two targets in parallel.
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'ProxmoxFixture.ps1')
+    $script:NoEmulator = -not (Get-TestProxmoxEmulatorPath)
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'ProxmoxFixture.ps1')
+    $script:Manifest = 'ops/bindings/infra.relocation.plan.yaml'
+    $env:INFRA_RELOCATION_PVE_POLL_MS = '50'
+
+    function Get-EstateHashes([string] $Root) {
+        # Every estate file except the manifest, the receipt ledger and the tool's own state.
+        $h = @{}
+        Get-ChildItem $Root -Recurse -File | Where-Object {
+            $rel = [IO.Path]::GetRelativePath($Root, $_.FullName).Replace('\', '/')
+            $rel -ne $script:Manifest -and $rel -notlike 'receipts/*' -and $rel -notlike '.infra-relocation/*'
+        } | ForEach-Object { $h[[IO.Path]::GetRelativePath($Root, $_.FullName)] = (Get-FileHash $_.FullName).Hash }
+        $h
+    }
+
+    function Get-TargetBlock([string] $Root, [string] $Hostname) {
+        $text = Get-Content (Join-Path $Root $script:Manifest) -Raw
+        $m = [regex]::Match($text, "(?ms)^  - [^\n]*\n(?:    [^\n]*\n)*?    hostname: `"$Hostname`"\n(?:    [^\n]*\n)*")
+        if (-not $m.Success) { $m = [regex]::Match($text, "(?ms)^  - hostname: `"$Hostname`"\n(?:    [^\n]*\n)*") }
+        $m.Value
+    }
+}
+
+Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
+    BeforeEach {
+        $script:Pve = Start-TestProxmoxEmulator -TaskMs 150
+        $script:Root = New-TestEstate -Name provision
+        Initialize-TestProxmoxEstate -Root $script:Root -Emulator $script:Pve
+    }
+
+    AfterEach {
+        if ($script:Pve) { Stop-TestProxmoxEmulator $script:Pve }
+        Remove-Item env:INFRA_RELOCATION_PVE_TOKEN -ErrorAction Ignore
+    }
+
+    It 'provisions a target: the VM runs, the manifest records status and address, nothing else changes' {
+        $before = Get-EstateHashes $script:Root
+        $manifestBefore = Get-Content (Join-Path $script:Root $script:Manifest)
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+
+        $receipt | Should -BeOfType ([InfraRelocation.Receipts.ProvisionReceipt])
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.VmId | Should -Be 216
+        $receipt.Address | Should -Be '192.0.2.116'
+        $receipt.Upids.Count | Should -BeGreaterOrEqual 2
+        $vm = Get-TestProxmoxVm $script:Pve -VmId 216
+        $vm.status | Should -Be 'running'
+        $vm.config.name | Should -Be 'files-core'
+        $vm.config.cores | Should -Be '4'
+        $vm.config.scsi0 | Should -Match 'size=64G'
+
+        $block = Get-TargetBlock $script:Root 'files-core'
+        $block | Should -Match 'status: "provisioned"'
+        $block | Should -Match 'address: 192\.0\.2\.116'
+        $manifestAfter = Get-Content (Join-Path $script:Root $script:Manifest)
+        $diff = Compare-Object $manifestBefore $manifestAfter
+        @($diff).Count | Should -Be 3   # status line replaced (old + new) and one address line added
+        (Get-EstateHashes $script:Root) | ConvertTo-Json | Should -Be ($before | ConvertTo-Json)
+        Test-Path (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') | Should -BeFalse
+    }
+
+    It '-WhatIf prints the exact plan, emits a Previewed receipt and sends no POST, PUT or DELETE' {
+        $manifestBefore = Get-Content (Join-Path $script:Root $script:Manifest) -Raw
+        $out = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf -Verbose 4>&1
+        $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.ProvisionReceipt] }
+        $verbose = ($out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) -join "`n"
+
+        $receipt.Outcome | Should -Be 'Previewed'
+        $receipt.Steps.Name | Should -Be @('clone', 'configure', 'resize', 'start', 'address', 'record')
+        $verbose | Should -Match 'POST /nodes/pve-fra1-a/qemu/9002/clone newid=216 name=files-core full=1 storage=local-lvm'
+        $verbose | Should -Match 'PUT /nodes/pve-fra1-a/qemu/216/resize disk=scsi0 size=64G'
+        $verbose | Should -Not -Match ([regex]::Escape($script:Pve.Secret))
+        @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
+        @(Get-TestProxmoxRequest $script:Pve).Count | Should -BeGreaterThan 0
+        Get-Content (Join-Path $script:Root $script:Manifest) -Raw | Should -Be $manifestBefore
+    }
+
+    It 'a re-run after success changes nothing and says so' {
+        New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false | Out-Null
+        $manifest = Get-Content (Join-Path $script:Root $script:Manifest) -Raw
+        Clear-TestProxmoxRequest $script:Pve
+
+        $again = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+
+        $again.Outcome | Should -Be 'Unchanged'
+        $again.Summary | Should -Match 'nothing changed'
+        @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
+        Get-Content (Join-Path $script:Root $script:Manifest) -Raw | Should -Be $manifest
+    }
+
+    It 'resumes after the process is killed mid-clone, without cloning again' {
+        Invoke-TestProxmoxControl $script:Pve POST options @{ taskDurations = @{ qmclone = 6000 } } | Out-Null
+        $exe = [Environment]::ProcessPath
+        [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+        $script = "Import-Module '$BuiltManifest'; New-ProxmoxVm -Root '$($script:Root)' -Hostname files-core -Confirm:`$false"
+        $psi = [Diagnostics.ProcessStartInfo]::new($exe)
+        foreach ($a in $prefix + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
+        $psi.UseShellExecute = $false
+        $psi.RedirectStandardOutput = $true
+        $psi.Environment['INFRA_RELOCATION_PVE_TOKEN'] = $script:Pve.Secret
+        $psi.Environment['INFRA_RELOCATION_PVE_POLL_MS'] = '50'
+        $child = [Diagnostics.Process]::Start($psi)
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Get-TestProxmoxRequest $script:Pve | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/clone' })) {
+                if ([DateTime]::UtcNow -gt $deadline -or $child.HasExited) { throw 'the child never sent the clone' }
+                Start-Sleep -Milliseconds 100
+            }
+            Start-Sleep -Milliseconds 300
+        } finally {
+            $child.Kill($true)
+            $child.WaitForExit()
+        }
+        Test-Path (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') | Should -BeTrue
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Resumed | Should -BeTrue
+        @(Get-TestProxmoxRequest $script:Pve | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/clone' }).Count | Should -Be 1
+        (Get-TestProxmoxVm $script:Pve -VmId 216).status | Should -Be 'running'
+        Get-TargetBlock $script:Root 'files-core' | Should -Match 'status: "provisioned"'
+    }
+
+    It 'retries a call refused because the VM is locked, and succeeds' {
+        Add-TestProxmoxFault $script:Pve @{ kind = 'Status'; method = 'POST'; pathContains = '/clone'; status = 500; message = 'VM is locked (backup)'; times = 2 }
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+        $receipt.Outcome | Should -Be 'Succeeded'
+        @(Get-TestProxmoxFault $script:Pve).Count | Should -Be 0   # both refusals were consumed by retries
+        ($receipt.Steps | Where-Object Name -eq 'clone').State | Should -Be 'Done'
+    }
+
+    It 'stops with a clear ResourceBusy error when the lock never clears' {
+        Invoke-TestProxmoxControl $script:Pve POST 'vms/9002/lock' @{ lock = 'backup' } | Out-Null
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -LockTimeout 3 -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'ResourceBusy'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionVmLocked,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].Exception.Message | Should -Match 'VM is locked \(backup\)'
+        $receipt.Outcome | Should -Be 'Failed'
+    }
+
+    It 'refuses a target the placement policy does not allow, before any request (Blocked)' {
+        $path = Join-Path $script:Root $script:Manifest
+        $text = (Get-Content $path -Raw).Replace("proxmox_host: `"pve-fra1-a`"`n    ci_network_cidr: `"192.0.2.116/24", "proxmox_host: `"pve-ams1-a`"`n    ci_network_cidr: `"192.0.2.116/24")
+        Set-Content $path $text -NoNewline
+        Clear-TestProxmoxRequest $script:Pve
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionPlacementRefused,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $receipt.Outcome | Should -Be 'Blocked'
+        $receipt.Findings.RuleId | Should -Contain 'D37.VmRequiredHypervisorMismatch'
+        @(Get-TestProxmoxRequest $script:Pve).Count | Should -Be 0
+    }
+
+    It 'a failing task gives a clear error with the task log and keeps the journal' {
+        Add-TestProxmoxFault $script:Pve @{ kind = 'FailTask'; taskType = 'qmclone'; message = "storage 'local-lvm' is full" }
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxTaskFailed,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].Exception.Message | Should -Match "storage 'local-lvm' is full"
+        $err[0].Exception.Message | Should -Match 'run New-ProxmoxVm again to continue'
+        $receipt.Outcome | Should -Be 'Failed'
+        ($receipt.Steps | Where-Object Name -eq 'clone').State | Should -Be 'Failed'
+        Test-Path (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') | Should -BeTrue
+    }
+
+    It 'refuses a certificate that does not match the pinned fingerprint' {
+        $config = Join-Path $script:Root 'ops' 'infra-relocation.yaml'
+        Set-Content $config ((Get-Content $config -Raw).Replace($script:Pve.Fingerprint, ((1..32 | ForEach-Object { 'AB' }) -join ':'))) -NoNewline
+        Clear-TestProxmoxRequest $script:Pve
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].CategoryInfo.Category | Should -Be 'SecurityError'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxCertificateMismatch,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $receipt.Outcome | Should -Be 'Failed'
+        @(Get-TestProxmoxRequest $script:Pve).Count | Should -Be 0
+    }
+
+    It 'a bad token is a clear authentication error that never shows the secret' {
+        $secret = [guid]::NewGuid().ToString()
+        $env:INFRA_RELOCATION_PVE_TOKEN = $secret
+        $out = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -Verbose -Debug -ErrorVariable err -ErrorAction SilentlyContinue 4>&1 5>&1
+        $err[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
+        $err[0].Exception.Message | Should -Match ([regex]::Escape($script:Pve.TokenId))
+        ($err | Out-String) | Should -Not -Match $secret
+        ($out | Out-String) | Should -Not -Match $secret
+        $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.ProvisionReceipt] }
+        ($receipt | ConvertTo-Json -Depth 6) | Should -Not -Match $secret
+        Get-ChildItem (Join-Path $script:Root 'receipts') -Recurse -File | Get-Content -Raw | Should -Not -Match $secret
+        @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
+    }
+
+    It 'takes the token from -ApiToken (user name = token id) before the environment' {
+        $env:INFRA_RELOCATION_PVE_TOKEN = 'not-the-secret'
+        $token = [pscredential]::new($script:Pve.TokenId, (ConvertTo-SecureString $script:Pve.Secret -AsPlainText -Force))
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -ApiToken $token -WhatIf
+        $receipt.Outcome | Should -Be 'Previewed'
+    }
+
+    It 'reads the secret from a SecretManagement vault named in the config when Get-Secret exists' {
+        $config = Join-Path $script:Root 'ops' 'infra-relocation.yaml'
+        Set-Content $config ((Get-Content $config -Raw).Replace('{ env: INFRA_RELOCATION_PVE_TOKEN }', '{ vault: PveRelocationToken }')) -NoNewline
+        Remove-Item env:INFRA_RELOCATION_PVE_TOKEN
+        $global:VaultSecret = $script:Pve.Secret
+        function global:Get-Secret { param([string] $Name, [switch] $AsPlainText) if ($Name -eq 'PveRelocationToken' -and $AsPlainText) { $global:VaultSecret } }
+        try {
+            $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf
+            $receipt.Outcome | Should -Be 'Previewed'
+        } finally {
+            Remove-Item function:global:Get-Secret
+            Remove-Variable VaultSecret -Scope Global
+        }
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxTokenSecretMissing,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].Exception.Message | Should -Match 'PveRelocationToken'
+    }
+
+    It 'two piped targets with -ThrottleLimit 2 are both provisioned with distinct VMIDs from the site range' {
+        $path = Join-Path $script:Root $script:Manifest
+        $text = (Get-Content $path -Raw).
+            Replace("  - vm_id: `"216`"`n    hostname: `"files-core`"", "  - hostname: `"files-core`"").
+            Replace("  - vm_id: `"217`"`n    hostname: `"ci-runner`"", "  - hostname: `"ci-runner`"").
+            Replace("proxmox_host: `"pve-fra1-b`"`n    ci_network_cidr: `"dhcp`"", "proxmox_host: `"pve-fra1-a`"`n    ci_network_cidr: `"dhcp`"")
+        Set-Content $path $text -NoNewline
+
+        $receipts = Get-RelocationManifest -Root $script:Root | Select-Object -ExpandProperty VmTargets |
+            Where-Object Hostname -in 'files-core', 'ci-runner' |
+            New-ProxmoxVm -Root $script:Root -ThrottleLimit 2 -Confirm:$false
+
+        $receipts.Count | Should -Be 2
+        $receipts.Outcome | Should -Be @('Succeeded', 'Succeeded')
+        $ids = $receipts.VmId
+        ($ids | Select-Object -Unique).Count | Should -Be 2
+        $ids | ForEach-Object { $_ | Should -BeGreaterOrEqual 200; $_ | Should -BeLessOrEqual 299 }
+        foreach ($id in $ids) { (Get-TestProxmoxVm $script:Pve -VmId $id).status | Should -Be 'running' }
+        $manifest = Get-Content $path -Raw
+        foreach ($id in $ids) { $manifest | Should -Match "vm_id: '$id'" }
+    }
+}
