@@ -70,7 +70,8 @@ try
             // Read-modify-write of `counter` <times> times, each under its own lease + transaction.
             for (var i = 0; i < int.Parse(args[3]); i++)
             {
-                using var lease = EstateLease.Acquire(args[1], "inc", TimeSpan.FromSeconds(60));
+                // A generous wait: on a loaded CI machine four processes queueing 40 fsync-ed commits can be slow.
+                using var lease = EstateLease.Acquire(args[1], "inc", TimeSpan.FromMinutes(5));
                 using var tx = EstateTransaction.Begin(lease);
                 var current = YamlScalarEditor.ReadScalar(tx.Read(args[2])!, "counter", args[2])!;
                 tx.EditYaml(args[2], [YamlEdit.SetLiteral("counter", (int.Parse(current) + 1).ToString(), expected: current)]);
