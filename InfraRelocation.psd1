@@ -25,6 +25,10 @@
         'Get-RelocationRollbackPlan'
         'Invoke-RelocationGate'
         'Export-RelocationReport'
+        'Invoke-RelocationPreflight'
+        'Initialize-RelocationVm'
+        'Get-VmReadiness'
+        'Set-HypervisorHostname'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -347,9 +347,9 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
                 && !string.IsNullOrEmpty(t.BasePath) && (path == t.BasePath.TrimEnd('/') || path.StartsWith(t.BasePath.TrimEnd('/') + "/", StringComparison.Ordinal)))
             .OrderByDescending(t => t.BasePath!.Length).FirstOrDefault()?.StaleAfterHours;
 
-    internal static string Address(SshEndpoint e) => $"{e.User}@{e.Host}:{e.Port}";
+    public static string Address(SshEndpoint e) => $"{e.User}@{e.Host}:{e.Port}";
 
-    internal static RelocationFinding Finding(string rule, bool error, string message, SourceLocation? at, string? document, string? subject) => new()
+    public static RelocationFinding Finding(string rule, bool error, string message, SourceLocation? at, string? document, string? subject) => new()
     {
         RuleId = rule,
         Severity = error ? FindingSeverity.Error : FindingSeverity.Warning,
