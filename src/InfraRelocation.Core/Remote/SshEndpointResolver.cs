@@ -19,7 +19,7 @@ public sealed record SshResolveOptions
 /// Maps <c>ssh.targets</c> entries onto <see cref="SshEndpoint"/>s: host, port (target, else defaults, else 22),
 /// user (target, else <c>ssh.defaults.user</c> — the reference never read it — else root), private key (target,
 /// else defaults, else the option, else <c>~/.ssh/id_ed25519</c>/<c>id_ecdsa</c>/<c>id_rsa</c>), pinned host keys
-/// (<c>host_key(s)</c>) and the defaults' known_hosts file (relative to the estate root). A target with no host
+/// (<c>host_key(s)</c>, authoritative when present) or else the defaults' known_hosts file (relative to the estate root). A target with no host
 /// counts as missing.
 /// </summary>
 public sealed class SshEndpointResolver
@@ -71,7 +71,9 @@ public sealed class SshEndpointResolver
         {
             PrivateKeyFiles = keys,
             PinnedHostKeys = t.HostKeys,
-            KnownHostsFile = Blank(_defaults.KnownHostsFile) is { } kh ? ExpandPath(kh) : null,
+            // A pinned key is authoritative: known_hosts is consulted only for targets that pin nothing, so a stale
+            // or planted known_hosts line cannot override a pin that no longer matches.
+            KnownHostsFile = t.HostKeys.Count == 0 && Blank(_defaults.KnownHostsFile) is { } kh ? ExpandPath(kh) : null,
             ConnectTimeout = connect,
             CommandTimeout = _options.CommandTimeout,
         };
