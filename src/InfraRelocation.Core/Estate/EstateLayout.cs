@@ -45,8 +45,10 @@ public sealed class EstateLayout
 
     private readonly Dictionary<EstateFile, string> _paths;
 
-    public EstateLayout(string root, IReadOnlyDictionary<EstateFile, string>? overrides = null, string receiptsFolder = "receipts")
+    public EstateLayout(string root, IReadOnlyDictionary<EstateFile, string>? overrides = null, string receiptsFolder = "receipts",
+        EstateConfig? config = null)
     {
+        Config = config;
         Root = Path.GetFullPath(root);
         _paths = new Dictionary<EstateFile, string>(DefaultPaths);
         foreach (var (file, path) in overrides ?? new Dictionary<EstateFile, string>())
@@ -55,6 +57,9 @@ public sealed class EstateLayout
         }
         ReceiptsFolder = receiptsFolder;
     }
+
+    /// <summary>The parsed <c>ops/infra-relocation.yaml</c>, or null when the estate has none.</summary>
+    public EstateConfig? Config { get; }
 
     /// <summary>Absolute path of the estate root.</summary>
     public string Root { get; }

@@ -11,6 +11,6 @@ public static class EstateLayoutLoader
             return new EstateLayout(root);
         }
         var config = EstateConfig.Load(configPath, EstateLayout.ConfigFile);
-        return new EstateLayout(root, config.PathOverrides, config.ReceiptsFolder ?? "receipts");
+        return new EstateLayout(root, config.PathOverrides, config.ReceiptsFolder ?? "receipts", config);
     }
 }

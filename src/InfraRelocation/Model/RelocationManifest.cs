@@ -55,6 +55,8 @@ public sealed record VmTarget : ModelEntry
     public string? Profile { get; init; }
     public VmTargetStatus? Status { get; init; }
     public string? StatusText { get; init; }
+    /// <summary>The address the guest agent reported when the VM was provisioned (<c>address</c>).</summary>
+    public string? Address { get; init; }
 }
 
 /// <summary>One service move (<c>services[]</c>), keyed by <see cref="Service"/>.</summary>

@@ -108,6 +108,7 @@ public static class ManifestReader
             Profile = f.Str("profile"),
             Status = f.Enum("status", VmStatuses, out var statusText, subject: hostname),
             StatusText = statusText,
+            Address = f.Str("address"),
         });
     }
 

@@ -1,0 +1,772 @@
+using System.Globalization;
+using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Gates;
+using InfraRelocation.Core.Proxmox;
+using InfraRelocation.Core.Transactions;
+using InfraRelocation.Model;
+using InfraRelocation.Receipts;
+using YamlDotNet.RepresentationModel;
+using EstateModel = InfraRelocation.Core.Estate.Estate;
+
+namespace InfraRelocation.Core.Provisioning;
+
+/// <summary>Timeouts and retry bounds of a provisioning run.</summary>
+public sealed record ProvisionOptions
+{
+    /// <summary>Bound of each Proxmox task (clone, resize, start).</summary>
+    public TimeSpan TaskTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>How long the guest agent may take to report an address.</summary>
+    public TimeSpan AgentTimeout { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>How long a VM may stay locked (e.g. by a backup) before the run gives up with ResourceBusy.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(2);
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long to wait for the estate lease (VMID reservation, recording the result).</summary>
+    public TimeSpan LeaseWait { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Attempts of a call refused with "VM is locked" / "can't lock file … got timeout".</summary>
+    public int LockRetryAttempts { get; init; } = 6;
+    public TimeSpan LockRetryInitialDelay { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan LockRetryMaxDelay { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>Overrides the profile's template VMID.</summary>
+    public int? TemplateOverride { get; init; }
+    /// <summary>Expands <c>~</c> in sshkey_file (default: the user's home).</summary>
+    public string? HomeDirectory { get; init; }
+    /// <summary>Task polling; null derives it from <see cref="TaskTimeout"/> and <see cref="PollInterval"/>.</summary>
+    public TaskWaitOptions? TaskWait { get; init; }
+}
+
+/// <summary>Progress of one VM target's run.</summary>
+public sealed record ProvisionProgress(string Hostname, string Step, string Status, double? Percent);
+
+/// <summary>What came of one VM target.</summary>
+public sealed record ProvisionResult
+{
+    public required ProvisionPlan Plan { get; init; }
+    public ReceiptOutcome Outcome { get; init; }
+    public string? Address { get; init; }
+    public IReadOnlyList<ProvisionStep> Steps { get; init; } = [];
+    public IReadOnlyList<string> Upids { get; init; } = [];
+    public bool Resumed { get; init; }
+    public RelocationException? Error { get; init; }
+    /// <summary>Estate files written (VMID reservation, status/address), relative paths.</summary>
+    public IReadOnlyList<string> ChangedFiles { get; init; } = [];
+    public string Summary { get; init; } = "";
+}
+
+/// <summary>A VM target checked offline and ready to plan: target, profile, resolved settings, hypervisor.</summary>
+public sealed record PreparedTarget(VmTarget Target, string ProfileName, ResolvedProvisioning Settings, ProxmoxHostSettings Host,
+    IReadOnlyList<string> Notes, string? SshKeys);
+
+/// <summary>
+/// Builds one VM from a manifest VM target and a VM profile on Proxmox: clone, configure, resize, start, wait for the
+/// agent's address, record <c>status: provisioned</c> and <c>address</c> in the manifest. Every step is reconciled
+/// against what the API reports, so a re-run after success sends no mutating request (Unchanged) and a re-run after
+/// a crash continues where it stopped; the journal records each step and UPID. Placement (D37 for that target) and
+/// the hypervisor's identity (offline gate plus the node the API reports) are checked before any change.
+/// </summary>
+public sealed class ProvisionExecutor
+{
+    private static readonly object s_reservationSync = new();
+    private static readonly Dictionary<string, HashSet<int>> s_previewReservations = new(StringComparer.Ordinal);
+
+    private readonly EstateModel _estate;
+    private readonly ProxmoxSettings _proxmox;
+    private readonly ProvisionOptions _options;
+
+    public ProvisionExecutor(EstateModel estate, ProxmoxSettings proxmox, ProvisionOptions? options = null)
+    {
+        _estate = estate ?? throw new ArgumentNullException(nameof(estate));
+        _proxmox = proxmox ?? throw new ArgumentNullException(nameof(proxmox));
+        _options = options ?? new ProvisionOptions();
+    }
+
+    private string Root => _estate.Layout.Root;
+    private string ManifestFile => _estate.Layout.RelativePath(EstateFile.Manifest);
+
+    // ------------------------------------------------------------------ offline checks
+
+    /// <summary>
+    /// Offline checks, before any request: target, profile, settings, placement of that target (D37), the
+    /// hypervisor's offline identity, its proxmox settings, and (when <paramref name="forExecute"/>) the template.
+    /// </summary>
+    public PreparedTarget Prepare(string hostname, string? profileName, bool forExecute)
+    {
+        var target = ProvisionPlanner.FindTarget(_estate, hostname);
+        var (name, profile, catalog) = ProvisionPlanner.FindProfile(_estate, target, profileName);
+        var settings = ProvisionPlanner.Resolve(target, profile, catalog.Defaults, _options.TemplateOverride, _options.HomeDirectory);
+        var notes = new List<string>();
+
+        var placement = PlacementGate.Evaluate(_estate).Findings
+            .Where(f => f.Severity == FindingSeverity.Error && f.DocumentPath is { } p &&
+                        (p == $"vm_targets[{target.Index}]" || p.StartsWith($"vm_targets[{target.Index}].", StringComparison.Ordinal)))
+            .Where(f => !(target.VmId is null && f.RuleId == "D37.VmidMissing"))
+            .ToList();
+        if (placement.Count > 0)
+        {
+            throw new RelocationException("ProvisionPlacementRefused", FailureKind.InvalidOperation,
+                $"Refusing to provision {hostname}: the placement policy does not allow it: " + string.Join(" ", placement.Select(f => f.Message)),
+                placement[0].Location, hostname) { Findings = placement };
+        }
+        var hv = target.ProxmoxHost!;
+        var identity = HypervisorIdentityGate.Evaluate(_estate, new GateOptions { HypervisorIds = [hv] }).Findings
+            .Where(f => f.Severity == FindingSeverity.Error).ToList();
+        if (identity.Count > 0)
+        {
+            throw new RelocationException("ProvisionIdentityRefused", FailureKind.SecurityError,
+                $"Refusing to provision on {hv}: its identity is not pinned consistently: " + string.Join(" ", identity.Select(f => f.Message)),
+                identity[0].Location, hv) { Findings = identity };
+        }
+        var host = _proxmox.GetHost(hv);
+
+        if (settings.TemplateVmId is null && forExecute)
+        {
+            throw new RelocationException("ProvisionTemplateUnset", FailureKind.InvalidData,
+                $"Profile {name} has no template_vmid (nor do the defaults); set provisioning.template_vmid before provisioning {hostname}.",
+                profile.Provisioning.Location ?? profile.Location, name);
+        }
+
+        string? keys = null;
+        if (settings.SshKeyFile is { } keyFile)
+        {
+            if (File.Exists(keyFile))
+            {
+                keys = File.ReadAllText(keyFile).Trim();
+                if (keys.Contains("PRIVATE KEY", StringComparison.Ordinal))
+                {
+                    throw new RelocationException("ProvisionSshKeyFileInvalid", FailureKind.SecurityError,
+                        $"sshkey_file {keyFile} holds a private key; point it at the public key (.pub).", target: keyFile);
+                }
+                if (keys.Length == 0) keys = null;
+            }
+            else
+            {
+                notes.Add($"sshkey_file {keyFile} does not exist: no SSH key will be injected.");
+            }
+        }
+        return new PreparedTarget(target, name, settings, host, notes, keys);
+    }
+
+    // ------------------------------------------------------------------ preview
+
+    /// <summary>The exact plan, from read-only requests only (GET): no POST, PUT or DELETE, no file written.</summary>
+    public async Task<ProvisionPlan> PreviewAsync(PreparedTarget prepared, ProxmoxClient client, CancellationToken ct = default)
+    {
+        var notes = new List<string>(prepared.Notes);
+        await client.GetVersionAsync(ct).ConfigureAwait(false);
+        await CheckNodeIdentityAsync(client, prepared, ct).ConfigureAwait(false);
+        var journal = ProvisionJournal.Open(Root, prepared.Target.Hostname);
+        if (journal.Existed)
+        {
+            notes.Add($"an interrupted run left {ProvisionJournal.RelativePathFor(prepared.Target.Hostname)} (steps done: " +
+                      $"{string.Join(", ", journal.Steps.Where(s => s.State == "done").Select(s => s.Name).DefaultIfEmpty("none"))}); the run continues from there.");
+        }
+        var vmId = journal.VmId ?? prepared.Target.VmId;
+        var reserve = false;
+        if (vmId is null)
+        {
+            reserve = true;
+            vmId = await LowestFreeVmIdAsync(client, prepared, preview: true, manifestBytes: null, ct).ConfigureAwait(false);
+            if (vmId is null) notes.Add("no VMID of the site's range is free.");
+        }
+
+        ClusterResource? existing = vmId is { } id ? await client.FindVmAsync(id, ct).ConfigureAwait(false) : null;
+        if (existing is not null && !IsOurs(existing, prepared, journal))
+        {
+            throw VmIdTaken(prepared, existing);
+        }
+        var diskKey = "scsi0";
+        string? net0 = null;
+        var states = new Dictionary<string, (ProvisionStepState State, string? Note, Dictionary<string, string>? Params)>();
+        if (existing is null)
+        {
+            if (prepared.Settings.TemplateVmId is { } tpl)
+            {
+                var template = await CheckTemplateAsync(client, prepared, tpl, ct).ConfigureAwait(false);
+                diskKey = BootDisk(template) ?? diskKey;
+            }
+        }
+        else
+        {
+            states["clone"] = (ProvisionStepState.Skipped, $"VM {vmId} '{existing.Name}' exists", null);
+            var config = await client.GetVmConfigAsync(prepared.Host.Node, vmId!.Value, ct).ConfigureAwait(false);
+            diskKey = BootDisk(config) ?? diskKey;
+            net0 = ProvisionPlanner.Net0For(config["net0"], prepared.Settings.Bridge);
+            var diff = ConfigDiff(config, ProvisionPlanner.DesiredConfig(prepared.Settings, net0, prepared.SshKeys));
+            states["configure"] = diff.IsEmpty
+                ? (ProvisionStepState.Skipped, "config already as wanted", null)
+                : (ProvisionStepState.Planned, "keys that differ", diff.Values.ToDictionary(kv => kv.Key, kv => kv.Key == "sshkeys" ? "<public keys>" : kv.Value, StringComparer.Ordinal));
+            if (NeedsResize(config, diskKey, prepared) is false) states["resize"] = (ProvisionStepState.Skipped, "disk already that size", null);
+            var status = await client.GetVmStatusAsync(prepared.Host.Node, vmId.Value, ct).ConfigureAwait(false);
+            if (status.IsRunning) states["start"] = (ProvisionStepState.Skipped, "running", null);
+            if (status.IsRunning && prepared.Target.Status is not null and not VmTargetStatus.Planned && prepared.Target.Address is not null)
+            {
+                states["record"] = (ProvisionStepState.Skipped, $"manifest has status {prepared.Target.StatusText} and address {prepared.Target.Address}", null);
+            }
+        }
+
+        var plan = ProvisionPlanner.Plan(_estate, prepared.Target, prepared.ProfileName, prepared.Settings, prepared.Host, vmId, reserve,
+            prepared.SshKeys, notes, diskKey, net0);
+        var steps = plan.Steps.Select(s => states.TryGetValue(s.Name, out var st)
+            ? s with { State = st.State, Note = st.Note ?? s.Note, Parameters = st.Params ?? s.Parameters }
+            : s).ToList();
+        return plan with { Steps = steps };
+    }
+
+    // ------------------------------------------------------------------ execute
+
+    /// <summary>Provisions (or reconciles) the VM. Failures come back in <see cref="ProvisionResult.Error"/> with the journal kept.</summary>
+    public async Task<ProvisionResult> ExecuteAsync(PreparedTarget prepared, ProxmoxClient client, IProgress<ProvisionProgress>? progress = null,
+        CancellationToken ct = default)
+    {
+        var hostname = prepared.Target.Hostname;
+        var node = prepared.Host.Node;
+        var journal = ProvisionJournal.Open(Root, hostname);
+        var resumed = journal.Existed;
+        var done = new Dictionary<string, (ProvisionStepState State, string? Upid, string? Note)>(StringComparer.Ordinal);
+        var upids = new List<string>();
+        var changedFiles = new List<string>();
+        var mutated = false;
+        int? vmId = journal.VmId ?? prepared.Target.VmId;
+        var reserve = vmId is null;
+        string? address = null;
+        string? current = null;
+        var diskKey = "scsi0";
+        string? net0 = null;
+
+        void Report(string step, string status, double? percent = null) => progress?.Report(new ProvisionProgress(hostname, step, status, percent));
+        ProvisionPlan MakePlan() => ProvisionPlanner.Plan(_estate, prepared.Target, prepared.ProfileName, prepared.Settings, prepared.Host, vmId, reserve,
+            prepared.SshKeys, prepared.Notes, diskKey, net0);
+
+        try
+        {
+            var template = prepared.Settings.TemplateVmId ?? throw new RelocationException("ProvisionTemplateUnset", FailureKind.InvalidData,
+                $"Profile {prepared.ProfileName} has no template_vmid; set provisioning.template_vmid before provisioning {hostname}.", target: prepared.ProfileName);
+
+            current = "connect";
+            Report(current, $"connecting to {prepared.Host.ApiUrl}");
+            await client.GetVersionAsync(ct).ConfigureAwait(false);
+            await CheckNodeIdentityAsync(client, prepared, ct).ConfigureAwait(false);
+
+            // VMID: journal (a resumed run), the target, else the lowest free id of the site's range, reserved in the manifest.
+            if (vmId is null)
+            {
+                current = "reserve-vmid";
+                Report(current, "choosing a VMID from the site's range");
+                vmId = await ReserveVmIdAsync(client, prepared, changedFiles, ct).ConfigureAwait(false);
+                done[current] = (ProvisionStepState.Done, null, null);
+            }
+            var id = vmId.Value;
+            if (journal.VmId != id)
+            {
+                journal.VmId = id;
+                journal.HypervisorHost = prepared.Host.HostId;
+                journal.Node = node;
+                journal.TemplateVmId = template;
+                if (reserve) journal.Record("reserve-vmid", "done");
+            }
+
+            // Clone, unless the VM is already there (a re-run, or a clone started by a crashed run).
+            current = "clone";
+            var existing = await client.FindVmAsync(id, ct).ConfigureAwait(false);
+            if (existing is not null && !IsOurs(existing, prepared, journal))
+            {
+                throw VmIdTaken(prepared, existing);
+            }
+            if (existing is not null && existing.Node is { } actualNode && actualNode != node)
+            {
+                throw new RelocationException("ProvisionVmOnOtherNode", FailureKind.InvalidOperation,
+                    $"VM {id} ({hostname}) is on node {actualNode}, not on {node} where the manifest places it.", prepared.Target.LocationOf("proxmox_host"), hostname);
+            }
+            if (existing is null)
+            {
+                var templateConfig = await CheckTemplateAsync(client, prepared, template, ct).ConfigureAwait(false);
+                diskKey = BootDisk(templateConfig) ?? diskKey;
+                if (NeedsResize(templateConfig, diskKey, prepared) is null)
+                {
+                    // the template's disk is larger than the profile's: refuse before cloning (resize only grows)
+                    throw ShrinkRefused(prepared, templateConfig, diskKey, $"template {template}");
+                }
+                Report(current, $"cloning template {template} to VM {id}", 0);
+                EnsureJournalHeader(journal, prepared, id, template);
+                journal.Record("clone", "started");
+                var upid = await Retry(c => client.CloneVmAsync(node, template, new CloneRequest(id)
+                {
+                    Name = hostname, Full = true, Storage = prepared.Settings.Storage,
+                }, c), ct).ConfigureAwait(false);
+                mutated = true;
+                upids.Add(upid.Text);
+                journal.Record("clone", "started", upid.Text);
+                await WaitTaskAsync(client, upid, current, Report, ct).ConfigureAwait(false);
+                journal.Record("clone", "done", upid.Text);
+                done[current] = (ProvisionStepState.Done, upid.Text, null);
+            }
+            else
+            {
+                if (journal.Step("clone") is { State: "started", Upid: { } pending } && Upid.TryParse(pending, out var pendingUpid))
+                {
+                    // A crashed run left the clone running or finished: wait for its real outcome.
+                    Report(current, $"waiting for the clone started by an earlier run ({pendingUpid!.Type})");
+                    await WaitTaskAsync(client, pendingUpid, current, Report, ct).ConfigureAwait(false);
+                    upids.Add(pending);
+                    journal.Record("clone", "done", pending);
+                    done[current] = (ProvisionStepState.Done, pending, "clone of an earlier run");
+                }
+                else
+                {
+                    done[current] = (ProvisionStepState.Skipped, null, $"VM {id} exists");
+                }
+            }
+
+            // The clone's lock clears when its task ends; a backup or another client may hold one for a while.
+            current = "unlock";
+            var status = await client.GetVmStatusAsync(node, id, ct).ConfigureAwait(false);
+            if (status.Lock is not null)
+            {
+                Report(current, $"waiting for lock '{status.Lock}' on VM {id} to clear");
+                await client.WaitForUnlockAsync(node, id, _options.LockTimeout, _options.PollInterval, ct).ConfigureAwait(false);
+            }
+
+            // Configure: only the keys that differ (net0 keeps the clone's MAC).
+            current = "configure";
+            var config = await client.GetVmConfigAsync(node, id, ct).ConfigureAwait(false);
+            diskKey = BootDisk(config) ?? diskKey;
+            net0 = ProvisionPlanner.Net0For(config["net0"], prepared.Settings.Bridge);
+            var diff = ConfigDiff(config, ProvisionPlanner.DesiredConfig(prepared.Settings, net0, prepared.SshKeys));
+            if (!diff.IsEmpty)
+            {
+                Report(current, $"setting {string.Join(", ", diff.Values.Keys)}");
+                EnsureJournalHeader(journal, prepared, id, template);
+                journal.Record(current, "started");
+                await Retry(c => client.UpdateVmConfigAsync(node, id, diff, c), ct).ConfigureAwait(false);
+                mutated = true;
+                journal.Record(current, "done");
+                done[current] = (ProvisionStepState.Done, null, null);
+                config = await client.GetVmConfigAsync(node, id, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                done[current] = (ProvisionStepState.Skipped, null, "config already as wanted");
+            }
+
+            // Resize: grow only.
+            current = "resize";
+            switch (NeedsResize(config, diskKey, prepared))
+            {
+                case true:
+                    Report(current, $"growing {diskKey} to {prepared.Settings.DiskGb}G");
+                    EnsureJournalHeader(journal, prepared, id, template);
+                    journal.Record(current, "started");
+                    var resize = await Retry(c => client.ResizeDiskAsync(node, id, diskKey, $"{prepared.Settings.DiskGb}G", null, c), ct).ConfigureAwait(false);
+                    mutated = true;
+                    if (resize is not null)
+                    {
+                        upids.Add(resize.Text);
+                        journal.Record(current, "started", resize.Text);
+                        await WaitTaskAsync(client, resize, current, Report, ct).ConfigureAwait(false);
+                    }
+                    journal.Record(current, "done", resize?.Text);
+                    done[current] = (ProvisionStepState.Done, resize?.Text, null);
+                    break;
+                case false:
+                    done[current] = (ProvisionStepState.Skipped, null, "disk already that size");
+                    break;
+                default:
+                    throw ShrinkRefused(prepared, config, diskKey, $"VM {id}");
+            }
+
+            // Start.
+            current = "start";
+            status = await client.GetVmStatusAsync(node, id, ct).ConfigureAwait(false);
+            if (!status.IsRunning)
+            {
+                Report(current, $"starting VM {id}");
+                EnsureJournalHeader(journal, prepared, id, template);
+                journal.Record(current, "started");
+                var start = await Retry(c => client.StartVmAsync(node, id, c), ct).ConfigureAwait(false);
+                mutated = true;
+                upids.Add(start.Text);
+                journal.Record(current, "started", start.Text);
+                try
+                {
+                    await WaitTaskAsync(client, start, current, Report, ct).ConfigureAwait(false);
+                }
+                catch (ProxmoxTaskFailedException e) when (e.ExitStatus.Contains("already running", StringComparison.OrdinalIgnoreCase))
+                {
+                }
+                journal.Record(current, "done", start.Text);
+                done[current] = (ProvisionStepState.Done, start.Text, null);
+            }
+            else
+            {
+                done[current] = (ProvisionStepState.Skipped, null, "running");
+            }
+
+            // Address: from the guest agent (preferring net0's MAC); without an agent, the static ipconfig0 address.
+            current = "address";
+            if (prepared.Settings.QemuAgent)
+            {
+                Report(current, "waiting for the guest agent's address");
+                address = await client.WaitForGuestAddressAsync(node, id, config.MacAddressOf("net0"), _options.AgentTimeout, _options.PollInterval, ct: ct)
+                    .ConfigureAwait(false);
+                done[current] = (ProvisionStepState.Done, null, address);
+            }
+            else
+            {
+                address = StaticAddress(prepared.Settings.CiNetwork);
+                done[current] = (ProvisionStepState.Skipped, null, address is null ? "qemu_agent is off: no address" : "static address of ipconfig0");
+            }
+
+            // Record status and address through the estate transaction.
+            current = "record";
+            Report(current, $"recording {hostname} in {ManifestFile}");
+            var recorded = Record(prepared, address, ct, out var recordNote);
+            if (recorded)
+            {
+                changedFiles.Add(ManifestFile);
+                done[current] = (ProvisionStepState.Done, null, recordNote);
+            }
+            else
+            {
+                done[current] = (ProvisionStepState.Skipped, null, recordNote);
+            }
+            journal.Delete();
+            Report("done", "done", 100);
+
+            var outcome = mutated || changedFiles.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
+            return new ProvisionResult
+            {
+                Plan = MakePlan(), Outcome = outcome, Address = address, Steps = Merge(MakePlan(), done), Upids = upids, Resumed = resumed,
+                ChangedFiles = changedFiles,
+                Summary = outcome == ReceiptOutcome.Unchanged
+                    ? $"{hostname}: VM {id} on {node} already provisioned and running at {address ?? "(no address)"}; nothing changed."
+                    : $"{hostname}: VM {id} on {node} provisioned{(resumed ? " (resumed)" : "")}, address {address ?? "(none)"}.",
+            };
+        }
+        catch (RelocationException e)
+        {
+            if (current is not null) done[current] = (ProvisionStepState.Failed, null, e.Message.Split('\n')[0]);
+            var kept = journal.Existed || File.Exists(Path.Combine(Root, ProvisionJournal.RelativePathFor(hostname)));
+            var wrapped = e is ProxmoxTaskFailedException or ProxmoxApiException || (current is not null && current != "connect")
+                ? new RelocationException(e.ErrorId, e.Kind,
+                    $"{hostname}: step '{current}' failed: {e.Message}" +
+                    (kept ? $"{Environment.NewLine}The journal {ProvisionJournal.RelativePathFor(hostname)} keeps what was done; fix the cause and run New-ProxmoxVm again to continue." : ""),
+                    e.Location, e.Target ?? hostname, e) { Findings = e.Findings }
+                : e;
+            return new ProvisionResult
+            {
+                Plan = MakePlan(), Outcome = ReceiptOutcome.Failed, Steps = Merge(MakePlan(), done), Upids = upids, Resumed = resumed, Error = wrapped,
+                ChangedFiles = changedFiles, Address = address,
+                Summary = $"{hostname}: failed at {current}: {e.Message.Split('\n')[0]}",
+            };
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private async Task CheckNodeIdentityAsync(ProxmoxClient client, PreparedTarget prepared, CancellationToken ct)
+    {
+        var host = prepared.Host;
+        var expected = HypervisorIdentityGate.ExpectedHostname(_estate, host.HostId);
+        if (!string.Equals(host.Node, expected, StringComparison.Ordinal))
+        {
+            throw new RelocationException("ProvisionNodeIdentityMismatch", FailureKind.SecurityError,
+                $"Refusing to provision on {host.HostId}: proxmox.hosts.{host.HostId}.node is '{host.Node}' at {host.Location}, but the hypervisor must be named '{expected}'.",
+                host.Location, host.HostId);
+        }
+        var nodes = await client.GetNodesAsync(ct).ConfigureAwait(false);
+        var node = nodes.FirstOrDefault(n => n.Node == host.Node);
+        if (node is null)
+        {
+            throw new RelocationException("ProvisionNodeIdentityMismatch", FailureKind.SecurityError,
+                $"Refusing to provision on {host.HostId}: the API at {host.ApiUrl} has no node '{host.Node}' (it reports: {string.Join(", ", nodes.Select(n => n.Node))}).",
+                host.Location, host.HostId);
+        }
+        if (node.Status != "online")
+        {
+            throw new RelocationException("ProvisionNodeOffline", FailureKind.ResourceUnavailable,
+                $"Node {host.Node} is {node.Status}.", host.Location, host.HostId);
+        }
+        if (host.Fingerprint is not null && node.SslFingerprint is { Length: > 0 } fp &&
+            ProxmoxEndpoint.NormaliseFingerprint(fp) != ProxmoxEndpoint.NormaliseFingerprint(host.Fingerprint))
+        {
+            throw new RelocationException("ProvisionNodeIdentityMismatch", FailureKind.SecurityError,
+                $"Refusing to provision on {host.HostId}: node {host.Node} reports certificate {fp}, but {host.Fingerprint} is pinned at {host.Location}.",
+                host.Location, host.HostId);
+        }
+    }
+
+    private static bool IsOurs(ClusterResource vm, PreparedTarget prepared, ProvisionJournal journal) =>
+        vm.Template != true && (string.Equals(vm.Name, prepared.Target.Hostname, StringComparison.Ordinal) ||
+                                (vm.Lock == "clone" && journal.Step("clone") is not null && journal.VmId == vm.VmId));
+
+    private static RelocationException VmIdTaken(PreparedTarget prepared, ClusterResource vm) =>
+        new("ProvisionVmIdTaken", FailureKind.ResourceUnavailable,
+            $"VMID {vm.VmId} is already used by {(vm.Template == true ? "template" : "VM")} '{vm.Name}' on {vm.Node}; {prepared.Target.Hostname} cannot use it. Choose another vm_id.",
+            prepared.Target.LocationOf("vm_id") ?? prepared.Target.Location, prepared.Target.Hostname);
+
+    private async Task<VmConfig> CheckTemplateAsync(ProxmoxClient client, PreparedTarget prepared, int template, CancellationToken ct)
+    {
+        var res = await client.FindVmAsync(template, ct).ConfigureAwait(false);
+        if (res is null)
+        {
+            throw new RelocationException("ProvisionTemplateNotFound", FailureKind.ObjectNotFound,
+                $"Template {template} of profile {prepared.ProfileName} does not exist on the cluster of {prepared.Host.HostId}.", target: template);
+        }
+        if (res.Template != true)
+        {
+            throw new RelocationException("ProvisionTemplateNotTemplate", FailureKind.InvalidData,
+                $"VMID {template} ('{res.Name}') of profile {prepared.ProfileName} is a VM, not a template.", target: template);
+        }
+        if (res.Node != prepared.Host.Node)
+        {
+            throw new RelocationException("ProvisionTemplateElsewhere", FailureKind.InvalidOperation,
+                $"Template {template} is on node {res.Node}, but {prepared.Target.Hostname} goes to {prepared.Host.Node}; a full clone to another node needs shared storage. Use a template on {prepared.Host.Node}.",
+                target: template);
+        }
+        var storages = await client.SendAsync(HttpMethod.Get, $"nodes/{Uri.EscapeDataString(prepared.Host.Node)}/storage", null, ct).ConfigureAwait(false);
+        if (storages.ValueKind == System.Text.Json.JsonValueKind.Array)
+        {
+            var list = storages.EnumerateArray().Select(e => (Id: e.Str("storage") ?? "", Content: e.Str("content") ?? "")).ToList();
+            var wanted = prepared.Settings.Storage;
+            if (!list.Any(x => x.Id == wanted && x.Content.Split(',').Contains("images")))
+            {
+                var usable = list.Where(x => x.Content.Split(',').Contains("images")).Select(x => x.Id).ToList();
+                throw new RelocationException("ProvisionStorageUnusable", FailureKind.InvalidData,
+                    $"Storage '{wanted}' of profile {prepared.ProfileName} {(list.Any(x => x.Id == wanted) ? "does not hold VM images" : "does not exist")} on node {prepared.Host.Node}" +
+                    $" (storages for images: {(usable.Count == 0 ? "none" : string.Join(", ", usable))}).", target: wanted);
+            }
+        }
+        return await client.GetVmConfigAsync(res.Node!, template, ct).ConfigureAwait(false);
+    }
+
+    private static string? BootDisk(VmConfig config)
+    {
+        foreach (var key in config.Values.Keys.Where(k => System.Text.RegularExpressions.Regex.IsMatch(k, @"^(scsi|virtio|sata|ide)\d+$"))
+                     .OrderBy(k => k.StartsWith("scsi", StringComparison.Ordinal) ? 0 : k.StartsWith("virtio", StringComparison.Ordinal) ? 1 : 2)
+                     .ThenBy(k => k, StringComparer.Ordinal))
+        {
+            var v = config[key]!;
+            if (!v.Contains("media=cdrom", StringComparison.Ordinal) && !v.Contains("cloudinit", StringComparison.Ordinal)) return key;
+        }
+        return null;
+    }
+
+    /// <summary>true: must grow; false: already that size; null: larger than wanted (never shrink).</summary>
+    private static bool? NeedsResize(VmConfig config, string diskKey, PreparedTarget prepared)
+    {
+        var want = (long)prepared.Settings.DiskGb * 1024 * 1024 * 1024;
+        var have = config.DiskSizeBytes(diskKey);
+        if (have is null) return true;
+        return have < want ? true : have == want ? false : null;
+    }
+
+    private static RelocationException ShrinkRefused(PreparedTarget prepared, VmConfig config, string diskKey, string what) =>
+        new("ProvisionDiskShrinkRefused", FailureKind.InvalidData,
+            $"{what} has {diskKey} of {config.DiskSizeBytes(diskKey) / (1024.0 * 1024 * 1024):0.#} GiB, larger than disk_gb {prepared.Settings.DiskGb} of profile {prepared.ProfileName}; disks are never shrunk. Raise disk_gb.",
+            target: prepared.Target.Hostname);
+
+    private static VmConfigUpdate ConfigDiff(VmConfig current, VmConfigUpdate desired)
+    {
+        var diff = new VmConfigUpdate();
+        foreach (var (key, value) in desired.Values)
+        {
+            var have = current[key];
+            var same = key switch
+            {
+                "sshkeys" => have is not null && Normalise(Uri.UnescapeDataString(have)) == Normalise(Uri.UnescapeDataString(value)),
+                "net0" => have is not null && string.Equals(have, value, StringComparison.OrdinalIgnoreCase),
+                _ => have == value,
+            };
+            if (!same) diff.Set(key, value);
+        }
+        return diff;
+
+        static string Normalise(string keys) => string.Join('\n', keys.Replace("\r\n", "\n").Split('\n').Select(k => k.Trim()).Where(k => k.Length > 0));
+    }
+
+    private static string? StaticAddress(string ciNetwork)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(ciNetwork, @"(?:^|ip=)(\d{1,3}(?:\.\d{1,3}){3})/\d+");
+        return m.Success ? m.Groups[1].Value : null;
+    }
+
+    private Task<T> Retry<T>(Func<CancellationToken, Task<T>> action, CancellationToken ct) =>
+        WrapLockExhaustion(ProxmoxRetry.WhileLockedAsync(action, ct, _options.LockRetryAttempts, _options.LockRetryInitialDelay, _options.LockRetryMaxDelay));
+
+    private Task Retry(Func<CancellationToken, Task> action, CancellationToken ct) =>
+        Retry<bool>(async c => { await action(c).ConfigureAwait(false); return true; }, ct);
+
+    private async Task<T> WrapLockExhaustion<T>(Task<T> task)
+    {
+        try
+        {
+            return await task.ConfigureAwait(false);
+        }
+        catch (ProxmoxApiException e) when (e.IsLockContention)
+        {
+            throw new RelocationException("ProvisionVmLocked", FailureKind.ResourceBusy,
+                $"{e.Message} — still locked after {_options.LockRetryAttempts} attempts; try again when the lock holder (backup, migration, another client) has finished.",
+                target: e.Target, inner: e);
+        }
+    }
+
+    private async Task WaitTaskAsync(ProxmoxClient client, Upid upid, string step, Action<string, string, double?> report, CancellationToken ct)
+    {
+        var waiter = new ProxmoxTaskWaiter(client, _options.TaskWait ?? new TaskWaitOptions
+        {
+            Timeout = _options.TaskTimeout,
+            InitialPollInterval = TimeSpan.FromTicks(Math.Min(_options.PollInterval.Ticks, TimeSpan.FromMilliseconds(500).Ticks)),
+            MaxPollInterval = _options.PollInterval,
+        });
+        var progress = new SyncProgress<TaskProgress>(p => report(step, $"{p.Upid.Type} {p.Status}{(p.LastLine is null ? "" : ": " + p.LastLine)}", p.Percent));
+        await waiter.WaitAsync(upid, progress, ct).ConfigureAwait(false);
+    }
+
+    private static void EnsureJournalHeader(ProvisionJournal journal, PreparedTarget prepared, int vmId, int template)
+    {
+        journal.VmId = vmId;
+        journal.HypervisorHost = prepared.Host.HostId;
+        journal.Node = prepared.Host.Node;
+        journal.TemplateVmId = template;
+    }
+
+    private static IReadOnlyList<ProvisionStep> Merge(ProvisionPlan plan, Dictionary<string, (ProvisionStepState State, string? Upid, string? Note)> done) =>
+        plan.Steps.Select(s => done.TryGetValue(s.Name, out var d) ? s with { State = d.State, Upid = d.Upid, Note = d.Note ?? s.Note } : s).ToList();
+
+    // ------------------------------------------------------------------ VMID
+
+    private (int Min, int Max) SiteRange(PreparedTarget prepared)
+    {
+        var hv = prepared.Target.ProxmoxHost!;
+        var policy = _estate.Policy;
+        if (policy is null || !policy.Hosts.TryGetValue(hv, out var host) || host.Site is null ||
+            !policy.Sites.TryGetValue(host.Site, out var site) || site.VmidMin is not { } min || site.VmidMax is not { } max || min > max)
+        {
+            throw new RelocationException("ProvisionVmIdRangeMissing", FailureKind.InvalidData,
+                $"{prepared.Target.Hostname} has no vm_id and the site of {hv} declares no vmid_min/vmid_max range in {_estate.Layout.RelativePath(EstateFile.PlacementPolicy)}; set vm_id or the range.",
+                prepared.Target.Location, prepared.Target.Hostname);
+        }
+        return (min, max);
+    }
+
+    private async Task<int?> LowestFreeVmIdAsync(ProxmoxClient client, PreparedTarget prepared, bool preview, byte[]? manifestBytes, CancellationToken ct)
+    {
+        var (min, max) = SiteRange(prepared);
+        var used = new HashSet<int>(manifestBytes is null
+            ? (_estate.Manifest?.VmTargets ?? []).Where(v => v.VmId is not null).Select(v => v.VmId!.Value)
+            : ManifestVmIds(manifestBytes));
+        foreach (var r in await client.GetClusterResourcesAsync("vm", ct).ConfigureAwait(false))
+        {
+            if (r.VmId is { } v) used.Add(v);
+        }
+        lock (s_reservationSync)
+        {
+            if (preview && s_previewReservations.TryGetValue(Root, out var reserved)) used.UnionWith(reserved);
+        }
+        for (var id = min; id <= max; id++)
+        {
+            if (used.Contains(id)) continue;
+            if (!await client.IsVmIdFreeAsync(id, ct).ConfigureAwait(false)) continue;
+            if (preview)
+            {
+                lock (s_reservationSync)
+                {
+                    if (!s_previewReservations.TryGetValue(Root, out var set)) s_previewReservations[Root] = set = [];
+                    set.Add(id);
+                }
+            }
+            return id;
+        }
+        return null;
+    }
+
+    /// <summary>Forgets the VMIDs handed out to previews of this estate (call at the end of a -WhatIf command).</summary>
+    public static void ClearPreviewReservations(string estateRoot)
+    {
+        lock (s_reservationSync) s_previewReservations.Remove(Path.GetFullPath(estateRoot));
+    }
+
+    private async Task<int> ReserveVmIdAsync(ProxmoxClient client, PreparedTarget prepared, List<string> changedFiles, CancellationToken ct)
+    {
+        var hostname = prepared.Target.Hostname;
+        using var lease = EstateLease.Acquire(Root, $"New-ProxmoxVm {hostname}: reserve VMID", _options.LeaseWait, ct);
+        using var tx = EstateTransaction.Begin(lease);
+        var bytes = tx.Read(ManifestFile) ?? throw new RelocationException("ManifestMissing", FailureKind.ObjectNotFound,
+            $"The relocation manifest {ManifestFile} does not exist.", target: ManifestFile);
+        var path = $"vm_targets[?hostname={hostname}].vm_id";
+        if (YamlScalarEditor.ReadScalar(bytes, path, ManifestFile) is { } already && int.TryParse(already, NumberStyles.None, CultureInfo.InvariantCulture, out var taken))
+        {
+            return taken; // another run reserved it since the estate was loaded
+        }
+        var id = await LowestFreeVmIdAsync(client, prepared, preview: false, bytes, ct).ConfigureAwait(false)
+            ?? throw new RelocationException("ProvisionVmIdRangeExhausted", FailureKind.ResourceUnavailable,
+                $"No VMID of the site's range ({SiteRange(prepared).Min}-{SiteRange(prepared).Max}) is free for {hostname}.", target: hostname);
+        tx.EditYaml(ManifestFile, [YamlEdit.Set(path, id.ToString(CultureInfo.InvariantCulture), YamlEdit.ExpectAbsent)]);
+        tx.Commit();
+        changedFiles.Add(ManifestFile);
+        return id;
+    }
+
+    private static IEnumerable<int> ManifestVmIds(byte[] bytes)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StringReader(System.Text.Encoding.UTF8.GetString(bytes)))
+        {
+            stream.Load(reader);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root ||
+            !root.Children.TryGetValue(new YamlScalarNode("vm_targets"), out var targets) || targets is not YamlSequenceNode seq)
+        {
+            yield break;
+        }
+        foreach (var item in seq.Children.OfType<YamlMappingNode>())
+        {
+            if (item.Children.TryGetValue(new YamlScalarNode("vm_id"), out var v) && v is YamlScalarNode s &&
+                int.TryParse(s.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                yield return id;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ record
+
+    private bool Record(PreparedTarget prepared, string? address, CancellationToken ct, out string note)
+    {
+        var hostname = prepared.Target.Hostname;
+        using var lease = EstateLease.Acquire(Root, $"New-ProxmoxVm {hostname}: record", _options.LeaseWait, ct);
+        using var tx = EstateTransaction.Begin(lease);
+        var bytes = tx.Read(ManifestFile) ?? throw new RelocationException("ManifestMissing", FailureKind.ObjectNotFound,
+            $"The relocation manifest {ManifestFile} does not exist.", target: ManifestFile);
+        var statusPath = $"vm_targets[?hostname={hostname}].status";
+        var currentStatus = YamlScalarEditor.ReadScalar(bytes, statusPath, ManifestFile);
+        var edits = new List<YamlEdit>();
+        var notes = new List<string>();
+        if (currentStatus is null or "planned" or "provisioned")
+        {
+            edits.Add(YamlEdit.Set(statusPath, "provisioned", currentStatus ?? YamlEdit.ExpectAbsent));
+        }
+        else
+        {
+            notes.Add($"status stays {currentStatus} (already past provisioned)");
+        }
+        if (address is not null)
+        {
+            edits.Add(YamlEdit.Set($"vm_targets[?hostname={hostname}].address", address));
+        }
+        var result = tx.EditYaml(ManifestFile, edits);
+        if (tx.ChangedFiles.Count == 0)
+        {
+            note = $"{ManifestFile} already records {hostname}" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "");
+            return false;
+        }
+        tx.Commit();
+        note = $"{ManifestFile}: status provisioned{(address is null ? "" : ", address " + address)}" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "");
+        _ = result;
+        return true;
+    }
+
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
