@@ -215,13 +215,19 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
     }
 
     Context 'Get-VmReadiness' {
-        BeforeAll { $script:rroot = New-RemoteEstate -Name ready }
+        BeforeAll {
+            $script:rroot = New-RemoteEstate -Name ready
+            # No proxmox: section in the estate config: vm_running and qemu_agent_running cannot be asked.
+            $cfg = Join-Path $rroot 'ops/infra-relocation.yaml'
+            (Get-Content -Raw $cfg) -replace '(?ms)^proxmox:.*\z', '' | Set-Content $cfg
+        }
         It 'reports each check with evidence, SKIP for what cannot or need not be checked' {
             $out = Get-VmReadiness -Root $rroot -Hostname app-core
             $rows = @{}; $out | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] } | ForEach-Object { $rows[$_.Check] = $_ }
             $rows.Keys | Sort-Object | Should -Be @('backup_binding', 'cron_running', 'qemu_agent_running', 'ssh_reachability', 'ssh_target_binding', 'tailscale_connected', 'vm_running')
             $rows.vm_running.Status | Should -Be 'Skip'
             $rows.vm_running.Evidence | Should -Be 'no Proxmox connection configured'
+            $rows.qemu_agent_running.Status | Should -Be 'Skip'
             $rows.ssh_target_binding.Status | Should -Be 'Ok'
             $rows.ssh_reachability.Status | Should -Be 'Ok'
             $rows.backup_binding.Status | Should -Be 'Ok'
@@ -229,6 +235,14 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             # No tailscale on the test host: a real FAIL with the evidence.
             if (-not (Get-Command tailscale -ErrorAction Ignore)) { $rows.tailscale_connected.Status | Should -Be 'Fail' }
             ($out | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] }).Profile | Should -Be 'docker-host-v2'
+        }
+        It 'fails vm_running when Proxmox is configured but no API token is available' {
+            $root = New-RemoteEstate -Name ready-pve
+            $saved = $env:INFRA_RELOCATION_PVE_TOKEN; $env:INFRA_RELOCATION_PVE_TOKEN = $null
+            try { $out = Get-VmReadiness -Root $root -Hostname app-core } finally { $env:INFRA_RELOCATION_PVE_TOKEN = $saved }
+            $row = $out | Where-Object Check -eq 'vm_running'
+            $row.Status | Should -Be 'Fail'
+            $row.Evidence | Should -Match 'token'
         }
         It 'skips a check the profile switches off with false' {
             $out = Get-VmReadiness -Root $rroot -Hostname db-main

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
@@ -26,7 +27,45 @@ public sealed class GetVmReadinessCommand : RemoteCmdlet
     [ValidateRange(100, 999999999)]
     public int? VmId { get; set; }
 
+    /// <summary>Proxmox API token (user name = token id, password = secret) for vm_running and qemu_agent_running; else the estate config's secret source.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? ApiToken { get; set; }
+
     private Core.Estate.Estate? _estate;
+    private IVmStatusSource? _vmStatus;
+    private bool _vmStatusResolved;
+
+    // On the pipeline thread (the token may come from a SecretManagement vault).
+    private IVmStatusSource? VmStatus()
+    {
+        if (_vmStatusResolved) return _vmStatus;
+        _vmStatusResolved = true;
+        ProxmoxSettings settings;
+        try { settings = ProxmoxSettings.Load(Layout); }
+        catch (RelocationException ex)
+        {
+            WriteWarning($"Proxmox settings unusable, vm_running and qemu_agent_running are skipped: {ex.Message}");
+            return null;
+        }
+        if (settings.Hosts.Count == 0) return null;
+        try
+        {
+            var token = ProxmoxTokenResolver.Resolve(this, settings, ApiToken);
+            _vmStatus = new ProxmoxVmStatusSource(settings, token, TimeSpan.FromSeconds(Math.Max(Timeout, 10)));
+        }
+        catch (RelocationException ex)
+        {
+            _vmStatus = new UnavailableVmStatusSource(settings, ex.Message);
+        }
+        return _vmStatus;
+    }
+
+    protected override void EndProcessing()
+    {
+        (_vmStatus as IDisposable)?.Dispose();
+        base.EndProcessing();
+    }
 
     protected override void ProcessRecord()
     {
@@ -46,7 +85,8 @@ public sealed class GetVmReadinessCommand : RemoteCmdlet
                 continue;
             }
             var estate = _estate;
-            var checks = Pump($"Readiness {host}", (_, ct) => new ReadinessChecker(Pool).CheckAsync(estate, target, SshOptions(TimeSpan.FromSeconds(Math.Max(Timeout, 30))), ct));
+            var vmStatus = VmStatus();
+            var checks = Pump($"Readiness {host}", (_, ct) => new ReadinessChecker(Pool, vmStatus).CheckAsync(estate, target, SshOptions(TimeSpan.FromSeconds(Math.Max(Timeout, 30))), ct));
             foreach (var c in checks) WriteObject(c);
             var failed = checks.Where(c => c.Status == RemoteCheckStatus.Fail).ToList();
             var findings = failed.Select(c => PreflightRunner.Finding($"READINESS.{c.Check}", true, $"{host}: {c.Check} failed: {c.Evidence}", null, null, host)).ToList();

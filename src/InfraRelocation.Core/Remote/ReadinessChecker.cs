@@ -13,6 +13,8 @@ public sealed record VmStatusObservation(bool Running, bool? AgentRunning, strin
 /// <summary>Reads a VM's status from its hypervisor (the Proxmox API). Null source: those checks are SKIP.</summary>
 public interface IVmStatusSource
 {
+    /// <summary>False when this source has no connection for the hypervisor (the checks are then SKIP).</summary>
+    bool Covers(string hypervisorId);
     Task<VmStatusObservation> GetAsync(string hypervisorId, int vmId, CancellationToken cancellationToken);
 }
 
@@ -67,6 +69,7 @@ public sealed partial class ReadinessChecker(SshSessionPool pool, IVmStatusSourc
         if (vmStatus is null) vmSkip = NoProxmox;
         else if (target.VmId is null) vmSkip = "no VMID (manifest vm_id or -VmId)";
         else if (target.Hypervisor is null) vmSkip = "no proxmox_host for this VM in the manifest";
+        else if (!vmStatus.Covers(target.Hypervisor)) vmSkip = $"{NoProxmox} for {target.Hypervisor}";
         else if (r.RequireRunning != false || r.RequireQemuAgentRunning != false)
             vmTask = GetVmStatusAsync(target.Hypervisor, target.VmId.Value, cancellationToken);
 
