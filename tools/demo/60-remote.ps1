@@ -68,9 +68,12 @@ try {
         - { name: app-dir, check: "test -d '$work/srv/app'", run: "mkdir -p '$work/srv/app'" }
 "@
     Write-DemoCommand 'Initialize-RelocationVm -Root $root -Hostname app-core -Profile demo-v1 -WhatIf'
-    Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -WhatIf | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } | Out-Host
+    Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -WhatIf | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } |
+        Format-Table Order, Step, State, RunCommand -Wrap | Out-Host
     Write-DemoCommand 'Initialize-RelocationVm -Root $root -Hostname app-core -Profile demo-v1 -Confirm:$false'
-    Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -Confirm:$false | Out-Host
+    $boot = Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -Confirm:$false
+    $boot | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } | Out-Host
+    $boot | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } | Format-List Outcome, Summary | Out-Host
     Write-DemoCommand '(run it again: every step is found done)'
     Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } |
         Format-List Outcome, Summary | Out-Host
@@ -79,11 +82,13 @@ try {
     $cfg = Join-Path $remoteRoot 'ops/infra-relocation.yaml'
     (Get-Content -Raw $cfg) -replace '(?ms)^proxmox:.*\z', '' | Set-Content $cfg   # the sample's Proxmox URLs are placeholders
     Write-DemoCommand 'Get-VmReadiness -Root $root -Hostname app-core'
-    Get-VmReadiness -Root $remoteRoot -Hostname app-core | Out-Host
+    $ready = Get-VmReadiness -Root $remoteRoot -Hostname app-core
+    $ready | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] } | Out-Host
+    $ready | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] } | Format-List Outcome, Summary | Out-Host
 
     Write-DemoStep 'Hypervisor identity, live over SSH'
     Write-DemoCommand 'Test-HypervisorIdentity -Root $root -Live'
-    Test-HypervisorIdentity -Root $remoteRoot -Live | Out-Host
+    Test-HypervisorIdentity -Root $remoteRoot -Live | Select-Object -Last 1 | Format-List Capability, Outcome, Summary | Out-Host
 }
 finally {
     if ($servers) { $servers | Stop-TestSshServer }
