@@ -12,7 +12,7 @@ namespace InfraRelocation.Commands.Base;
 /// and <see cref="Pump{T}"/>, which runs the fan-out on worker threads while only the pipeline thread writes
 /// progress, verbose lines and objects.
 /// </summary>
-public abstract class RemoteCmdlet : EstateCmdlet
+public abstract class RemoteCmdlet : EstateCmdlet, IDisposable
 {
     private readonly BlockingCollection<object> _messages = new();
     private SshSessionPool? _pool;
@@ -99,6 +99,15 @@ public abstract class RemoteCmdlet : EstateCmdlet
         _pool?.Dispose();
         _pool = null;
         base.EndProcessing();
+    }
+
+    // PowerShell disposes the cmdlet however the command ended (also after a terminating error or Ctrl+C).
+    void IDisposable.Dispose()
+    {
+        _pool?.Dispose();
+        _pool = null;
+        _messages.Dispose();
+        Dispose();
     }
 
     private sealed record VerboseLine(string Text);
