@@ -33,6 +33,12 @@ public static class BootstrapPlanner
         switch (pm)
         {
             case "apt":
+                // Vendor repositories for packages the distribution does not ship, for the VM's own distribution
+                // (ID and VERSION_CODENAME from /etc/os-release: Debian and Ubuntu alike; the reference hard-coded Ubuntu).
+                if (b.Packages.Any(p => p.StartsWith("docker-ce", StringComparison.Ordinal) || p == "docker-compose-plugin"))
+                    steps.Add(new("repo:docker", "test -s /etc/apt/sources.list.d/docker.list && test -s /etc/apt/keyrings/docker.asc", DockerRepo));
+                if (b.Packages.Contains("tailscale"))
+                    steps.Add(new("repo:tailscale", "test -s /etc/apt/sources.list.d/tailscale.list && test -s /usr/share/keyrings/tailscale-archive-keyring.gpg", TailscaleRepo));
                 foreach (var p in b.Packages)
                 {
                     ValidateToken(p, "package", profile.Name);
@@ -93,6 +99,22 @@ public static class BootstrapPlanner
         }
         return steps;
     }
+
+    private const string AptPrereqs =
+        "export DEBIAN_FRONTEND=noninteractive; . /etc/os-release && " +
+        "{ command -v curl >/dev/null 2>&1 && test -f /etc/ssl/certs/ca-certificates.crt || { apt-get update -q && apt-get install -y -q ca-certificates curl; }; } && ";
+
+    /// <summary>Docker's apt key and repository line for this distribution.</summary>
+    public const string DockerRepo = AptPrereqs +
+        "install -m 0755 -d /etc/apt/keyrings && curl -fsSL \"https://download.docker.com/linux/$ID/gpg\" -o /etc/apt/keyrings/docker.asc && " +
+        "chmod a+r /etc/apt/keyrings/docker.asc && " +
+        "printf 'deb [arch=%s signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/%s %s stable\\n' \"$(dpkg --print-architecture)\" \"$ID\" \"$VERSION_CODENAME\" " +
+        "> /etc/apt/sources.list.d/docker.list && apt-get update -q";
+
+    /// <summary>Tailscale's apt keyring and repository list for this distribution.</summary>
+    public const string TailscaleRepo = AptPrereqs +
+        "curl -fsSL \"https://pkgs.tailscale.com/stable/$ID/$VERSION_CODENAME.noarmor.gpg\" -o /usr/share/keyrings/tailscale-archive-keyring.gpg && " +
+        "curl -fsSL \"https://pkgs.tailscale.com/stable/$ID/$VERSION_CODENAME.tailscale-keyring.list\" -o /etc/apt/sources.list.d/tailscale.list && apt-get update -q";
 
     public const string CronRunningCommand =
         "systemctl is-active --quiet cron 2>/dev/null || systemctl is-active --quiet crond 2>/dev/null || pgrep -x cron >/dev/null 2>&1 || pgrep -x crond >/dev/null 2>&1";

@@ -32,6 +32,17 @@ public sealed class BootstrapPlannerTests
     }
 
     [Fact]
+    public void Plan_Apt_AddsVendorRepositoriesForDockerAndTailscale_ForTheVmsOwnDistribution()
+    {
+        var steps = BootstrapPlanner.Plan(Profile(new BootstrapSettings { Packages = ["tailscale", "docker-ce"], RequireTailscaleConnected = false }), "vm");
+        Assert.Equal(["repo:docker", "repo:tailscale", "package:tailscale", "package:docker-ce"], steps.Take(4).Select(s => s.Name));
+        Assert.Contains("download.docker.com/linux/%s %s stable", steps[0].Run);
+        Assert.Contains("\"$ID\" \"$VERSION_CODENAME\"", steps[0].Run);
+        Assert.DoesNotContain("ubuntu", steps[0].Run!, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("pkgs.tailscale.com/stable/$ID/$VERSION_CODENAME", steps[1].Run);
+    }
+
+    [Fact]
     public void Plan_ExplicitFalseSwitchesChecksOff_AndNoneHasNoPackageSteps()
     {
         var steps = BootstrapPlanner.Plan(Profile(new BootstrapSettings
