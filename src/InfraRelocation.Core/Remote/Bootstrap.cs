@@ -209,9 +209,9 @@ public sealed class BootstrapExecutor(SshSessionPool pool)
                 ? row with { State = BootstrapStepState.Done, Evidence = $"ran in {run.Duration.TotalMilliseconds:0} ms; check now passes" }
                 : row with { State = BootstrapStepState.Failed, Evidence = $"ran, but the check still fails (exit {after.ExitCode}){Tail(after.Stderr)}" };
         }
-        catch (RelocationException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            return row with { State = BootstrapStepState.Failed, Evidence = $"{ex.ErrorId}: {ex.Message}" };
+            return row with { State = BootstrapStepState.Failed, Evidence = ex is RelocationException rex ? $"{rex.ErrorId}: {rex.Message}" : $"{ex.GetType().Name}: {ex.Message}" };
         }
     }
 

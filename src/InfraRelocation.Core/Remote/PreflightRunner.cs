@@ -174,14 +174,14 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
                         Status = RemoteCheckStatus.Ok, LatencyMs = Math.Round(t.Elapsed.TotalMilliseconds, 1), Evidence = evidence,
                     };
                 }
-                catch (RelocationException ex)
+                catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
                     if (isHypervisor) lock (observations) observations[req.HostId] = new HypervisorObservation { HostId = req.HostId, Error = ex.Message };
                     hostRows[index] = new HostReachability
                     {
                         HostId = req.HostId, Address = Address(endpoint), Required = req.Required, Reasons = req.Reasons,
                         Status = req.Required ? RemoteCheckStatus.Fail : RemoteCheckStatus.Warn,
-                        LatencyMs = Math.Round(t.Elapsed.TotalMilliseconds, 1), Evidence = $"{ex.ErrorId}: {ex.Message}",
+                        LatencyMs = Math.Round(t.Elapsed.TotalMilliseconds, 1), Evidence = Describe(ex),
                     };
                 }
                 return hostRows[index];
@@ -255,9 +255,9 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
                             _ => new BackupVerificationEntry { Evidence = $"unexpected answer from {bt.Host}: {r.Stdout.Trim()}" },
                         };
                     }
-                    catch (RelocationException ex)
+                    catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
                     {
-                        entry = new BackupVerificationEntry { Evidence = $"{ex.ErrorId}: {ex.Message}" };
+                        entry = new BackupVerificationEntry { Evidence = Describe(ex) };
                     }
                     entry = entry with { Service = s.Service, BackupTarget = s.BackupTarget!, MaxAgeHours = maxAge };
                     lock (backupRows) backupRows[slot] = (s, entry);
@@ -346,6 +346,8 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
         inventory?.Targets.Where(t => t.Enabled && string.Equals(t.Host, host, StringComparison.Ordinal) && t.StaleAfterHours is > 0
                 && !string.IsNullOrEmpty(t.BasePath) && (path == t.BasePath.TrimEnd('/') || path.StartsWith(t.BasePath.TrimEnd('/') + "/", StringComparison.Ordinal)))
             .OrderByDescending(t => t.BasePath!.Length).FirstOrDefault()?.StaleAfterHours;
+
+    private static string Describe(Exception ex) => ex is RelocationException rex ? $"{rex.ErrorId}: {rex.Message}" : $"{ex.GetType().Name}: {ex.Message}";
 
     public static string Address(SshEndpoint e) => $"{e.User}@{e.Host}:{e.Port}";
 

@@ -84,9 +84,9 @@ public sealed partial class ReadinessChecker(SshSessionPool pool, IVmStatusSourc
                 var (ok, evidence) = judge(res);
                 return Row(check, ok ? RemoteCheckStatus.Ok : RemoteCheckStatus.Fail, evidence);
             }
-            catch (RelocationException ex)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                return Row(check, RemoteCheckStatus.Fail, $"{ex.ErrorId}: {ex.Message}");
+                return Row(check, RemoteCheckStatus.Fail, ex is RelocationException rex ? $"{rex.ErrorId}: {rex.Message}" : $"{ex.GetType().Name}: {ex.Message}");
             }
         }
         var reach = Ssh("ssh_reachability", r.RequireSshReachability, "echo ok",
