@@ -43,6 +43,56 @@ public sealed class RemoteAgainstSshdTests(SshServerFixture fx) : IDisposable
     }
 
     [SkippableFact]
+    public async Task Preflight_ProbesEachHostOnce_VerifiesTheBackupOverTheSameConnection_AndClassifiesFailures()
+    {
+        Skip.If(fx.SkipReason is not null, fx.SkipReason);
+        var backup = Directory.CreateDirectory(Path.Combine(_dir, "bk")).FullName;
+        File.WriteAllText(Path.Combine(backup, "dump.tar"), "x");
+        var s = fx.Default;
+        var estate = new InfraRelocation.Core.Estate.Estate
+        {
+            Layout = new EstateLayout(_dir),
+            Manifest = new RelocationManifest
+            {
+                File = "ops/bindings/infra.relocation.plan.yaml",
+                Services =
+                [
+                    new ServiceMove { Service = "web", FromHost = "src", ToHost = "dst", RollbackTo = "gone", Status = ServiceStatus.Shadow, StatusText = "shadow",
+                        BackupTarget = $"dst:{backup}", HealthUrl = "http://127.0.0.1:9/health" },
+                ],
+                RequiredUpdates = [new RequiredUpdate { Path = "missing.yaml" }],
+            },
+            SshTargets = new SshTargetCatalog
+            {
+                Defaults = new SshDefaults { User = fx.UserName, IdentityFile = fx.UserKeyPath },
+                Targets =
+                [
+                    new SshTarget { Id = "src", Host = "127.0.0.1", Port = s.Port, HostKeys = [s.HostKeyFingerprint] },
+                    new SshTarget { Id = "dst", Host = "127.0.0.1", Port = s.Port, HostKeys = [s.HostKeyFingerprint] },
+                ],
+            },
+        };
+        using var pool = new SshSessionPool();
+        using var http = new HttpHealthProbe();
+        var progress = new List<FanOutProgress>();
+        var result = await new PreflightRunner(pool, http).RunAsync(estate, new PreflightOptions { Timeout = TimeSpan.FromSeconds(5) }, p => { lock (progress) progress.Add(p); });
+        var hosts = result.Hosts.ToDictionary(h => h.HostId);
+        Assert.Equal(RemoteCheckStatus.Ok, hosts["src"].Status);
+        Assert.Equal(RemoteCheckStatus.Ok, hosts["dst"].Status);
+        Assert.Equal(RemoteCheckStatus.Warn, hosts["gone"].Status);           // rollback_to of a shadow service: optional
+        Assert.Equal(2, pool.ConnectionsOpened);                               // the backup check reused dst's connection
+        Assert.True(Assert.Single(result.BackupVerification).Verified);
+        var health = Assert.Single(result.HealthBaseline);
+        Assert.False(health.Healthy);
+        Assert.Null(health.StatusCode);
+        Assert.Contains(result.Findings, f => f.RuleId == "PREFLIGHT.Unhealthy" && f.Severity == FindingSeverity.Error);
+        Assert.Contains(result.Findings, f => f.RuleId == "PREFLIGHT.RequiredFileMissing");
+        Assert.Contains(result.Findings, f => f.RuleId == "PREFLIGHT.SshTargetMissing" && f.Severity == FindingSeverity.Warning && f.Subject == "gone");
+        Assert.False(result.Passed);
+        Assert.Equal(4, progress.Max(p => p.Completed));                      // src, dst, health, backup
+    }
+
+    [SkippableFact]
     public async Task Bootstrap_StopsAtTheFirstFailure_AndAReRunResumes()
     {
         Skip.If(fx.SkipReason is not null, fx.SkipReason);
