@@ -171,6 +171,18 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             $after | Should -Be $before -Because 'a preview opens no SSH session'
         }
 
+        It 'binds VM targets from the pipeline and plans the manifest''s profile (apt, services, mesh, cron) under -WhatIf' {
+            $out = [pscustomobject]@{ Hostname = 'app-core'; Profile = $null } | Initialize-RelocationVm -Root $root -WhatIf
+            $rows = $out | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] }
+            ($out | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] }).Profile | Should -Be 'docker-host-v2'
+            $rows.Step | Should -Contain 'repo:docker'
+            $rows.Step | Should -Contain 'package:tailscale'
+            $rows.Step | Should -Contain 'service:cron'
+            ($rows | Where-Object Step -eq 'mesh:tailscale').RunCommand | Should -Match '--auth-key="file:\{secret_file\}"'
+            ($rows | Where-Object Step -eq 'cron:docker-prune').CheckCommand | Should -Match '# infra-relocation:docker-host-v2/docker-prune'
+            ($rows | Where-Object Step -eq 'cron:hourly-heartbeat').State | Should -Be 'Skipped'
+        }
+
         It 'resumes after the connection drops mid-bootstrap' {
             $server = $vm
             $killer = Start-ThreadJob -ScriptBlock { Start-Sleep -Milliseconds 1500; ($using:server).Process.Kill($true) }

@@ -25,7 +25,8 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
 
     /// <summary>The VM profile to apply; defaults to the VM target's profile in the manifest.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    [ValidateNotNullOrEmpty]
+    [AllowNull]
+    [AllowEmptyString]
     public string? Profile { get; set; }
 
     /// <summary>The mesh (Tailscale) auth key; else the environment variable named by the profile's tailscale_auth_secret_key.</summary>
@@ -65,7 +66,7 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
         var estate = _estate;
         var run = BeginRun("infra.vm.bootstrap", RunMode.Execute);
         foreach (var (path, digest) in estate.InputDigests) run.RecordInput(path, digest);
-        var target = Run(() => ReadinessChecker.ResolveTarget(estate, Hostname, Profile, null));
+        var target = Run(() => ReadinessChecker.ResolveTarget(estate, Hostname, string.IsNullOrWhiteSpace(Profile) ? null : Profile, null));
         var profile = estate.Profiles!.Profiles[target.Profile];
         var steps = Run(() => BootstrapPlanner.Plan(profile, Hostname));
         var resolver = new SshEndpointResolver(estate.SshTargets, estate.Layout.Root, SshOptions(TimeSpan.FromSeconds(CommandTimeout)));
