@@ -26,6 +26,10 @@
         'Invoke-RelocationGate'
         'Export-RelocationReport'
         'New-ProxmoxVm'
+        'Invoke-RelocationPreflight'
+        'Initialize-RelocationVm'
+        'Get-VmReadiness'
+        'Set-HypervisorHostname'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

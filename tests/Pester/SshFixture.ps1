@@ -12,7 +12,8 @@
 # Start-TestSshServer throws "SSH fixture unavailable: ..." when sshd cannot run; callers turn that into a skip
 # (Test-TestSshServerAvailable returns the reason, or $null).
 
-$script:SshdPath = '/usr/sbin/sshd'
+# IR_TEST_SSHD overrides the sshd binary (as in the xUnit fixture), e.g. to check the skip path.
+$script:SshdPath = if ($env:IR_TEST_SSHD) { $env:IR_TEST_SSHD } else { '/usr/sbin/sshd' }
 $script:TestSshServers = [System.Collections.Generic.List[object]]::new()
 $script:TestSshRoot = $null
 

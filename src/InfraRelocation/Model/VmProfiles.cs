@@ -54,6 +54,20 @@ public sealed record BootstrapSettings : ModelEntry
     public string? TailscaleAuthSecretPath { get; init; }
     public string? TailscaleAuthSecretKey { get; init; }
     public IReadOnlyList<CronHook> CronHooks { get; init; } = [];
+    /// <summary>
+    /// <c>steps[]</c>: extra site-specific steps run after the built-in ones, each with a check command
+    /// (exit 0 = already done) and a run command. With <c>package_manager: none</c> they can replace the built-ins.
+    /// </summary>
+    public IReadOnlyList<BootstrapCustomStep> Steps { get; init; } = [];
+}
+
+/// <summary>A profile's own bootstrap step (<c>bootstrap.steps[]</c>): POSIX shell commands run on the VM.</summary>
+public sealed record BootstrapCustomStep : ModelEntry
+{
+    public string Name { get; init; } = "";
+    /// <summary>Exit 0 means the step is already done (then <see cref="Run"/> is not run).</summary>
+    public string? Check { get; init; }
+    public string? Run { get; init; }
 }
 
 public sealed record CronHook : ModelEntry

@@ -72,6 +72,16 @@ public static class VmProfilesReader
                 Required = h.Bool("required") ?? false,
             });
         }).ToList();
+        var steps = f.Context.Items(f.Node("steps"), f.PathOf("steps")).Select(i =>
+        {
+            var h = Fields.Of(f.Context, i.Node, i.Path, i.Path);
+            return h.Finish(new BootstrapCustomStep
+            {
+                Name = h.Str("name", required: true) ?? "",
+                Check = h.Str("check"),
+                Run = h.Str("run"),
+            });
+        }).ToList();
         return f.Finish(new BootstrapSettings
         {
             PackageManager = f.Str("package_manager"),
@@ -84,6 +94,7 @@ public static class VmProfilesReader
             TailscaleAuthSecretPath = f.Str("tailscale_auth_secret_path"),
             TailscaleAuthSecretKey = f.Str("tailscale_auth_secret_key"),
             CronHooks = hooks,
+            Steps = steps,
         });
     }
 

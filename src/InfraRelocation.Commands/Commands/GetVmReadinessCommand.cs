@@ -1,0 +1,107 @@
+using System.Management.Automation;
+using InfraRelocation.Commands.Base;
+using InfraRelocation.Core.Proxmox;
+using InfraRelocation.Core.Remote;
+using InfraRelocation.Receipts;
+using InfraRelocation.Remote;
+
+namespace InfraRelocation.Commands.Commands;
+
+/// <summary>Get-VmReadiness: the named readiness checks of a VM, each OK, FAIL or SKIP with evidence (capability infra.vm.ready.status).</summary>
+[Cmdlet(VerbsCommon.Get, "VmReadiness")]
+[OutputType(typeof(ReadinessCheck), typeof(ReadinessReceipt))]
+public sealed class GetVmReadinessCommand : RemoteCmdlet
+{
+    /// <summary>The VM's hostname (its vm_targets hostname and ssh.targets id).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string[] Hostname { get; set; } = [];
+
+    /// <summary>The VM profile whose readiness flags apply; defaults to the VM target's profile in the manifest.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Profile { get; set; }
+
+    /// <summary>The Proxmox VMID; defaults to the manifest's vm_id (must match it when both are set).</summary>
+    [Parameter]
+    [ValidateRange(100, 999999999)]
+    public int? VmId { get; set; }
+
+    /// <summary>Proxmox API token (user name = token id, password = secret) for vm_running and qemu_agent_running; else the estate config's secret source.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? ApiToken { get; set; }
+
+    private Core.Estate.Estate? _estate;
+    private IVmStatusSource? _vmStatus;
+    private bool _vmStatusResolved;
+
+    // On the pipeline thread (the token may come from a SecretManagement vault).
+    private IVmStatusSource? VmStatus()
+    {
+        if (_vmStatusResolved) return _vmStatus;
+        _vmStatusResolved = true;
+        ProxmoxSettings settings;
+        try { settings = ProxmoxSettings.Load(Layout); }
+        catch (RelocationException ex)
+        {
+            WriteWarning($"Proxmox settings unusable, vm_running and qemu_agent_running are skipped: {ex.Message}");
+            return null;
+        }
+        if (settings.Hosts.Count == 0) return null;
+        try
+        {
+            var token = ProxmoxTokenResolver.Resolve(this, settings, ApiToken);
+            _vmStatus = new ProxmoxVmStatusSource(settings, token, TimeSpan.FromSeconds(Math.Max(Timeout, 10)));
+        }
+        catch (RelocationException ex)
+        {
+            _vmStatus = new UnavailableVmStatusSource(settings, ex.Message);
+        }
+        return _vmStatus;
+    }
+
+    protected override void EndProcessing()
+    {
+        (_vmStatus as IDisposable)?.Dispose();
+        base.EndProcessing();
+    }
+
+    protected override void ProcessRecord()
+    {
+        _estate ??= LoadEstate();
+        foreach (var host in Hostname)
+        {
+            var run = BeginRun("infra.vm.ready.status", RunMode.Read);
+            foreach (var (path, digest) in _estate.InputDigests) run.RecordInput(path, digest);
+            ReadinessTarget target;
+            try
+            {
+                target = ReadinessChecker.ResolveTarget(_estate, host, Profile, VmId);
+            }
+            catch (RelocationException ex)
+            {
+                WriteRelocationError(ex);
+                continue;
+            }
+            var estate = _estate;
+            var vmStatus = VmStatus();
+            var checks = Pump($"Readiness {host}", (_, ct) => new ReadinessChecker(Pool, vmStatus).CheckAsync(estate, target, SshOptions(TimeSpan.FromSeconds(Math.Max(Timeout, 30))), ct));
+            foreach (var c in checks) WriteObject(c);
+            var failed = checks.Where(c => c.Status == RemoteCheckStatus.Fail).ToList();
+            var findings = failed.Select(c => PreflightRunner.Finding($"READINESS.{c.Check}", true, $"{host}: {c.Check} failed: {c.Evidence}", null, null, host)).ToList();
+            EmitReceipt(run, new ReadinessReceipt
+            {
+                Hostname = host,
+                Profile = target.Profile,
+                VmId = target.VmId,
+                Checks = checks,
+                IsReady = failed.Count == 0,
+                Findings = findings,
+                Outcome = failed.Count == 0 ? ReceiptOutcome.Passed : ReceiptOutcome.Failed,
+                Summary = $"{host} ({target.Profile}): {(failed.Count == 0 ? "ready" : "NOT ready")}: " +
+                          $"{checks.Count(c => c.Status == RemoteCheckStatus.Ok)} OK, {failed.Count} FAIL, {checks.Count(c => c.Status == RemoteCheckStatus.Skip)} SKIP",
+            });
+        }
+    }
+}

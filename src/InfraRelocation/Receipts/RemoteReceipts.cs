@@ -1,0 +1,51 @@
+using InfraRelocation.Remote;
+
+namespace InfraRelocation.Receipts;
+
+/// <summary>
+/// Receipt of <c>Invoke-RelocationPreflight</c> (capability <c>infra.relocation.preflight</c>): host reachability,
+/// required files, a health baseline and backup verification. The cutover guard reads <see cref="HealthBaseline"/>
+/// and <see cref="BackupVerification"/> from the ledger. Outcome Passed when nothing failed.
+/// </summary>
+public sealed record PreflightReceipt : RelocationReceipt
+{
+    public string? ChangeId { get; init; }
+    public string? State { get; init; }
+    public IReadOnlyList<HostReachability> Hosts { get; init; } = [];
+    public IReadOnlyList<RequiredFileCheck> RequiredFiles { get; init; } = [];
+    public IReadOnlyList<HealthBaselineEntry> HealthBaseline { get; init; } = [];
+    public IReadOnlyList<BackupVerificationEntry> BackupVerification { get; init; } = [];
+    public int ThrottleLimit { get; init; }
+    public double DurationMs { get; init; }
+}
+
+/// <summary>Receipt of <c>Initialize-RelocationVm</c> (capability <c>infra.vm.bootstrap</c>).</summary>
+public sealed record BootstrapReceipt : RelocationReceipt
+{
+    public string Hostname { get; init; } = "";
+    public string Profile { get; init; } = "";
+    public IReadOnlyList<BootstrapStepResult> Steps { get; init; } = [];
+}
+
+/// <summary>Receipt of <c>Get-VmReadiness</c> (capability <c>infra.vm.ready.status</c>).</summary>
+public sealed record ReadinessReceipt : RelocationReceipt
+{
+    public string Hostname { get; init; } = "";
+    public string Profile { get; init; } = "";
+    public int? VmId { get; init; }
+    public IReadOnlyList<ReadinessCheck> Checks { get; init; } = [];
+    public bool IsReady { get; init; }
+}
+
+/// <summary>Receipt of <c>Set-HypervisorHostname</c> (capability <c>infra.hypervisor.hostname.set</c>).</summary>
+public sealed record HostnameChangeReceipt : RelocationReceipt
+{
+    public string HostId { get; init; } = "";
+    public string NewName { get; init; } = "";
+    public string? PreviousName { get; init; }
+    public string? ReportedName { get; init; }
+    public string? MachineId { get; init; }
+    public string? PinnedMachineId { get; init; }
+    /// <summary><c>hostnamectl</c>, <c>fallback</c>, <c>none</c> (already set) or null (not run).</summary>
+    public string? Method { get; init; }
+}

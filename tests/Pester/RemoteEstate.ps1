@@ -1,0 +1,78 @@
+# Points a copy of the sample estate at local test servers (dot-source after SshFixture.ps1).
+#   Set-TestSshTargets -Root $root -Default $vm -Map @{ 'pve-fra1-a' = $hv1 } [-Override @{ 'app-core' = @{ port = 1 } }]
+#   Set-TestHealthUrls -Root $root -BaseUrl "http://127.0.0.1:$port" [-Override @{ wiki = '.../status/503' }]
+#   Set-TestBackupTargets -Root $root -Folder $dir     (creates a fresh file per service)
+# Hypervisors (placement hosts of kind proxmox) get their host key pinned; the other hosts are pinned through a
+# known_hosts file named by ssh.defaults.known_hosts_file. Every target keeps its id.
+
+function Get-TestSshTargetIds([string]$Root) {
+    $file = Join-Path $Root 'ops/bindings/ssh.targets.yaml'
+    [regex]::Matches((Get-Content -Raw $file), '(?m)^\s*-\s*id:\s*"?([A-Za-z0-9._-]+)"?') | ForEach-Object { $_.Groups[1].Value }
+}
+
+function Set-TestSshTargets {
+    param(
+        [Parameter(Mandatory)][string]$Root,
+        [Parameter(Mandatory)][object]$Default,
+        [hashtable]$Map = @{},
+        [hashtable]$Override = @{},
+        [string[]]$ExtraIds = @()
+    )
+    $ids = @(Get-TestSshTargetIds $Root) + $ExtraIds | Select-Object -Unique
+    $policy = Get-Content -Raw (Join-Path $Root 'ops/bindings/infra.placement.policy.yaml')
+    $hypervisors = [regex]::Matches($policy, '(?m)^\s*([A-Za-z0-9._-]+):\s*\{[^}]*kind:\s*proxmox') | ForEach-Object { $_.Groups[1].Value }
+    $known = Join-Path $Root 'ops/bindings/test_known_hosts'
+    $servers = @($Default) + @($Map.Values) | Select-Object -Unique
+    Set-Content -Path $known -Value ($servers | ForEach-Object KnownHostsLine)
+    $lines = [System.Collections.Generic.List[string]]::new()
+    $lines.Add('ssh:')
+    $lines.Add('  defaults:')
+    $lines.Add("    user: `"$($Default.User)`"")
+    $lines.Add("    identity_file: `"$($Default.UserKeyPath)`"")
+    $lines.Add('    known_hosts_file: "ops/bindings/test_known_hosts"')
+    $lines.Add('    connect_timeout_sec: 5')
+    $lines.Add('  targets:')
+    foreach ($id in $ids) {
+        $s = if ($Map.ContainsKey($id)) { $Map[$id] } else { $Default }
+        $o = if ($Override.ContainsKey($id)) { $Override[$id] } else { @{} }
+        $lines.Add("    - id: `"$id`"")
+        $lines.Add("      host: `"$(if ($o.ContainsKey('host')) { $o.host } else { $s.Host })`"")
+        $lines.Add("      port: $(if ($o.ContainsKey('port')) { $o.port } else { $s.Port })")
+        if ($o.ContainsKey('host_key')) { $lines.Add("      host_key: `"$($o.host_key)`"") }
+        elseif ($id -in $hypervisors) { $lines.Add("      host_key: `"$($s.HostKeyFingerprint)`"") }
+        if ($o.ContainsKey('identity_file')) { $lines.Add("      identity_file: `"$($o.identity_file)`"") }
+    }
+    Set-Content -Path (Join-Path $Root 'ops/bindings/ssh.targets.yaml') -Value $lines
+}
+
+function Set-TestHealthUrls {
+    param([Parameter(Mandatory)][string]$Root, [Parameter(Mandatory)][string]$BaseUrl, [hashtable]$Override = @{})
+    $file = Join-Path $Root 'ops/bindings/infra.relocation.plan.yaml'
+    $service = $null
+    $out = foreach ($line in Get-Content $file) {
+        if ($line -match '^\s*-\s*service:\s*"?([A-Za-z0-9._-]+)"?') { $service = $Matches[1] }
+        if ($service -and $line -match '^(\s*)health_url:') {
+            $url = if ($Override.ContainsKey($service)) { $Override[$service] } else { "$BaseUrl/svc/$service" }
+            "$($Matches[1])health_url: `"$url`""
+        } else { $line }
+    }
+    Set-Content -Path $file -Value $out
+}
+
+function Set-TestBackupTargets {
+    param([Parameter(Mandatory)][string]$Root, [Parameter(Mandatory)][string]$Folder, [string[]]$Stale = @())
+    $file = Join-Path $Root 'ops/bindings/infra.relocation.plan.yaml'
+    $service = $null
+    $out = foreach ($line in Get-Content $file) {
+        if ($line -match '^\s*-\s*service:\s*"?([A-Za-z0-9._-]+)"?') { $service = $Matches[1] }
+        if ($service -and $line -match '^(\s*)backup_target:\s*"([A-Za-z0-9._-]+):') {
+            $dir = Join-Path $Folder $service
+            New-Item -ItemType Directory -Force -Path $dir | Out-Null
+            $dump = Join-Path $dir 'dump.tar.zst'
+            Set-Content -Path $dump -Value 'backup'
+            if ($service -in $Stale) { (Get-Item $dump).LastWriteTimeUtc = [DateTime]::UtcNow.AddDays(-10) }
+            "$($Matches[1])backup_target: `"$($Matches[2]):$dir`""
+        } else { $line }
+    }
+    Set-Content -Path $file -Value $out
+}
