@@ -65,7 +65,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             $r.Hosts | Where-Object Status -ne 'Ok' | Should -BeNullOrEmpty
             ($r.Hosts | Where-Object HostId -eq 'pve-fra1-a').Evidence | Should -Match 'hostname pve-fra1-a'
             $r.HealthBaseline.Count | Should -BeGreaterThan 5
-            $r.HealthBaseline | ForEach-Object { $_.StatusCode | Should -Be 200; $_.Healthy | Should -BeTrue; $_.LatencyMs | Should -BeGreaterThan 0 }
+            $r.HealthBaseline | ForEach-Object { $_.StatusCode | Should -Be 200; $_.Healthy | Should -BeTrue; $_.LatencyMs | Should -BeOfType [double]; $_.LatencyMs | Should -BeGreaterOrEqual 0 }
             $r.BackupVerification | ForEach-Object { $_.Verified | Should -BeTrue -Because $_.Evidence }
             # The ledger holds it with the contract's property names (read by the cutover guard).
             $line = Get-Content (Join-Path $root 'receipts/ledger.jsonl') | Select-Object -Last 1 | ConvertFrom-Json

@@ -209,7 +209,7 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
                     var r = await http.ProbeAsync(url, expected, options.Timeout, ct).ConfigureAwait(false);
                     var entry = new HealthBaselineEntry
                     {
-                        Service = s.Service, Url = url.ToString(), StatusCode = r.StatusCode, LatencyMs = Math.Round(r.Latency.TotalMilliseconds, 1),
+                        Service = s.Service, Url = url.ToString(), StatusCode = r.StatusCode, LatencyMs = Math.Round(r.Latency.TotalMilliseconds, 3),
                         Healthy = r.Healthy, Expected = expected, Error = r.Error,
                     };
                     lock (healthRows) healthRows[slot] = (s, entry);
