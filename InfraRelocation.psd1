@@ -25,6 +25,10 @@
         'Get-RelocationRollbackPlan'
         'Invoke-RelocationGate'
         'Export-RelocationReport'
+        'Set-RelocationState'
+        'Set-RelocationServiceStatus'
+        'Set-RelocationVmTarget'
+        'Invoke-RelocationPromotion'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
