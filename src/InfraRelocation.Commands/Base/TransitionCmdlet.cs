@@ -87,6 +87,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         }
 
         runContext.Mode = RunMode.Execute;
+        PauseForTests();
         TransitionRun committed;
         try
         {
@@ -138,6 +139,18 @@ public abstract class TransitionCmdlet : EstateCmdlet
             Findings = run.Plan.Findings,
         });
         return null;
+    }
+
+    /// <summary>
+    /// Test hook: INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS widens the window between the preview and the commit,
+    /// so the concurrency tests can make two processes decide on the same bytes. It only delays (cancellable).
+    /// </summary>
+    private void PauseForTests()
+    {
+        if (int.TryParse(Environment.GetEnvironmentVariable("INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS"), out var ms) && ms is > 0 and <= 60_000)
+        {
+            CancelToken.WaitHandle.WaitOne(ms);
+        }
     }
 
     private void WarnAll(TransitionPlan plan)

@@ -379,12 +379,43 @@ public static class TransitionPlanner
                 });
             }
         }
+        ParityPending(estate, manifest, service, target, after, edits, env, findings);
         return new TransitionPlan
         {
             Subject = service.Service, ChangeId = active.ChangeId, Before = before, After = after,
             Edits = edits, Findings = findings, Overrides = overrides,
             Summary = $"Service {service.Service}: {before} → {after}",
         };
+    }
+
+    /// <summary>
+    /// What D35 will say about the service once it has moved (the registry host this transition fixes aside): warnings,
+    /// so the operator learns which other SSOT files still need the change before the next parity run.
+    /// </summary>
+    private static void ParityPending(EstateModel estate, RelocationManifest manifest, ServiceMove service, ServiceStatus target, string after,
+        List<PlannedEdit> edits, TransitionEnvironment env, List<RelocationFinding> findings)
+    {
+        if (target == ServiceStatus.Planned)
+        {
+            return;
+        }
+        var projected = estate with
+        {
+            Manifest = manifest with
+            {
+                Services = manifest.Services.Select(s => s.Service == service.Service ? s with { Status = target, StatusText = after } : s).ToList(),
+            },
+        };
+        var registryFixed = edits.Any(e => estate.ServiceRegistry is { } r && e.File == r.File);
+        foreach (var finding in ParityGate.Evaluate(projected, new GateOptions { Now = env.Now }).Findings)
+        {
+            if (finding.Severity != FindingSeverity.Error || finding.Subject != service.Service
+                || (registryFixed && finding.RuleId == "D35.RegistryHostMismatch"))
+            {
+                continue;
+            }
+            findings.Add(finding with { Severity = FindingSeverity.Warning, Message = $"After this move, parity will still fail: {finding.Message}" });
+        }
     }
 
     private static void RollbackWindow(RelocationManifest manifest, ServiceMove service, ServiceStatus current, ServiceTransitionRequest request,

@@ -211,6 +211,17 @@ public sealed class TransitionPlannerTests : IDisposable
     }
 
     [Fact]
+    public void ParityStillPendingAfterTheMoveIsAWarning()
+    {
+        // bookmarks: the registry is fixed by the transition, the health binding still names legacy-docker.
+        var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("bookmarks", ServiceStatus.Shadow), Env());
+        Assert.False(plan.Blocked);
+        Assert.DoesNotContain(plan.Findings, f => f.RuleId == "D35.RegistryHostMismatch");
+        Assert.All(plan.Findings, f => Assert.Equal(FindingSeverity.Warning, f.Severity));
+        Assert.Contains(plan.Findings, f => f.RuleId.StartsWith("D35.", StringComparison.Ordinal) && f.Subject == "bookmarks");
+    }
+
+    [Fact]
     public void CutoverStatusNeedsRelocationStateAndApproval()
     {
         var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Cutover), Env());
@@ -267,7 +278,7 @@ public sealed class TransitionPlannerTests : IDisposable
 
         var inside = TransitionPlanner.PlanService(_estate.Load(), request, Env(SampleCopy.Ledger(Applied(Now.AddHours(-47)))));
         Assert.False(inside.Blocked);
-        Assert.Empty(inside.Findings);
+        Assert.DoesNotContain(inside.Findings, f => f.RuleId.StartsWith("TRANSITION.RollbackWindow", StringComparison.Ordinal));
 
         var outside = TransitionPlanner.PlanService(_estate.Load(), request, Env(SampleCopy.Ledger(Applied(Now.AddHours(-49)))));
         Assert.Equal(["TRANSITION.RollbackWindowExpired"], Rules(outside));
