@@ -8,6 +8,8 @@ BeforeAll {
     $script:Registry = 'ops/governance/SERVICE_REGISTRY.yaml'
     $script:Health = 'ops/bindings/services.health.yaml'
     $script:Ns = 'InfraRelocation.Commands.Commands'
+    # The receipts carry the parity-pending warnings; keep the test output readable.
+    $script:WarningPreference = 'SilentlyContinue'
 
     function New-TransitionEstate([switch] $NoEvidence) {
         $root = New-TestEstate -Name transitions
