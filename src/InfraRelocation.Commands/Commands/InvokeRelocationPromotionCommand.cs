@@ -103,13 +103,17 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
 
         string? ParityAfterWrite(Core.Estate.Estate written)
         {
+            // Findings about other services are theirs (their SSOT updates may still be pending); the promotion is judged
+            // on what parity says about this service and on estate-wide findings.
+            var otherServices = written.Manifest?.Services.Select(s => s.Service).Where(s => s != Service).ToHashSet(StringComparer.Ordinal) ?? [];
             var results = new[] { ParityGate.Evaluate(written), PlacementGate.Evaluate(written) };
-            parityPassed = results.All(r => r.Passed);
+            var errors = results.SelectMany(r => r.Findings)
+                .Where(f => f.Severity == FindingSeverity.Error && !(f.Subject is { } subject && otherServices.Contains(subject))).ToList();
+            parityPassed = errors.Count == 0;
             if (parityPassed.Value)
             {
                 return null;
             }
-            var errors = results.SelectMany(r => r.Findings).Where(f => f.Severity == FindingSeverity.Error).ToList();
             revertReason = $"parity failed on the written files ({string.Join("; ", errors.Take(3).Select(f => $"{f.RuleId}: {f.Message}"))}{(errors.Count > 3 ? $"; and {errors.Count - 3} more" : "")})";
             return revertReason;
         }

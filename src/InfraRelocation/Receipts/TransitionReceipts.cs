@@ -10,6 +10,8 @@ public sealed record ValueChange
     /// <summary>Null when the key was missing or null.</summary>
     public string? Before { get; init; }
     public string? After { get; init; }
+
+    public override string ToString() => $"{File} {Path}: {Before ?? "(none)"} -> {After ?? "null"}";
 }
 
 /// <summary>A stale lease this run broke (who held it, why it was judged stale).</summary>
@@ -22,6 +24,8 @@ public sealed record LeaseTakeoverRecord
     public DateTime? PreviousAcquiredUtc { get; init; }
     public string Reason { get; init; } = "";
     public DateTime TakenOverUtc { get; init; }
+
+    public override string ToString() => $"{PreviousOwner} (pid {PreviousPid} on {PreviousMachine}): {Reason}";
 }
 
 /// <summary>A file a committed transition wrote, with its digests before and after.</summary>
@@ -30,6 +34,10 @@ public sealed record WrittenFile
     public string Path { get; init; } = "";
     public string? OldSha256 { get; init; }
     public string NewSha256 { get; init; } = "";
+
+    public override string ToString() => $"{Path} {Short(OldSha256)} -> {Short(NewSha256)}";
+
+    private static string Short(string? sha) => sha is null ? "(new)" : sha[..Math.Min(12, sha.Length)];
 }
 
 /// <summary>
@@ -92,6 +100,8 @@ public sealed record HealthProbeRecord
     public bool Healthy { get; init; }
     public string? Error { get; init; }
     public DateTimeOffset AtUtc { get; init; }
+
+    public override string ToString() => $"#{Attempt} {(Healthy ? "healthy" : "UNHEALTHY")} {StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} {LatencyMs:0.#} ms{(Error is null ? "" : " " + Error)}";
 }
 
 /// <summary>Receipt of Invoke-RelocationPromotion (capability <c>infra.relocation.promote</c>).</summary>
