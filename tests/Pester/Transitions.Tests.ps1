@@ -193,6 +193,43 @@ Describe 'Writes' {
     }
 }
 
+Describe 'Crash recovery and stale leases' {
+    It 'rolls back a journal a crashed transition left before deciding, and records it in the receipt' {
+        $root = New-TransitionEstate
+        $m = Join-Path $root $Manifest
+        $original = [IO.File]::ReadAllBytes($m)
+        # A crashed run: journal written, manifest half-changed, process gone.
+        $half = [Text.Encoding]::UTF8.GetBytes([IO.File]::ReadAllText($m).Replace('state: "preflight"', 'state: "cutover"'))
+        [IO.File]::WriteAllBytes($m, $half)
+        $sha = { param($b) [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]$b)).ToLowerInvariant() }
+        $journalDir = New-Item -ItemType Directory -Force (Join-Path $root '.infra-relocation' 'journal')
+        @{ Id = 'crashed01'; Pid = 999999; Machine = [Environment]::MachineName; StartedUtc = '2026-11-26T00:00:00Z'
+           Files = @(@{ Path = $Manifest; OriginalBase64 = [Convert]::ToBase64String($original); OriginalSha256 = (& $sha $original); NewSha256 = (& $sha $half) }) } |
+            ConvertTo-Json -Depth 4 | Set-Content (Join-Path $journalDir '20261126T000000000-crashed01.json')
+
+        $preview = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -WhatIf -WarningVariable warnings
+        ($warnings -join "`n") | Should -Match 'crashed transition left .infra-relocation/journal/20261126T000000000-crashed01.json'
+        $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.RecoveredJournals | Should -Match 'crashed01'
+        (Get-RelocationManifest -Root $root).ActiveRelocation.StateText | Should -Be 'preflight' -Because 'the half-applied state was rolled back'
+        Get-ChildItem $journalDir | Should -BeNullOrEmpty
+    }
+
+    It 'takes over the lease of a process that is gone and records the takeover' {
+        $root = New-TransitionEstate
+        New-Item -ItemType Directory -Force (Join-Path $root '.infra-relocation') | Out-Null
+        @{ Owner = 'ghost'; Pid = 999999; ProcessStartUtc = '2020-01-01T00:00:00Z'; Machine = [Environment]::MachineName
+           AcquiredUtc = '2020-01-01T00:00:00Z'; RenewedUtc = '2020-01-01T00:00:00Z'; Purpose = 'crashed run'; Token = 't' } |
+            ConvertTo-Json | Set-Content (Join-Path $root '.infra-relocation' 'lease.json')
+        $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -LeaseTimeoutSeconds 5
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Takeovers[0].PreviousOwner | Should -Be 'ghost'
+        $receipt.Takeovers[0].Reason | Should -Not -BeNullOrEmpty
+        Test-Path (Join-Path $root '.infra-relocation' 'lease.json') | Should -BeFalse
+    }
+}
+
 Describe 'Concurrency between processes' {
     BeforeAll {
         function Start-Racer([string] $Root, [string] $Go, [string] $Service, [string] $Status, [string] $Out) {
