@@ -114,7 +114,7 @@ Describe 'Illegal transitions' {
     }
 
     It 'an illegal service move names the allowed next statuses' {
-        $err = { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status complete } | Should -Throw -ErrorId "ServiceStatusTransitionNotAllowed,$Ns.SetRelocationServiceStatusCommand" -PassThru
+        $err = { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status complete -ErrorAction Stop } | Should -Throw -ErrorId "ServiceStatusTransitionNotAllowed,$Ns.SetRelocationServiceStatusCommand" -PassThru
         $err.Exception.Message | Should -Match 'Allowed next status\(es\) from planned: shadow, cutover'
     }
 
@@ -125,10 +125,10 @@ Describe 'Illegal transitions' {
     }
 
     It 'bad names are argument errors' {
-        { Set-RelocationServiceStatus -Root $root -Service wiki -Status moved } | Should -Throw -ErrorId "InvalidServiceStatus,$Ns.SetRelocationServiceStatusCommand"
-        { Set-RelocationServiceStatus -Root $root -Service nope -Status shadow } | Should -Throw -ErrorId "ServiceNotFound,$Ns.SetRelocationServiceStatusCommand"
-        { Set-RelocationVmTarget -Root $root -Hostname app-core -TailscaleIp 100.128.0.1 } | Should -Throw -ErrorId "InvalidTailscaleIp,$Ns.SetRelocationVmTargetCommand"
-        { Set-RelocationVmTarget -Root $root -Hostname app-core -Address 300.1.1.1 } | Should -Throw -ErrorId "InvalidAddress,$Ns.SetRelocationVmTargetCommand"
+        { Set-RelocationServiceStatus -Root $root -Service wiki -Status moved -ErrorAction Stop } | Should -Throw -ErrorId "InvalidServiceStatus,$Ns.SetRelocationServiceStatusCommand"
+        { Set-RelocationServiceStatus -Root $root -Service nope -Status shadow -ErrorAction Stop } | Should -Throw -ErrorId "ServiceNotFound,$Ns.SetRelocationServiceStatusCommand"
+        { Set-RelocationVmTarget -Root $root -Hostname app-core -TailscaleIp 100.128.0.1 -ErrorAction Stop } | Should -Throw -ErrorId "InvalidTailscaleIp,$Ns.SetRelocationVmTargetCommand"
+        { Set-RelocationVmTarget -Root $root -Hostname app-core -Address 300.1.1.1 -ErrorAction Stop } | Should -Throw -ErrorId "InvalidAddress,$Ns.SetRelocationVmTargetCommand"
     }
 
     It 'self-approval is refused unless -AllowSelfApproval' {
@@ -172,6 +172,13 @@ Describe 'Writes' {
         (Set-RelocationServiceStatus -Root $root -Service wiki -Status RolledBack -WarningAction SilentlyContinue).After | Should -Be 'rolled-back'
         (Set-RelocationServiceStatus -Root $root -Service wiki -Status planned).Before | Should -Be 'rolled-back'
         (Get-RelocationManifest -Root $root).Services.Where({ $_.Service -eq 'wiki' }).StatusText | Should -Be 'planned'
+    }
+
+    It 'a refused item of a pipeline is a non-terminating error; the other items still run' {
+        $root = New-TransitionEstate
+        $receipts = 'bookmarks', 'nope', 'rss-reader' | Set-RelocationServiceStatus -Root $root -Status shadow -ErrorVariable refused -ErrorAction SilentlyContinue
+        @($receipts | Where-Object Outcome -EQ 'Succeeded').Subject | Should -Be @('bookmarks', 'rss-reader')
+        $refused[0].FullyQualifiedErrorId | Should -Be "ServiceNotFound,$Ns.SetRelocationServiceStatusCommand"
     }
 
     It 'an idempotent re-run writes nothing and says Unchanged' {
@@ -331,7 +338,7 @@ Describe 'Invoke-RelocationPromotion' {
         foreach ($case in @(@{ Path = '/fail'; Code = 500 }, @{ Path = '/slow'; Code = $null })) {
             $root = New-PromotionEstate $case.Path
             $before = [IO.File]::ReadAllBytes((Join-Path $root $Manifest))
-            $err = { Invoke-RelocationPromotion -Root $root -Service wiki -Probes 2 -Interval 0.05 -Window 1 -Timeout 1 } |
+            $err = { Invoke-RelocationPromotion -Root $root -Service wiki -Probes 2 -Interval 0.05 -Window 1 -Timeout 1 -ErrorAction Stop } |
                 Should -Throw -ErrorId "PromotionUnhealthy,$Ns.InvokeRelocationPromotionCommand" -PassThru
             $err.Exception.Message | Should -Match 'Nothing was written'
             [IO.File]::ReadAllBytes((Join-Path $root $Manifest)) | Should -Be $before
@@ -358,9 +365,9 @@ Describe 'Invoke-RelocationPromotion' {
 
     It 'refuses a service that is not in cutover or has no health_url' {
         $root = New-PromotionEstate '/ok'
-        { Invoke-RelocationPromotion -Root $root -Service pastebin } | Should -Throw -ErrorId "PromotionNeedsCutover,$Ns.InvokeRelocationPromotionCommand"
+        { Invoke-RelocationPromotion -Root $root -Service pastebin -ErrorAction Stop } | Should -Throw -ErrorId "PromotionNeedsCutover,$Ns.InvokeRelocationPromotionCommand"
         Set-ServiceLine $root 'smtp-relay' 'cutover'
-        { Invoke-RelocationPromotion -Root $root -Service smtp-relay } | Should -Throw -ErrorId "HealthUrlMissing,$Ns.InvokeRelocationPromotionCommand"
+        { Invoke-RelocationPromotion -Root $root -Service smtp-relay -ErrorAction Stop } | Should -Throw -ErrorId "HealthUrlMissing,$Ns.InvokeRelocationPromotionCommand"
     }
 }
 

@@ -22,6 +22,25 @@ public abstract class TransitionCmdlet : EstateCmdlet
 
     protected abstract string Capability { get; }
 
+    /// <summary>
+    /// True (default) when a refused or failed transition stops the command; false for cmdlets that take many items
+    /// from the pipeline, where one refused item is a non-terminating error and the next item still runs
+    /// (use -ErrorAction Stop to stop at the first).
+    /// </summary>
+    protected virtual bool StopOnItemError => true;
+
+    private void Stop(RelocationException ex)
+    {
+        if (StopOnItemError)
+        {
+            Fail(ex);
+        }
+        else
+        {
+            WriteRelocationError(ex);
+        }
+    }
+
     /// <summary>A blocking result of an extra gate run between preview and confirmation.</summary>
     protected sealed record GateFailure(string ErrorId, string Message);
 
@@ -53,7 +72,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         catch (RelocationException ex)
         {
             EmitReceipt(runContext, decorate(Fill(template, null, ReceiptOutcome.Blocked, ex.Message, ex.Findings)));
-            Fail(ex);
+            Stop(ex);
             return null;
         }
         Record(runContext, preview);
@@ -75,7 +94,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         if (gate?.Invoke(preview) is { } failure)
         {
             EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Blocked, failure.Message)));
-            Fail(failure.ErrorId, FailureKind.InvalidOperation, failure.Message, target);
+            Stop(new RelocationException(failure.ErrorId, FailureKind.InvalidOperation, failure.Message, null, target));
             return null;
         }
 
@@ -102,7 +121,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         catch (RelocationException ex)
         {
             EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Failed, $"{preview.Plan.Summary}: {ex.Message}", ex.Findings)));
-            Fail(ex);
+            Stop(ex);
             return null;
         }
         catch (OperationCanceledException ex) when (CancelToken.IsCancellationRequested)
@@ -134,7 +153,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         var errors = run.Plan.Findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
         var message = $"{run.Plan.Summary} is blocked: {string.Join(" ", errors.Select(f => f.Message))}";
         EmitReceipt(runContext, decorate(Fill(template, run, ReceiptOutcome.Blocked, message) with { Diff = "", Changes = [] }));
-        Fail(new RelocationException("TransitionBlocked", FailureKind.InvalidOperation, message, errors.FirstOrDefault()?.Location, run.Plan.Subject)
+        Stop(new RelocationException("TransitionBlocked", FailureKind.InvalidOperation, message, errors.FirstOrDefault()?.Location, run.Plan.Subject)
         {
             Findings = run.Plan.Findings,
         });

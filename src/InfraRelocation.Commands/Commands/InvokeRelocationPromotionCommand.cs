@@ -45,6 +45,9 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
     [ValidateRange(0.1, 600.0)]
     public double TimeoutSeconds { get; set; } = 10;
 
+    /// <summary>Each piped item is its own transaction: a refused item is a non-terminating error.</summary>
+    protected override bool StopOnItemError => false;
+
     protected override string Capability => LedgerView.PromotionCapability;
 
     protected override void ProcessRecord()

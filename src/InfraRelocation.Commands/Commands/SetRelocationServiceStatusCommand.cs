@@ -27,6 +27,9 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>Each piped item is its own transaction: a refused item is a non-terminating error.</summary>
+    protected override bool StopOnItemError => false;
+
     protected override string Capability => LedgerView.ServiceCapability;
 
     protected override void ProcessRecord()

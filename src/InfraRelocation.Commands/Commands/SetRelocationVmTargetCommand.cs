@@ -33,6 +33,9 @@ public sealed class SetRelocationVmTargetCommand : TransitionCmdlet
     [ValidateNotNullOrEmpty]
     public string? TailscaleIp { get; set; }
 
+    /// <summary>Each piped item is its own transaction: a refused item is a non-terminating error.</summary>
+    protected override bool StopOnItemError => false;
+
     protected override string Capability => "infra.relocation.vm.target";
 
     protected override void ProcessRecord()
