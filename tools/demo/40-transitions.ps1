@@ -35,7 +35,8 @@ Write-DemoCommand '& ./tools/Add-PreflightEvidence.ps1 -Root $DemoRoot'
 # A loopback health endpoint for the promotion below; wiki's health_url points at it (a planning field, edited by
 # hand while the relocation is in preflight).
 $listener = [Net.HttpListener]::new()
-$port = Get-Random -Minimum 20000 -Maximum 60000
+$probe = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+$probe.Start(); $port = $probe.LocalEndpoint.Port; $probe.Stop()
 $listener.Prefixes.Add("http://127.0.0.1:$port/")
 $listener.Start()
 $server = Start-ThreadJob -ArgumentList $listener -ScriptBlock {
