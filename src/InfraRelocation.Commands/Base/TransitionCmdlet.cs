@@ -116,6 +116,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
                     Purpose = $"{MyInvocation.MyCommand.Name} {target}",
                     LeaseWait = TimeSpan.FromSeconds(LeaseTimeoutSeconds),
                     AfterCommit = afterCommit,
+                    Now = DateTimeOffset.UtcNow,
                 }, CancelToken);
         }
         catch (RelocationException ex)

@@ -41,6 +41,11 @@ public sealed record TransitionCommitOptions
     /// a reason to revert it (the original bytes are restored by a second journaled transaction).
     /// </summary>
     public Func<EstateModel, string?>? AfterCommit { get; init; }
+    /// <summary>
+    /// When set, <c>active_relocation.updated_at</c> is stamped with this time instead of the preview's (the operator
+    /// may have looked at a -Confirm prompt for a while); null keeps the planned value.
+    /// </summary>
+    public DateTimeOffset? Now { get; init; }
 }
 
 /// <summary>
@@ -83,7 +88,10 @@ public static class TransitionExecutor
         {
             return Stage(tx, fresh, []) with { Takeovers = lease.Takeovers, Recovered = tx.Recovered };
         }
-        var run = Stage(tx, approved, approved.Edits) with { Takeovers = lease.Takeovers, Recovered = tx.Recovered };
+        var edits = options.Now is { } now
+            ? approved.Edits.Select(e => e.Edit.Path == TransitionPlanner.UpdatedAtPath ? e with { Edit = e.Edit with { Value = TransitionPlanner.Timestamp(now) } } : e).ToList()
+            : approved.Edits;
+        var run = Stage(tx, approved, edits) with { Takeovers = lease.Takeovers, Recovered = tx.Recovered };
         if (tx.ChangedFiles.Count == 0)
         {
             return run with { Outcome = new TransactionOutcome("", []) };

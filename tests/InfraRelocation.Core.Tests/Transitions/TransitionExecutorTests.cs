@@ -156,6 +156,16 @@ public sealed class TransitionExecutorTests : IDisposable
     }
 
     [Fact]
+    public void UpdatedAtIsStampedAtCommitTimeWhenAsked()
+    {
+        var plan = TransitionExecutor.Preview(_estate.Layout, Service("bookmarks", ServiceStatus.Shadow)).Plan;
+        var later = Now.AddMinutes(7);
+        var run = TransitionExecutor.Commit(_estate.Layout, plan, Service("bookmarks", ServiceStatus.Shadow), new TransitionCommitOptions { Now = later });
+        Assert.Contains(run.Changes, c => c.Path == TransitionPlanner.UpdatedAtPath && c.After == "2026-11-26T12:07:00Z");
+        Assert.Equal("2026-11-26T12:07:00Z", _estate.Load().Manifest!.ActiveRelocation!.UpdatedAt);
+    }
+
+    [Fact]
     public void NoOpWritesNothing()
     {
         var manifest = _estate.Bytes(SampleCopy.Manifest);
