@@ -28,18 +28,28 @@ public sealed class LedgerView
     public const string ServiceCapability = "infra.relocation.service.transition";
     public const string PromotionCapability = "infra.relocation.promote";
 
-    public LedgerView(IReadOnlyList<LedgerEntry> entries) => Entries = entries;
+    private readonly Lazy<IReadOnlyList<LedgerEntry>> _entries;
 
-    public static LedgerView Empty { get; } = new([]);
+    public LedgerView(IReadOnlyList<LedgerEntry> entries) => _entries = new(entries);
 
-    public IReadOnlyList<LedgerEntry> Entries { get; }
+    private LedgerView(Func<IReadOnlyList<LedgerEntry>> read) => _entries = new(read, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Reads the ledger file (missing = empty). Lines that are not receipts are skipped (Test-RelocationReceiptChain reports them).</summary>
-    public static LedgerView Load(string ledgerPath)
+    public static LedgerView Empty { get; } = new(Array.Empty<LedgerEntry>());
+
+    /// <summary>The receipts, in ledger order (read on first use: most transitions never need the history).</summary>
+    public IReadOnlyList<LedgerEntry> Entries => _entries.Value;
+
+    /// <summary>
+    /// A view of the ledger file (missing = empty), read when first needed. Lines that are not receipts are skipped
+    /// (Test-RelocationReceiptChain reports them).
+    /// </summary>
+    public static LedgerView Load(string ledgerPath) => new(() => Read(ledgerPath));
+
+    private static IReadOnlyList<LedgerEntry> Read(string ledgerPath)
     {
         if (!File.Exists(ledgerPath))
         {
-            return Empty;
+            return [];
         }
         var entries = new List<LedgerEntry>();
         var number = 0;
@@ -68,7 +78,7 @@ public sealed class LedgerView
                 // not a receipt line; the chain verification reports it
             }
         }
-        return new LedgerView(entries);
+        return entries;
     }
 
     /// <summary>The latest passing preflight receipt of <paramref name="changeId"/> (Outcome Passed, not a preview).</summary>
