@@ -48,8 +48,6 @@ public sealed record VmTarget : ModelEntry
     public int? VmId { get; init; }
     public string? Role { get; init; }
     public string? TailscaleIp { get; init; }
-    /// <summary>The VM's LAN address (<c>address</c>, optional; written by Set-RelocationVmTarget -Address).</summary>
-    public string? Address { get; init; }
     public string? ProxmoxHost { get; init; }
     /// <summary><c>dhcp</c> or <c>&lt;ip&gt;/&lt;prefix&gt;,gw=&lt;gw&gt;</c>; overrides the profile.</summary>
     public string? CiNetworkCidr { get; init; }
@@ -57,6 +55,8 @@ public sealed record VmTarget : ModelEntry
     public string? Profile { get; init; }
     public VmTargetStatus? Status { get; init; }
     public string? StatusText { get; init; }
+    /// <summary>The address the guest agent reported when the VM was provisioned (<c>address</c>).</summary>
+    public string? Address { get; init; }
 }
 
 /// <summary>One service move (<c>services[]</c>), keyed by <see cref="Service"/>.</summary>

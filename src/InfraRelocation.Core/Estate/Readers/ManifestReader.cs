@@ -103,12 +103,12 @@ public static class ManifestReader
             VmId = f.Int("vm_id", required: true),
             Role = f.Str("role"),
             TailscaleIp = f.Str("tailscale_ip"),
-            Address = f.Str("address"),
             ProxmoxHost = f.Str("proxmox_host", required: true),
             CiNetworkCidr = f.Str("ci_network_cidr"),
             Profile = f.Str("profile"),
             Status = f.Enum("status", VmStatuses, out var statusText, subject: hostname),
             StatusText = statusText,
+            Address = f.Str("address"),
         });
     }
 
