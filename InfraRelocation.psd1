@@ -30,6 +30,10 @@
         'Initialize-RelocationVm'
         'Get-VmReadiness'
         'Set-HypervisorHostname'
+        'Set-RelocationState'
+        'Set-RelocationServiceStatus'
+        'Set-RelocationVmTarget'
+        'Invoke-RelocationPromotion'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

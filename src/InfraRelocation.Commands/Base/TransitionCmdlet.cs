@@ -1,0 +1,243 @@
+using System.Management.Automation;
+using InfraRelocation.Core.Receipts;
+using InfraRelocation.Core.Transitions;
+using InfraRelocation.Receipts;
+using EstateModel = InfraRelocation.Core.Estate.Estate;
+
+namespace InfraRelocation.Commands.Base;
+
+/// <summary>
+/// Base of the mutating transition cmdlets. One transition = preview (guards run for real on the current files,
+/// the exact diff is staged) → optional extra gate (promotion probes) → ShouldProcess showing the diff (-WhatIf stops
+/// here and writes a Preview receipt, nothing else) → commit under the estate lease (guards re-run on re-read files,
+/// edits expect the previewed values, digests re-checked, journaled atomic multi-file write) → receipt.
+/// Every path (blocked, previewed, unchanged, failed, succeeded, reverted) appends a receipt to the ledger.
+/// </summary>
+public abstract class TransitionCmdlet : EstateCmdlet
+{
+    /// <summary>Seconds to wait for the estate lease when another transition holds it.</summary>
+    [Parameter]
+    [ValidateRange(0, 3600)]
+    public int LeaseTimeoutSeconds { get; set; } = 30;
+
+    protected abstract string Capability { get; }
+
+    /// <summary>
+    /// True (default) when a refused or failed transition stops the command; false for cmdlets that take many items
+    /// from the pipeline, where one refused item is a non-terminating error and the next item still runs
+    /// (use -ErrorAction Stop to stop at the first).
+    /// </summary>
+    protected virtual bool StopOnItemError => true;
+
+    private void Stop(RelocationException ex)
+    {
+        if (StopOnItemError)
+        {
+            Fail(ex);
+        }
+        else
+        {
+            WriteRelocationError(ex);
+        }
+    }
+
+    /// <summary>A blocking result of an extra gate run between preview and confirmation.</summary>
+    protected sealed record GateFailure(string ErrorId, string Message);
+
+    /// <summary>Runs one transition end to end; returns the receipt written (null when the command stopped with an error).</summary>
+    protected TReceipt? Transition<TReceipt>(
+        TReceipt template,
+        Func<EstateModel, TransitionEnvironment, TransitionPlan> planner,
+        string target,
+        bool highImpact,
+        Func<TransitionRun, GateFailure?>? gate = null,
+        Func<EstateModel, string?>? afterCommit = null,
+        Func<TReceipt, TReceipt>? decorate = null)
+        where TReceipt : TransitionReceipt
+    {
+        var env = new TransitionEnvironment
+        {
+            Now = DateTimeOffset.UtcNow,
+            Actor = Environment.UserName,
+            Ledger = Run(() => LedgerView.Load(new ReceiptStore(Layout.ReceiptsPath).LedgerPath)),
+        };
+        var runContext = BeginRun(Capability, RunMode.Preview);
+        decorate ??= r => r;
+
+        TransitionRun preview;
+        try
+        {
+            preview = TransitionExecutor.Preview(Layout, e => planner(e, env));
+        }
+        catch (RelocationException ex)
+        {
+            EmitReceipt(runContext, decorate(Fill(template, null, ReceiptOutcome.Blocked, ex.Message, ex.Findings)));
+            Stop(ex);
+            return null;
+        }
+        Record(runContext, preview);
+        foreach (var journal in preview.PendingJournals)
+        {
+            WriteWarning($"A crashed transition left {journal}; the next change of this estate rolls it back first.");
+        }
+        WarnAll(preview.Plan);
+
+        if (preview.Plan.Blocked)
+        {
+            return Blocked(runContext, template, preview, decorate);
+        }
+        if (preview.Plan.NoOp)
+        {
+            runContext.Mode = RunMode.Read;
+            return EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Unchanged, preview.Plan.Summary)));
+        }
+        if (gate?.Invoke(preview) is { } failure)
+        {
+            EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Blocked, failure.Message)));
+            Stop(new RelocationException(failure.ErrorId, FailureKind.InvalidOperation, failure.Message, null, target));
+            return null;
+        }
+
+        var description = $"{preview.Plan.Summary}{Environment.NewLine}{preview.Diff}";
+        if (!ShouldProcess(description, $"{preview.Plan.Summary}?{Environment.NewLine}{preview.Diff}", Capability)
+            || (highImpact && NeedsHighImpactPrompt() && !ShouldContinue($"{preview.Plan.Summary}?{Environment.NewLine}{preview.Diff}", $"Confirm {Capability}")))
+        {
+            return EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Previewed, $"Preview: {preview.Plan.Summary} (nothing written)")));
+        }
+
+        runContext.Mode = RunMode.Execute;
+        PauseForTests();
+        TransitionRun committed;
+        try
+        {
+            committed = TransitionExecutor.Commit(Layout, preview.Plan, e => planner(e, env with { Now = DateTimeOffset.UtcNow }),
+                new TransitionCommitOptions
+                {
+                    Purpose = $"{MyInvocation.MyCommand.Name} {target}",
+                    LeaseWait = TimeSpan.FromSeconds(LeaseTimeoutSeconds),
+                    AfterCommit = afterCommit,
+                    Now = DateTimeOffset.UtcNow,
+                }, CancelToken);
+        }
+        catch (RelocationException ex)
+        {
+            EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Failed, $"{preview.Plan.Summary}: {ex.Message}", ex.Findings)));
+            Stop(ex);
+            return null;
+        }
+        catch (OperationCanceledException ex) when (CancelToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException(ex.Message);
+        }
+        Record(runContext, committed);
+        if (committed.Plan.Blocked)
+        {
+            WarnAll(committed.Plan);
+            return Blocked(runContext, template, committed, decorate);
+        }
+        if (committed.Reverted)
+        {
+            var reverted = EmitReceipt(runContext, decorate(Fill(template, committed, ReceiptOutcome.Reverted,
+                $"{committed.Plan.Summary} was written and reverted: {committed.RevertReason}")));
+            WriteError(new ErrorRecord(new RelocationException("TransitionReverted", FailureKind.InvalidOperation,
+                $"{committed.Plan.Summary} was written, then reverted: {committed.RevertReason}", null, target),
+                "TransitionReverted", ErrorCategory.InvalidResult, target));
+            return reverted;
+        }
+        var outcome = committed.Committed ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
+        return EmitReceipt(runContext, decorate(Fill(template, committed, outcome, committed.Plan.Summary)));
+    }
+
+    private TReceipt? Blocked<TReceipt>(RunContext runContext, TReceipt template, TransitionRun run, Func<TReceipt, TReceipt> decorate)
+        where TReceipt : TransitionReceipt
+    {
+        var errors = run.Plan.Findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
+        var message = $"{run.Plan.Summary} is blocked: {string.Join(" ", errors.Select(f => f.Message))}";
+        EmitReceipt(runContext, decorate(Fill(template, run, ReceiptOutcome.Blocked, message) with { Diff = "", Changes = [] }));
+        Stop(new RelocationException("TransitionBlocked", FailureKind.InvalidOperation, message, errors.FirstOrDefault()?.Location, run.Plan.Subject)
+        {
+            Findings = run.Plan.Findings,
+        });
+        return null;
+    }
+
+    /// <summary>
+    /// Test hook: INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS widens the window between the preview and the commit,
+    /// so the concurrency tests can make two processes decide on the same bytes. It only delays (cancellable).
+    /// </summary>
+    private void PauseForTests()
+    {
+        if (int.TryParse(Environment.GetEnvironmentVariable("INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS"), out var ms) && ms is > 0 and <= 60_000)
+        {
+            CancelToken.WaitHandle.WaitOne(ms);
+        }
+    }
+
+    private void WarnAll(TransitionPlan plan)
+    {
+        foreach (var warning in plan.Findings.Where(f => f.Severity == FindingSeverity.Warning))
+        {
+            WriteWarning(warning.ToString());
+        }
+        foreach (var overridden in plan.Overrides)
+        {
+            WriteWarning(overridden);
+        }
+    }
+
+    private static void Record(RunContext runContext, TransitionRun run)
+    {
+        foreach (var (path, digest) in run.InputDigests)
+        {
+            runContext.RecordInput(path, digest);
+        }
+    }
+
+    /// <summary>
+    /// High-impact targets (cutover, cleanup, complete) prompt by default although the cmdlet's ConfirmImpact is Medium:
+    /// when -Confirm was not given and $ConfirmPreference is High (the default). Lower preferences already prompted in
+    /// ShouldProcess; None and -Confirm:$false never prompt.
+    /// </summary>
+    private bool NeedsHighImpactPrompt()
+    {
+        if (MyInvocation.BoundParameters.ContainsKey("Confirm") || MyInvocation.BoundParameters.ContainsKey("WhatIf"))
+        {
+            return false;
+        }
+        var preference = GetVariableValue("ConfirmPreference");
+        var value = preference switch
+        {
+            ConfirmImpact c => c,
+            string s when Enum.TryParse<ConfirmImpact>(s, true, out var parsed) => parsed,
+            _ => ConfirmImpact.High,
+        };
+        return value == ConfirmImpact.High;
+    }
+
+    private static TReceipt Fill<TReceipt>(TReceipt template, TransitionRun? run, ReceiptOutcome outcome, string summary,
+        IReadOnlyList<RelocationFinding>? extraFindings = null) where TReceipt : TransitionReceipt
+    {
+        var plan = run?.Plan;
+        return (TReceipt)(template with
+        {
+            Outcome = outcome,
+            Summary = summary,
+            ChangeId = plan?.ChangeId ?? template.ChangeId,
+            Subject = plan?.Subject ?? template.Subject,
+            Before = plan?.Before ?? template.Before,
+            After = plan?.After ?? template.After,
+            Findings = [.. plan?.Findings ?? [], .. extraFindings ?? []],
+            Overrides = plan?.Overrides ?? [],
+            Changes = run?.Changes ?? [],
+            Diff = run?.Diff ?? "",
+            Files = run?.Outcome?.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList() ?? [],
+            TransactionId = run?.Outcome is { Files.Count: > 0 } o ? o.TransactionId : null,
+            Takeovers = run?.Takeovers.Select(t => new LeaseTakeoverRecord
+            {
+                PreviousOwner = t.Previous?.Owner, PreviousPid = t.Previous?.Pid, PreviousMachine = t.Previous?.Machine,
+                PreviousPurpose = t.Previous?.Purpose, PreviousAcquiredUtc = t.Previous?.AcquiredUtc, Reason = t.Reason, TakenOverUtc = t.TakenOverUtc,
+            }).ToList() ?? [],
+            RecoveredJournals = run?.Recovered.Select(r => $"{r.Journal} (transaction {r.TransactionId}, pid {r.Pid} on {r.Machine}, restored {string.Join(", ", r.RestoredFiles)})").ToList() ?? [],
+        });
+    }
+}

@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace InfraRelocation.Core.Transitions;
+
+/// <summary>A receipt read generically from the ledger: its capability and its JSON properties.</summary>
+public sealed record LedgerEntry(int Line, string Capability, string? Type, JsonElement Receipt)
+{
+    public string? String(string property) =>
+        Receipt.TryGetProperty(property, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+
+    public DateTimeOffset? Time(string property) =>
+        String(property) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+}
+
+/// <summary>Evidence a preflight run left: its health baseline and backup verification.</summary>
+public sealed record PreflightEvidence(DateTimeOffset EndedUtc, string RunId, IReadOnlyList<(string Service, bool Healthy)> HealthBaseline,
+    IReadOnlyList<(string Service, bool Verified)> BackupVerification);
+
+/// <summary>
+/// Read-only view of the receipt ledger (<c>ledger.jsonl</c>) by capability and JSON properties, so receipts written
+/// by other capabilities (e.g. Invoke-RelocationPreflight) are usable without their types. The ledger is the
+/// history of transitions: per-service status change times are read from it.
+/// </summary>
+public sealed class LedgerView
+{
+    public const string PreflightCapability = "infra.relocation.preflight";
+    public const string ServiceCapability = "infra.relocation.service.transition";
+    public const string PromotionCapability = "infra.relocation.promote";
+
+    private readonly Lazy<IReadOnlyList<LedgerEntry>> _entries;
+
+    public LedgerView(IReadOnlyList<LedgerEntry> entries) => _entries = new(entries);
+
+    private LedgerView(Func<IReadOnlyList<LedgerEntry>> read) => _entries = new(read, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    public static LedgerView Empty { get; } = new(Array.Empty<LedgerEntry>());
+
+    /// <summary>The receipts, in ledger order (read on first use: most transitions never need the history).</summary>
+    public IReadOnlyList<LedgerEntry> Entries => _entries.Value;
+
+    /// <summary>
+    /// A view of the ledger file (missing = empty), read when first needed. Lines that are not receipts are skipped
+    /// (Test-RelocationReceiptChain reports them).
+    /// </summary>
+    public static LedgerView Load(string ledgerPath) => new(() => Read(ledgerPath));
+
+    private static IReadOnlyList<LedgerEntry> Read(string ledgerPath)
+    {
+        if (!File.Exists(ledgerPath))
+        {
+            return [];
+        }
+        var entries = new List<LedgerEntry>();
+        var number = 0;
+        using var stream = new FileStream(ledgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        while (reader.ReadLine() is { } line)
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (!doc.RootElement.TryGetProperty("receipt", out var receipt) || receipt.ValueKind != JsonValueKind.Object)
+                {
+                    continue;
+                }
+                var type = doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+                var capability = receipt.TryGetProperty("Capability", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
+                entries.Add(new LedgerEntry(number, capability, type, receipt.Clone()));
+            }
+            catch (JsonException)
+            {
+                // not a receipt line; the chain verification reports it
+            }
+        }
+        return entries;
+    }
+
+    /// <summary>The latest passing preflight receipt of <paramref name="changeId"/> (Outcome Passed, not a preview).</summary>
+    public PreflightEvidence? LatestPreflight(string? changeId)
+    {
+        for (var i = Entries.Count - 1; i >= 0; i--)
+        {
+            var e = Entries[i];
+            if (e.Capability != PreflightCapability || e.String("Outcome") != "Passed" || e.String("Mode") == "Preview"
+                || !string.Equals(e.String("ChangeId"), changeId, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var health = new List<(string, bool)>();
+            if (e.Receipt.TryGetProperty("HealthBaseline", out var hb) && hb.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in hb.EnumerateArray())
+                {
+                    health.Add((Str(item, "Service"), Bool(item, "Healthy")));
+                }
+            }
+            var backups = new List<(string, bool)>();
+            if (e.Receipt.TryGetProperty("BackupVerification", out var bv) && bv.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in bv.EnumerateArray())
+                {
+                    backups.Add((Str(item, "Service"), Bool(item, "Verified")));
+                }
+            }
+            return new PreflightEvidence(e.Time("EndedUtc") ?? e.Time("StartedUtc") ?? DateTimeOffset.MinValue, e.String("RunId") ?? "", health, backups);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// When <paramref name="service"/> last entered <paramref name="statusText"/> through a committed transition
+    /// (Set-RelocationServiceStatus or Invoke-RelocationPromotion); null when the ledger does not say (hand edit,
+    /// archived ledger).
+    /// </summary>
+    public DateTimeOffset? LastEntered(string service, string statusText)
+    {
+        for (var i = Entries.Count - 1; i >= 0; i--)
+        {
+            var e = Entries[i];
+            if (e.Capability is not (ServiceCapability or PromotionCapability) || e.String("Mode") != "Execute"
+                || e.String("Outcome") != "Succeeded" || e.String("Service") != service)
+            {
+                continue;
+            }
+            if (e.String("After") == statusText)
+            {
+                return e.Time("EndedUtc");
+            }
+        }
+        return null;
+    }
+
+    private static string Str(JsonElement item, string name) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() ?? "" : "";
+
+    private static bool Bool(JsonElement item, string name) =>
+        item.ValueKind == JsonValueKind.Object && item.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.True;
+}

@@ -1,0 +1,187 @@
+using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Transactions;
+using InfraRelocation.Receipts;
+using EstateModel = InfraRelocation.Core.Estate.Estate;
+
+namespace InfraRelocation.Core.Transitions;
+
+/// <summary>What a transition run decided, staged and (for a commit) wrote.</summary>
+public sealed record TransitionRun
+{
+    public required TransitionPlan Plan { get; init; }
+    /// <summary>Unified diff of the staged edits (what -WhatIf shows; what a commit wrote).</summary>
+    public string Diff { get; init; } = "";
+    public IReadOnlyList<ValueChange> Changes { get; init; } = [];
+    /// <summary>SHA-256 of every file the decision read (null entries = file absent are left out).</summary>
+    public IReadOnlyDictionary<string, string> InputDigests { get; init; } = new Dictionary<string, string>();
+    /// <summary>Null unless committed.</summary>
+    public TransactionOutcome? Outcome { get; init; }
+    public IReadOnlyList<LeaseTakeover> Takeovers { get; init; } = [];
+    public IReadOnlyList<JournalRecovery> Recovered { get; init; } = [];
+    /// <summary>Journals of crashed runs a preview found (the next commit rolls them back first).</summary>
+    public IReadOnlyList<string> PendingJournals { get; init; } = [];
+    /// <summary>Set when a post-commit check failed and the commit was reverted.</summary>
+    public string? RevertReason { get; init; }
+    public TransactionOutcome? RevertOutcome { get; init; }
+
+    public bool Committed => Outcome is { Files.Count: > 0 };
+    public bool Reverted => RevertReason is not null;
+}
+
+/// <summary>Options of <see cref="TransitionExecutor.Commit"/>.</summary>
+public sealed record TransitionCommitOptions
+{
+    /// <summary>Written into the lease (who holds the estate and why).</summary>
+    public string Purpose { get; init; } = "transition";
+    /// <summary>How long to wait for a busy lease.</summary>
+    public TimeSpan LeaseWait { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan? LeaseStaleAfter { get; init; }
+    /// <summary>
+    /// Runs after the commit, still under the lease, on the estate as written; returns null to keep the change, or
+    /// a reason to revert it (the original bytes are restored by a second journaled transaction).
+    /// </summary>
+    public Func<EstateModel, string?>? AfterCommit { get; init; }
+    /// <summary>
+    /// When set, <c>active_relocation.updated_at</c> is stamped with this time instead of the preview's (the operator
+    /// may have looked at a -Confirm prompt for a while); null keeps the planned value.
+    /// </summary>
+    public DateTimeOffset? Now { get; init; }
+}
+
+/// <summary>
+/// Runs a transition over the transaction primitives: the decision is made on files read through the transaction
+/// (so their digests are checked again at commit), edits carry the values the previewed decision was based on, and a
+/// commit either writes every file or none (see docs/design/transactions.md).
+/// </summary>
+public static class TransitionExecutor
+{
+    /// <summary>Decides and stages without the lease; writes nothing (-WhatIf, and the preview a -Confirm prompt shows).</summary>
+    public static TransitionRun Preview(EstateLayout layout, Func<EstateModel, TransitionPlan> plan)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(plan);
+        using var tx = EstateTransaction.Preview(layout.Root);
+        var (estate, _) = LoadThrough(tx, layout);
+        var decided = plan(estate);
+        var run = Stage(tx, decided, decided.Blocked ? [] : decided.Edits);
+        return run with { PendingJournals = EstateTransaction.PendingJournals(layout.Root) };
+    }
+
+    /// <summary>
+    /// Takes the lease, rolls back crashed journals, re-reads the estate and re-runs the guards (<paramref name="replan"/>),
+    /// then applies <paramref name="approved"/>'s edits (their <c>expected:</c> values are what the operator previewed:
+    /// if another writer changed them, <c>EstateValueChanged</c> and nothing is written) and commits. A blocked re-plan
+    /// is returned uncommitted.
+    /// </summary>
+    public static TransitionRun Commit(EstateLayout layout, TransitionPlan approved, Func<EstateModel, TransitionPlan> replan,
+        TransitionCommitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(approved);
+        ArgumentNullException.ThrowIfNull(replan);
+        options ??= new TransitionCommitOptions();
+        using var lease = EstateLease.Acquire(layout.Root, options.Purpose, options.LeaseWait, cancellationToken, options.LeaseStaleAfter);
+        using var tx = EstateTransaction.Begin(lease);
+        var (estate, originals) = LoadThrough(tx, layout);
+        var fresh = replan(estate);
+        if (fresh.Blocked)
+        {
+            return Stage(tx, fresh, []) with { Takeovers = lease.Takeovers, Recovered = tx.Recovered };
+        }
+        var edits = options.Now is { } now
+            ? approved.Edits.Select(e => e.Edit.Path == TransitionPlanner.UpdatedAtPath ? e with { Edit = e.Edit with { Value = TransitionPlanner.Timestamp(now) } } : e).ToList()
+            : approved.Edits;
+        var run = Stage(tx, approved, edits) with { Takeovers = lease.Takeovers, Recovered = tx.Recovered };
+        if (tx.ChangedFiles.Count == 0)
+        {
+            return run with { Outcome = new TransactionOutcome("", []) };
+        }
+        var outcome = tx.Commit();
+        run = run with { Outcome = outcome };
+        if (options.AfterCommit is null)
+        {
+            return run;
+        }
+        string? reason;
+        try
+        {
+            reason = options.AfterCommit(EstateLoader.Load(layout));
+        }
+        catch (RelocationException ex)
+        {
+            reason = $"the estate could not be read after the write ({ex.ErrorId}: {ex.Message})";
+        }
+        if (reason is null)
+        {
+            return run;
+        }
+        return run with { RevertReason = reason, RevertOutcome = Revert(lease, outcome, originals) };
+    }
+
+    /// <summary>Restores the original bytes of every file <paramref name="outcome"/> wrote, as one journaled transaction.</summary>
+    private static TransactionOutcome Revert(EstateLease lease, TransactionOutcome outcome, IReadOnlyDictionary<string, byte[]?> originals)
+    {
+        using var undo = EstateTransaction.Begin(lease);
+        foreach (var file in outcome.Files)
+        {
+            var now = undo.Read(file.Path);
+            var digest = now is null ? null : InputDigests.Sha256(now);
+            if (digest != file.NewSha256)
+            {
+                throw new RelocationException("TransitionRevertConflict", FailureKind.WriteError,
+                    $"{file.Path} changed after the transition wrote it; it was not reverted. Restore it by hand (its original SHA-256 is {file.OldSha256}).",
+                    new SourceLocation(file.Path, 1, 1), file.Path);
+            }
+            if (originals.TryGetValue(file.Path, out var original) && original is not null)
+            {
+                undo.Stage(file.Path, original);
+            }
+        }
+        return undo.Commit();
+    }
+
+    private static (EstateModel Estate, IReadOnlyDictionary<string, byte[]?> Originals) LoadThrough(EstateTransaction tx, EstateLayout layout)
+    {
+        var originals = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+        foreach (var relative in Enum.GetValues<EstateFile>().Select(layout.RelativePath).Append(EstateLayout.ConfigFile).Distinct())
+        {
+            if (Directory.Exists(Path.Combine(layout.Root, relative)))
+            {
+                continue; // the loader reports a folder where a file belongs
+            }
+            originals[relative.Replace('\\', '/')] = tx.Read(relative);
+        }
+        var estate = EstateLoader.Load(layout);
+        foreach (var (path, digest) in estate.InputDigests)
+        {
+            if (tx.Inputs.Digests.TryGetValue(path, out var read) && read != digest)
+            {
+                throw new RelocationException("EstateFileChanged", FailureKind.InvalidOperation,
+                    $"{path} changed while it was being read; nothing was written. Re-run to re-evaluate.", new SourceLocation(path, 1, 1), path);
+            }
+        }
+        return (estate, originals);
+    }
+
+    private static TransitionRun Stage(EstateTransaction tx, TransitionPlan plan, IReadOnlyList<PlannedEdit> edits)
+    {
+        var changes = new List<ValueChange>();
+        foreach (var group in edits.GroupBy(e => e.File, StringComparer.Ordinal))
+        {
+            var list = group.Select(e => e.Edit).ToList();
+            var result = tx.EditYaml(group.Key, list);
+            // OldValues are for every edit of the file so far (cumulative); the last list.Count belong to this call.
+            var old = result.OldValues.Skip(result.OldValues.Count - list.Count).ToList();
+            for (var i = 0; i < list.Count; i++)
+            {
+                var after = list[i].Kind == YamlValueKind.Null ? null : list[i].Value;
+                if (!string.Equals(old[i], after, StringComparison.Ordinal))
+                {
+                    changes.Add(new ValueChange { File = group.Key, Path = list[i].Path, Before = old[i], After = after });
+                }
+            }
+        }
+        var digests = tx.Inputs.Digests.Where(d => d.Value is not null).ToDictionary(d => d.Key, d => d.Value!, StringComparer.Ordinal);
+        return new TransitionRun { Plan = plan, Diff = tx.Diff, Changes = changes, InputDigests = digests };
+    }
+}

@@ -1,0 +1,563 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Gates;
+using InfraRelocation.Core.Transactions;
+using InfraRelocation.Gates;
+using InfraRelocation.Model;
+using EstateModel = InfraRelocation.Core.Estate.Estate;
+
+namespace InfraRelocation.Core.Transitions;
+
+/// <summary>What the planner needs besides the estate: the clock, who acts, and the receipt ledger (history/evidence).</summary>
+public sealed record TransitionEnvironment
+{
+    public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
+    /// <summary>The user running the transition (self-approval check).</summary>
+    public string Actor { get; init; } = Environment.UserName;
+    public LedgerView Ledger { get; init; } = LedgerView.Empty;
+}
+
+/// <summary>Set-RelocationState: move <c>active_relocation.state</c> to <see cref="Target"/>.</summary>
+public sealed record StateTransitionRequest(RelocationState Target)
+{
+    /// <summary>Allow one step back (cutover → preflight, preflight → planning): an abort.</summary>
+    public bool Rollback { get; init; }
+    /// <summary>Sets <c>approved_by</c> (only when entering cutover).</summary>
+    public string? ApprovedBy { get; init; }
+    /// <summary>Accept an approver equal to the actor or the relocation owner.</summary>
+    public bool AllowSelfApproval { get; init; }
+}
+
+/// <summary>Set-RelocationServiceStatus / promotion: move one service to <see cref="Target"/>.</summary>
+public sealed record ServiceTransitionRequest(string Service, ServiceStatus Target)
+{
+    /// <summary>Override the rollback window, and allow <c>applied</c> without the health-gated promotion.</summary>
+    public bool Force { get; init; }
+    /// <summary>Set by Invoke-RelocationPromotion after its health probes passed.</summary>
+    public bool ViaPromotion { get; init; }
+}
+
+/// <summary>Set-RelocationVmTarget: status and addresses of one VM target.</summary>
+public sealed record VmTargetRequest(string Hostname)
+{
+    public VmTargetStatus? Status { get; init; }
+    public string? Address { get; init; }
+    public string? TailscaleIp { get; init; }
+}
+
+/// <summary>One scalar edit of a file, planned.</summary>
+public sealed record PlannedEdit(string File, YamlEdit Edit);
+
+/// <summary>
+/// The decision of a transition: the guard findings (any error blocks it) and the edits that carry it out
+/// (each with the value it expects to replace). No edits = nothing to do (idempotent re-run).
+/// </summary>
+public sealed record TransitionPlan
+{
+    public required string Subject { get; init; }
+    public string? ChangeId { get; init; }
+    public string? Before { get; init; }
+    public string? After { get; init; }
+    public IReadOnlyList<PlannedEdit> Edits { get; init; } = [];
+    public IReadOnlyList<RelocationFinding> Findings { get; init; } = [];
+    /// <summary>Guards overridden on purpose (recorded in the receipt).</summary>
+    public IReadOnlyList<string> Overrides { get; init; } = [];
+    public string Summary { get; init; } = "";
+
+    public bool Blocked => Findings.Any(f => f.Severity == FindingSeverity.Error);
+    public bool NoOp => Edits.Count == 0;
+}
+
+/// <summary>
+/// Decides transitions: pure functions of the loaded estate, the request and the environment (clock, actor, ledger).
+/// Illegal transitions throw <see cref="RelocationException"/> naming the allowed next states; guards that fail are
+/// error findings (the plan is <see cref="TransitionPlan.Blocked"/>). Edits carry <c>expected:</c> current values.
+/// </summary>
+public static class TransitionPlanner
+{
+    public const string UpdatedAtPath = "active_relocation.updated_at";
+
+    /// <summary>UTC timestamp as the manifest stores it: <c>yyyy-MM-ddTHH:mm:ssZ</c>.</summary>
+    public static string Timestamp(DateTimeOffset now) => now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    // ------------------------------------------------------------------------------------------ relocation state
+
+    public static TransitionPlan PlanState(EstateModel estate, StateTransitionRequest request, TransitionEnvironment env)
+    {
+        var (manifest, file, active) = RequireActive(estate);
+        var current = active.State ?? throw new RelocationException("RelocationStateUnknown", FailureKind.InvalidData,
+            $"active_relocation.state is '{active.StateText ?? "(missing)"}', not a known state (planning, preflight, cutover, cleanup, complete); fix the manifest first.",
+            active.LocationOf("state"), file);
+        var target = request.Target;
+        var before = active.StateText;
+        var after = RelocationStateMachine.Yaml(target);
+        var findings = new List<RelocationFinding>();
+        var overrides = new List<string>();
+        var edits = new List<PlannedEdit>();
+
+        if (current == target)
+        {
+            if (request.ApprovedBy is { } same && !string.Equals(same, active.ApprovedBy, StringComparison.Ordinal))
+            {
+                throw new RelocationException("ApprovedByNotApplicable", FailureKind.InvalidArgument,
+                    "-ApprovedBy is set when entering cutover; the relocation is already in that state.", null, request.ApprovedBy);
+            }
+            return new TransitionPlan
+            {
+                Subject = "relocation", ChangeId = active.ChangeId, Before = before, After = after,
+                Summary = $"The relocation is already in state {after}; nothing to do.",
+            };
+        }
+
+        var forward = RelocationStateMachine.IsForward(current, target);
+        var back = RelocationStateMachine.IsRollback(current, target);
+        if (!forward && !(back && request.Rollback))
+        {
+            var next = RelocationStateMachine.AllowedNext(current).Select(RelocationStateMachine.Yaml).ToList();
+            var rollback = RelocationStateMachine.AllowedRollback(current).Select(RelocationStateMachine.Yaml).ToList();
+            var allowed = next.Count == 0 ? "none (complete is final)" : string.Join(", ", next);
+            var hint = back
+                ? $" Stepping back to {after} is an abort: repeat with -Rollback."
+                : rollback.Count > 0 ? $" With -Rollback: {string.Join(", ", rollback)}." : "";
+            throw new RelocationException("RelocationStateTransitionNotAllowed", FailureKind.InvalidOperation,
+                $"The relocation cannot go from {before} to {after}. Allowed next state(s) from {before}: {allowed}.{hint}",
+                active.LocationOf("state"), after);
+        }
+        if (request.Rollback && forward)
+        {
+            throw new RelocationException("RollbackNotBackward", FailureKind.InvalidArgument,
+                $"-Rollback steps back; {before} → {after} is a forward step (omit -Rollback).", active.LocationOf("state"), after);
+        }
+        if (request.ApprovedBy is not null && target != RelocationState.Cutover)
+        {
+            throw new RelocationException("ApprovedByNotApplicable", FailureKind.InvalidArgument,
+                $"-ApprovedBy records the approval for cutover; it cannot be set when moving to {after}.", null, request.ApprovedBy);
+        }
+
+        var services = manifest.Services;
+        if (back)
+        {
+            var allowedStatuses = RelocationStateMachine.ServiceStatusesAllowedIn(target);
+            var past = services.Where(s => s.Status is not { } st || !allowedStatuses.Contains(st)).ToList();
+            if (past.Count > 0)
+            {
+                findings.Add(Block("TRANSITION.ServicesPastState", manifest, past[0].LocationOf("status"),
+                    $"Cannot step back to {after}: {Names(past)} {(past.Count == 1 ? "is" : "are")} past what {after} allows " +
+                    $"({string.Join(", ", allowedStatuses.Select(ServiceStatusMachine.Yaml))}). Move them back first (rolled-back → planned).",
+                    string.Join(", ", allowedStatuses.Select(ServiceStatusMachine.Yaml)), Names(past)));
+            }
+        }
+        else
+        {
+            if (current == RelocationState.Planning)
+            {
+                var results = GateRunner.Run(estate, new GateOptions { Now = env.Now, AssumedState = target }, [GateIds.Parity, GateIds.Placement]);
+                foreach (var finding in results.SelectMany(r => r.Findings).Where(f => f.Severity == FindingSeverity.Error))
+                {
+                    findings.Add(finding);
+                }
+            }
+            switch (target)
+            {
+                case RelocationState.Cutover:
+                    CutoverGuards(manifest, active, request, env, findings, overrides, edits);
+                    break;
+                case RelocationState.Cleanup:
+                {
+                    var inFlight = services.Where(s => s.Status is ServiceStatus.Shadow or ServiceStatus.Cutover).ToList();
+                    if (inFlight.Count > 0)
+                    {
+                        findings.Add(Block("TRANSITION.ServicesInFlight", manifest, inFlight[0].LocationOf("status"),
+                            $"Cannot enter cleanup while {Names(inFlight)} {(inFlight.Count == 1 ? "is" : "are")} in shadow or cutover; promote or roll them back first.",
+                            "no service in shadow or cutover", Names(inFlight)));
+                    }
+                    break;
+                }
+                case RelocationState.Complete:
+                {
+                    var open = services.Where(s => s.Status is not (ServiceStatus.Complete or ServiceStatus.RolledBack)).ToList();
+                    if (open.Count > 0)
+                    {
+                        findings.Add(Block("TRANSITION.ServicesNotFinished", manifest, open[0].LocationOf("status"),
+                            $"Cannot complete the relocation: {Names(open)} {(open.Count == 1 ? "is" : "are")} not complete or rolled-back.",
+                            "every service complete or rolled-back", Names(open)));
+                    }
+                    break;
+                }
+            }
+        }
+
+        edits.Insert(0, new PlannedEdit(file, YamlEdit.Set("active_relocation.state", after, expected: before)));
+        edits.Add(new PlannedEdit(file, YamlEdit.Set(UpdatedAtPath, Timestamp(env.Now))));
+        return new TransitionPlan
+        {
+            Subject = "relocation", ChangeId = active.ChangeId, Before = before, After = after,
+            Edits = edits, Findings = findings, Overrides = overrides,
+            Summary = $"Relocation {active.ChangeId}: {before} → {after}{(back ? " (rollback)" : "")}",
+        };
+    }
+
+    private static void CutoverGuards(RelocationManifest manifest, ActiveRelocation active, StateTransitionRequest request,
+        TransitionEnvironment env, List<RelocationFinding> findings, List<string> overrides, List<PlannedEdit> edits)
+    {
+        var approver = request.ApprovedBy ?? active.ApprovedBy;
+        if (string.IsNullOrWhiteSpace(approver))
+        {
+            findings.Add(Block("TRANSITION.ApprovalMissing", manifest, active.LocationOf("approved_by"),
+                "Entering cutover needs an approval: active_relocation.approved_by is empty (pass -ApprovedBy).", "an approver", null));
+        }
+        else
+        {
+            var self = new[] { env.Actor, active.Owner }.Where(n => !string.IsNullOrWhiteSpace(n)).FirstOrDefault(n => SamePerson(n!, approver));
+            if (self is not null)
+            {
+                if (request.AllowSelfApproval)
+                {
+                    overrides.Add($"Self-approval accepted (-AllowSelfApproval): approver '{approver}' is the {(SamePerson(env.Actor, approver) ? "user running the transition" : "relocation owner")}.");
+                }
+                else
+                {
+                    findings.Add(Block("TRANSITION.SelfApproval", manifest, active.LocationOf("approved_by"),
+                        $"The approver '{approver}' is the {(SamePerson(env.Actor, approver) ? "user running the transition" : "relocation owner")}; someone else must approve (or pass -AllowSelfApproval, recorded in the receipt).",
+                        "an approver other than the actor and the owner", approver));
+                }
+            }
+            if (request.ApprovedBy is { } given && !string.Equals(given, active.ApprovedBy, StringComparison.Ordinal))
+            {
+                edits.Add(new PlannedEdit(manifest.File, YamlEdit.Set("active_relocation.approved_by", given,
+                    expected: string.IsNullOrEmpty(active.ApprovedBy) ? YamlEdit.ExpectAbsent : active.ApprovedBy)));
+            }
+        }
+
+        var policy = manifest.Rollback;
+        var needBaseline = policy?.RequiresHealthBaseline == true;
+        var needBackup = policy?.RequiresBackupVerification == true;
+        if (!needBaseline && !needBackup)
+        {
+            return;
+        }
+        var location = policy?.Location;
+        var evidence = env.Ledger.LatestPreflight(active.ChangeId);
+        var what = string.Join(" and ", new[] { needBaseline ? "a health baseline" : null, needBackup ? "backup verification" : null }.Where(x => x is not null));
+        if (evidence is null)
+        {
+            findings.Add(Block("TRANSITION.PreflightEvidenceMissing", manifest, location,
+                $"The manifest's rollback section requires {what} before cutover, and the ledger has no passing preflight receipt for {active.ChangeId}. Run Invoke-RelocationPreflight first.",
+                "a passing infra.relocation.preflight receipt", null));
+            return;
+        }
+        if (policy?.MaxRollbackWindowHours is { } hours && env.Now - evidence.EndedUtc > TimeSpan.FromHours(hours))
+        {
+            findings.Add(Block("TRANSITION.PreflightEvidenceStale", manifest, location,
+                $"The latest passing preflight receipt ({evidence.RunId}, {Timestamp(evidence.EndedUtc)}) is older than the rollback window ({hours:0.##} h). Run Invoke-RelocationPreflight again.",
+                $"younger than {hours:0.##} h", Timestamp(evidence.EndedUtc)));
+        }
+        if (needBaseline)
+        {
+            var unhealthy = evidence.HealthBaseline.Where(h => !h.Healthy).Select(h => h.Service).ToList();
+            if (evidence.HealthBaseline.Count == 0 || unhealthy.Count > 0)
+            {
+                findings.Add(Block("TRANSITION.HealthBaselineMissing", manifest, location,
+                    evidence.HealthBaseline.Count == 0
+                        ? $"The preflight receipt {evidence.RunId} has no health baseline (rollback.requires_health_baseline is true)."
+                        : $"The health baseline of {evidence.RunId} is not healthy for {string.Join(", ", unhealthy)}.",
+                    "a healthy baseline", string.Join(", ", unhealthy)));
+            }
+        }
+        if (needBackup)
+        {
+            var verified = evidence.BackupVerification.Where(b => b.Verified).Select(b => b.Service).ToHashSet(StringComparer.Ordinal);
+            var missing = manifest.Services.Where(s => !string.IsNullOrWhiteSpace(s.BackupTarget) && s.BackupTarget != "null" && !verified.Contains(s.Service)).ToList();
+            if (missing.Count > 0)
+            {
+                findings.Add(Block("TRANSITION.BackupNotVerified", manifest, location,
+                    $"rollback.requires_backup_verification is true and the preflight receipt {evidence.RunId} does not verify the backup of {Names(missing)}.",
+                    "a verified backup for every service with a backup_target", Names(missing)));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ service status
+
+    public static TransitionPlan PlanService(EstateModel estate, ServiceTransitionRequest request, TransitionEnvironment env)
+    {
+        var (manifest, file, active) = RequireActive(estate);
+        var service = manifest.Services.FirstOrDefault(s => s.Service == request.Service) ?? throw new RelocationException(
+            "ServiceNotFound", FailureKind.ObjectNotFound,
+            $"The manifest has no service '{request.Service}'. Services: {string.Join(", ", manifest.Services.Select(s => s.Service).Take(30))}.",
+            new SourceLocation(file, 1, 1), request.Service);
+        var current = service.Status ?? throw new RelocationException("ServiceStatusUnknown", FailureKind.InvalidData,
+            $"Service '{service.Service}' has status '{service.StatusText ?? "(missing)"}', not a known status; fix the manifest first.",
+            service.LocationOf("status"), service.Service);
+        var target = request.Target;
+        var before = service.StatusText;
+        var after = ServiceStatusMachine.Yaml(target);
+        if (target == ServiceStatus.Migrated)
+        {
+            throw new RelocationException("ServiceStatusNotWritable", FailureKind.InvalidArgument,
+                "'migrated' is a legacy synonym of 'applied': it is read and accepted, never written. Use applied.", null, after);
+        }
+        if (current == target)
+        {
+            return new TransitionPlan
+            {
+                Subject = service.Service, ChangeId = active.ChangeId, Before = before, After = after,
+                Summary = $"Service {service.Service} is already {after}; nothing to do.",
+            };
+        }
+        if (!ServiceStatusMachine.IsAllowed(current, target))
+        {
+            var next = ServiceStatusMachine.AllowedNext(current).Select(ServiceStatusMachine.Yaml).ToList();
+            throw new RelocationException("ServiceStatusTransitionNotAllowed", FailureKind.InvalidOperation,
+                $"Service '{service.Service}' cannot go from {before} to {after}. Allowed next status(es) from {before}: {(next.Count == 0 ? "none" : string.Join(", ", next))}.",
+                service.LocationOf("status"), service.Service);
+        }
+
+        var findings = new List<RelocationFinding>();
+        var overrides = new List<string>();
+        var state = active.State;
+        if (ServiceStatusMachine.RequiredStates(target) is { } states && (state is not { } s || !states.Contains(s)))
+        {
+            findings.Add(Block("TRANSITION.RelocationStateMismatch", manifest, active.LocationOf("state"),
+                $"Moving '{service.Service}' to {after} needs the relocation in {string.Join(" or ", states.Select(RelocationStateMachine.Yaml))}; it is {active.StateText ?? "(none)"}.",
+                string.Join(" or ", states.Select(RelocationStateMachine.Yaml)), active.StateText, service.Service));
+        }
+        if (ServiceStatusMachine.RequiresApproval(target) && string.IsNullOrWhiteSpace(active.ApprovedBy))
+        {
+            findings.Add(Block("TRANSITION.ApprovalMissing", manifest, active.LocationOf("approved_by"),
+                $"Moving '{service.Service}' to {after} needs active_relocation.approved_by (set it with Set-RelocationState cutover -ApprovedBy).",
+                "an approver", null, service.Service));
+        }
+        if (target == ServiceStatus.Applied && !request.ViaPromotion)
+        {
+            if (request.Force)
+            {
+                overrides.Add($"'{service.Service}' set to applied without the health-gated promotion (-Force).");
+            }
+            else
+            {
+                findings.Add(Block("TRANSITION.PromotionRequired", manifest, service.LocationOf("status"),
+                    $"'{service.Service}' becomes applied through Invoke-RelocationPromotion (health-gated); use -Force to record it without probes (e.g. no HTTP endpoint).",
+                    "Invoke-RelocationPromotion", null, service.Service));
+            }
+        }
+        if (target == ServiceStatus.RolledBack)
+        {
+            if (ServiceRules.Blank(service.RollbackTo) is null)
+            {
+                findings.Add(Block("TRANSITION.RollbackTargetMissing", manifest, service.LocationOf("rollback_to"),
+                    $"'{service.Service}' has no rollback_to; it cannot be rolled back.", "a rollback_to host", service.RollbackTo, service.Service));
+            }
+            RollbackWindow(manifest, service, current, request, env, findings, overrides);
+        }
+
+        var edits = new List<PlannedEdit>
+        {
+            new(file, YamlEdit.Set($"{ServicePath(service)}.status", after, expected: before)),
+            new(file, YamlEdit.Set(UpdatedAtPath, Timestamp(env.Now))),
+        };
+        // The service registry must name the host the new status expects (to_host, or rollback_to when rolled back).
+        var expectedHost = ServiceRules.ExpectedHost(service with { Status = target, StatusText = after });
+        if (target != ServiceStatus.Planned && expectedHost is not null && estate.ServiceRegistry is { } registry)
+        {
+            if (registry.Services.TryGetValue(service.Service, out var registered) && registered.Host is { } host)
+            {
+                if (host != expectedHost && IsPathSafe(service.Service))
+                {
+                    edits.Add(new PlannedEdit(registry.File, YamlEdit.Set($"services.{service.Service}.host", expectedHost, expected: host)));
+                }
+            }
+            else
+            {
+                findings.Add(new RelocationFinding
+                {
+                    RuleId = "TRANSITION.RegistryEntryMissing", Severity = FindingSeverity.Warning, Subject = service.Service,
+                    Message = $"{registry.File} has no host for '{service.Service}'; add it (D35 requires {expectedHost}).",
+                    Location = registry.Location ?? new SourceLocation(registry.File, 1, 1), Expected = expectedHost,
+                });
+            }
+        }
+        ParityPending(estate, manifest, service, target, after, edits, env, findings);
+        return new TransitionPlan
+        {
+            Subject = service.Service, ChangeId = active.ChangeId, Before = before, After = after,
+            Edits = edits, Findings = findings, Overrides = overrides,
+            Summary = $"Service {service.Service}: {before} → {after}",
+        };
+    }
+
+    /// <summary>
+    /// What D35 will say about the service once it has moved (the registry host this transition fixes aside): warnings,
+    /// so the operator learns which other SSOT files still need the change before the next parity run.
+    /// </summary>
+    private static void ParityPending(EstateModel estate, RelocationManifest manifest, ServiceMove service, ServiceStatus target, string after,
+        List<PlannedEdit> edits, TransitionEnvironment env, List<RelocationFinding> findings)
+    {
+        if (target == ServiceStatus.Planned)
+        {
+            return;
+        }
+        var projected = estate with
+        {
+            Manifest = manifest with
+            {
+                Services = manifest.Services.Select(s => s.Service == service.Service ? s with { Status = target, StatusText = after } : s).ToList(),
+            },
+        };
+        var registryFixed = edits.Any(e => estate.ServiceRegistry is { } r && e.File == r.File);
+        foreach (var finding in ParityGate.Evaluate(projected, new GateOptions { Now = env.Now }).Findings)
+        {
+            if (finding.Severity != FindingSeverity.Error || finding.Subject != service.Service
+                || (registryFixed && finding.RuleId == "D35.RegistryHostMismatch"))
+            {
+                continue;
+            }
+            findings.Add(finding with { Severity = FindingSeverity.Warning, Message = $"After this move, parity will still fail: {finding.Message}" });
+        }
+    }
+
+    private static void RollbackWindow(RelocationManifest manifest, ServiceMove service, ServiceStatus current, ServiceTransitionRequest request,
+        TransitionEnvironment env, List<RelocationFinding> findings, List<string> overrides)
+    {
+        if (current is not (ServiceStatus.Cutover or ServiceStatus.Applied or ServiceStatus.Migrated) || manifest.Rollback?.MaxRollbackWindowHours is not { } hours)
+        {
+            return;
+        }
+        var since = env.Ledger.LastEntered(service.Service, service.StatusText ?? "");
+        if (since is null)
+        {
+            findings.Add(new RelocationFinding
+            {
+                RuleId = "TRANSITION.RollbackWindowUnknown", Severity = FindingSeverity.Warning, Subject = service.Service,
+                Message = $"The ledger does not say when '{service.Service}' became {service.StatusText}; the {hours:0.##} h rollback window cannot be checked.",
+                Location = service.LocationOf("status"),
+            });
+            return;
+        }
+        var age = env.Now - since.Value;
+        if (age <= TimeSpan.FromHours(hours))
+        {
+            return;
+        }
+        var text = $"'{service.Service}' became {service.StatusText} at {Timestamp(since.Value)}, {age.TotalHours:0.#} h ago: outside the {hours:0.##} h rollback window (rollback.max_rollback_window_hours).";
+        if (request.Force)
+        {
+            overrides.Add(text + " Rolled back anyway (-Force).");
+        }
+        else
+        {
+            findings.Add(Block("TRANSITION.RollbackWindowExpired", manifest, manifest.Rollback?.LocationOf("max_rollback_window_hours"),
+                text + " Use -Force to roll back anyway (recorded in the receipt).", $"within {hours:0.##} h", $"{age.TotalHours:0.#} h", service.Service));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ VM target
+
+    public static TransitionPlan PlanVmTarget(EstateModel estate, VmTargetRequest request, TransitionEnvironment env)
+    {
+        var (manifest, file, active) = RequireActive(estate);
+        var vm = manifest.VmTargets.FirstOrDefault(v => v.Hostname == request.Hostname) ?? throw new RelocationException(
+            "VmTargetNotFound", FailureKind.ObjectNotFound,
+            $"The manifest has no VM target '{request.Hostname}'. VM targets: {string.Join(", ", manifest.VmTargets.Select(v => v.Hostname))}.",
+            new SourceLocation(file, 1, 1), request.Hostname);
+        if (request.TailscaleIp is { } ts)
+        {
+            ValidateTailscaleIp(ts);
+        }
+        if (request.Address is { } address && !IPAddress.TryParse(address, out _))
+        {
+            throw new RelocationException("InvalidAddress", FailureKind.InvalidArgument, $"'{address}' is not an IPv4 or IPv6 address.", null, address);
+        }
+        var path = IsPathSafe(vm.Hostname) ? $"vm_targets[?hostname={vm.Hostname}]" : $"vm_targets[{vm.Index}]";
+        var edits = new List<PlannedEdit>();
+        var findings = new List<RelocationFinding>();
+        string? before = vm.StatusText, after = vm.StatusText;
+        if (request.Status is { } status)
+        {
+            after = VmTargetStatusNames.Yaml(status);
+            if (after != vm.StatusText)
+            {
+                edits.Add(new PlannedEdit(file, YamlEdit.Set($"{path}.status", after, expected: vm.StatusText ?? YamlEdit.ExpectAbsent)));
+            }
+            if (VmTargetStatusNames.NeedsTailscaleIp(status) && string.IsNullOrWhiteSpace(request.TailscaleIp ?? vm.TailscaleIp))
+            {
+                findings.Add(Block("TRANSITION.TailscaleIpMissing", manifest, vm.LocationOf("tailscale_ip"),
+                    $"VM target '{vm.Hostname}' cannot be {after} without a tailscale_ip (pass -TailscaleIp).", "a tailscale IP", null, vm.Hostname));
+            }
+        }
+        if (request.TailscaleIp is { } ip && ip != vm.TailscaleIp)
+        {
+            edits.Add(new PlannedEdit(file, YamlEdit.Set($"{path}.tailscale_ip", ip, expected: vm.TailscaleIp ?? YamlEdit.ExpectAbsent)));
+        }
+        if (request.Address is { } addr && addr != vm.Address)
+        {
+            edits.Add(new PlannedEdit(file, YamlEdit.Set($"{path}.address", addr, expected: vm.Address ?? YamlEdit.ExpectAbsent)));
+        }
+        if (edits.Count > 0)
+        {
+            edits.Add(new PlannedEdit(file, YamlEdit.Set(UpdatedAtPath, Timestamp(env.Now))));
+        }
+        return new TransitionPlan
+        {
+            Subject = vm.Hostname, ChangeId = active.ChangeId, Before = before, After = after, Edits = edits, Findings = findings,
+            Summary = edits.Count == 0 ? $"VM target {vm.Hostname} already says so; nothing to do." : $"VM target {vm.Hostname}: {before ?? "(none)"} → {after ?? "(none)"}",
+        };
+    }
+
+    /// <summary>Throws <c>InvalidTailscaleIp</c> unless <paramref name="ip"/> is an IPv4 address in 100.64.0.0/10 (Tailscale's CGNAT range).</summary>
+    public static void ValidateTailscaleIp(string ip)
+    {
+        if (!IPAddress.TryParse(ip, out var parsed) || parsed.AddressFamily != AddressFamily.InterNetwork || ip.Count(c => c == '.') != 3)
+        {
+            throw new RelocationException("InvalidTailscaleIp", FailureKind.InvalidArgument, $"'{ip}' is not an IPv4 address.", null, ip);
+        }
+        var b = parsed.GetAddressBytes();
+        if (b[0] != 100 || (b[1] & 0xC0) != 64)
+        {
+            throw new RelocationException("InvalidTailscaleIp", FailureKind.InvalidArgument,
+                $"'{ip}' is outside Tailscale's address range 100.64.0.0/10 (100.64.0.0 – 100.127.255.255).", null, ip);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    /// <summary>Document path of a service entry: <c>services[?service=name]</c> (by index when the name has path characters).</summary>
+    public static string ServicePath(ServiceMove service) =>
+        IsPathSafe(service.Service) ? $"services[?service={service.Service}]" : $"services[{service.Index}]";
+
+    private static bool IsPathSafe(string name) => name.Length > 0 && name.IndexOfAny(['.', '[', ']', '=', '?']) < 0;
+
+    private static (RelocationManifest Manifest, string File, ActiveRelocation Active) RequireActive(EstateModel estate)
+    {
+        var manifest = estate.Manifest ?? throw new RelocationException("ManifestMissing", FailureKind.ObjectNotFound,
+            $"The relocation manifest {estate.Layout.RelativePath(EstateFile.Manifest)} does not exist.", null, estate.Layout.RelativePath(EstateFile.Manifest));
+        var active = manifest.ActiveRelocation ?? throw new RelocationException("NoActiveRelocation", FailureKind.InvalidOperation,
+            $"{manifest.File} has no active relocation (active_relocation is null or missing); start one by writing an active_relocation block with state planning.",
+            new SourceLocation(manifest.File, 1, 1), manifest.File);
+        return (manifest, manifest.File, active);
+    }
+
+    internal static bool SamePerson(string a, string b) =>
+        string.Equals(a.Trim().TrimStart('@'), b.Trim().TrimStart('@'), StringComparison.OrdinalIgnoreCase);
+
+    private static string Names(IEnumerable<ServiceMove> services)
+    {
+        var list = services.Select(s => $"{s.Service} ({s.StatusText ?? "no status"})").ToList();
+        return list.Count <= 8 ? string.Join(", ", list) : string.Join(", ", list.Take(8)) + $" and {list.Count - 8} more";
+    }
+
+    private static RelocationFinding Block(string ruleId, RelocationManifest manifest, SourceLocation? location, string message,
+        string? expected, string? actual, string? subject = null) => new()
+    {
+        RuleId = ruleId,
+        Severity = FindingSeverity.Error,
+        Message = message,
+        Location = location ?? new SourceLocation(manifest.File, 1, 1),
+        DocumentPath = null,
+        Subject = subject ?? manifest.ActiveRelocation?.ChangeId,
+        Expected = expected,
+        Actual = actual,
+    };
+}

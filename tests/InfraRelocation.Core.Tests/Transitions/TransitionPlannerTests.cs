@@ -1,0 +1,318 @@
+using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Transitions;
+using InfraRelocation.Model;
+
+namespace InfraRelocation.Core.Tests.Transitions;
+
+public sealed class TransitionPlannerTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
+    private readonly SampleCopy _estate = new();
+
+    public void Dispose() => _estate.Dispose();
+
+    private static TransitionEnvironment Env(LedgerView? ledger = null, string actor = "operator") =>
+        new() { Now = Now, Actor = actor, Ledger = ledger ?? LedgerView.Empty };
+
+    private static LedgerView FreshEvidence() => SampleCopy.Ledger(SampleCopy.Preflight(SampleCopy.ChangeId, Now.AddHours(-1)));
+
+    private static IEnumerable<string> Rules(TransitionPlan plan) => plan.Findings.Where(f => f.Severity == FindingSeverity.Error).Select(f => f.RuleId);
+
+    // ------------------------------------------------------------------------------------------ relocation state
+
+    [Fact]
+    public void SkippingAStateNamesTheAllowedNextState()
+    {
+        var ex = Assert.Throws<RelocationException>(() =>
+            TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cleanup), Env()));
+        Assert.Equal("RelocationStateTransitionNotAllowed", ex.ErrorId);
+        Assert.Contains("Allowed next state(s) from preflight: cutover", ex.Message);
+        Assert.Equal(new SourceLocation(SampleCopy.Manifest, 13, 10), ex.Location);
+    }
+
+    [Fact]
+    public void SteppingBackNeedsRollback()
+    {
+        var ex = Assert.Throws<RelocationException>(() =>
+            TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Planning), Env()));
+        Assert.Contains("-Rollback", ex.Message);
+    }
+
+    [Fact]
+    public void RollbackToPlanningIsBlockedWhileServicesAreInShadow()
+    {
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Planning) { Rollback = true }, Env());
+        Assert.Equal(["TRANSITION.ServicesPastState"], Rules(plan));
+        Assert.Contains("wiki (shadow)", plan.Findings[0].Message);
+    }
+
+    [Fact]
+    public void RollbackToPlanningWhenEveryServiceIsPlanned()
+    {
+        foreach (var s in _estate.Load().Manifest!.Services.Where(s => s.Status != ServiceStatus.Planned))
+        {
+            _estate.SetServiceStatus(s.Service, "planned");
+        }
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Planning) { Rollback = true }, Env());
+        Assert.False(plan.Blocked);
+        Assert.Equal("planning", plan.Edits[0].Edit.Value);
+        Assert.Equal("preflight", plan.Edits[0].Edit.Expected);
+    }
+
+    [Fact]
+    public void SameStateIsANoOp()
+    {
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Preflight), Env());
+        Assert.True(plan.NoOp);
+        Assert.False(plan.Blocked);
+    }
+
+    [Fact]
+    public void CutoverNeedsApproval()
+    {
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cutover), Env(FreshEvidence()));
+        Assert.Equal(["TRANSITION.ApprovalMissing"], Rules(plan));
+    }
+
+    [Fact]
+    public void CutoverWithApprovalAndFreshEvidenceWritesStateApprovalAndTimestamp()
+    {
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cutover) { ApprovedBy = "cab-chair" }, Env(FreshEvidence()));
+        Assert.False(plan.Blocked, string.Join("\n", plan.Findings));
+        Assert.Equal(
+            [("active_relocation.state", "cutover", "preflight"), ("active_relocation.approved_by", "cab-chair", YamlEdit.ExpectAbsent),
+             ("active_relocation.updated_at", "2026-11-26T12:00:00Z", null)],
+            plan.Edits.Select(e => (e.Edit.Path, e.Edit.Value, e.Edit.Expected)));
+    }
+
+    [Theory]
+    [InlineData("operator")]
+    [InlineData("mkoenig")]   // the owner, written @mkoenig in the manifest
+    [InlineData("@MKoenig")]
+    public void SelfApprovalIsRefusedUnlessAllowed(string approver)
+    {
+        var request = new StateTransitionRequest(RelocationState.Cutover) { ApprovedBy = approver };
+        Assert.Equal(["TRANSITION.SelfApproval"], Rules(TransitionPlanner.PlanState(_estate.Load(), request, Env(FreshEvidence()))));
+        var allowed = TransitionPlanner.PlanState(_estate.Load(), request with { AllowSelfApproval = true }, Env(FreshEvidence()));
+        Assert.False(allowed.Blocked);
+        Assert.Single(allowed.Overrides);
+    }
+
+    [Fact]
+    public void CutoverNeedsPreflightEvidence()
+    {
+        var request = new StateTransitionRequest(RelocationState.Cutover) { ApprovedBy = "cab-chair" };
+        Assert.Equal(["TRANSITION.PreflightEvidenceMissing"], Rules(TransitionPlanner.PlanState(_estate.Load(), request, Env())));
+
+        var otherChange = SampleCopy.Ledger(SampleCopy.Preflight("CHG-OTHER", Now.AddHours(-1)));
+        Assert.Equal(["TRANSITION.PreflightEvidenceMissing"], Rules(TransitionPlanner.PlanState(_estate.Load(), request, Env(otherChange))));
+
+        var failed = SampleCopy.Ledger(SampleCopy.Preflight(SampleCopy.ChangeId, Now.AddHours(-1), outcome: "Failed"));
+        Assert.Equal(["TRANSITION.PreflightEvidenceMissing"], Rules(TransitionPlanner.PlanState(_estate.Load(), request, Env(failed))));
+
+        var stale = SampleCopy.Ledger(SampleCopy.Preflight(SampleCopy.ChangeId, Now.AddHours(-49)));
+        Assert.Equal(["TRANSITION.PreflightEvidenceStale"], Rules(TransitionPlanner.PlanState(_estate.Load(), request, Env(stale))));
+
+        var unhealthy = SampleCopy.Ledger(SampleCopy.Preflight(SampleCopy.ChangeId, Now.AddHours(-1), healthy: false));
+        Assert.Equal(["TRANSITION.HealthBaselineMissing"], Rules(TransitionPlanner.PlanState(_estate.Load(), request, Env(unhealthy))));
+
+        var unverified = SampleCopy.Ledger(SampleCopy.Preflight(SampleCopy.ChangeId, Now.AddHours(-1), unverified: ["grafana"]));
+        var plan = TransitionPlanner.PlanState(_estate.Load(), request, Env(unverified));
+        Assert.Equal(["TRANSITION.BackupNotVerified"], Rules(plan));
+        Assert.Contains("grafana", plan.Findings[0].Message);
+    }
+
+    [Fact]
+    public void EvidenceIsNotRequiredWhenTheRollbackSectionDoesNotAskForIt()
+    {
+        _estate.Replace(SampleCopy.Manifest, "requires_backup_verification: true", "requires_backup_verification: false");
+        _estate.Replace(SampleCopy.Manifest, "requires_health_baseline: true", "requires_health_baseline: false");
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cutover) { ApprovedBy = "cab-chair" }, Env());
+        Assert.False(plan.Blocked, string.Join("\n", plan.Findings));
+    }
+
+    [Fact]
+    public void LeavingPlanningNeedsParityAsPreflightWillApplyIt()
+    {
+        _estate.SetState("planning");
+        // wiki is in shadow: D35 (active from preflight on) requires the registry to name app-core.
+        _estate.Replace(SampleCopy.Registry, "  wiki:\n    host: app-core", "  wiki:\n    host: legacy-docker");
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Preflight), Env());
+        Assert.Contains(plan.Findings, f => f.RuleId.StartsWith("D35.", StringComparison.Ordinal) && f.Subject == "wiki");
+        Assert.True(plan.Blocked);
+    }
+
+    [Fact]
+    public void CleanupNeedsNoServiceInShadowOrCutover()
+    {
+        _estate.SetState("cutover");
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cleanup), Env());
+        Assert.Equal(["TRANSITION.ServicesInFlight"], Rules(plan));
+    }
+
+    [Fact]
+    public void CompleteNeedsEveryServiceCompleteOrRolledBack()
+    {
+        _estate.SetState("cleanup");
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Complete), Env());
+        Assert.Equal(["TRANSITION.ServicesNotFinished"], Rules(plan));
+        Assert.Contains("and ", plan.Findings[0].Message); // long lists are shortened
+    }
+
+    [Fact]
+    public void ApprovedByOnlyWhenEnteringCutover()
+    {
+        _estate.SetState("cutover");
+        var ex = Assert.Throws<RelocationException>(() => TransitionPlanner.PlanState(_estate.Load(),
+            new StateTransitionRequest(RelocationState.Cleanup) { ApprovedBy = "x" }, Env()));
+        Assert.Equal("ApprovedByNotApplicable", ex.ErrorId);
+    }
+
+    [Fact]
+    public void NoActiveRelocationIsAnError()
+    {
+        var text = _estate.Text(SampleCopy.Manifest);
+        var start = text.IndexOf("active_relocation:", StringComparison.Ordinal);
+        var end = text.IndexOf("completed_relocations:", StringComparison.Ordinal);
+        File.WriteAllText(_estate.Full(SampleCopy.Manifest), text[..start] + "active_relocation: null\n\n" + text[end..]);
+        var ex = Assert.Throws<RelocationException>(() => TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cutover), Env()));
+        Assert.Equal("NoActiveRelocation", ex.ErrorId);
+    }
+
+    // ------------------------------------------------------------------------------------------ service status
+
+    [Fact]
+    public void IllegalServiceTransitionNamesAllowedNextStatuses()
+    {
+        var ex = Assert.Throws<RelocationException>(() =>
+            TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("bookmarks", ServiceStatus.Complete), Env()));
+        Assert.Equal("ServiceStatusTransitionNotAllowed", ex.ErrorId);
+        Assert.Contains("Allowed next status(es) from planned: shadow, cutover", ex.Message);
+    }
+
+    [Fact]
+    public void UnknownServiceIsNotFound()
+    {
+        var ex = Assert.Throws<RelocationException>(() =>
+            TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("nope", ServiceStatus.Shadow), Env()));
+        Assert.Equal("ServiceNotFound", ex.ErrorId);
+    }
+
+    [Fact]
+    public void ShadowMovesTheRegistryHostInTheSameTransition()
+    {
+        var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("bookmarks", ServiceStatus.Shadow), Env());
+        Assert.False(plan.Blocked);
+        Assert.Equal(
+            [(SampleCopy.Manifest, "services[?service=bookmarks].status", "shadow", "planned"),
+             (SampleCopy.Manifest, "active_relocation.updated_at", "2026-11-26T12:00:00Z", null),
+             (SampleCopy.Registry, "services.bookmarks.host", "app-core", "legacy-docker")],
+            plan.Edits.Select(e => (e.File, e.Edit.Path, e.Edit.Value, e.Edit.Expected)));
+    }
+
+    [Fact]
+    public void ParityStillPendingAfterTheMoveIsAWarning()
+    {
+        // bookmarks: the registry is fixed by the transition, the health binding still names legacy-docker.
+        var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("bookmarks", ServiceStatus.Shadow), Env());
+        Assert.False(plan.Blocked);
+        Assert.DoesNotContain(plan.Findings, f => f.RuleId == "D35.RegistryHostMismatch");
+        Assert.All(plan.Findings, f => Assert.Equal(FindingSeverity.Warning, f.Severity));
+        Assert.Contains(plan.Findings, f => f.RuleId.StartsWith("D35.", StringComparison.Ordinal) && f.Subject == "bookmarks");
+    }
+
+    [Fact]
+    public void CutoverStatusNeedsRelocationStateAndApproval()
+    {
+        var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Cutover), Env());
+        Assert.Equal(["TRANSITION.RelocationStateMismatch", "TRANSITION.ApprovalMissing"], Rules(plan));
+    }
+
+    [Fact]
+    public void AppliedNeedsThePromotionOrForce()
+    {
+        _estate.SetState("cutover");
+        _estate.Approve();
+        _estate.SetServiceStatus("wiki", "cutover");
+        Assert.Equal(["TRANSITION.PromotionRequired"],
+            Rules(TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Applied), Env())));
+        var forced = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Applied) { Force = true }, Env());
+        Assert.False(forced.Blocked);
+        Assert.Single(forced.Overrides);
+        Assert.False(TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Applied) { ViaPromotion = true }, Env()).Blocked);
+    }
+
+    [Fact]
+    public void MigratedIsNeverWritten()
+    {
+        var ex = Assert.Throws<RelocationException>(() =>
+            TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Migrated), Env()));
+        Assert.Equal("ServiceStatusNotWritable", ex.ErrorId);
+    }
+
+    [Fact]
+    public void RollbackMovesTheRegistryToRollbackTo()
+    {
+        _estate.SetState("cutover");
+        _estate.Approve();
+        var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("prometheus", ServiceStatus.RolledBack), Env());
+        Assert.False(plan.Blocked);
+        Assert.Contains(plan.Edits, e => e.File == SampleCopy.Registry && e.Edit.Path == "services.prometheus.host" && e.Edit.Value == "dr-standby" && e.Edit.Expected == "mon-core");
+    }
+
+    [Fact]
+    public void RollbackWindowIsRespected()
+    {
+        _estate.SetState("cutover");
+        _estate.Approve();
+        _estate.SetServiceStatus("wiki", "applied");
+        var request = new ServiceTransitionRequest("wiki", ServiceStatus.RolledBack);
+        string Applied(DateTimeOffset at) => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            Capability = LedgerView.PromotionCapability, Mode = "Execute", Outcome = "Succeeded", Service = "wiki", Before = "cutover", After = "applied", EndedUtc = at,
+        });
+
+        var unknown = TransitionPlanner.PlanService(_estate.Load(), request, Env());
+        Assert.False(unknown.Blocked);
+        Assert.Contains(unknown.Findings, f => f.RuleId == "TRANSITION.RollbackWindowUnknown");
+
+        var inside = TransitionPlanner.PlanService(_estate.Load(), request, Env(SampleCopy.Ledger(Applied(Now.AddHours(-47)))));
+        Assert.False(inside.Blocked);
+        Assert.DoesNotContain(inside.Findings, f => f.RuleId.StartsWith("TRANSITION.RollbackWindow", StringComparison.Ordinal));
+
+        var outside = TransitionPlanner.PlanService(_estate.Load(), request, Env(SampleCopy.Ledger(Applied(Now.AddHours(-49)))));
+        Assert.Equal(["TRANSITION.RollbackWindowExpired"], Rules(outside));
+
+        var forced = TransitionPlanner.PlanService(_estate.Load(), request with { Force = true }, Env(SampleCopy.Ledger(Applied(Now.AddHours(-49)))));
+        Assert.False(forced.Blocked);
+        Assert.Contains("-Force", forced.Overrides.Single());
+    }
+
+    // ------------------------------------------------------------------------------------------ VM target
+
+    [Theory]
+    [InlineData("100.64.0.1")]
+    [InlineData("100.127.255.254")]
+    public void TailscaleRangeAccepted(string ip) => TransitionPlanner.ValidateTailscaleIp(ip);
+
+    [Theory]
+    [InlineData("100.128.0.1")]
+    [InlineData("100.63.255.255")]
+    [InlineData("10.0.0.1")]
+    [InlineData("100.64.1")]
+    [InlineData("fd7a:115c:a1e0::1")]
+    public void TailscaleRangeRefused(string ip) =>
+        Assert.Equal("InvalidTailscaleIp", Assert.Throws<RelocationException>(() => TransitionPlanner.ValidateTailscaleIp(ip)).ErrorId);
+
+    [Fact]
+    public void VmTargetEditsStatusIpAndAddsAddress()
+    {
+        var plan = TransitionPlanner.PlanVmTarget(_estate.Load(),
+            new VmTargetRequest("files-core") { Status = VmTargetStatus.Ready, TailscaleIp = "100.64.10.126", Address = "192.0.2.116" }, Env());
+        Assert.False(plan.Blocked);
+        Assert.Equal(
+            ["vm_targets[?hostname=files-core].status", "vm_targets[?hostname=files-core].tailscale_ip", "vm_targets[?hostname=files-core].address", "active_relocation.updated_at"],
+            plan.Edits.Select(e => e.Edit.Path));
+        Assert.Equal(YamlEdit.ExpectAbsent, plan.Edits[2].Edit.Expected);
+    }
+}

@@ -1,0 +1,404 @@
+# End-to-end tests of the mutating transition cmdlets on copies of the sample estate: -WhatIf writes nothing,
+# -Confirm defaults, illegal transitions, pipeline binding, byte identity, two concurrent pwsh processes,
+# health-gated promotion (healthy / unhealthy / revert on parity failure) and the whole relocation walk.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:Manifest = 'ops/bindings/infra.relocation.plan.yaml'
+    $script:Registry = 'ops/governance/SERVICE_REGISTRY.yaml'
+    $script:Health = 'ops/bindings/services.health.yaml'
+    $script:Ns = 'InfraRelocation.Commands.Commands'
+    # The receipts carry the parity-pending warnings; keep the test output readable.
+    $script:WarningPreference = 'SilentlyContinue'
+
+    function New-TransitionEstate([switch] $NoEvidence) {
+        $root = New-TestEstate -Name transitions
+        if (-not $NoEvidence) { & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $root }
+        $root
+    }
+
+    function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
+        $path = Join-Path $Root $Relative
+        $text = [IO.File]::ReadAllText($path)
+        $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
+        if ($new -eq $text) { throw "pattern '$Pattern' not found in $Relative" }
+        [IO.File]::WriteAllText($path, $new)
+    }
+
+    # Hand edit: a service's status line (the first status: after its "- service:" line).
+    function Set-ServiceLine([string] $Root, [string] $Service, [string] $Status) {
+        Edit-EstateFile $Root $Manifest "(- service: `"$Service`"(?:\n(?!  - ).*)*?\n    status: )`"[a-z-]+`"" "`$1`"$Status`""
+    }
+
+    function Enter-Cutover([string] $Root) {
+        Edit-EstateFile $Root $Manifest '^  state: "preflight"' '  state: "cutover"'
+        Edit-EstateFile $Root $Manifest '^  approved_by: null' '  approved_by: "cab-chair"'
+    }
+
+    function Get-Snapshot([string] $Root) {
+        $files = @{}
+        foreach ($f in Get-ChildItem -Recurse -File (Join-Path $Root 'ops')) { $files[$f.FullName] = [Convert]::ToHexString([IO.File]::ReadAllBytes($f.FullName)) }
+        $files
+    }
+
+    function Get-LedgerCount([string] $Root) {
+        $ledger = Join-Path $Root 'receipts' 'ledger.jsonl'
+        if (Test-Path $ledger) { @(Get-Content $ledger | Where-Object { $_.Trim() }).Count } else { 0 }
+    }
+}
+
+Describe '-WhatIf' {
+    It 'runs the guards, shows the exact diff and writes nothing but a Preview receipt' {
+        $root = New-TransitionEstate
+        $before = Get-Snapshot $root
+        $ledger = Get-LedgerCount $root
+        $whatIf = Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -WhatIf 6>&1 | Out-String
+        $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -WhatIf
+        Set-RelocationVmTarget -Root $root -Hostname files-core -Status ready -Address 192.0.2.116 -WhatIf | Out-Null
+        Compare-Object @($before.Keys) @((Get-Snapshot $root).Keys) | Should -BeNullOrEmpty
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+        Test-Path (Join-Path $root '.infra-relocation' 'lease.json') | Should -BeFalse
+        $receipt.Outcome | Should -Be 'Previewed'
+        $receipt.Mode | Should -Be 'Preview'
+        $receipt.Diff | Should -Match '(?m)^-    status: "planned"\n\+    status: "shadow"'
+        $receipt.Diff | Should -Match '(?m)^-    host: legacy-docker\n\+    host: app-core'
+        $receipt.InputDigests.Keys | Should -Contain $Manifest
+        (Get-LedgerCount $root) | Should -Be ($ledger + 3)
+    }
+
+    It 'still refuses a blocked transition (guards run for real)' {
+        $root = New-TransitionEstate -NoEvidence
+        $before = Get-Snapshot $root
+        { Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -WhatIf } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand"
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+    }
+}
+
+Describe '-Confirm' {
+    It 'prompts by default for cutover (a non-interactive session cannot answer, so nothing is written)' {
+        $root = New-TransitionEstate
+        $before = [IO.File]::ReadAllBytes((Join-Path $root $Manifest))
+        $run = Invoke-InFreshPwsh { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair } -ArgumentList $root
+        $run.ExitCode | Should -Be 1
+        $run.Errors | Should -Match 'NonInteractive|prompt'
+        [IO.File]::ReadAllBytes((Join-Path $root $Manifest)) | Should -Be $before
+    }
+
+    It 'does not prompt with -Confirm:$false or $ConfirmPreference = None' {
+        $root = New-TransitionEstate
+        $run = Invoke-InFreshPwsh { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Confirm:$false } -ArgumentList $root
+        $run.ExitCode | Should -Be 0 -Because $run.Errors
+        $run.Output[0].Outcome.ToString() | Should -Be 'Succeeded'
+
+        $root = New-TransitionEstate
+        $run = Invoke-InFreshPwsh { param($Root) $ConfirmPreference = 'None'; Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair } -ArgumentList $root
+        $run.ExitCode | Should -Be 0 -Because $run.Errors
+    }
+
+    It 'does not prompt for a service status (ConfirmImpact Medium)' {
+        $root = New-TransitionEstate
+        $run = Invoke-InFreshPwsh { param($Root) Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status shadow } -ArgumentList $root
+        $run.ExitCode | Should -Be 0 -Because $run.Errors
+        (Get-Command Set-RelocationState).ImplementingType.GetCustomAttributes([Management.Automation.CmdletAttribute], $false)[0].SupportsShouldProcess | Should -BeTrue
+    }
+}
+
+Describe 'Illegal transitions' {
+    BeforeAll { $script:root = New-TransitionEstate }
+
+    It 'a skipped state names the allowed next state' {
+        $err = { Set-RelocationState -Root $root -State cleanup -Confirm:$false } | Should -Throw -ErrorId "RelocationStateTransitionNotAllowed,$Ns.SetRelocationStateCommand" -PassThru
+        $err.Exception.Message | Should -Match 'Allowed next state\(s\) from preflight: cutover'
+        $err.ErrorDetails.Message | Should -Match '^ops/bindings/infra.relocation.plan.yaml:13:10: '
+    }
+
+    It 'an illegal service move names the allowed next statuses' {
+        $err = { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status complete -ErrorAction Stop } | Should -Throw -ErrorId "ServiceStatusTransitionNotAllowed,$Ns.SetRelocationServiceStatusCommand" -PassThru
+        $err.Exception.Message | Should -Match 'Allowed next status\(es\) from planned: shadow, cutover'
+    }
+
+    It 'stepping back needs -Rollback, and is refused while services are past what the earlier state allows' {
+        { Set-RelocationState -Root $root -State planning } | Should -Throw -ErrorId "RelocationStateTransitionNotAllowed,$Ns.SetRelocationStateCommand"
+        $err = { Set-RelocationState -Root $root -State planning -Rollback } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        $err.Exception.Message | Should -Match 'wiki \(shadow\)'
+    }
+
+    It 'bad names are argument errors' {
+        { Set-RelocationServiceStatus -Root $root -Service wiki -Status moved -ErrorAction Stop } | Should -Throw -ErrorId "InvalidServiceStatus,$Ns.SetRelocationServiceStatusCommand"
+        { Set-RelocationServiceStatus -Root $root -Service nope -Status shadow -ErrorAction Stop } | Should -Throw -ErrorId "ServiceNotFound,$Ns.SetRelocationServiceStatusCommand"
+        { Set-RelocationVmTarget -Root $root -Hostname app-core -TailscaleIp 100.128.0.1 -ErrorAction Stop } | Should -Throw -ErrorId "InvalidTailscaleIp,$Ns.SetRelocationVmTargetCommand"
+        { Set-RelocationVmTarget -Root $root -Hostname app-core -Address 300.1.1.1 -ErrorAction Stop } | Should -Throw -ErrorId "InvalidAddress,$Ns.SetRelocationVmTargetCommand"
+    }
+
+    It 'self-approval is refused unless -AllowSelfApproval' {
+        $r = New-TransitionEstate
+        { Set-RelocationState -Root $r -State cutover -ApprovedBy ([Environment]::UserName) -Confirm:$false } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand"
+        $receipt = Set-RelocationState -Root $r -State cutover -ApprovedBy ([Environment]::UserName) -AllowSelfApproval -Confirm:$false -WarningAction SilentlyContinue
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Overrides | Should -Match 'Self-approval'
+    }
+}
+
+Describe 'Writes' {
+    It 'changes only the bytes of the values it changes, in both files, and records before/after and digests' {
+        $root = New-TransitionEstate
+        $m = Join-Path $root $Manifest
+        $g = Join-Path $root $Registry
+        $mBefore = [IO.File]::ReadAllText($m) -split "`n"
+        $gBefore = [IO.File]::ReadAllText($g) -split "`n"
+        $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow
+        $mAfter = [IO.File]::ReadAllText($m) -split "`n"
+        $gAfter = [IO.File]::ReadAllText($g) -split "`n"
+        $mAfter.Count | Should -Be $mBefore.Count
+        $changed = @(0..($mBefore.Count - 1) | Where-Object { $mBefore[$_] -cne $mAfter[$_] })
+        $changed | ForEach-Object { $mAfter[$_] } | Should -Be @(('  updated_at: "' + $receipt.Changes[1].After + '"'), '    status: "shadow"')
+        @(0..($gBefore.Count - 1) | Where-Object { $gBefore[$_] -cne $gAfter[$_] } | ForEach-Object { $gAfter[$_] }) | Should -Be @('    host: app-core')
+        $receipt.Before | Should -Be 'planned'
+        $receipt.After | Should -Be 'shadow'
+        $receipt.Changes[1].After | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$'
+        $receipt.Files.Path | Should -Be @($Manifest, $Registry)
+        $receipt.InputDigests[$Registry] | Should -Be $receipt.Files[1].OldSha256
+        (Test-RelocationReceiptChain -Root $root).IsValid | Should -BeTrue
+    }
+
+    It 'binds services from the pipeline and accepts enum names and YAML spellings' {
+        $root = New-TransitionEstate
+        Enter-Cutover $root
+        $receipts = Get-RelocationManifest -Root $root | Select-Object -ExpandProperty Services | Where-Object Status -EQ Shadow |
+            Set-RelocationServiceStatus -Root $root -Status Cutover
+        $receipts.Count | Should -Be 7
+        $receipts.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
+        (Set-RelocationServiceStatus -Root $root -Service wiki -Status RolledBack -WarningAction SilentlyContinue).After | Should -Be 'rolled-back'
+        (Set-RelocationServiceStatus -Root $root -Service wiki -Status planned).Before | Should -Be 'rolled-back'
+        (Get-RelocationManifest -Root $root).Services.Where({ $_.Service -eq 'wiki' }).StatusText | Should -Be 'planned'
+    }
+
+    It 'a refused item of a pipeline is a non-terminating error; the other items still run' {
+        $root = New-TransitionEstate
+        $receipts = 'bookmarks', 'nope', 'rss-reader' | Set-RelocationServiceStatus -Root $root -Status shadow -ErrorVariable refused -ErrorAction SilentlyContinue
+        @($receipts | Where-Object Outcome -EQ 'Succeeded').Subject | Should -Be @('bookmarks', 'rss-reader')
+        $refused[0].FullyQualifiedErrorId | Should -Be "ServiceNotFound,$Ns.SetRelocationServiceStatusCommand"
+    }
+
+    It 'an idempotent re-run writes nothing and says Unchanged' {
+        $root = New-TransitionEstate
+        $before = [IO.File]::ReadAllBytes((Join-Path $root $Manifest))
+        (Set-RelocationServiceStatus -Root $root -Service wiki -Status shadow).Outcome | Should -Be 'Unchanged'
+        [IO.File]::ReadAllBytes((Join-Path $root $Manifest)) | Should -Be $before
+    }
+
+    It 'Set-RelocationVmTarget adds a missing address key and keeps everything else' {
+        $root = New-TransitionEstate
+        $receipt = Set-RelocationVmTarget -Root $root -Hostname files-core -Status ready -Address 192.0.2.116 -TailscaleIp 100.64.10.126
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $vm = (Get-RelocationManifest -Root $root).VmTargets | Where-Object Hostname -EQ files-core
+        $vm.Address | Should -Be '192.0.2.116'
+        $vm.TailscaleIp | Should -Be '100.64.10.126'
+        $vm.StatusText | Should -Be 'ready'
+        (Test-RelocationManifest -Root $root).IsValid | Should -Contain $true
+    }
+}
+
+Describe 'Crash recovery and stale leases' {
+    It 'rolls back a journal a crashed transition left before deciding, and records it in the receipt' {
+        $root = New-TransitionEstate
+        $m = Join-Path $root $Manifest
+        $original = [IO.File]::ReadAllBytes($m)
+        # A crashed run: journal written, manifest half-changed, process gone.
+        $half = [Text.Encoding]::UTF8.GetBytes([IO.File]::ReadAllText($m).Replace('state: "preflight"', 'state: "cutover"'))
+        [IO.File]::WriteAllBytes($m, $half)
+        $sha = { param($b) [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([byte[]]$b)).ToLowerInvariant() }
+        $journalDir = New-Item -ItemType Directory -Force (Join-Path $root '.infra-relocation' 'journal')
+        @{ Id = 'crashed01'; Pid = 999999; Machine = [Environment]::MachineName; StartedUtc = '2026-11-26T00:00:00Z'
+           Files = @(@{ Path = $Manifest; OriginalBase64 = [Convert]::ToBase64String($original); OriginalSha256 = (& $sha $original); NewSha256 = (& $sha $half) }) } |
+            ConvertTo-Json -Depth 4 | Set-Content (Join-Path $journalDir '20261126T000000000-crashed01.json')
+
+        $preview = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -WhatIf -WarningVariable warnings
+        ($warnings -join "`n") | Should -Match 'crashed transition left .infra-relocation/journal/20261126T000000000-crashed01.json'
+        $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.RecoveredJournals | Should -Match 'crashed01'
+        (Get-RelocationManifest -Root $root).ActiveRelocation.StateText | Should -Be 'preflight' -Because 'the half-applied state was rolled back'
+        Get-ChildItem $journalDir | Should -BeNullOrEmpty
+    }
+
+    It 'takes over the lease of a process that is gone and records the takeover' {
+        $root = New-TransitionEstate
+        New-Item -ItemType Directory -Force (Join-Path $root '.infra-relocation') | Out-Null
+        @{ Owner = 'ghost'; Pid = 999999; ProcessStartUtc = '2020-01-01T00:00:00Z'; Machine = [Environment]::MachineName
+           AcquiredUtc = '2020-01-01T00:00:00Z'; RenewedUtc = '2020-01-01T00:00:00Z'; Purpose = 'crashed run'; Token = 't' } |
+            ConvertTo-Json | Set-Content (Join-Path $root '.infra-relocation' 'lease.json')
+        $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -LeaseTimeoutSeconds 5
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Takeovers[0].PreviousOwner | Should -Be 'ghost'
+        $receipt.Takeovers[0].Reason | Should -Not -BeNullOrEmpty
+        Test-Path (Join-Path $root '.infra-relocation' 'lease.json') | Should -BeFalse
+    }
+}
+
+Describe 'Concurrency between processes' {
+    BeforeAll {
+        function Start-Racer([string] $Root, [string] $Go, [string] $Service, [string] $Status, [string] $Out) {
+            $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$BuiltManifest'
+`$env:INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS = '1500'
+while (-not (Test-Path '$Go')) { Start-Sleep -Milliseconds 10 }
+try {
+    `$r = Set-RelocationServiceStatus -Root '$Root' -Service $Service -Status $Status
+    Set-Content '$Out' "ok `$(`$r.Outcome)"
+} catch {
+    Set-Content '$Out' "error `$(`$_.FullyQualifiedErrorId) `$(`$_.Exception.Message)"
+}
+"@
+            $file = "$Out.ps1"
+            Set-Content $file $script
+            $exe = [Environment]::ProcessPath
+            [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+            Start-Process -FilePath $exe -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-File', $file)) -PassThru -NoNewWindow
+        }
+
+        function Invoke-Race([string] $Root, [string[]] $Services, [string] $Status) {
+            $go = Join-Path $Root 'go'
+            $outs = 0..1 | ForEach-Object { Join-Path $Root "racer$_.txt" }
+            $procs = 0..1 | ForEach-Object { Start-Racer $Root $go $Services[$_] $Status $outs[$_] }
+            Start-Sleep -Seconds 2   # both imported the module and wait
+            New-Item -ItemType File $go | Out-Null
+            foreach ($p in $procs) {
+                if (-not $p.WaitForExit(60000)) { Stop-Process -Id $p.Id; throw 'racer hung' }
+            }
+            $outs | ForEach-Object { Get-Content $_ -Raw }
+        }
+    }
+
+    It 'two processes moving different services at the same moment both land (no lost update)' {
+        $root = New-TransitionEstate
+        $results = Invoke-Race $root @('bookmarks', 'rss-reader') 'shadow'
+        $results | Should -HaveCount 2
+        $results | ForEach-Object { $_ | Should -Match '^ok Succeeded' }
+        $services = (Get-RelocationManifest -Root $root).Services
+        ($services | Where-Object Service -EQ bookmarks).StatusText | Should -Be 'shadow'
+        ($services | Where-Object Service -EQ rss-reader).StatusText | Should -Be 'shadow'
+        (Invoke-RelocationParity -Root $root | Select-Object -Last 1).Results.Where({ $_.GateId -eq 'D37' }).Passed | Should -BeTrue
+        (Test-RelocationReceiptChain -Root $root).IsValid | Should -BeTrue
+    }
+
+    It 'two processes moving the same service: one wins, the other gets a clear error and writes nothing' {
+        $root = New-TransitionEstate
+        $results = Invoke-Race $root @('bookmarks', 'bookmarks') 'shadow'
+        @($results | Where-Object { $_ -match '^ok Succeeded' }) | Should -HaveCount 1
+        $loser = @($results | Where-Object { $_ -notmatch '^ok Succeeded' })
+        $loser | Should -HaveCount 1
+        $loser[0] | Should -Match "^error EstateValueChanged,$Ns.SetRelocationServiceStatusCommand .*is 'shadow', expected 'planned'"
+        $ledger = Get-Content (Join-Path $root 'receipts' 'ledger.jsonl') | ForEach-Object { ($_ | ConvertFrom-Json).receipt } |
+            Where-Object Capability -EQ 'infra.relocation.service.transition'
+        @($ledger | Where-Object Outcome -EQ 'Failed') | Should -HaveCount 1
+    }
+}
+
+Describe 'Invoke-RelocationPromotion' {
+    BeforeAll {
+        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $listener.Start(); $script:Port = $listener.LocalEndpoint.Port; $listener.Stop()
+        $exe = [Environment]::ProcessPath
+        [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+        $script:Server = Start-Process -FilePath $exe -PassThru -NoNewWindow -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'HealthServer.ps1'), '-Port', $Port))
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while ($true) {
+            try { $null = Invoke-WebRequest "http://127.0.0.1:$Port/ok" -TimeoutSec 2; break } catch {
+                if ([DateTime]::UtcNow -gt $deadline) { throw "health server did not start: $_" }
+                Start-Sleep -Milliseconds 200
+            }
+        }
+
+        function New-PromotionEstate([string] $Path) {
+            $root = New-TransitionEstate
+            Enter-Cutover $root
+            Set-ServiceLine $root 'wiki' 'cutover'
+            Edit-EstateFile $root $Manifest '"http://192\.0\.2\.110:3000/healthz"' "`"http://127.0.0.1:$Port$Path`""
+            $root
+        }
+    }
+    AfterAll { if ($Server) { Stop-Process -Id $Server.Id -ErrorAction Ignore } }
+
+    It 'promotes after N consecutive healthy probes and runs parity on the written files' {
+        $root = New-PromotionEstate '/ok'
+        $receipt = Invoke-RelocationPromotion -Root $root -Service wiki -Probes 3 -Interval 0.05 -Window 20
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Probes | Should -HaveCount 3
+        $receipt.Probes.StatusCode | Sort-Object -Unique | Should -Be 200
+        $receipt.ParityPassed | Should -BeTrue
+        $receipt.Before | Should -Be 'cutover'
+        $receipt.After | Should -Be 'applied'
+        ((Get-RelocationManifest -Root $root).Services | Where-Object Service -EQ wiki).StatusText | Should -Be 'applied'
+    }
+
+    It 'is blocked by unhealthy answers and by timeouts, writing nothing' {
+        foreach ($case in @(@{ Path = '/fail'; Code = 500 }, @{ Path = '/slow'; Code = $null })) {
+            $root = New-PromotionEstate $case.Path
+            $before = [IO.File]::ReadAllBytes((Join-Path $root $Manifest))
+            $err = { Invoke-RelocationPromotion -Root $root -Service wiki -Probes 2 -Interval 0.05 -Window 1 -Timeout 1 -ErrorAction Stop } |
+                Should -Throw -ErrorId "PromotionUnhealthy,$Ns.InvokeRelocationPromotionCommand" -PassThru
+            $err.Exception.Message | Should -Match 'Nothing was written'
+            [IO.File]::ReadAllBytes((Join-Path $root $Manifest)) | Should -Be $before
+            $last = Get-Content (Join-Path $root 'receipts' 'ledger.jsonl') | Select-Object -Last 1 | ConvertFrom-Json
+            $last.receipt.Outcome | Should -Be 'Blocked'
+            $last.receipt.Probes[0].StatusCode | Should -Be $case.Code
+        }
+    }
+
+    It 'reverts by itself when parity fails on the written files, and says so in the receipt' {
+        $root = New-PromotionEstate '/ok'
+        # The health binding of wiki points at the old host: D35 fails once the change is written.
+        Edit-EstateFile $root $Health '(- id: wiki\n    host: )app-core' '${1}legacy-docker'
+        $before = Get-Snapshot $root
+        $receipt = Invoke-RelocationPromotion -Root $root -Service wiki -Probes 1 -Interval 0.05 -Window 20 -ErrorVariable promotionErrors -ErrorAction SilentlyContinue
+        $receipt.Outcome | Should -Be 'Reverted'
+        $receipt.ParityPassed | Should -BeFalse
+        $receipt.RevertReason | Should -Match 'D35.HealthHostMismatch'
+        $receipt.Files | Should -Not -BeNullOrEmpty
+        $promotionErrors[0].FullyQualifiedErrorId | Should -Be "TransitionReverted,$Ns.InvokeRelocationPromotionCommand"
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+        Get-ChildItem (Join-Path $root '.infra-relocation' 'journal') -ErrorAction Ignore | Should -BeNullOrEmpty
+    }
+
+    It 'refuses a service that is not in cutover or has no health_url' {
+        $root = New-PromotionEstate '/ok'
+        { Invoke-RelocationPromotion -Root $root -Service pastebin -ErrorAction Stop } | Should -Throw -ErrorId "PromotionNeedsCutover,$Ns.InvokeRelocationPromotionCommand"
+        Set-ServiceLine $root 'smtp-relay' 'cutover'
+        { Invoke-RelocationPromotion -Root $root -Service smtp-relay -ErrorAction Stop } | Should -Throw -ErrorId "HealthUrlMissing,$Ns.InvokeRelocationPromotionCommand"
+    }
+}
+
+Describe 'The sample relocation, preflight to complete' {
+    It 'walks every state and service status with receipts; the registry follows every move' {
+        $root = New-TransitionEstate
+        $asOf = [DateTimeOffset]::UtcNow
+        (Set-RelocationState -Root $root -State cutover -ApprovedBy 'cab-chair' -Confirm:$false).Outcome | Should -Be 'Succeeded'
+        (Get-RelocationManifest -Root $root).Services | Where-Object Status -In Planned, Shadow |
+            Set-RelocationServiceStatus -Root $root -Status cutover -WarningAction SilentlyContinue | Out-Null
+        # The registry followed every move in the same transactions; the other SSOT files are the operator's to update
+        # (the receipts warned), so D35 names only those, and D37 passes.
+        $parity = Invoke-RelocationParity -Root $root
+        $parity | Where-Object RuleId -EQ 'D35.RegistryHostMismatch' | Should -BeNullOrEmpty
+        ($parity | Select-Object -Last 1).Results.Where({ $_.GateId -eq 'D37' }).Passed | Should -BeTrue
+        { Set-RelocationState -Root $root -State cleanup -Confirm:$false } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand"
+        (Get-RelocationManifest -Root $root).Services | Set-RelocationServiceStatus -Root $root -Status applied -Force -WarningAction SilentlyContinue | Out-Null
+        (Set-RelocationState -Root $root -State cleanup -Confirm:$false).Outcome | Should -Be 'Succeeded'
+        (Get-RelocationManifest -Root $root).Services | Set-RelocationServiceStatus -Root $root -Status complete | Out-Null
+        $done = Set-RelocationState -Root $root -State complete -Confirm:$false
+        $done.Outcome | Should -Be 'Succeeded'
+        $done.Before | Should -Be 'cleanup'
+
+        $manifest = Get-RelocationManifest -Root $root
+        $manifest.ActiveRelocation.StateText | Should -Be 'complete'
+        $manifest.ActiveRelocation.ApprovedBy | Should -Be 'cab-chair'
+        $manifest.Services.StatusText | Sort-Object -Unique | Should -Be 'complete'
+        (Invoke-RelocationGate -Root $root -AsOf $asOf -ErrorAction SilentlyContinue | Select-Object -Last 1).Outcome | Should -Be 'Passed'
+        $chain = Test-RelocationReceiptChain -Root $root
+        $chain.IsValid | Should -BeTrue
+        $chain.ReceiptCount | Should -BeGreaterThan 50
+        Get-ChildItem (Join-Path $root '.infra-relocation' 'journal') -ErrorAction Ignore | Should -BeNullOrEmpty
+    }
+}
