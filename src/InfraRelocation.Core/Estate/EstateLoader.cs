@@ -106,7 +106,13 @@ public static class EstateLoader
     /// </summary>
     public static bool UseCache { get; set; } = true;
 
-    private sealed record CacheEntry(string Relative, string Digest, object? Value, RelocationFinding[] Findings);
+    private sealed record CacheEntry(string Relative, string Digest, object? Value, RelocationFinding[] Findings)
+    {
+        /// <summary>When the entry was last used (Stopwatch ticks), so eviction drops the least recently used.</summary>
+        public long LastUsed { get; set; } = System.Diagnostics.Stopwatch.GetTimestamp();
+    }
+
+    private const int CacheCapacity = 256;
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CacheEntry> s_cache = new(StringComparer.Ordinal);
 
@@ -126,15 +132,21 @@ public static class EstateLoader
         result.Digest = digest;
         if (UseCache && s_cache.TryGetValue(full, out var cached) && cached.Digest == digest && cached.Relative == relative)
         {
+            cached.LastUsed = System.Diagnostics.Stopwatch.GetTimestamp();
             result.Findings.AddRange(cached.Findings);
             return cached.Value;
         }
         var value = ParseFile(file, LocatedYamlReader.Decode(bytes, relative, digest), new ReadContext(relative, result.Findings));
         if (UseCache)
         {
-            if (s_cache.Count > 64)
+            if (s_cache.Count >= CacheCapacity)
             {
-                s_cache.Clear();
+                // Drop the least recently used quarter rather than everything: a process that works on several
+                // estates (tests, a long-lived session) keeps the files it is using.
+                foreach (var stale in s_cache.OrderBy(e => e.Value.LastUsed).Take(CacheCapacity / 4).Select(e => e.Key).ToList())
+                {
+                    s_cache.TryRemove(stale, out _);
+                }
             }
             s_cache[full] = new CacheEntry(relative, digest, value, [.. result.Findings]);
         }
