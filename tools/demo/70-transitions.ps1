@@ -2,11 +2,11 @@
 # Runs inside tools/Invoke-Demo.ps1: $WalkRoot is a throw-away copy of the sample estate.
 #
 # Entering cutover needs a passing preflight receipt (the manifest's rollback section asks for a health baseline and
-# backup verification). Invoke-RelocationPreflight is written on another branch; until it is merged this demo writes
-# a stand-in receipt with tools/Add-PreflightEvidence.ps1 (no probes run: demo evidence only).
+# backup verification). The sample's hosts have documentation addresses the demo must never contact, so this walk
+# uses a stand-in receipt written by tools/Add-PreflightEvidence.ps1 (no probes run: demo evidence only); step 60
+# shows the real Invoke-RelocationPreflight against local sshd instances.
 #
-# The walk runs on its own copy of the demo estate ($WalkRoot), so the steps after this one (provisioning,
-# preflight) still see the sample relocation in preflight.
+# The walk runs on its own copy of the demo estate ($WalkRoot), so the demo estate itself stays in preflight.
 
 $WalkRoot = Join-Path ([IO.Path]::GetTempPath()) "infra-relocation-walk-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
 New-Item -ItemType Directory $WalkRoot | Out-Null
@@ -38,7 +38,7 @@ try {
     Write-Host $_.ErrorDetails.Message
 }
 
-Write-DemoStep 'Preflight evidence (stand-in receipt until Invoke-RelocationPreflight is merged)'
+Write-DemoStep 'Preflight evidence (a stand-in receipt: the sample hosts are not reachable; step 60 runs the real preflight)'
 Write-DemoCommand '& ./tools/Add-PreflightEvidence.ps1 -Root $WalkRoot'
 & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $WalkRoot
 
