@@ -115,11 +115,12 @@ about 40 ms, and the format file the share above; the rest is pwsh's first-impor
 The numbers move by +-50 ms with the load of the shared machine; compare runs only at similar load. The loader uses ``AssemblyLoadContext.LoadFromAssemblyPath`` rather than ``Add-Type -Path``
 (about 70 ms less) and finds ``Import-Module`` by type rather than with ``Get-Command`` (about 25 ms less).
 
-Why the goal is missed: loading *any* format file costs pwsh a roughly fixed 50-100 ms, because it rebuilds its
-formatting database. Measured in-process on 2026-11-26: ``Update-FormatData`` of a file with one trivial view took
-83-104 ms, of ours (26 views) 90-94 ms. The module keeps its views (every output type has one, and the manifest
-lists them in ``FormatsToProcess``), so most of the miss is the price of having format views at all; the module's
-own work (assembly loads, context, cmdlet discovery) is about 40-60 ms.
+Why the goal is missed (measured in-process on 2026-11-26, so these parts add up only roughly): the loader's
+assembly load and context take 15-20 ms and ``Import-Module -Assembly`` (cmdlet discovery over 22 cmdlets) 16-37 ms;
+the format file's share (table above) is pwsh's fixed cost of loading any format file: ``Update-FormatData`` of a
+file holding one trivial view took as long as ours (26 views) in the same fresh pwsh. The rest is pwsh reading the
+manifest and compiling the loader psm1. Dropping the format views would not meet the goal either, and every output
+type keeps its view.
 
 "@
     $existing = if (Test-Path $BenchmarksFile) { Get-Content $BenchmarksFile -Raw } else { "# Benchmarks`n`nEach section is owned and rewritten by the script that measures it.`n`n" }
