@@ -89,6 +89,22 @@ try {
     Write-DemoStep 'Hypervisor identity, live over SSH'
     Write-DemoCommand 'Test-HypervisorIdentity -Root $root -Live'
     Test-HypervisorIdentity -Root $remoteRoot -Live | Select-Object -Last 1 | Format-List Capability, Outcome, Summary | Out-Host
+
+    # Renaming runs for real only where each hypervisor sshd has its own UTS and mount namespaces (root):
+    # never on this machine's own hostname.
+    $hv = $map['pve-ams1-a']
+    Write-DemoStep 'Set a hypervisor hostname: the machine-id is asserted against the pin first (-WhatIf still probes)'
+    Write-DemoCommand 'Set-HypervisorHostname -Root $root -HostId pve-ams1-a -NewName pve-ams1-a-new -WhatIf'
+    Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-a-new -WhatIf | Out-Null
+    if ($hv.IsolatesIdentity) {
+        Write-DemoCommand 'Set-HypervisorHostname -Root $root -HostId pve-ams1-a -NewName pve-ams1-a-new -Confirm:$false'
+        Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-a-new -Confirm:$false |
+            Format-List Outcome, Summary, PreviousName, ReportedName, Method | Out-Host
+        Write-DemoCommand 'Test-HypervisorIdentity -Root $root -Live   # the renamed node no longer matches its host id'
+        Test-HypervisorIdentity -Root $remoteRoot -Live | Where-Object { $_ -is [InfraRelocation.RelocationFinding] } |
+            Format-Table Severity, RuleId, Subject, Message -Wrap | Out-Host
+        Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-a -Confirm:$false | Out-Null
+    }
 }
 finally {
     if ($servers) { $servers | Stop-TestSshServer }

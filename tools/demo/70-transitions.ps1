@@ -38,6 +38,12 @@ try {
     Write-Host $_.ErrorDetails.Message
 }
 
+Write-DemoStep 'Record a VM target after bootstrap: status and mesh address, written byte-exactly (preview, then apply)'
+Write-DemoCommand 'Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf'
+Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf | Out-Null
+Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -Confirm:$false |
+    Format-List Outcome, Summary, Changes | Out-Host
+
 Write-DemoStep 'Preflight evidence (a stand-in receipt: the sample hosts are not reachable; step 60 runs the real preflight)'
 Write-DemoCommand '& ./tools/Add-PreflightEvidence.ps1 -Root $WalkRoot'
 & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $WalkRoot
