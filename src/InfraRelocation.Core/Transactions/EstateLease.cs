@@ -161,7 +161,7 @@ public sealed class EstateLease : IDisposable
         {
             stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         }
-        catch (IOException) when (File.Exists(path))
+        catch (IOException ex) when (AlreadyExists(ex, path))
         {
             return false;
         }
@@ -171,6 +171,17 @@ public sealed class EstateLease : IDisposable
             stream.Flush(flushToDisk: true);
         }
         return true;
+    }
+
+    /// <summary>
+    /// The exclusive create lost the race. Checked by error code, not only by looking again: the holder may
+    /// release (delete) the lease between our failed create and a second look.
+    /// </summary>
+    private static bool AlreadyExists(IOException ex, string path)
+    {
+        const int EEXIST = 17, ERROR_FILE_EXISTS = 80, ERROR_ALREADY_EXISTS = 183;
+        var code = ex.HResult & 0xFFFF;
+        return code is EEXIST or ERROR_FILE_EXISTS or ERROR_ALREADY_EXISTS || File.Exists(path);
     }
 
     private static (byte[]? Bytes, LeaseHolder? Holder) ReadRaw(string path)
@@ -261,7 +272,7 @@ public sealed class EstateLease : IDisposable
         {
             guardStream = new FileStream(guard, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         }
-        catch (IOException) when (File.Exists(guard))
+        catch (IOException ex) when (AlreadyExists(ex, guard))
         {
             try
             {
