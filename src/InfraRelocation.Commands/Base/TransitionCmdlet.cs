@@ -11,7 +11,8 @@ namespace InfraRelocation.Commands.Base;
 /// the exact diff is staged) → optional extra gate (promotion probes) → ShouldProcess showing the diff (-WhatIf stops
 /// here and writes a Preview receipt, nothing else) → commit under the estate lease (guards re-run on re-read files,
 /// edits expect the previewed values, digests re-checked, journaled atomic multi-file write) → receipt.
-/// Every path (blocked, previewed, unchanged, failed, succeeded, reverted) appends a receipt to the ledger.
+/// Every path (blocked, previewed, unchanged, failed, succeeded, reverted) appends a receipt to the ledger, except
+/// an estate file that cannot be parsed: that is bad input, which stops before any decision and changes nothing on disk.
 /// </summary>
 public abstract class TransitionCmdlet : EstateCmdlet
 {
@@ -68,6 +69,11 @@ public abstract class TransitionCmdlet : EstateCmdlet
         try
         {
             preview = TransitionExecutor.Preview(Layout, e => planner(e, env));
+        }
+        catch (RelocationException ex) when (ex.Kind == FailureKind.ParserError)
+        {
+            Stop(ex);
+            return null;
         }
         catch (RelocationException ex)
         {
