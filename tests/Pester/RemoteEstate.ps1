@@ -1,7 +1,7 @@
 # Points a copy of the sample estate at local test servers (dot-source after SshFixture.ps1).
 #   Set-TestSshTargets -Root $root -Default $vm -Map @{ 'pve-fra1-a' = $hv1 } [-Override @{ 'app-core' = @{ port = 1 } }]
 #   Set-TestHealthUrls -Root $root -BaseUrl "http://127.0.0.1:$port" [-Override @{ wiki = '.../status/503' }]
-#   Set-TestBackupTargets -Root $root -Folder $dir     (creates a fresh file per service)
+#   Set-TestBackupTargets -Root $root -Folder $dir     (creates a fresh file per service; the backup inventory follows)
 # Hypervisors (placement hosts of kind proxmox) get their host key pinned; the other hosts are pinned through a
 # known_hosts file named by ssh.defaults.known_hosts_file. Every target keeps its id.
 
@@ -63,16 +63,26 @@ function Set-TestBackupTargets {
     param([Parameter(Mandatory)][string]$Root, [Parameter(Mandatory)][string]$Folder, [string[]]$Stale = @())
     $file = Join-Path $Root 'ops/bindings/infra.relocation.plan.yaml'
     $service = $null
+    $moved = @{}
     $out = foreach ($line in Get-Content $file) {
         if ($line -match '^\s*-\s*service:\s*"?([A-Za-z0-9._-]+)"?') { $service = $Matches[1] }
-        if ($service -and $line -match '^(\s*)backup_target:\s*"([A-Za-z0-9._-]+):') {
+        if ($service -and $line -match '^(\s*)backup_target:\s*"([A-Za-z0-9._-]+):([^"]*)"') {
             $dir = Join-Path $Folder $service
             New-Item -ItemType Directory -Force -Path $dir | Out-Null
             $dump = Join-Path $dir 'dump.tar.zst'
             Set-Content -Path $dump -Value 'backup'
             if ($service -in $Stale) { (Get-Item $dump).LastWriteTimeUtc = [DateTime]::UtcNow.AddDays(-10) }
+            $moved[$Matches[3]] = $dir
             "$($Matches[1])backup_target: `"$($Matches[2]):$dir`""
         } else { $line }
     }
     Set-Content -Path $file -Value $out
+    # The backup inventory follows (D35 checks that every backup_target is inventoried by host and base_path).
+    $inventory = Join-Path $Root 'ops/bindings/backup.inventory.yaml'
+    if (Test-Path $inventory) {
+        $lines = foreach ($line in Get-Content $inventory) {
+            if ($line -match '^(\s*)base_path:\s*"([^"]*)"' -and $moved.ContainsKey($Matches[2])) { "$($Matches[1])base_path: `"$($moved[$Matches[2]])`"" } else { $line }
+        }
+        Set-Content -Path $inventory -Value $lines
+    }
 }
