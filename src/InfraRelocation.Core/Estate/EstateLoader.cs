@@ -113,6 +113,7 @@ public static class EstateLoader
     }
 
     private const int CacheCapacity = 256;
+    private static readonly object s_evictionGate = new();
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CacheEntry> s_cache = new(StringComparer.Ordinal);
 
@@ -143,9 +144,14 @@ public static class EstateLoader
             {
                 // Drop the least recently used quarter rather than everything: a process that works on several
                 // estates (tests, a long-lived session) keeps the files it is using.
-                foreach (var stale in s_cache.OrderBy(e => e.Value.LastUsed).Take(CacheCapacity / 4).Select(e => e.Key).ToList())
+                // ToArray is the dictionary's own atomic snapshot. LINQ over the live dictionary sizes a buffer
+                // from Count and then copies, so another thread's eviction in between leaves empty slots (NRE).
+                lock (s_evictionGate)
                 {
-                    s_cache.TryRemove(stale, out _);
+                    foreach (var stale in s_cache.ToArray().OrderBy(e => e.Value.LastUsed).Take(CacheCapacity / 4))
+                    {
+                        s_cache.TryRemove(stale.Key, out _);
+                    }
                 }
             }
             s_cache[full] = new CacheEntry(relative, digest, value, [.. result.Findings]);

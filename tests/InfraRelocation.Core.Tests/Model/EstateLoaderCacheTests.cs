@@ -25,4 +25,34 @@ public sealed class EstateLoaderCacheTests : IDisposable
         // Findings of a cached file come back too.
         Assert.Equal(third.ValidationFindings, TestEstate.Load(_estate.Root).ValidationFindings);
     }
+
+    [Fact]
+    public void ManyEstatesLoadedInParallelEvictWithoutBreakingLoads()
+    {
+        // More files than the cache holds, loaded from several threads at once: eviction runs concurrently with
+        // inserts and other evictions (it once read a torn snapshot and threw NullReferenceException).
+        var copies = Enumerable.Range(0, 40).Select(_ => new SampleCopy()).ToList();
+        try
+        {
+            var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+            Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 16 }, i =>
+            {
+                try
+                {
+                    var estate = TestEstate.Load(copies[i % copies.Count].Root);
+                    Assert.NotNull(estate.Manifest);
+                    Assert.Empty(estate.ValidationFindings);
+                }
+                catch (Exception ex)
+                {
+                    failures.Add(ex);
+                }
+            });
+            Assert.Empty(failures);
+        }
+        finally
+        {
+            copies.ForEach(c => c.Dispose());
+        }
+    }
 }
