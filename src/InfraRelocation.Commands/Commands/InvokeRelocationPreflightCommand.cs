@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Receipts;

@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
 using InfraRelocation.Core.Gates;
-using InfraRelocation.Core.Ssh;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;

@@ -1,4 +1,4 @@
-using InfraRelocation.Core.Ssh;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Receipts;
 using EstateModel = InfraRelocation.Core.Estate.Estate;
 

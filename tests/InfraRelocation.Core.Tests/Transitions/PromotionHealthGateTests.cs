@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using InfraRelocation.Core.Ssh;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Transitions;
 
 namespace InfraRelocation.Core.Tests.Transitions;
