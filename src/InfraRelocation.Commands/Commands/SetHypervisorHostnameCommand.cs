@@ -44,13 +44,12 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         if (probe.Exception?.InnerException is RelocationException rex)
         {
             run.Mode = RunMode.Preview;
-            var blocked = EmitReceipt(run, receipt with
+            EmitReceipt(run, receipt with
             {
                 Outcome = ReceiptOutcome.Blocked,
                 Findings = [PreflightRunner.Finding(rex.ErrorId == "HypervisorMachineIdMismatch" ? "IDENTITY.MachineIdMismatch" : "IDENTITY.ProbeFailed", true, rex.Message, host.LocationOf("machine_id"), estate.Policy.File, HostId)],
                 Summary = $"{HostId}: refused: {rex.Message}",
             });
-            _ = blocked;
             Fail(rex);
             return;
         }
