@@ -27,8 +27,7 @@ public abstract class GateCmdlet : EstateCmdlet
         EstateModel estate;
         try
         {
-            var layout = EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory));
-            estate = EstateLoader.Load(layout);
+            estate = EstateLoader.Load(LoadLayout());
         }
         catch (RelocationException ex)
         {
