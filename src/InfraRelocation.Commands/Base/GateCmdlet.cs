@@ -42,10 +42,7 @@ public abstract class GateCmdlet : EstateCmdlet
         }
 
         var run = BeginRun(Capability, RunMode.Read);
-        foreach (var (path, digest) in estate.InputDigests)
-        {
-            run.RecordInput(path, digest);
-        }
+        run.RecordInputs(estate.InputDigests);
         var results = Run(() => Evaluate(estate));
         var exitCode = GateRunner.ExitCodeFor(results);
         var findings = results.SelectMany(r => r.Findings).ToList();

@@ -44,7 +44,7 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
         _estate ??= LoadEstate();
         var estate = _estate;
         var run = BeginRun("infra.vm.bootstrap", RunMode.Execute);
-        foreach (var (path, digest) in estate.InputDigests) run.RecordInput(path, digest);
+        run.RecordInputs(estate.InputDigests);
         var target = Run(() => ReadinessChecker.ResolveTarget(estate, Hostname, string.IsNullOrWhiteSpace(Profile) ? null : Profile, null));
         var profile = estate.Profiles!.Profiles[target.Profile];
         var steps = Run(() => BootstrapPlanner.Plan(profile, Hostname));

@@ -30,7 +30,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         var name = NewName ?? HostId;
         Run(() => HypervisorProbe.ValidateHostname(name));
         var run = BeginRun("infra.hypervisor.hostname.set", RunMode.Execute);
-        foreach (var (path, digest) in estate.InputDigests) run.RecordInput(path, digest);
+        run.RecordInputs(estate.InputDigests);
         if (estate.Policy?.Hosts.GetValueOrDefault(HostId) is not { IsProxmox: true } host)
         {
             Fail("HypervisorNotInPolicy", FailureKind.ObjectNotFound,
