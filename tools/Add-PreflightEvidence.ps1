@@ -4,11 +4,12 @@
     tests and the demo: the cutover guard of Set-RelocationState reads it as the health baseline and backup
     verification evidence the manifest's rollback section requires.
 .DESCRIPTION
-    Stand-in for Invoke-RelocationPreflight (branch `remote`) until it is merged: it writes the receipt the same way
-    the ledger does (hash chain: the line's hash is the SHA-256 of the receipt JSON, which names the previous line's
+    Stand-in for Invoke-RelocationPreflight where no hosts can be probed (tests, the demo): it writes the receipt the
+    same way the ledger does (hash chain: the line's hash is the SHA-256 of the receipt JSON, which names the previous line's
     hash), with the JSON properties of the Phase 2 contract: ChangeId, HealthBaseline [{Service, Url, StatusCode,
     LatencyMs, Healthy}], BackupVerification [{Service, BackupTarget, Verified, Evidence}], Outcome Passed.
-    It probes nothing: never use it as evidence for a real estate.
+    It probes nothing: never use it as evidence for a real estate. It writes to <Root>/receipts/ledger.jsonl and does
+    not read a receipts folder set in ops/infra-relocation.yaml.
 .EXAMPLE
     & ./tools/Add-PreflightEvidence.ps1 -Root $DemoRoot
 #>

@@ -27,6 +27,25 @@ public sealed class EstateLayoutTests : IDisposable
     }
 
     [Fact]
+    public void Describe_GivesLengthAndLowerHexSha256_OrNotExists()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "ops", "bindings"));
+        File.WriteAllText(Path.Combine(_root, EstateLayout.DefaultPaths[EstateFile.Manifest]), "abc");
+        var layout = new EstateLayout(_root);
+
+        var manifest = layout.Describe(EstateFile.Manifest);
+        Assert.True(manifest.Exists);
+        Assert.Equal(3, manifest.Length);
+        Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", manifest.Sha256);
+        Assert.Equal(EstateLayout.DefaultPaths[EstateFile.Manifest], manifest.Path);
+
+        var missing = layout.Describe(EstateFile.ServiceRegistry);
+        Assert.False(missing.Exists);
+        Assert.Equal("", missing.Sha256);
+        Assert.Equal(0, missing.Length);
+    }
+
+    [Fact]
     public void Config_OverridesAPathAndRejectsUnknownKeysWithTheirLocation()
     {
         Directory.CreateDirectory(Path.Combine(_root, "ops"));

@@ -27,8 +27,7 @@ public abstract class GateCmdlet : EstateCmdlet
         EstateModel estate;
         try
         {
-            var layout = EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory));
-            estate = EstateLoader.Load(layout);
+            estate = EstateLoader.Load(LoadLayout());
         }
         catch (RelocationException ex)
         {
@@ -43,10 +42,7 @@ public abstract class GateCmdlet : EstateCmdlet
         }
 
         var run = BeginRun(Capability, RunMode.Read);
-        foreach (var (path, digest) in estate.InputDigests)
-        {
-            run.RecordInput(path, digest);
-        }
+        run.RecordInputs(estate.InputDigests);
         var results = Run(() => Evaluate(estate));
         var exitCode = GateRunner.ExitCodeFor(results);
         var findings = results.SelectMany(r => r.Findings).ToList();

@@ -1,6 +1,4 @@
 using System.Management.Automation;
-using System.Net;
-using System.Security;
 using InfraRelocation.Core.Proxmox;
 
 namespace InfraRelocation.Commands.Base;
@@ -19,7 +17,7 @@ public static class ProxmoxTokenResolver
         ArgumentNullException.ThrowIfNull(settings);
         if (apiToken is not null && apiToken != PSCredential.Empty)
         {
-            var secret = Plain(apiToken.Password);
+            var secret = SecretVault.Plain(apiToken.Password);
             if (string.IsNullOrEmpty(secret))
             {
                 throw new RelocationException("ProxmoxTokenSecretMissing", FailureKind.AuthenticationError,
@@ -30,30 +28,6 @@ public static class ProxmoxTokenResolver
         return settings.ResolveToken(null, null, name => ReadVault(cmdlet, name));
     }
 
-    private static ProxmoxSecret? ReadVault(PSCmdlet cmdlet, string name)
-    {
-        if (cmdlet.InvokeCommand.GetCommand("Get-Secret", CommandTypes.Cmdlet | CommandTypes.Function | CommandTypes.Alias) is null)
-        {
-            return null;
-        }
-        try
-        {
-            var script = ScriptBlock.Create("param($n) Get-Secret -Name $n -AsPlainText -ErrorAction Stop");
-            var result = cmdlet.InvokeCommand.InvokeScript(false, script, null, name);
-            var value = result.Count == 0 ? null : result[0]?.BaseObject switch
-            {
-                string s => s,
-                SecureString ss => Plain(ss),
-                _ => null,
-            };
-            return string.IsNullOrEmpty(value) ? null : new ProxmoxSecret(value.Trim());
-        }
-        catch (RuntimeException)
-        {
-            // The vault's own error may name the secret's store but never its value; report it as "could not be read".
-            return null;
-        }
-    }
-
-    private static string Plain(SecureString secure) => new NetworkCredential(string.Empty, secure).Password;
+    private static ProxmoxSecret? ReadVault(PSCmdlet cmdlet, string name) =>
+        SecretVault.ReadPlain(cmdlet, name) is { Length: > 0 } value ? new ProxmoxSecret(value.Trim()) : null;
 }

@@ -107,9 +107,12 @@ public abstract class EstateCmdlet : RelocationCmdlet
 
     private EstateLayout? _layout;
 
-    /// <summary>The estate's layout, resolved once per command.</summary>
-    protected EstateLayout Layout => _layout ??= Run(() =>
-        EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory)));
+    /// <summary>The estate's layout, resolved once per command; a bad root or config stops the command.</summary>
+    protected EstateLayout Layout => _layout ??= Run(LoadLayout);
+
+    /// <summary>The same layout as <see cref="Layout"/>, but a bad root or config throws, for cmdlets that handle it themselves.</summary>
+    protected EstateLayout LoadLayout() =>
+        _layout ??= EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory));
 
     /// <summary>Starts the evidence of a run of <paramref name="capability"/>.</summary>
     protected RunContext BeginRun(string capability, RunMode mode) =>

@@ -81,7 +81,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
             Stop(ex);
             return null;
         }
-        Record(runContext, preview);
+        runContext.RecordInputs(preview.InputDigests);
         foreach (var journal in preview.PendingJournals)
         {
             WriteWarning($"A crashed transition left {journal}; the next change of this estate rolls it back first.");
@@ -135,7 +135,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         {
             throw new PipelineStoppedException(ex.Message);
         }
-        Record(runContext, committed);
+        runContext.RecordInputs(committed.InputDigests);
         if (committed.Plan.Blocked)
         {
             WarnAll(committed.Plan);
@@ -188,14 +188,6 @@ public abstract class TransitionCmdlet : EstateCmdlet
         foreach (var overridden in plan.Overrides)
         {
             WriteWarning(overridden);
-        }
-    }
-
-    private static void Record(RunContext runContext, TransitionRun run)
-    {
-        foreach (var (path, digest) in run.InputDigests)
-        {
-            runContext.RecordInput(path, digest);
         }
     }
 

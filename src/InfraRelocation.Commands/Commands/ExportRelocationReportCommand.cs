@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Reports;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
@@ -59,11 +60,7 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
     protected override void EndProcessing()
     {
         // Findings already carried by a receipt or result are not counted twice; the rest are grouped by gate.
-        foreach (var group in _loose.Where(f => !_seen.Contains(f)).GroupBy(f => GateOf(f.RuleId)))
-        {
-            var list = group.ToList();
-            _results.Add(new GateResult { GateId = group.Key, Passed = list.TrueForAll(f => f.Severity != FindingSeverity.Error), Findings = list });
-        }
+        _results.AddRange(ReportWriter.GroupByGate(_loose.Where(f => !_seen.Contains(f))));
         var input = new ReportInput
         {
             Results = _results,
@@ -81,45 +78,17 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
         {
             return;
         }
-        var started = DateTimeOffset.UtcNow;
-        Run(() =>
-        {
-            try
-            {
-                var dir = System.IO.Path.GetDirectoryName(full);
-                if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-                File.WriteAllText(full, text, new System.Text.UTF8Encoding(false));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new RelocationException("ReportWriteFailed", FailureKind.WriteError, $"Cannot write {full}: {ex.Message}", target: full, inner: ex);
-            }
-        });
+        var run = new RunContext("infra.relocation.report", MyInvocation.MyCommand.Name, RunMode.Execute, _root);
+        Run(() => ReportWriter.Save(full, text));
         var findings = _results.SelectMany(r => r.Findings).ToList();
-        WriteObject(new ReportReceipt
+        WriteObject(run.Stamp(new ReportReceipt
         {
-            Capability = "infra.relocation.report",
-            Command = MyInvocation.MyCommand.Name,
-            RunId = $"{started:yyyyMMdd'T'HHmmss'Z'}-report",
-            Mode = RunMode.Execute,
-            StartedUtc = started,
-            EndedUtc = DateTimeOffset.UtcNow,
             Outcome = ReceiptOutcome.Succeeded,
             Summary = $"{Format} report of {_results.Count} gate result(s), {findings.Count} finding(s) written to {full}",
             Findings = findings,
-            EstateRoot = _root,
-            Actor = Environment.UserName,
-            Machine = Environment.MachineName,
             Format = Format.ToString(),
             Path = full,
             FindingCount = findings.Count,
-        });
-    }
-
-    private static string GateOf(string ruleId)
-    {
-        var dot = ruleId.IndexOf('.', StringComparison.Ordinal);
-        var prefix = dot < 0 ? ruleId : ruleId[..dot];
-        return prefix is "YAML" ? GateIds.Schema : prefix;
+        }));
     }
 }

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Security.Cryptography;
 using InfraRelocation.Commands.Base;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Model;
@@ -15,18 +14,7 @@ public sealed class GetRelocationEstateCommand : EstateCmdlet
     {
         foreach (var file in Enum.GetValues<EstateFile>())
         {
-            var full = Layout.FullPath(file);
-            var exists = File.Exists(full);
-            WriteObject(new EstateFileInfo
-            {
-                Kind = file.ToString(),
-                Path = Layout.RelativePath(file),
-                FullPath = full,
-                Exists = exists,
-                Sha256 = exists ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(full))).ToLowerInvariant() : "",
-                Length = exists ? new FileInfo(full).Length : 0,
-                Root = Layout.Root,
-            });
+            WriteObject(Run(() => Layout.Describe(file)));
         }
     }
 }

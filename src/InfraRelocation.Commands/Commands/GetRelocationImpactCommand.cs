@@ -29,10 +29,7 @@ public sealed class GetRelocationImpactCommand : EstateCmdlet
     {
         var estate = Run(() => EstateLoader.Load(Layout));
         var run = BeginRun("infra.relocation.impact", RunMode.Read);
-        foreach (var (path, digest) in estate.InputDigests)
-        {
-            run.RecordInput(path, digest);
-        }
+        run.RecordInputs(estate.InputDigests);
         var items = ImpactAnalyzer.Analyze(estate, IncludePlanned || Service is not null, Service)
             .Where(i => !Pending || !i.Satisfied).ToList();
         if (Service is not null && estate.Manifest?.Services.Any(s => s.Service == Service) != true)

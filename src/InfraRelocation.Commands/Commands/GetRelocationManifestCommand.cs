@@ -18,10 +18,7 @@ public sealed class GetRelocationManifestCommand : EstateCmdlet
     {
         var run = BeginRun("infra.relocation.manifest.read", RunMode.Read);
         var estate = Run(() => EstateLoader.Load(Layout, [EstateFile.Manifest]));
-        foreach (var (path, digest) in estate.InputDigests)
-        {
-            run.RecordInput(path, digest);
-        }
+        run.RecordInputs(estate.InputDigests);
         var manifest = estate.Manifest;
         if (manifest is null)
         {

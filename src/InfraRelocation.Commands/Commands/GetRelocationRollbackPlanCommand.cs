@@ -21,10 +21,7 @@ public sealed class GetRelocationRollbackPlanCommand : EstateCmdlet
     {
         var estate = Run(() => EstateLoader.Load(Layout));
         var run = BeginRun("infra.relocation.rollback.plan", RunMode.Read);
-        foreach (var (path, digest) in estate.InputDigests)
-        {
-            run.RecordInput(path, digest);
-        }
+        run.RecordInputs(estate.InputDigests);
         var plan = Run(() => RollbackPlanner.Plan(estate, Service));
         foreach (var error in plan.Errors)
         {

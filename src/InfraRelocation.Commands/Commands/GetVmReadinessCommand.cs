@@ -73,7 +73,7 @@ public sealed class GetVmReadinessCommand : RemoteCmdlet
         foreach (var host in Hostname)
         {
             var run = BeginRun("infra.vm.ready.status", RunMode.Read);
-            foreach (var (path, digest) in _estate.InputDigests) run.RecordInput(path, digest);
+            run.RecordInputs(_estate.InputDigests);
             ReadinessTarget target;
             try
             {

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using System.Net;
 using System.Security;
 using System.Text;
 using InfraRelocation.Commands.Base;
@@ -40,32 +39,12 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
 
     private Core.Estate.Estate? _estate;
 
-    // SecretManagement, when loaded: Get-Secret -Name <tailscale_auth_secret_key> -AsPlainText (default vault).
-    private string? ReadVault(string name)
-    {
-        if (InvokeCommand.GetCommand("Get-Secret", CommandTypes.Cmdlet | CommandTypes.Function | CommandTypes.Alias) is null) return null;
-        try
-        {
-            var result = InvokeCommand.InvokeScript(false, ScriptBlock.Create("param($n) Get-Secret -Name $n -AsPlainText -ErrorAction Stop"), null, name);
-            return result.Count == 0 ? null : result[0]?.BaseObject switch
-            {
-                string s => s,
-                SecureString ss => new NetworkCredential("", ss).Password,
-                _ => null,
-            };
-        }
-        catch (RuntimeException)
-        {
-            return null; // reported as "no auth key" by the mesh step; the vault's error may name the store, never the value
-        }
-    }
-
     protected override void ProcessRecord()
     {
         _estate ??= LoadEstate();
         var estate = _estate;
         var run = BeginRun("infra.vm.bootstrap", RunMode.Execute);
-        foreach (var (path, digest) in estate.InputDigests) run.RecordInput(path, digest);
+        run.RecordInputs(estate.InputDigests);
         var target = Run(() => ReadinessChecker.ResolveTarget(estate, Hostname, string.IsNullOrWhiteSpace(Profile) ? null : Profile, null));
         var profile = estate.Profiles!.Profiles[target.Profile];
         var steps = Run(() => BootstrapPlanner.Plan(profile, Hostname));
@@ -101,8 +80,8 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
         if (steps.Any(s => s.NeedsSecret && s.SkipReason is null))
         {
             var name = profile.Bootstrap.TailscaleAuthSecretKey;
-            var plain = AuthKey is not null ? new NetworkCredential("", AuthKey).Password
-                : name is { Length: > 0 } ? Environment.GetEnvironmentVariable(name) ?? ReadVault(name) : null;
+            var plain = AuthKey is not null ? SecretVault.Plain(AuthKey)
+                : name is { Length: > 0 } ? Environment.GetEnvironmentVariable(name) ?? SecretVault.ReadPlain(this, name) : null;
             if (!string.IsNullOrEmpty(plain)) key = new SshSecret(plain);
             else WriteVerbose("No mesh auth key given: the mesh step can only pass if the VM is already connected.");
         }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Receipts;
@@ -30,7 +31,7 @@ public sealed class InvokeRelocationPreflightCommand : RemoteCmdlet
     {
         var estate = LoadEstate();
         var run = BeginRun("infra.relocation.preflight", RunMode.Read);
-        foreach (var (path, digest) in estate.InputDigests) run.RecordInput(path, digest);
+        run.RecordInputs(estate.InputDigests);
         var options = new PreflightOptions
         {
             ThrottleLimit = ThrottleLimit,

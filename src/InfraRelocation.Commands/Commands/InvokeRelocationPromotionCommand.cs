@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
-using InfraRelocation.Core.Gates;
-using InfraRelocation.Core.Ssh;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;
@@ -106,12 +105,7 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
 
         string? ParityAfterWrite(Core.Estate.Estate written)
         {
-            // Findings about other services are theirs (their SSOT updates may still be pending); the promotion is judged
-            // on what parity says about this service and on estate-wide findings.
-            var otherServices = written.Manifest?.Services.Select(s => s.Service).Where(s => s != Service).ToHashSet(StringComparer.Ordinal) ?? [];
-            var results = new[] { ParityGate.Evaluate(written), PlacementGate.Evaluate(written) };
-            var errors = results.SelectMany(r => r.Findings)
-                .Where(f => f.Severity == FindingSeverity.Error && !(f.Subject is { } subject && otherServices.Contains(subject))).ToList();
+            var errors = PromotionHealthGate.ErrorsAfterWrite(written, Service);
             parityPassed = errors.Count == 0;
             if (parityPassed.Value)
             {

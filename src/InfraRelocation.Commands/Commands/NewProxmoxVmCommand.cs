@@ -95,7 +95,7 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
             foreach (var hostname in _hostnames)
             {
                 var run = BeginRun(Capability, whatIf ? RunMode.Preview : RunMode.Execute);
-                foreach (var (path, digest) in estate.InputDigests) run.RecordInput(path, digest);
+                run.RecordInputs(estate.InputDigests);
                 PreparedTarget prepared;
                 ProvisionPlan plan;
                 ProxmoxClient client;

@@ -30,7 +30,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         var name = NewName ?? HostId;
         Run(() => HypervisorProbe.ValidateHostname(name));
         var run = BeginRun("infra.hypervisor.hostname.set", RunMode.Execute);
-        foreach (var (path, digest) in estate.InputDigests) run.RecordInput(path, digest);
+        run.RecordInputs(estate.InputDigests);
         if (estate.Policy?.Hosts.GetValueOrDefault(HostId) is not { IsProxmox: true } host)
         {
             Fail("HypervisorNotInPolicy", FailureKind.ObjectNotFound,
@@ -44,13 +44,12 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         if (probe.Exception?.InnerException is RelocationException rex)
         {
             run.Mode = RunMode.Preview;
-            var blocked = EmitReceipt(run, receipt with
+            EmitReceipt(run, receipt with
             {
                 Outcome = ReceiptOutcome.Blocked,
                 Findings = [PreflightRunner.Finding(rex.ErrorId == "HypervisorMachineIdMismatch" ? "IDENTITY.MachineIdMismatch" : "IDENTITY.ProbeFailed", true, rex.Message, host.LocationOf("machine_id"), estate.Policy.File, HostId)],
                 Summary = $"{HostId}: refused: {rex.Message}",
             });
-            _ = blocked;
             Fail(rex);
             return;
         }

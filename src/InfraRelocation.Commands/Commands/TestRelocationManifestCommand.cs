@@ -31,10 +31,7 @@ public sealed class TestRelocationManifestCommand : EstateCmdlet
         var run = BeginRun("infra.relocation.manifest.validate", RunMode.Read);
         var only = File?.Select(Enum.Parse<EstateFile>).ToHashSet();
         var estate = Run(() => EstateLoader.Load(Layout, only));
-        foreach (var (path, digest) in estate.InputDigests)
-        {
-            run.RecordInput(path, digest);
-        }
+        run.RecordInputs(estate.InputDigests);
         var findings = estate.ValidationFindings;
         foreach (var finding in findings)
         {

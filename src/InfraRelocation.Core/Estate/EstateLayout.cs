@@ -1,3 +1,6 @@
+using InfraRelocation.Core.Yaml;
+using InfraRelocation.Model;
+
 namespace InfraRelocation.Core.Estate;
 
 /// <summary>The protocol files an estate is made of.</summary>
@@ -74,6 +77,32 @@ public sealed class EstateLayout
     public string FullPath(EstateFile file) => Path.GetFullPath(Path.Combine(Root, _paths[file]));
 
     public string ReceiptsPath => Path.GetFullPath(Path.Combine(Root, ReceiptsFolder));
+
+    /// <summary>What is on disk for a file now: whether it exists, its length and SHA-256 (lower-case hex).</summary>
+    public EstateFileInfo Describe(EstateFile file)
+    {
+        var full = FullPath(file);
+        byte[]? bytes;
+        try
+        {
+            bytes = File.Exists(full) ? File.ReadAllBytes(full) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new RelocationException("EstateFileUnreadable", FailureKind.ResourceUnavailable,
+                $"The file cannot be read: {ex.Message}", new SourceLocation(RelativePath(file), 1, 1), RelativePath(file));
+        }
+        return new EstateFileInfo
+        {
+            Kind = file.ToString(),
+            Path = RelativePath(file),
+            FullPath = full,
+            Exists = bytes is not null,
+            Sha256 = bytes is null ? "" : LocatedYamlReader.Sha256Hex(bytes),
+            Length = bytes?.LongLength ?? 0,
+            Root = Root,
+        };
+    }
 
     /// <summary>
     /// Finds the estate root: the explicit value, else <c>$env:INFRA_RELOCATION_ROOT</c>, else the nearest

@@ -32,6 +32,16 @@ public sealed class RunContext
     /// <summary>Records the digest of an input file (by its path relative to the estate root).</summary>
     public void RecordInput(string relativePath, string sha256Hex) => _digests[relativePath] = sha256Hex;
 
+    /// <summary>Records the digests of every input a decision read (e.g. a loaded estate's <c>InputDigests</c>).</summary>
+    public void RecordInputs(IEnumerable<KeyValuePair<string, string>> digests)
+    {
+        ArgumentNullException.ThrowIfNull(digests);
+        foreach (var (path, digest) in digests)
+        {
+            _digests[path] = digest;
+        }
+    }
+
     /// <summary>Records the digest of an input given as bytes already read.</summary>
     public void RecordInput(string relativePath, ReadOnlySpan<byte> content) =>
         RecordInput(relativePath, Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant());

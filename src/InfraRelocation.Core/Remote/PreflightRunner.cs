@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using InfraRelocation.Core.Gates;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;

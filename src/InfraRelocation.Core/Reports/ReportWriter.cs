@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Xml;
+using InfraRelocation.Core.Transactions;
 using InfraRelocation.Gates;
 
 namespace InfraRelocation.Core.Reports;
@@ -31,6 +32,37 @@ public static class ReportWriter
         ReportFormat.Markdown => Markdown(input),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
+
+    /// <summary>
+    /// Findings that came without their gate result, as one result per gate: the gate is the rule id's prefix
+    /// (<c>D35.x</c> → <c>D35</c>; <c>YAML.*</c> belongs to <see cref="GateIds.Schema"/>); a gate passes when none is an error.
+    /// </summary>
+    public static IEnumerable<GateResult> GroupByGate(IEnumerable<RelocationFinding> findings) =>
+        findings.GroupBy(f => GateOf(f.RuleId)).Select(group =>
+        {
+            var list = group.ToList();
+            return new GateResult { GateId = group.Key, Passed = list.TrueForAll(f => f.Severity != FindingSeverity.Error), Findings = list };
+        });
+
+    /// <summary>Writes report text to a file (UTF-8 without BOM, replaced atomically, folder created); I/O failures are <c>ReportWriteFailed</c>.</summary>
+    public static void Save(string fullPath, string text)
+    {
+        try
+        {
+            AtomicFile.Write(fullPath, new UTF8Encoding(false).GetBytes(text));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new RelocationException("ReportWriteFailed", FailureKind.WriteError, $"Cannot write {fullPath}: {ex.Message}", target: fullPath, inner: ex);
+        }
+    }
+
+    private static string GateOf(string ruleId)
+    {
+        var dot = ruleId.IndexOf('.', StringComparison.Ordinal);
+        var prefix = dot < 0 ? ruleId : ruleId[..dot];
+        return prefix is "YAML" ? GateIds.Schema : prefix;
+    }
 
     private static string Level(FindingSeverity s) => s switch
     {

@@ -1,4 +1,5 @@
-using InfraRelocation.Core.Ssh;
+using InfraRelocation.Core.Gates;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Receipts;
 using EstateModel = InfraRelocation.Core.Estate.Estate;
 
@@ -74,6 +75,20 @@ public static class PromotionHealthGate
             }
             await Task.Delay(options.Interval, clock, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The errors that make a written promotion revert: parity (D35) and placement (D37) on the files as written, except
+    /// findings about other services (theirs to fix; their SSOT updates may still be pending). Estate-wide findings count.
+    /// </summary>
+    public static IReadOnlyList<RelocationFinding> ErrorsAfterWrite(EstateModel written, string service)
+    {
+        ArgumentNullException.ThrowIfNull(written);
+        var otherServices = written.Manifest?.Services.Select(s => s.Service).Where(s => s != service).ToHashSet(StringComparer.Ordinal) ?? [];
+        return new[] { ParityGate.Evaluate(written), PlacementGate.Evaluate(written) }
+            .SelectMany(r => r.Findings)
+            .Where(f => f.Severity == FindingSeverity.Error && !(f.Subject is { } subject && otherServices.Contains(subject)))
+            .ToList();
     }
 
     private static int BestRun(IEnumerable<HealthProbeRecord> records)

@@ -17,6 +17,20 @@ public class ReportWriterTests
     }
 
     [Fact]
+    public void GroupByGate_UsesTheRuleIdPrefix_YamlCountsAsSchema_WarningsDoNotFail()
+    {
+        var findings = Broken().Results.SelectMany(r => r.Findings)
+            .Append(new RelocationFinding { RuleId = "YAML.Syntax", Severity = FindingSeverity.Error, Message = "bad" }).ToList();
+
+        var grouped = ReportWriter.GroupByGate(findings).ToDictionary(r => r.GateId);
+
+        Assert.False(grouped["D35"].Passed);
+        Assert.All(grouped["D35"].Findings, f => Assert.StartsWith("D35.", f.RuleId, StringComparison.Ordinal));
+        Assert.Contains(grouped[GateIds.Schema].Findings, f => f.RuleId == "YAML.Syntax");
+        Assert.Equal(findings.Count, grouped.Values.Sum(r => r.Findings.Count));
+    }
+
+    [Fact]
     public void SarifHasRulesAndLocatedResults()
     {
         var input = Broken();

@@ -1,4 +1,5 @@
 using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;

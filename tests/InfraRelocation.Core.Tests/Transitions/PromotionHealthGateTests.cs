@@ -1,7 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using InfraRelocation.Core.Ssh;
+using InfraRelocation.Core.Health;
+using InfraRelocation.Core.Tests.Gates;
 using InfraRelocation.Core.Transitions;
 
 namespace InfraRelocation.Core.Tests.Transitions;
@@ -78,6 +79,17 @@ public class PromotionHealthGateTests
     {
         Probes = 3, Interval = TimeSpan.FromMilliseconds(20), Window = TimeSpan.FromSeconds(3), Timeout = TimeSpan.FromSeconds(5),
     };
+
+    [Fact]
+    public void ErrorsAfterWrite_CountsThisServiceButNotAnotherServicesFindings()
+    {
+        var b = new EstateBuilder();
+        b.Registry["wiki"] = b.Registry["wiki"] with { Host = "docker-host" };
+        var estate = b.Build();
+
+        Assert.Contains(PromotionHealthGate.ErrorsAfterWrite(estate, "wiki"), f => f.RuleId == "D35.RegistryHostMismatch" && f.Subject == "wiki");
+        Assert.DoesNotContain(PromotionHealthGate.ErrorsAfterWrite(estate, "chat"), f => f.Subject == "wiki");
+    }
 
     [Fact]
     public async Task HealthyAfterNConsecutiveProbes()

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace InfraRelocation.Core.Ssh;
+namespace InfraRelocation.Core.Health;
 
 /// <param name="StatusCode">Null when no HTTP answer arrived (see <see cref="Error"/>).</param>
 public sealed record HttpHealthResult(Uri Url, int? StatusCode, TimeSpan Latency, bool Healthy, string? Error);

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
-using InfraRelocation.Core.Ssh;
+using InfraRelocation.Core.Health;
 
-namespace InfraRelocation.Core.Tests.Ssh;
+namespace InfraRelocation.Core.Tests.Health;
 
 /// <summary>Against a real loopback HTTP listener.</summary>
 public sealed class HttpHealthProbeTests : IDisposable
