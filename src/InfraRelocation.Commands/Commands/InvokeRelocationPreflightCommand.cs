@@ -43,7 +43,7 @@ public sealed class InvokeRelocationPreflightCommand : RemoteCmdlet
         var result = Pump("Preflight", (progress, ct) => new PreflightRunner(Pool, http).RunAsync(estate, options, progress, ct));
         foreach (var f in result.Findings) WriteObject(f);
         var errors = result.Findings.Count(f => f.Severity == FindingSeverity.Error);
-        var warnings = result.Findings.Count - errors;
+        var warnings = result.Findings.Count(f => f.Severity == FindingSeverity.Warning);
         var okHosts = result.Hosts.Count(h => h.Status == Remote.RemoteCheckStatus.Ok);
         EmitReceipt(run, new PreflightReceipt
         {

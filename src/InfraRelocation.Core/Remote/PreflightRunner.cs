@@ -195,7 +195,8 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
         {
             var bindings = estate.HealthBindings?.Endpoints.Where(e => e.Enabled).GroupBy(e => e.Id, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal) ?? [];
-            foreach (var s in services.Where(s => !string.IsNullOrWhiteSpace(s.HealthUrl)))
+            // The gates' one rule for "no value" (blank, null, none): a planned health_url of none is not an invalid URL.
+            foreach (var s in services.Where(s => ServiceRules.Blank(s.HealthUrl) is not null))
             {
                 var slot = healthRows.Count;
                 healthRows.Add((s, null));

@@ -78,6 +78,34 @@ public sealed class PreflightRunnerTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public async Task HealthBaseline_SkipsAHealthUrlOfNoneOrNull_LikeTheGates()
+    {
+        var root = Directory.CreateTempSubdirectory("ir-preflight-").FullName;
+        try
+        {
+            var estate = new Core.Estate.Estate
+            {
+                Layout = new Core.Estate.EstateLayout(root),
+                Manifest = new RelocationManifest
+                {
+                    Services =
+                    [
+                        Svc("placeholder", ServiceStatus.Planned) with { HealthUrl = "none", FromHost = null, ToHost = null, RollbackTo = null },
+                        Svc("unset", ServiceStatus.Planned) with { HealthUrl = "null", FromHost = null, ToHost = null, RollbackTo = null },
+                        Svc("broken", ServiceStatus.Planned) with { HealthUrl = "not a url", FromHost = null, ToHost = null, RollbackTo = null },
+                    ],
+                },
+            };
+            using var pool = new Core.Ssh.SshSessionPool();
+            using var http = new Core.Health.HttpHealthProbe();
+            var result = await new PreflightRunner(pool, http).RunAsync(estate, new PreflightOptions { SkipBackups = true });
+            // Only the real (if malformed) value is probed and reported; "none" and "null" mean no endpoint.
+            Assert.Equal(["broken"], result.HealthBaseline.Select(h => h.Service));
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
     internal static string Sh(string command, IDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo("/bin/sh", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true };
