@@ -62,7 +62,7 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
             var service = estate.Manifest?.Services.FirstOrDefault(s => s.Service == Service);
             if (service is not null)
             {
-                healthUrl = string.IsNullOrWhiteSpace(service.HealthUrl) || service.HealthUrl == "null" ? null : service.HealthUrl;
+                healthUrl = PromotionHealthGate.HealthUrlOf(service);
                 expected = PromotionHealthGate.ExpectedStatus(estate, Service);
                 if (service.Status is not (ServiceStatus.Cutover or ServiceStatus.Applied))
                 {

@@ -29,6 +29,9 @@ public sealed record PromotionProbeResult(bool Healthy, IReadOnlyList<HealthProb
 public static class PromotionHealthGate
 {
     /// <summary>Expected status codes for <paramref name="service"/>: its services.health.yaml endpoint's, else 200.</summary>
+    /// <summary>The service's health URL, or null when it has none (blank, <c>null</c>, <c>none</c>: the gates' rule).</summary>
+    public static string? HealthUrlOf(InfraRelocation.Model.ServiceMove service) => ServiceRules.Blank(service.HealthUrl);
+
     public static IReadOnlyList<int> ExpectedStatus(EstateModel estate, string service) =>
         estate.HealthBindings?.Endpoints.FirstOrDefault(e => e.Id == service) is { Expect.Count: > 0 } endpoint ? endpoint.Expect : [200];
 

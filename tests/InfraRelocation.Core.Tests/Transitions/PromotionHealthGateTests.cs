@@ -91,6 +91,15 @@ public class PromotionHealthGateTests
         Assert.DoesNotContain(PromotionHealthGate.ErrorsAfterWrite(estate, "chat"), f => f.Subject == "wiki");
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:8080/health", "http://127.0.0.1:8080/health")]
+    [InlineData("none", null)]
+    [InlineData("null", null)]
+    [InlineData("  ", null)]
+    [InlineData(null, null)]
+    public void HealthUrlOf_UsesTheGatesRuleForNoValue(string? written, string? expected) =>
+        Assert.Equal(expected, PromotionHealthGate.HealthUrlOf(new InfraRelocation.Model.ServiceMove { Service = "wiki", HealthUrl = written }));
+
     [Fact]
     public async Task HealthyAfterNConsecutiveProbes()
     {
