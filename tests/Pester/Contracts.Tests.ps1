@@ -121,28 +121,12 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
         & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $base
         $script:Work = (New-Item -ItemType Directory (Join-Path $TestDrive 'vm-files')).FullName
         $q = { param($p) "'" + $p + "'" }
+        Add-TestStepProfile -Root $base -Name test-marker-v1 -Description 'test: one marker-file step on the sshd host' -Steps @(
+            @{ name = 'marker'; check = "test -f $(& $q "$Work/marker")"; run = "touch $(& $q "$Work/marker")" })
+        Add-TestStepProfile -Root $base -Name test-slow-v1 -Description 'test: a step that sleeps' -Steps @(
+            @{ name = 'slow'; check = "test -f $(& $q "$Work/slow")"; run = "sleep 30 && touch $(& $q "$Work/slow")" })
         Add-Content -Path (Join-Path $base 'ops/bindings/infra.vm.profiles.yaml') -Value @"
 
-  test-marker-v1:
-    description: "test: one marker-file step on the sshd host"
-    bootstrap:
-      package_manager: none
-      require_tailscale_connected: false
-      require_qemu_agent_running: false
-      require_docker_running: false
-      require_cron_running: false
-      steps:
-        - { name: marker, check: "test -f $(& $q "$Work/marker")", run: "touch $(& $q "$Work/marker")" }
-  test-slow-v1:
-    description: "test: a step that sleeps"
-    bootstrap:
-      package_manager: none
-      require_tailscale_connected: false
-      require_qemu_agent_running: false
-      require_docker_running: false
-      require_cron_running: false
-      steps:
-        - { name: slow, check: "test -f $(& $q "$Work/slow")", run: "sleep 30 && touch $(& $q "$Work/slow")" }
   test-mesh-v1:
     description: "test: only the mesh join (tailscale is not installed on the test host, so it fails)"
     bootstrap:

@@ -128,34 +128,14 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             $script:work = Join-Path $root 'vm-files'
             New-Item -ItemType Directory -Path $work | Out-Null
             $q = { param($p) "'" + $p + "'" }
-            $profiles = @"
-
-  test-boot-v1:
-    description: "test: marker-file steps on the sshd host"
-    bootstrap:
-      package_manager: none
-      require_tailscale_connected: false
-      require_qemu_agent_running: false
-      require_docker_running: false
-      require_cron_running: false
-      cron_hooks:
-        - { name: "optional-hook", schedule: "5 * * * *", command: "/bin/true", required: false }
-      steps:
-        - { name: one, check: "test -f $(& $q "$work/one")", run: "touch $(& $q "$work/one")" }
-        - { name: two, check: "test -f $(& $q "$work/two")", run: "sleep 3 && touch $(& $q "$work/two")" }
-        - { name: three, check: "test -f $(& $q "$work/three")", run: "touch $(& $q "$work/three")" }
-  test-slow-v1:
-    description: "test: a step that outlives the command timeout"
-    bootstrap:
-      package_manager: none
-      require_tailscale_connected: false
-      require_qemu_agent_running: false
-      require_docker_running: false
-      require_cron_running: false
-      steps:
-        - { name: slow, check: "test -f $(& $q "$work/slow")", run: "sleep 30 && touch $(& $q "$work/slow")" }
-"@
-            Add-Content -Path (Join-Path $root 'ops/bindings/infra.vm.profiles.yaml') -Value $profiles
+            Add-TestStepProfile -Root $root -Name test-boot-v1 -Description 'test: marker-file steps on the sshd host' `
+                -BootstrapLines @('cron_hooks:', '  - { name: "optional-hook", schedule: "5 * * * *", command: "/bin/true", required: false }') `
+                -Steps @(
+                    @{ name = 'one'; check = "test -f $(& $q "$work/one")"; run = "touch $(& $q "$work/one")" }
+                    @{ name = 'two'; check = "test -f $(& $q "$work/two")"; run = "sleep 3 && touch $(& $q "$work/two")" }
+                    @{ name = 'three'; check = "test -f $(& $q "$work/three")"; run = "touch $(& $q "$work/three")" })
+            Add-TestStepProfile -Root $root -Name test-slow-v1 -Description 'test: a step that outlives the command timeout' -Steps @(
+                @{ name = 'slow'; check = "test -f $(& $q "$work/slow")"; run = "sleep 30 && touch $(& $q "$work/slow")" })
         }
 
         It '-WhatIf lists the exact commands and runs nothing on the server' {

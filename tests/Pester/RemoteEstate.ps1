@@ -86,3 +86,33 @@ function Set-TestBackupTargets {
         Set-Content -Path $inventory -Value $lines
     }
 }
+
+# Appends a VM profile whose bootstrap runs only the given steps on the SSH host (no packages, no daemon checks):
+#   Add-TestStepProfile -Root $root -Name test-v1 -Description '...' -Steps @(
+#       @{ name = 'marker'; check = "test -f '/tmp/x'"; run = "touch '/tmp/x'" })
+# -BootstrapLines adds raw YAML lines to the bootstrap section (indented by the helper), e.g. a cron hook.
+function Add-TestStepProfile {
+    param(
+        [Parameter(Mandatory)][string]$Root,
+        [Parameter(Mandatory)][string]$Name,
+        [string]$Description = 'test: steps that run on the sshd host',
+        [Parameter(Mandatory)][hashtable[]]$Steps,
+        [string[]]$BootstrapLines = @()
+    )
+    $yamlString = { param($s) '"' + ($s -replace '\\', '\\' -replace '"', '\"') + '"' }
+    $lines = @(
+        ''
+        "  ${Name}:"
+        "    description: $(& $yamlString $Description)"
+        '    bootstrap:'
+        '      package_manager: none'
+        '      require_tailscale_connected: false'
+        '      require_qemu_agent_running: false'
+        '      require_docker_running: false'
+        '      require_cron_running: false'
+        foreach ($l in $BootstrapLines) { "      $l" }
+        '      steps:'
+        foreach ($s in $Steps) { "        - { name: $($s.name), check: $(& $yamlString $s.check), run: $(& $yamlString $s.run) }" }
+    )
+    Add-Content -Path (Join-Path $Root 'ops/bindings/infra.vm.profiles.yaml') -Value $lines
+}

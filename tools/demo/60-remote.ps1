@@ -53,20 +53,9 @@ try {
     Write-DemoStep 'Bootstrap: a demo profile whose steps run for real on the local sshd (marker files), then a re-run'
     $work = Join-Path $remoteRoot 'vm-files'
     New-Item -ItemType Directory $work | Out-Null
-    Add-Content (Join-Path $remoteRoot 'ops/bindings/infra.vm.profiles.yaml') @"
-
-  demo-v1:
-    description: "demo: steps that run on the local sshd host"
-    bootstrap:
-      package_manager: none
-      require_tailscale_connected: false
-      require_qemu_agent_running: false
-      require_docker_running: false
-      require_cron_running: false
-      steps:
-        - { name: motd, check: "test -f '$work/motd'", run: "echo 'managed by infra-relocation' > '$work/motd'" }
-        - { name: app-dir, check: "test -d '$work/srv/app'", run: "mkdir -p '$work/srv/app'" }
-"@
+    Add-TestStepProfile -Root $remoteRoot -Name demo-v1 -Description 'demo: steps that run on the local sshd host' -Steps @(
+        @{ name = 'motd'; check = "test -f '$work/motd'"; run = "echo 'managed by infra-relocation' > '$work/motd'" }
+        @{ name = 'app-dir'; check = "test -d '$work/srv/app'"; run = "mkdir -p '$work/srv/app'" })
     Write-DemoCommand 'Initialize-RelocationVm -Root $root -Hostname app-core -Profile demo-v1 -WhatIf'
     Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -WhatIf | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } |
         Format-Table Order, Step, State, RunCommand -Wrap | Out-Host
