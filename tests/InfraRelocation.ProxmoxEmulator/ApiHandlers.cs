@@ -33,13 +33,14 @@ public sealed partial class ApiHandlers
         { "cores", "sockets", "vcpus", "balloon", "onboot", "template", "protection", "cpuunits", "numa", "kvm", "acpi", "tablet", "ciupgrade" };
 
     private readonly EmulatorState _state;
-    private readonly SchemaValidator? _schema;
     private readonly List<Route> _routes = [];
 
-    public ApiHandlers(EmulatorState state, SchemaValidator? schema)
+    /// <summary>"METHOD /path/{param}" of every route served; each has its entry in <see cref="ApiRules"/>.</summary>
+    public IEnumerable<string> RouteKeys => _routes.Select(r => r.Method + " " + r.Template);
+
+    public ApiHandlers(EmulatorState state)
     {
         _state = state;
-        _schema = schema;
         Map("GET", "/version", _ => new { version = _state.Options.Version, release = string.Join('.', _state.Options.Version.Split('.').Take(2)), repoid = "0123abcd" });
         Map("GET", "/nodes", _ => _state.Nodes.Values.Select(n => new Dictionary<string, object?>
         {
@@ -190,11 +191,8 @@ public sealed partial class ApiHandlers
             lock (_state.Sync)
             {
                 _state.Tick();
-                if (_schema is not null)
-                {
-                    var errors = _schema.Validate(method, route.Template, parameters);
-                    if (errors.Count > 0) throw new ApiError(400, "Parameter verification failed.", errors);
-                }
+                if (ApiRules.Find(method, route.Template) is { } rule && RuleValidator.Validate(rule, parameters) is { Count: > 0 } errors)
+                    throw new ApiError(400, "Parameter verification failed.", errors);
                 var request = new Request(method, route.Template, parameters, user, tokenId);
                 CheckPrivileges(request);
                 data = route.Handler(request);
@@ -210,7 +208,7 @@ public sealed partial class ApiHandlers
         }
         catch (KeyNotFoundException e) when (Regex.Match(e.Message, "key '([^']+)'") is { Success: true } missing)
         {
-            // Without the schema file: a required parameter the handler needed was absent.
+            // A required parameter the handler needed was absent (the rule table lists every required one; kept as a net).
             status = 400;
             reason = "Parameter verification failed.";
             await WriteAsync(ctx, 400, reason, null, new() { [missing.Groups[1].Value] = "property is missing and it is not optional" });
@@ -282,7 +280,7 @@ public sealed partial class ApiHandlers
                         System.Text.Encoding.UTF8.GetBytes(secret), System.Text.Encoding.UTF8.GetBytes(value[(eq + 1)..])))
                     throw new ApiError(401, "Authentication failed!");
             }
-            if (_schema is not null && !_schema.AllowsToken(method, route.Template))
+            if (ApiRules.Find(method, route.Template) is { AllowToken: false })
                 throw new ApiError(403, $"Permission check failed (URI '{ctx.Request.Path}' not available with API token, need proper ticket.)");
             await Task.CompletedTask;
             return (id[..id.IndexOf('!')], id);
@@ -320,7 +318,7 @@ public sealed partial class ApiHandlers
             }
             return;
         }
-        if (_schema?.CheckPermission(r.Method, r.Template, r.P, Denied) is { } failed)
+        if (ApiRules.Find(r.Method, r.Template) is { } rule && RuleValidator.CheckPermission(rule, r.P, Denied) is { } failed)
             throw new ApiError(403, $"Permission check failed ({failed})");
     }
 

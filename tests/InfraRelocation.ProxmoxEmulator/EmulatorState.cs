@@ -19,8 +19,6 @@ public sealed class EmulatorOptions
     public bool ResizeReturnsUpid { get; set; } = true;
     public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromMilliseconds(50);
     public string Version { get; set; } = "9.1.2";
-    /// <summary>Path of pve-api-subset.json for parameter and privilege checks (null: PVE_EMULATOR_SCHEMA or none).</summary>
-    public string? SchemaPath { get; set; }
     public int Port { get; set; }
     public string? StatePath { get; set; }
 }

@@ -1,8 +1,9 @@
+using System.Runtime.InteropServices;
 using InfraRelocation.Testing.Proxmox;
 
-// Process mode: dotnet InfraRelocation.ProxmoxEmulator.dll [--port 0] [--state seed.json] [--schema pve-api-subset.json] [--no-stdin]
+// Process mode: dotnet InfraRelocation.ProxmoxEmulator.dll [--port 0] [--state seed.json] [--task-ms 300] [--no-stdin]
 // Prints one JSON line (url, fingerprint, tokenId, secret, user, password, node), then serves until stdin
-// closes (or, with --no-stdin, until killed).
+// closes, SIGTERM or SIGINT (with --no-stdin, only the signals).
 var options = new EmulatorOptions();
 var watchStdin = true;
 for (var i = 0; i < args.Length; i++)
@@ -11,7 +12,6 @@ for (var i = 0; i < args.Length; i++)
     {
         case "--port": options.Port = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
         case "--state": options.StatePath = args[++i]; break;
-        case "--schema": options.SchemaPath = args[++i]; break;
         case "--task-ms": options.DefaultTaskDuration = TimeSpan.FromMilliseconds(int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture)); break;
         case "--no-stdin": watchStdin = false; break;
         default:
@@ -25,9 +25,13 @@ await emulator.StartAsync();
 Console.Out.WriteLine(emulator.DescribeJson());
 Console.Out.Flush();
 
+// SIGTERM and SIGINT end the wait; cancelling the default action lets the server stop cleanly (the runtime's
+// default SIGTERM handling waits in ProcessExit for a main that is itself waiting: the old hang with --no-stdin).
 var stop = new TaskCompletionSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.TrySetResult(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.TrySetResult();
+void OnSignal(PosixSignalContext context) { context.Cancel = true; stop.TrySetResult(); }
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+emulator.Stopping.Register(() => stop.TrySetResult());
 if (watchStdin)
 {
     _ = Task.Run(() =>

@@ -76,7 +76,7 @@ public sealed class ProxmoxEmulator : IAsyncDisposable
             });
         });
         var app = builder.Build();
-        var api = new ApiHandlers(State, SchemaValidator.Load(Options.SchemaPath));
+        var api = new ApiHandlers(State);
         var admin = new AdminEndpoints(State);
         app.Run(ctx => ctx.Request.Path.StartsWithSegments("/_emulator") ? admin.HandleAsync(ctx) : api.HandleAsync(ctx));
         await app.StartAsync(cancellationToken);
@@ -87,6 +87,9 @@ public sealed class ProxmoxEmulator : IAsyncDisposable
     }
 
     public void Start() => StartAsync().GetAwaiter().GetResult();
+
+    /// <summary>Cancelled when the host begins to stop (its console lifetime also reacts to SIGTERM).</summary>
+    public CancellationToken Stopping => _app?.Lifetime.ApplicationStopping ?? CancellationToken.None;
 
     public async Task StopAsync()
     {

@@ -14,17 +14,10 @@ public sealed class EmulatorHost : IAsyncLifetime
         DefaultTaskDuration = TimeSpan.FromMilliseconds(150),
         AgentBootPolls = 1,
         AuthFailureDelay = TimeSpan.FromMilliseconds(10),
-        SchemaPath = SchemaPath(),
     });
 
     public EmulatorState State => Emulator.State;
     public ProxmoxEndpoint Endpoint => new(Emulator.BaseUri, Emulator.CertificateFingerprint);
-
-    public static string? SchemaPath()
-    {
-        var path = Environment.GetEnvironmentVariable("PVE_EMULATOR_SCHEMA") ?? SchemaValidator.FindSharedSchema();
-        return path is not null && File.Exists(path) ? path : null;
-    }
 
     public ProxmoxClient TokenClient() =>
         new(Endpoint, new ProxmoxApiToken(Emulator.TokenId, new ProxmoxSecret(Emulator.TokenSecret)), TimeSpan.FromSeconds(10));

@@ -162,6 +162,8 @@ public sealed class ProxmoxClientTests : IAsyncLifetime
     [Fact]
     public async Task ProvisioningFlowCloneConfigureResizeStartAgentDelete()
     {
+        // Long enough that the lock is still visible on a loaded machine.
+        _host.State.Options.TaskDurations["qmclone"] = TimeSpan.FromSeconds(3);
         using var client = _host.TokenClient();
         var waiter = EmulatorHost.Waiter(client);
         var template = (await client.GetClusterResourcesAsync("vm")).Single(r => r.Template);
