@@ -31,6 +31,10 @@ public sealed class EstateConfig
     public Dictionary<EstateFile, string> PathOverrides { get; } = new();
     public string? ReceiptsFolder { get; private set; }
 
+    /// <summary>Where each path entry is written (its value's line and column), so a path that escapes the root is located.</summary>
+    public Dictionary<EstateFile, SourceLocation> PathLocations { get; } = new();
+    public SourceLocation? ReceiptsFolderLocation { get; private set; }
+
     /// <summary>The whole document, for sections other parts of the module read (proxmox, ssh).</summary>
     public YamlMappingNode Document { get; private set; } = new();
 
@@ -68,12 +72,14 @@ public sealed class EstateConfig
                         new SourceLocation(relativePath, (int)key.Start.Line, (int)key.Start.Column), name);
                 }
                 config.PathOverrides[file] = (value as YamlScalarNode)?.Value ?? "";
+                config.PathLocations[file] = new SourceLocation(relativePath, (int)value.Start.Line, (int)value.Start.Column);
             }
         }
         if (root.Children.TryGetValue(new YamlScalarNode("receipts"), out var receipts) && receipts is YamlMappingNode receiptsMap &&
             receiptsMap.Children.TryGetValue(new YamlScalarNode("folder"), out var folder))
         {
             config.ReceiptsFolder = (folder as YamlScalarNode)?.Value;
+            config.ReceiptsFolderLocation = new SourceLocation(relativePath, (int)folder.Start.Line, (int)folder.Start.Column);
         }
         return config;
     }

@@ -59,6 +59,24 @@ public sealed class EstateLayout
             _paths[file] = path;
         }
         ReceiptsFolder = receiptsFolder;
+        Boundary = new EstateBoundary(Root);
+    }
+
+    /// <summary>The root as a boundary: every path below resolves through it (see <see cref="EstateBoundary"/>).</summary>
+    public EstateBoundary Boundary { get; }
+
+    /// <summary>
+    /// Resolves every path of the layout (each protocol file, the receipts folder and its ledger) through the
+    /// boundary, so a configured path or a symbolic link that leaves the root stops the command before any read or write.
+    /// </summary>
+    public EstateLayout EnsureInsideRoot()
+    {
+        foreach (var file in _paths.Keys)
+        {
+            _ = FullPath(file);
+        }
+        _ = ReceiptsPath;
+        return this;
     }
 
     /// <summary>The parsed <c>ops/infra-relocation.yaml</c>, or null when the estate has none.</summary>
@@ -73,10 +91,19 @@ public sealed class EstateLayout
     /// <summary>Path of a file relative to the root, with forward slashes (as shown in findings).</summary>
     public string RelativePath(EstateFile file) => _paths[file];
 
-    /// <summary>Absolute path of a file.</summary>
-    public string FullPath(EstateFile file) => Path.GetFullPath(Path.Combine(Root, _paths[file]));
+    /// <summary>Absolute path of a file, resolved inside the root (else <c>EstatePathEscapesRoot</c> at its config entry).</summary>
+    public string FullPath(EstateFile file) => Boundary.Resolve(_paths[file], Config?.PathLocations.GetValueOrDefault(file));
 
-    public string ReceiptsPath => Path.GetFullPath(Path.Combine(Root, ReceiptsFolder));
+    /// <summary>Absolute path of the receipts folder, which (with its ledger file) must resolve inside the root.</summary>
+    public string ReceiptsPath
+    {
+        get
+        {
+            var at = Config?.ReceiptsFolderLocation;
+            _ = Boundary.Resolve(Path.Combine(ReceiptsFolder, Receipts.ReceiptStore.LedgerFileName), at);
+            return Boundary.Resolve(ReceiptsFolder, at);
+        }
+    }
 
     /// <summary>What is on disk for a file now: whether it exists, its length and SHA-256 (lower-case hex).</summary>
     public EstateFileInfo Describe(EstateFile file)

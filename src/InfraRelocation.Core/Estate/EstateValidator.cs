@@ -147,12 +147,12 @@ public static class EstateValidator
     private static void ValidateRequiredUpdates(EstateLayout layout, RelocationManifest manifest, List<RelocationFinding> findings)
     {
         var active = manifest.ActiveRelocation?.State is RelocationState.Preflight or RelocationState.Cutover or RelocationState.Cleanup;
-        var realRoot = RealPath(layout.Root);
+        var boundary = new EstateBoundary(layout.Root);
         for (var i = 0; i < manifest.RequiredUpdates.Count; i++)
         {
             var update = manifest.RequiredUpdates[i];
             var path = $"required_updates[{i}]";
-            var escape = EscapeReason(layout.Root, realRoot, update.Path);
+            var escape = EscapeReason(boundary, update.Path);
             if (escape is not null)
             {
                 findings.Add(new RelocationFinding
@@ -185,64 +185,12 @@ public static class EstateValidator
         }
     }
 
-    /// <summary>Why <paramref name="relative"/> leaves the root (absolute, '..', a link out), or null when it stays inside.</summary>
-    public static string? EscapeReason(string root, string realRoot, string relative)
-    {
-        if (relative.Length == 0)
-        {
-            return "is empty";
-        }
-        if (Path.IsPathRooted(relative) || relative.StartsWith('/') || relative.StartsWith('\\') ||
-            (relative.Length >= 2 && relative[1] == ':'))
-        {
-            return "is absolute";
-        }
-        var full = Path.GetFullPath(Path.Combine(root, relative));
-        if (!IsInside(root, full))
-        {
-            return "climbs out with '..'";
-        }
-        var real = RealPath(full);
-        if (!IsInside(realRoot, real))
-        {
-            return $"resolves through a symbolic link to '{real}'";
-        }
-        return null;
-    }
-
-    private static bool IsInside(string root, string path)
-    {
-        var comparison = OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-        var trimmed = Path.TrimEndingDirectorySeparator(root);
-        return path.Equals(trimmed, comparison) ||
-               path.StartsWith(trimmed + Path.DirectorySeparatorChar, comparison);
-    }
-
-    /// <summary>The path with every symbolic link along it resolved (missing tail components kept as written).</summary>
-    public static string RealPath(string fullPath)
-    {
-        var current = Path.GetPathRoot(fullPath) ?? "/";
-        var parts = fullPath[current.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
-        for (var i = 0; i < parts.Length; i++)
-        {
-            var next = Path.Combine(current, parts[i]);
-            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
-            if (info.Exists && info.LinkTarget is not null)
-            {
-                try
-                {
-                    var target = info.ResolveLinkTarget(returnFinalTarget: true);
-                    next = target is null ? next : RealPath(Path.GetFullPath(target.FullName));
-                }
-                catch (IOException)
-                {
-                    // A link cycle: keep the link itself.
-                }
-            }
-            current = next;
-        }
-        return current;
-    }
+    /// <summary>Why a <c>required_updates</c> path leaves the root (absolute, '..', a link out), or null when it stays inside.</summary>
+    private static string? EscapeReason(EstateBoundary boundary, string relative) =>
+        relative.Length > 0 && (Path.IsPathRooted(relative) || relative.StartsWith('/') || relative.StartsWith('\\') ||
+                                (relative.Length >= 2 && relative[1] == ':'))
+            ? "is absolute"
+            : boundary.EscapeReason(relative);
 
     private static RelocationFinding Dangling(string ruleId, ModelEntry entry, string field, string path, string subject,
         string message, string actual, SourceLocation? related, FindingSeverity severity = FindingSeverity.Error) => new()

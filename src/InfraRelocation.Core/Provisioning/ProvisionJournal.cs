@@ -58,7 +58,7 @@ public sealed class ProvisionJournal
             throw new RelocationException("ProvisionTargetInvalid", FailureKind.InvalidArgument,
                 $"'{hostname}' is not a VM target hostname.", target: hostname);
         }
-        var path = Path.Combine(Path.GetFullPath(estateRoot), RelativePathFor(hostname));
+        var path = new Estate.EstateBoundary(estateRoot).Resolve(RelativePathFor(hostname));
         ProvisionJournal journal;
         if (File.Exists(path))
         {

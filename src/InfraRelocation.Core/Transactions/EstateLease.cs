@@ -20,7 +20,9 @@ public sealed record LeaseTakeover(LeaseHolder? Previous, string Reason, DateTim
 /// (<c>.infra-relocation/lease.json</c>), so every worktree process working on that folder is excluded, and is
 /// created with O_EXCL (<see cref="FileMode.CreateNew"/>), so two processes never both win. A lease whose owner
 /// process is gone (same machine; PID reuse is detected by the process start time) or that was not renewed
-/// within <c>staleAfter</c> (other machine) is taken over, and the takeover is reported. Dispose releases it.
+/// within <c>staleAfter</c> (other machine) is taken over, and the takeover is reported. A renewal time more than
+/// <c>staleAfter</c> in the future (clock skew) counts as stale too, so a skewed clock cannot lock the estate
+/// for longer than one lease duration beyond it. Dispose releases it.
 /// Acquire it only after argument validation, so -WhatIf/help never contend with real runs.
 /// </summary>
 public sealed class EstateLease : IDisposable
@@ -61,7 +63,7 @@ public sealed class EstateLease : IDisposable
         CancellationToken cancellationToken = default, TimeSpan? staleAfter = null)
     {
         var root = Path.GetFullPath(estateRoot);
-        var path = Path.Combine(root, RelativePath);
+        var path = new Estate.EstateBoundary(root).Resolve(RelativePath);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var stale = staleAfter ?? DefaultStaleAfter;
         var deadline = DateTime.UtcNow + wait;
@@ -251,6 +253,14 @@ public sealed class EstateLease : IDisposable
             return null;
         }
         var age = DateTime.UtcNow - holder.RenewedUtc;
+        if (-age > staleAfter)
+        {
+            // A renewal time further ahead than one lease duration can only come from a skewed clock; trusting it
+            // would lock the estate until our clock catches up. Bounded: treated as stale. A live holder whose clock
+            // runs that far ahead loses the lease and fails safely (EstateLeaseLost, nothing written).
+            return $"its renewal time {holder.RenewedUtc:yyyy-MM-ddTHH:mm:ssZ} lies {-age.TotalMinutes:0.#} min in the future " +
+                   $"(clock skew on {holder.Machine}; more than the {staleAfter.TotalMinutes:0.#} min lease duration ahead)";
+        }
         return age > staleAfter ? $"it was last renewed {age.TotalMinutes:0.#} min ago on another machine (stale after {staleAfter.TotalMinutes:0.#} min)" : null;
     }
 

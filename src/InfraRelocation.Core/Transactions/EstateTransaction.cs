@@ -84,6 +84,38 @@ public sealed class EstateTransaction : IDisposable
             : [];
     }
 
+    /// <summary>Commands that take the lease and so recover a pending journal first (named in <see cref="PendingJournalNotices"/>).</summary>
+    public const string RecoveringCommands = "Set-RelocationState, Set-RelocationServiceStatus, Set-RelocationVmTarget, Invoke-RelocationPromotion or New-ProxmoxVm (without -WhatIf)";
+
+    /// <summary>
+    /// One warning per journal a crashed transaction left: which journal, which transaction and files, that the files
+    /// may be half-applied now, and which command completes the recovery. Read-only commands show them, so a crash is
+    /// never reported silently as the estate's state (issue 16.9).
+    /// </summary>
+    public static IReadOnlyList<string> PendingJournalNotices(string estateRoot)
+    {
+        var root = Path.GetFullPath(estateRoot);
+        var notices = new List<string>();
+        foreach (var rel in PendingJournals(root))
+        {
+            string what;
+            try
+            {
+                var journal = JsonSerializer.Deserialize<Journal>(File.ReadAllBytes(Path.Combine(root, rel))) ?? throw new JsonException("empty");
+                what = $"transaction {journal.Id} (pid {journal.Pid} on {journal.Machine}, started {journal.StartedUtc:yyyy-MM-ddTHH:mm:ssZ}) " +
+                       $"crashed while writing {string.Join(", ", journal.Files.Select(f => f.Path))}; those files may be half-applied";
+            }
+            catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
+            {
+                what = $"a crashed transaction left it, and it cannot be read ({ex.Message})";
+            }
+            notices.Add($"Journal {rel} is pending: {what}. What this command read may include that half-applied change. " +
+                        $"The next change of this estate ({RecoveringCommands}) recovers it first, restoring every file it names " +
+                        "to its content before the crashed change.");
+        }
+        return notices;
+    }
+
     /// <summary>The staged content of a file if it was staged, else its bytes on disk (digested); null when missing.</summary>
     public byte[]? Read(string relativePath)
     {
@@ -160,7 +192,7 @@ public sealed class EstateTransaction : IDisposable
         var journal = new Journal(id, Environment.ProcessId, Environment.MachineName, DateTime.UtcNow,
             changed.Select(s => new JournalEntry(s.Path, s.Original is null ? null : Convert.ToBase64String(s.Original),
                 s.Original is null ? null : InputDigests.Sha256(s.Original), InputDigests.Sha256(s.NewBytes!))).ToList());
-        var journalPath = Path.Combine(EstateRoot, JournalFolder, $"{journal.StartedUtc:yyyyMMddTHHmmssfff}-{id}.json");
+        var journalPath = Inputs.FullPath($"{JournalFolder}/{journal.StartedUtc:yyyyMMddTHHmmssfff}-{id}.json");
         AtomicFile.Write(journalPath, JsonSerializer.SerializeToUtf8Bytes(journal, Json));
 
         var written = new List<StagedFile>();
@@ -212,7 +244,7 @@ public sealed class EstateTransaction : IDisposable
     {
         ArgumentNullException.ThrowIfNull(lease);
         lease.EnsureHeld();
-        var folder = Path.Combine(lease.EstateRoot, JournalFolder);
+        var folder = new Estate.EstateBoundary(lease.EstateRoot).Resolve(JournalFolder);
         if (!Directory.Exists(folder))
         {
             return [];
@@ -244,7 +276,7 @@ public sealed class EstateTransaction : IDisposable
         var actions = new List<(JournalEntry Entry, string Full)>();
         foreach (var entry in journal.Files)
         {
-            var full = Path.GetFullPath(Path.Combine(root, entry.Path));
+            var full = new Estate.EstateBoundary(root).Resolve(entry.Path);
             var current = File.Exists(full) ? InputDigests.Sha256(File.ReadAllBytes(full)) : null;
             if (current == entry.OriginalSha256)
             {

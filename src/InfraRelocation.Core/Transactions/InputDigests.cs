@@ -10,10 +10,15 @@ namespace InfraRelocation.Core.Transactions;
 public sealed class InputDigests
 {
     private readonly string _root;
+    private readonly Estate.EstateBoundary _boundary;
     private readonly Dictionary<string, string?> _digests = new(StringComparer.Ordinal);
 
     /// <param name="estateRoot">Folder relative paths are resolved against (and shown relative to).</param>
-    public InputDigests(string estateRoot) => _root = Path.GetFullPath(estateRoot);
+    public InputDigests(string estateRoot)
+    {
+        _root = Path.GetFullPath(estateRoot);
+        _boundary = new Estate.EstateBoundary(_root);
+    }
 
     /// <summary>Relative path → SHA-256 hex (null when the file did not exist when read).</summary>
     public IReadOnlyDictionary<string, string?> Digests => _digests;
@@ -49,7 +54,8 @@ public sealed class InputDigests
 
     public static string Sha256(ReadOnlySpan<byte> bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
 
-    internal string FullPath(string path) => Path.GetFullPath(Path.Combine(_root, path));
+    /// <summary>The absolute path, resolved inside the estate root (<c>EstatePathEscapesRoot</c> otherwise): reads and writes alike.</summary>
+    internal string FullPath(string path) => _boundary.Resolve(path);
 
     internal string Relative(string path) => Path.GetRelativePath(_root, FullPath(path)).Replace('\\', '/');
 }

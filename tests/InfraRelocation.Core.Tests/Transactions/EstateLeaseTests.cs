@@ -104,6 +104,25 @@ public sealed class EstateLeaseTests : IDisposable
     }
 
     [Fact]
+    public void RenewalInTheFuture_BeyondOneLeaseDuration_IsStale_NotAForeverLock()
+    {
+        // Issue 16.9: a holder whose clock runs ahead writes a renewal time in the future.
+        WriteForeignLease("skewed-host", TimeSpan.FromDays(-1));
+        using (var lease = EstateLease.Acquire(_root, "test", TimeSpan.Zero))
+        {
+            var takeover = Assert.Single(lease.Takeovers);
+            Assert.Equal("skewed-host", takeover.Previous!.Machine);
+            Assert.Contains("in the future", takeover.Reason);
+            Assert.Contains("clock skew", takeover.Reason);
+        }
+
+        // Within one lease duration ahead it is still live (small skews are normal).
+        WriteForeignLease("skewed-host", TimeSpan.FromMinutes(-2));
+        var busy = Assert.Throws<RelocationException>(() => EstateLease.Acquire(_root, "test", TimeSpan.Zero));
+        Assert.Equal("EstateLeaseBusy", busy.ErrorId);
+    }
+
+    [Fact]
     public void Waiting_IsCancellable()
     {
         WriteForeignLease("other-host", TimeSpan.Zero);
