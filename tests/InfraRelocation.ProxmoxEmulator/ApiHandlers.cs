@@ -164,6 +164,12 @@ public sealed partial class ApiHandlers
                         status = 0; reason = "aborted";
                         ctx.Abort();
                         return;
+                    case FaultKind.Status when fault.Message.Contains("{authorization}", StringComparison.Ordinal):
+                        // Echoes the request's credential in the reason, as a misbehaving server or proxy may (issue 16.8).
+                        // The log keeps the template: an access log records no credentials.
+                        status = fault.Status; reason = fault.Message;
+                        await WriteAsync(ctx, fault.Status, fault.Message.Replace("{authorization}", ctx.Request.Headers.Authorization.ToString(), StringComparison.Ordinal), null, null);
+                        return;
                     case FaultKind.Status: throw new ApiError(fault.Status, fault.Message);
                 }
             }

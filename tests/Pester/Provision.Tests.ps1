@@ -198,6 +198,32 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
     }
 
+    It 'a token the server echoes in an error reason is masked in every stream, the error, the ledger, the journals and the emulator log' {
+        # Issue 16.8: the emulator answers the clone with a reason that repeats the credential it was sent.
+        $secret = $script:Pve.Secret
+        $env:INFRA_RELOCATION_PVE_TOKEN = $secret
+        Add-TestProxmoxFault $script:Pve @{ kind = 'Status'; method = 'POST'; pathContains = '/clone'; status = 500; times = -1
+            message = 'clone refused for {authorization}' }
+        $global:Error.Clear()
+        $out = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -Verbose -Debug -ErrorVariable err -ErrorAction SilentlyContinue *>&1
+        $err.Count | Should -BeGreaterThan 0
+        $err[0].Exception.Message | Should -Match 'clone refused for PVEAPIToken=.*=\*{8}' -Because 'the echoed reason is kept, only the secret is masked'
+        $text = @(
+            ($out | Out-String -Width 4096)
+            ($out | Where-Object { $_ -isnot [string] -and $_ -isnot [Management.Automation.InformationalRecord] } | ConvertTo-Json -Depth 8 -WarningAction Ignore)
+            ($err | ForEach-Object { $_.Exception.ToString(); $_.ErrorDetails.Message; $_ | Get-Error | Out-String -Width 4096 })
+            ($global:Error | ForEach-Object { "$_"; $_.Exception.ToString() })
+        ) -join "`n"
+        $text | Should -Match 'clone refused' -Because 'the run text holds the error'
+        $text.Contains($secret) | Should -BeFalse -Because 'no stream or error shows the secret'
+        $files = @(Get-ChildItem (Join-Path $script:Root 'receipts'), (Join-Path $script:Root '.infra-relocation') -Recurse -File -Force -ErrorAction Ignore)
+        ($files | Where-Object Name -eq 'ledger.jsonl') | Should -Not -BeNullOrEmpty
+        $stored = ($files | ForEach-Object { [IO.File]::ReadAllText($_.FullName) }) -join "`n"
+        $stored | Should -Match 'clone refused' -Because 'the ledger records the failure'
+        $stored.Contains($secret) | Should -BeFalse -Because 'the ledger and journals hold no secret'
+        (Get-TestProxmoxRequest $script:Pve | ConvertTo-Json -Depth 6).Contains($secret) | Should -BeFalse -Because 'the emulator log holds no secret'
+    }
+
     It 'takes the token from -ApiToken (user name = token id) before the environment' {
         $env:INFRA_RELOCATION_PVE_TOKEN = 'not-the-secret'
         $token = [pscredential]::new($script:Pve.TokenId, (ConvertTo-SecureString $script:Pve.Secret -AsPlainText -Force))

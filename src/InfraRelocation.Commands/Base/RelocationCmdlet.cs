@@ -1,13 +1,18 @@
+using System.Collections;
 using System.Management.Automation;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
+using InfraRelocation.Core.Secrets;
 using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Base;
 
 /// <summary>
 /// Base of every InfraRelocation cmdlet: cancellation (Ctrl+C cancels any network wait at once),
-/// error records with stable ids and located details, estate resolution and receipt plumbing.
+/// error records with stable ids and located details, estate resolution and receipt plumbing, and secret masking:
+/// every text a command emits (objects, errors, warnings, verbose, debug, information, progress, prompts) passes
+/// through <see cref="SecretMask"/> here. The methods below hide the <see cref="Cmdlet"/> methods of the same name,
+/// so every cmdlet's calls go through them (docs/design/secret-masking.md).
 /// </summary>
 public abstract class RelocationCmdlet : PSCmdlet, IDisposable
 {
@@ -70,9 +75,96 @@ public abstract class RelocationCmdlet : PSCmdlet, IDisposable
         {
             throw new PipelineStoppedException(ex.Message);
         }
+        catch (Exception ex) when (ex is not PipelineStoppedException && SecretMask.Contains(ex.ToString()))
+        {
+            // An unexpected failure whose text holds a secret: it leaves masked, as a terminating error.
+            ThrowTerminatingError(new ErrorRecord(ex, "UnexpectedFailure", ErrorCategory.NotSpecified, null));
+            throw; // unreachable
+        }
     }
 
     protected void Run(Action operation) => Run(() => { operation(); return true; });
+
+    /// <summary>Writes an output object with every known secret masked.</summary>
+    public new void WriteObject(object? sendToPipeline) => base.WriteObject(MaskOutput(sendToPipeline));
+
+    /// <summary>Writes an output object (enumerated when asked) with every known secret masked.</summary>
+    public new void WriteObject(object? sendToPipeline, bool enumerateCollection)
+    {
+        if (enumerateCollection && SecretMask.Any && sendToPipeline is IEnumerable items and not string and not IDictionary)
+        {
+            foreach (var item in items)
+            {
+                base.WriteObject(MaskOutput(item));
+            }
+            return;
+        }
+        base.WriteObject(MaskOutput(sendToPipeline), enumerateCollection);
+    }
+
+    public new void WriteWarning(string? text) => base.WriteWarning(SecretMask.MaskOrNull(text)!);
+    public new void WriteVerbose(string? text) => base.WriteVerbose(SecretMask.MaskOrNull(text)!);
+    public new void WriteDebug(string? text) => base.WriteDebug(SecretMask.MaskOrNull(text)!);
+    public new void WriteError(ErrorRecord errorRecord) => base.WriteError(MaskRecord(errorRecord));
+    public new void ThrowTerminatingError(ErrorRecord errorRecord) => base.ThrowTerminatingError(MaskRecord(errorRecord));
+
+    public new void WriteInformation(object messageData, string[] tags) => base.WriteInformation(messageData switch
+    {
+        string text => SecretMask.Mask(text),
+        HostInformationMessage host => new HostInformationMessage
+        {
+            Message = SecretMask.Mask(host.Message), NoNewLine = host.NoNewLine, ForegroundColor = host.ForegroundColor, BackgroundColor = host.BackgroundColor,
+        },
+        _ => MaskOutput(messageData)!,
+    }, tags);
+
+    public new void WriteProgress(ProgressRecord progressRecord)
+    {
+        progressRecord.Activity = SecretMask.Mask(progressRecord.Activity);
+        progressRecord.StatusDescription = SecretMask.Mask(progressRecord.StatusDescription);
+        progressRecord.CurrentOperation = SecretMask.MaskOrNull(progressRecord.CurrentOperation);
+        base.WriteProgress(progressRecord);
+    }
+
+    public new bool ShouldProcess(string target) => base.ShouldProcess(SecretMask.Mask(target));
+    public new bool ShouldProcess(string target, string action) => base.ShouldProcess(SecretMask.Mask(target), SecretMask.Mask(action));
+    public new bool ShouldProcess(string verboseDescription, string verboseWarning, string caption) =>
+        base.ShouldProcess(SecretMask.Mask(verboseDescription), SecretMask.Mask(verboseWarning), SecretMask.Mask(caption));
+    public new bool ShouldContinue(string query, string caption) => base.ShouldContinue(SecretMask.Mask(query), SecretMask.Mask(caption));
+
+    private static object? MaskOutput(object? value) => value is PSObject ? value : SecretMask.MaskObject(value);
+
+    /// <summary>
+    /// The record itself when it holds no secret; else a copy whose exception (a <see cref="RelocationException"/> keeping
+    /// its id, kind and location, without the inner exception), details, target and findings are masked.
+    /// </summary>
+    internal static ErrorRecord MaskRecord(ErrorRecord record)
+    {
+        var exception = record.Exception;
+        var details = record.ErrorDetails;
+        if (!SecretMask.Contains(exception?.ToString()) && !SecretMask.Contains(details?.Message) &&
+            !SecretMask.Contains(details?.RecommendedAction) && !SecretMask.Contains(record.TargetObject?.ToString()))
+        {
+            return record;
+        }
+        var target = record.TargetObject is string or null ? SecretMask.MaskOrNull(record.TargetObject as string) : SecretMask.MaskObject(record.TargetObject);
+        var masked = exception is RelocationException rex
+            ? new RelocationException(rex.ErrorId, rex.Kind, SecretMask.Mask(rex.Message), rex.Location, target)
+            {
+                Findings = rex.Findings.Select(f => SecretMask.MaskRecord(f)).ToList(),
+            }
+            : new RelocationException("UnexpectedFailure", FailureKind.InvalidOperation,
+                SecretMask.Mask($"{exception?.GetType().Name}: {exception?.Message}"), null, target);
+        var copy = new ErrorRecord(masked, record.FullyQualifiedErrorId, record.CategoryInfo.Category, target);
+        if (details is not null)
+        {
+            copy.ErrorDetails = new ErrorDetails(SecretMask.Mask(details.Message ?? ""))
+            {
+                RecommendedAction = SecretMask.MaskOrNull(details.RecommendedAction),
+            };
+        }
+        return copy;
+    }
 
     internal static ErrorCategory MapCategory(FailureKind kind) => kind switch
     {
@@ -110,9 +202,22 @@ public abstract class EstateCmdlet : RelocationCmdlet
     /// <summary>The estate's layout, resolved once per command; a bad root or config stops the command.</summary>
     protected EstateLayout Layout => _layout ??= Run(LoadLayout);
 
-    /// <summary>The same layout as <see cref="Layout"/>, but a bad root or config throws, for cmdlets that handle it themselves.</summary>
-    protected EstateLayout LoadLayout() =>
-        _layout ??= EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory));
+    /// <summary>
+    /// The same layout as <see cref="Layout"/>, but a bad root or config throws, for cmdlets that handle it themselves.
+    /// Warns once per command about every journal a crashed change left pending (read-only commands included).
+    /// </summary>
+    protected EstateLayout LoadLayout()
+    {
+        if (_layout is null)
+        {
+            _layout = EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory));
+            foreach (var notice in Core.Transactions.EstateTransaction.PendingJournalNotices(_layout.Root))
+            {
+                WriteWarning(notice);
+            }
+        }
+        return _layout;
+    }
 
     /// <summary>Starts the evidence of a run of <paramref name="capability"/>.</summary>
     protected RunContext BeginRun(string capability, RunMode mode) =>

@@ -211,8 +211,9 @@ public sealed class ProxmoxClient : IDisposable
                 throw new RelocationException("ProxmoxTfaRequired", FailureKind.AuthenticationError,
                     $"The Proxmox user {creds.Username} needs two-factor authentication; use an API token instead.", target: creds.Username);
             }
-            _ticket = data.Str("ticket") ?? throw new RelocationException("ProxmoxAuthenticationFailed", FailureKind.AuthenticationError,
-                $"Proxmox did not return a ticket for {creds.Username}.", target: creds.Username);
+            // The ticket is a credential too: registered, so a server that echoes it has it masked.
+            _ticket = Secrets.SecretMask.Register(data.Str("ticket") ?? throw new RelocationException("ProxmoxAuthenticationFailed", FailureKind.AuthenticationError,
+                $"Proxmox did not return a ticket for {creds.Username}.", target: creds.Username));
             _csrf = data.Str("CSRFPreventionToken");
             _ticketIssued = _time.GetUtcNow();
         }

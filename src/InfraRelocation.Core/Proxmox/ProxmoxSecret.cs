@@ -11,10 +11,10 @@ public sealed class ProxmoxSecret
     public ProxmoxSecret(string value)
     {
         ArgumentException.ThrowIfNullOrEmpty(value);
-        _value = value;
+        _value = Secrets.SecretMask.Register(value);
     }
 
     internal string Reveal() => _value;
 
-    public override string ToString() => "********";
+    public override string ToString() => Secrets.SecretMask.MaskText;
 }

@@ -34,7 +34,13 @@ public sealed class ReceiptStore
         using var guard = AcquireLedgerLock();
         var previous = ReadLastHash();
         var chained = (T)(receipt with { PreviousHash = previous, Hash = "" });
+        // Secrets never reach the ledger: the receipt's text is masked before it is hashed and written.
         var json = JsonSerializer.Serialize(chained, chained.GetType(), JsonOptions);
+        if (Secrets.SecretMask.Contains(json))
+        {
+            json = Secrets.SecretMask.Mask(json);
+            chained = (T)JsonSerializer.Deserialize(json, chained.GetType(), JsonOptions)!;
+        }
         var hash = Sha256Hex(json);
         var line = $"{{\"hash\":\"{hash}\",\"type\":\"{chained.GetType().FullName}\",\"receipt\":{json}}}\n";
 

@@ -49,7 +49,7 @@ public static class ReportWriter
     {
         try
         {
-            AtomicFile.Write(fullPath, new UTF8Encoding(false).GetBytes(text));
+            AtomicFile.Write(fullPath, new UTF8Encoding(false).GetBytes(Secrets.SecretMask.Mask(text)));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

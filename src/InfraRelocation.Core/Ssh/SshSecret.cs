@@ -6,26 +6,23 @@ namespace InfraRelocation.Core.Ssh;
 /// </summary>
 public sealed class SshSecret
 {
-    public const string MaskText = "***";
+    public const string MaskText = Secrets.SecretMask.MaskText;
     private readonly string _value;
 
     public SshSecret(string value)
     {
         if (string.IsNullOrEmpty(value))
             throw new RelocationException("SshSecretEmpty", FailureKind.InvalidArgument, "A secret value cannot be empty.");
-        _value = value;
+        _value = Secrets.SecretMask.Register(value);
     }
 
     internal string Reveal() => _value;
 
     public override string ToString() => MaskText;
 
-    /// <summary>Replaces every occurrence of the secrets' values in <paramref name="text"/>.</summary>
-    public static string Mask(string text, IEnumerable<SshSecret?> secrets)
-    {
-        foreach (var s in secrets)
-            if (s is not null && text.Length > 0)
-                text = text.Replace(s._value, MaskText, StringComparison.Ordinal);
-        return text;
-    }
+    /// <summary>
+    /// <paramref name="text"/> with every known secret masked (<see cref="Secrets.SecretMask"/>; the secrets given
+    /// are registered there already, as every secret is).
+    /// </summary>
+    public static string Mask(string text, IEnumerable<SshSecret?> secrets) => Secrets.SecretMask.Mask(text);
 }

@@ -323,9 +323,9 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
         var r = await run;
         Assert.True(seen.Count >= 2, $"only {seen.Count} process-list samples");
         Assert.DoesNotContain(seen, ps => ps.Contains(value, StringComparison.Ordinal));
-        Assert.Equal($"{value.Length}\n***\n", r.Stdout); // the remote got it; what comes back is masked
-        Assert.Equal("***\n", r.Stderr);
-        Assert.Equal("***", secret.ToString());
+        Assert.Equal($"{value.Length}\n{SshSecret.MaskText}\n", r.Stdout); // the remote got it; what comes back is masked
+        Assert.Equal($"{SshSecret.MaskText}\n", r.Stderr);
+        Assert.Equal(SshSecret.MaskText, secret.ToString());
         var failed = Assert.Throws<RelocationException>(() => r.EnsureSuccess());
         Assert.DoesNotContain(value, failed.Message);
 
