@@ -214,8 +214,15 @@ Describe 'Crash recovery and stale leases' {
            Files = @(@{ Path = $Manifest; OriginalBase64 = [Convert]::ToBase64String($original); OriginalSha256 = (& $sha $original); NewSha256 = (& $sha $half) }) } |
             ConvertTo-Json -Depth 4 | Set-Content (Join-Path $journalDir '20261126T000000000-crashed01.json')
 
+        # Read-only commands say so too (issue 16.9): the journal, its files, and the commands that recover it.
+        $null = Get-RelocationManifest -Root $root -WarningVariable readWarnings
+        $null = Test-RelocationManifest -Root $root -WarningVariable testWarnings
+        foreach ($w in @(($readWarnings -join "`n"), ($testWarnings -join "`n"))) {
+            $w | Should -Match 'Journal .infra-relocation/journal/20261126T000000000-crashed01.json is pending: transaction crashed01 .* crashed while writing ops/bindings/infra.relocation.plan.yaml'
+            $w | Should -Match 'Set-RelocationState, Set-RelocationServiceStatus'
+        }
         $preview = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -WhatIf -WarningVariable warnings
-        ($warnings -join "`n") | Should -Match 'crashed transition left .infra-relocation/journal/20261126T000000000-crashed01.json'
+        ($warnings -join "`n") | Should -Match 'Journal .infra-relocation/journal/20261126T000000000-crashed01.json is pending'
         $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow
         $receipt.Outcome | Should -Be 'Succeeded'
         $receipt.RecoveredJournals | Should -Match 'crashed01'

@@ -82,10 +82,6 @@ public abstract class TransitionCmdlet : EstateCmdlet
             return null;
         }
         runContext.RecordInputs(preview.InputDigests);
-        foreach (var journal in preview.PendingJournals)
-        {
-            WriteWarning($"A crashed transition left {journal}; the next change of this estate rolls it back first.");
-        }
         WarnAll(preview.Plan);
 
         if (preview.Plan.Blocked)
