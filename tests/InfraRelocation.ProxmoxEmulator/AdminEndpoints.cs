@@ -41,7 +41,9 @@ internal sealed class AdminEndpoints(EmulatorState state)
                     ("POST", "/faults") => Do(() => state.Faults.Add(body.Deserialize<Fault>(Json)!)),
                     ("DELETE", "/faults") => Do(state.Faults.Clear),
                     ("POST", "/nodes") => Do(() => state.AddNode(Str(body, "name")!)),
-                    ("POST", "/templates") => Do(() => state.AddTemplate(body.GetProperty("vmid").GetInt32(), Str(body, "node") ?? ProxmoxEmulator.DefaultNode, Str(body, "name") ?? "template")),
+                    ("POST", "/templates") => Do(() => state.AddTemplate(body.GetProperty("vmid").GetInt32(), Str(body, "node") ?? ProxmoxEmulator.DefaultNode,
+                        Str(body, "name") ?? "template", Str(body, "storage") ?? "local-lvm")),
+                    ("POST", "/storages") => Do(() => SeedFile.AddStorage(state, body)),
                     ("POST", "/vms") => Do(() => SeedFile.AddVm(state, body)),
                     ("POST", "/tokens") => Do(() => state.AddToken(Str(body, "tokenId")!, Str(body, "secret")!)),
                     ("POST", "/users") => Do(() => state.AddUser(Str(body, "username")!, Str(body, "password")!)),
@@ -78,6 +80,7 @@ internal sealed class AdminEndpoints(EmulatorState state)
         if (body.TryGetProperty("includeMessageField", out var m)) o.IncludeMessageField = m.GetBoolean();
         if (body.TryGetProperty("resizeReturnsUpid", out var r)) o.ResizeReturnsUpid = r.GetBoolean();
         if (body.TryGetProperty("authFailureDelayMs", out var ad)) o.AuthFailureDelay = TimeSpan.FromMilliseconds(ad.GetInt32());
+        if (body.TryGetProperty("resourceLagMs", out var rl)) o.ResourceLag = TimeSpan.FromMilliseconds(rl.GetInt32());
     }
 
     /// <summary>POST /_emulator/vms/{vmid}/lock {"lock":"clone"|null}, /guest {"ip":..,"agentBootPolls":..,"linkLocalOnlyPolls":..,"ignoresShutdown":..}, /status {"status":..}.</summary>
@@ -95,6 +98,7 @@ internal sealed class AdminEndpoints(EmulatorState state)
                 if (body.TryGetProperty("linkLocalOnlyPolls", out var ll)) vm.LinkLocalOnlyPolls = ll.GetInt32();
                 break;
             case "status": vm.Status = Str(body, "status")!; break;
+            case "ha": vm.HaManaged = body.GetProperty("managed").GetBoolean(); break;
             default: throw new KeyNotFoundException($"unknown VM control {path}");
         }
         return new { ok = true };

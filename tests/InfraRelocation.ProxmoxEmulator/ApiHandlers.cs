@@ -54,8 +54,8 @@ public sealed partial class ApiHandlers
         Map("GET", "/cluster/resources", ClusterResources);
         Map("GET", "/cluster/nextid", NextId);
         Map("GET", "/cluster/tasks", _ => _state.Tasks.Select(TaskEntry).ToList());
-        Map("GET", "/storage", _ => Storages().Select(s => new { storage = s.Id, type = s.Type, content = s.Content, shared = 0 }).ToList());
-        Map("GET", "/nodes/{node}/storage", r => { NodeOf(r); return Storages().Select(s => new { storage = s.Id, type = s.Type, content = s.Content, active = 1, enabled = 1, shared = 0, total = 107374182400L, used = 10737418240L, avail = 96636764160L }).ToList(); });
+        Map("GET", "/storage", _ => _state.Storages.Select(s => new { storage = s.Id, type = s.Type, content = s.Content, shared = s.Shared ? 1 : 0 }).ToList());
+        Map("GET", "/nodes/{node}/storage", r => { NodeOf(r); return _state.Storages.Select(s => new { storage = s.Id, type = s.Type, content = s.Content, active = 1, enabled = 1, shared = s.Shared ? 1 : 0, total = 107374182400L, used = 10737418240L, avail = 96636764160L }).ToList(); });
         Map("GET", "/nodes/{node}/status", r => { NodeOf(r); return new { cpu = 0.03, uptime = 123456, pveversion = "pve-manager/" + _state.Options.Version, memory = new { total = 34359738368L, used = 4294967296L, free = 30064771072L }, loadavg = new[] { "0.10", "0.20", "0.30" }, cpuinfo = new { cores = 4, cpus = 8, sockets = 1, model = "Emulated CPU" } }; });
         Map("GET", "/nodes/{node}/version", _ => new { version = _state.Options.Version, release = string.Join('.', _state.Options.Version.Split('.').Take(2)), repoid = "0123abcd" });
         Map("GET", "/nodes/{node}/dns", r => NodeOf(r).Dns.ToDictionary(kv => kv.Key, kv => (object?)kv.Value));
@@ -74,14 +74,17 @@ public sealed partial class ApiHandlers
             n.Hosts = r.P["data"];
             return null;
         });
-        Map("GET", "/nodes/{node}/qemu", r => { NodeOf(r); return _state.Vms.Values.Where(v => v.Node == r.Node).Select(VmSummary).ToList(); });
+        // Index calls drop what the caller may not VM.Audit, silently (qemu-server PVE/API2/Qemu.pm vmlist:
+        // "next if !$rpcenv->check($authuser, "/vms/$vmid", ['VM.Audit'], 1)").
+        Map("GET", "/nodes/{node}/qemu", r => { NodeOf(r); return _state.Vms.Values.Where(v => v.Node == r.Node && MayAudit(r, v)).Select(VmSummary).ToList(); });
         Map("GET", "/nodes/{node}/qemu/{vmid}/status/current", r =>
         {
             var vm = VmOf(r);
             var d = VmSummary(vm);
             d["qmpstatus"] = vm.Status;
             d["agent"] = AgentEnabled(vm) ? 1 : 0;
-            d["ha"] = new { managed = 0 };
+            d["ha"] = vm.HaManaged ? new Dictionary<string, object> { ["managed"] = 1, ["state"] = vm.Status == "running" ? "started" : "stopped" }
+                : new Dictionary<string, object> { ["managed"] = 0 };
             return d;
         });
         Map("GET", "/nodes/{node}/qemu/{vmid}/config", r => ConfigOut(VmOf(r)));
@@ -103,6 +106,7 @@ public sealed partial class ApiHandlers
         });
         Map("GET", "/nodes/{node}/qemu/{vmid}/pending", r => VmOf(r).Config.Select(kv => new { key = kv.Key, value = kv.Value }).ToList());
         Map("POST", "/nodes/{node}/qemu/{vmid}/clone", Clone);
+        Map("POST", "/nodes/{node}/qemu/{vmid}/migrate", Migrate);
         Map("PUT", "/nodes/{node}/qemu/{vmid}/resize", Resize);
         Map("POST", "/nodes/{node}/qemu/{vmid}/status/start", r => Power(r, "qmstart"));
         Map("POST", "/nodes/{node}/qemu/{vmid}/status/stop", r => Power(r, "qmstop"));
@@ -131,7 +135,7 @@ public sealed partial class ApiHandlers
             if (!t.Finished) _state.Finish(t, "unexpected status");
             return null;
         });
-        Map("GET", "/access/permissions", _ => new Dictionary<string, object> { ["/"] = new Dictionary<string, int> { ["Sys.Audit"] = 1, ["VM.Allocate"] = 1 } });
+        Map("GET", "/access/permissions", AccessPermissions);
         Map("POST", "/access/ticket", Ticket);
     }
 
@@ -307,13 +311,40 @@ public sealed partial class ApiHandlers
     [GeneratedRegex(@"^PVEAPIToken[= ](.+)$")]
     private static partial Regex TokenHeader();
 
+    /// <summary>Whether the caller lacks <paramref name="priv"/> on <paramref name="path"/> (a denial on a path covers its children).</summary>
+    private bool IsDenied(Request r, string path, string priv) =>
+        _state.Denied.Any(d => (d.Principal == "*" || d.Principal == r.TaskUser || d.Principal == r.User) && d.Privilege == priv
+                               && (d.Path == path || (d.Path != "/" && path.StartsWith(d.Path + "/", StringComparison.Ordinal)) || d.Path == "/"));
+
+    /// <summary>Every privilege the emulator knows (pve-access-control src/PVE/AccessControl.pm privilege list, the ones in use here).</summary>
+    private static readonly string[] KnownPrivileges =
+    [
+        "Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.Audit", "Pool.Allocate", "Pool.Audit", "SDN.Audit", "SDN.Use",
+        "Sys.Audit", "Sys.Modify", "VM.Allocate", "VM.Audit", "VM.Clone", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit",
+        "VM.Config.Disk", "VM.Config.HWType", "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", "VM.GuestAgent.Audit",
+        "VM.GuestAgent.Unrestricted", "VM.Migrate", "VM.Monitor", "VM.PowerMgmt",
+    ];
+
+    /// <summary>
+    /// pve-access-control src/PVE/API2/AccessControl.pm 'permissions': with <c>path</c>, the caller's effective
+    /// privileges there ($rpcenv->permissions); without, a map of paths. Here everything is granted except the denials.
+    /// </summary>
+    private object? AccessPermissions(Request r)
+    {
+        Dictionary<string, int> On(string path) => KnownPrivileges.Where(p => !IsDenied(r, path, p)).ToDictionary(p => p, _ => 1);
+        if (r.P.TryGetValue("path", out var path)) return new Dictionary<string, object> { [path] = On(path) };
+        var tree = new Dictionary<string, object> { ["/"] = On("/") };
+        foreach (var denied in _state.Denied.Select(d => d.Path).Distinct()) tree[denied] = On(denied);
+        return tree;
+    }
+
+    private bool MayAudit(Request r, VmState vm) => !IsDenied(r, "/vms/" + vm.VmId, "VM.Audit");
+
     private void CheckPrivileges(Request r)
     {
         if (r.P.ContainsKey("skiplock") && r.TaskUser != "root@pam")
             throw new ApiError(400, "Parameter verification failed.", new() { ["skiplock"] = "Only root may use this option." });
-        bool Denied(string path, string priv) =>
-            _state.Denied.Any(d => (d.Principal == "*" || d.Principal == r.TaskUser || d.Principal == r.User) && d.Privilege == priv
-                                   && (d.Path == path || (d.Path != "/" && path.StartsWith(d.Path + "/", StringComparison.Ordinal)) || d.Path == "/"));
+        bool Denied(string path, string priv) => IsDenied(r, path, priv);
         if (r.Template == "/nodes/{node}/qemu/{vmid}/config" && r.Method is "PUT" or "POST")
         {
             // Per-key privileges, as qemu-server checks them.
@@ -360,8 +391,6 @@ public sealed partial class ApiHandlers
 
     private static string Sha1(string s) => Convert.ToHexString(SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(s))).ToLowerInvariant();
 
-    private static (string Id, string Type, string Content)[] Storages() =>
-        [("local", "dir", "iso,vztmpl,backup,snippets"), ("local-lvm", "lvmthin", "images,rootdir")];
 
     private NodeState NodeOf(Request r) =>
         _state.Nodes.TryGetValue(r.Node, out var n) ? n : throw new ApiError(500, $"no such cluster node '{r.Node}'");
@@ -409,6 +438,12 @@ public sealed partial class ApiHandlers
         return d;
     }
 
+    /// <summary>
+    /// pve-manager PVE/API2/Cluster.pm 'resources': the VM list, node and lock are current (pmxcfs vmlist and
+    /// config properties), while name, status and template come from pvestatd's rrd broadcast
+    /// (PVE::API2Tools::extract_vm_stats), up to <see cref="EmulatorOptions.ResourceLag"/> old; a VM too new for it
+    /// has no name yet. Entries the caller may not VM.Audit are left out.
+    /// </summary>
     private object? ClusterResources(Request r)
     {
         var type = r.P.GetValueOrDefault("type");
@@ -417,19 +452,24 @@ public sealed partial class ApiHandlers
             list.AddRange(_state.Nodes.Values.Select(n => new { id = "node/" + n.Name, type = "node", node = n.Name, status = n.Status, maxcpu = 8, maxmem = 34359738368L }));
         if (type is null or "vm")
         {
-            foreach (var vm in _state.Vms.Values)
+            var now = DateTimeOffset.UtcNow;
+            foreach (var vm in _state.Vms.Values.Where(v => MayAudit(r, v)))
             {
+                if (vm.Published is null || now - vm.Published.At >= _state.Options.ResourceLag)
+                    vm.Published = new PublishedStats(vm.Config.GetValueOrDefault("name"), vm.Status, vm.IsTemplate, now);
                 var d = VmSummary(vm);
                 d["id"] = "qemu/" + vm.VmId;
                 d["type"] = "qemu";
                 d["node"] = vm.Node;
-                d["template"] = vm.IsTemplate ? 1 : 0;
+                d["name"] = vm.Published.Name ?? "";
+                d["status"] = vm.Published.Status;
+                d["template"] = vm.Published.Template ? 1 : 0;
                 list.Add(d);
             }
         }
         if (type is null or "storage")
             foreach (var n in _state.Nodes.Values)
-                list.AddRange(Storages().Select(s => new { id = $"storage/{n.Name}/{s.Id}", type = "storage", node = n.Name, storage = s.Id, status = "available", content = s.Content, shared = 0, plugintype = s.Type }));
+                list.AddRange(_state.Storages.Select(s => new { id = $"storage/{n.Name}/{s.Id}", type = "storage", node = n.Name, storage = s.Id, status = "available", content = s.Content, shared = s.Shared ? 1 : 0, plugintype = s.Type }));
         return list;
     }
 
@@ -457,11 +497,16 @@ public sealed partial class ApiHandlers
         if (!full && r.P.ContainsKey("format")) throw new ApiError(500, "parameter 'format' not allowed for linked clones");
         var target = r.P.GetValueOrDefault("target") ?? source.Node;
         if (!_state.Nodes.ContainsKey(target)) throw new ApiError(500, $"no such cluster node '{target}'");
-        if (target != source.Node) throw new ApiError(500, $"can't clone VM to node '{target}' (VM uses local storage)");
-        if (r.P.TryGetValue("storage", out var st) && !Storages().Any(s => s.Id == st && s.Content.Contains("images")))
+        // qemu-server PVE/API2/Qemu.pm clone_vm: $check_storage_access_clone calls the VM shared only when every
+        // volume (disks and cloud-init/ISO drives alike) is on a storage marked shared; a target needs that.
+        if (target != source.Node && !VolumesOf(source).All(v => _state.Storages.Any(s => s.Id == v && s.Shared)))
+            throw new ApiError(500, $"can't clone VM to node '{target}' (VM uses local storage)");
+        if (r.P.TryGetValue("storage", out var st) && !_state.Storages.Any(s => s.Id == st && s.Content.Contains("images")))
             throw new ApiError(400, "Parameter verification failed.", new() { ["storage"] = $"storage '{st}' does not support vm images" });
 
-        var clone = _state.AddVm(newId, source.Node, new Dictionary<string, string> { ["lock"] = "clone" });
+        // The new config is written on the target node ("After the clone the new config lives on target"); the task runs on the source node.
+        var clone = _state.AddVm(newId, target, new Dictionary<string, string> { ["lock"] = "clone" });
+        clone.Published = new PublishedStats(null, "unknown", false, DateTimeOffset.UtcNow); // not yet broadcast by pvestatd
         var name = r.P.GetValueOrDefault("name") ?? "Copy-of-VM-" + (source.Config.GetValueOrDefault("name") ?? source.VmId.ToString(CultureInfo.InvariantCulture));
         var disks = source.Config.Where(kv => Regex.IsMatch(kv.Key, @"^(scsi|virtio|sata|ide)\d+$") && !kv.Value.Contains("media=cdrom")).Select(kv => kv.Key).ToList();
         var lines = new List<(double, string)>();
@@ -480,7 +525,7 @@ public sealed partial class ApiHandlers
             {
                 if (k is "template" or "lock") continue;
                 clone.Config[k] = Regex.IsMatch(k, @"^net\d+$") ? Regex.Replace(v, @"([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}", EmulatorState.RandomMac())
-                    : Regex.IsMatch(k, @"^(scsi|virtio|sata|ide)\d+$") ? v.Replace($"-{source.VmId}-", $"-{newId}-").Replace("base-", "vm-")
+                    : Regex.IsMatch(k, @"^(scsi|virtio|sata|ide)\d+$") ? CloneVolume(v, source.VmId, newId, full ? st : null)
                     : k == "smbios1" ? $"uuid={Guid.NewGuid()}" : v;
             }
             clone.Config["name"] = name;
@@ -525,24 +570,79 @@ public sealed partial class ApiHandlers
         }
     }
 
+    /// <summary>
+    /// qemu-server PVE/API2/Qemu.pm resize_vm: since qemu-server 8.0 every check (lock, digest, disk, shrink) runs
+    /// inside the 'resize' worker under the config lock, so each refusal is a failed task, not an HTTP error.
+    /// With <see cref="EmulatorOptions.ResizeReturnsUpid"/> off it answers as before 8.0: synchronous, null.
+    /// </summary>
     private object? Resize(Request r)
     {
         var vm = VmOf(r);
-        CheckLock(vm, r);
-        if (r.P.TryGetValue("digest", out var digest) && !string.Equals(digest, vm.Digest(), StringComparison.OrdinalIgnoreCase))
-            throw new ApiError(500, "detected modified configuration - file changed by other user? Try again.");
-        var disk = r.P["disk"];
-        if (!vm.Config.TryGetValue(disk, out var value)) throw new ApiError(500, $"disk '{disk}' does not exist");
-        if (value.Contains("media=cdrom")) throw new ApiError(500, "you can't resize a cdrom");
         var m = Regex.Match(r.P["size"], @"^(\+)?(\d+(?:\.\d+)?)([KMGT])?$");
         if (!m.Success) throw new ApiError(400, "Parameter verification failed.", new() { ["size"] = "value does not match the regex pattern" });
-        var current = SizeBytes(Regex.Match(value, @"size=([^,]+)").Groups[1].Value);
-        var amount = (long)(double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) * UnitBytes(m.Groups[3].Value));
-        var next = m.Groups[1].Success ? current + amount : amount;
-        if (next < current) throw new ApiError(500, "shrinking disks is not supported");
-        vm.Config[disk] = Regex.IsMatch(value, @"size=") ? Regex.Replace(value, @"size=[^,]+", "size=" + FormatSize(next)) : value + ",size=" + FormatSize(next);
-        if (!_state.Options.ResizeReturnsUpid) return null;
-        return _state.StartTask(vm.Node, "resize", vm.VmId.ToString(CultureInfo.InvariantCulture), r.TaskUser).Upid;
+        string? next = null;
+        string? Check()
+        {
+            if (vm.Lock is { } l && !r.Flag("skiplock")) return $"VM is locked ({l})";
+            if (r.P.TryGetValue("digest", out var digest) && !string.Equals(digest, vm.Digest(), StringComparison.OrdinalIgnoreCase))
+                return "detected modified configuration - file changed by other user? Try again.";
+            var disk = r.P["disk"];
+            if (!vm.Config.TryGetValue(disk, out var value)) return $"disk '{disk}' does not exist";
+            if (value.Contains("media=cdrom")) return "you can't resize a cdrom";
+            var current = SizeBytes(Regex.Match(value, @"size=([^,]+)").Groups[1].Value);
+            var amount = (long)(double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) * UnitBytes(m.Groups[3].Value));
+            var size = m.Groups[1].Success ? current + amount : amount;
+            if (size < current) return "shrinking disks is not supported";
+            next = Regex.IsMatch(value, @"size=") ? Regex.Replace(value, @"size=[^,]+", "size=" + FormatSize(size)) : value + ",size=" + FormatSize(size);
+            return null;
+        }
+        var error = Check();
+        if (!_state.Options.ResizeReturnsUpid)
+        {
+            if (error is not null) throw new ApiError(500, error);
+            vm.Config[r.P["disk"]] = next!;
+            return null;
+        }
+        return _state.StartTask(vm.Node, "resize", vm.VmId.ToString(CultureInfo.InvariantCulture), r.TaskUser, ok =>
+        {
+            if (ok && next is not null) vm.Config[r.P["disk"]] = next;
+        }, failWith: error).Upid;
+    }
+
+    /// <summary>
+    /// qemu-server PVE/API2/Qemu.pm migrate_vm: a target equal to the local node is a parameter error; a running
+    /// VM needs online=1; a locked VM is refused; then a 'qmigrate' worker on the source node (PVE::QemuMigrate)
+    /// holds lock 'migrate', copies local volumes offline to the same storage id on the target and moves the config.
+    /// </summary>
+    private object? Migrate(Request r)
+    {
+        var vm = VmOf(r);
+        var target = r.P["target"];
+        if (target == vm.Node) throw new ApiError(400, "Parameter verification failed.", new() { ["target"] = "target is local node." });
+        if (!_state.Nodes.ContainsKey(target)) throw new ApiError(500, $"no such cluster node '{target}'");
+        if (vm.Status == "running" && !r.Flag("online")) throw new ApiError(500, "can't migrate running VM without --online");
+        CheckLock(vm, r);
+        vm.Config["lock"] = "migrate";
+        var lines = VolumesOf(vm).Where(v => !_state.Storages.Any(s => s.Id == v && s.Shared))
+            .Select(v => (0.2, $"found local disk on storage '{v}'")).ToList();
+        lines.Add((0.9, $"migration finished successfully"));
+        return _state.StartTask(vm.Node, "qmigrate", vm.VmId.ToString(CultureInfo.InvariantCulture), r.TaskUser, ok =>
+        {
+            vm.Config.Remove("lock");
+            if (ok) vm.Node = target;
+        }, lines).Upid;
+    }
+
+    /// <summary>The storage ids of a VM's drives (disks, cloud-init and ISO drives).</summary>
+    private static IEnumerable<string> VolumesOf(VmState vm) =>
+        vm.Config.Where(kv => Regex.IsMatch(kv.Key, @"^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$") && kv.Value.Contains(':'))
+            .Select(kv => kv.Value.Split(',')[0].Split(':')[0]).Distinct();
+
+    /// <summary>A drive of the clone: the new VM's volume name, on <paramref name="storage"/> when a full clone names one.</summary>
+    private static string CloneVolume(string drive, int sourceId, int newId, string? storage)
+    {
+        var value = drive.Replace($"-{sourceId}-", $"-{newId}-").Replace("base-", "vm-");
+        return storage is null ? value : Regex.Replace(value, "^[^:,]+:", storage + ":");
     }
 
     private static long UnitBytes(string unit) => unit switch { "K" => 1L << 10, "M" => 1L << 20, "G" => 1L << 30, "T" => 1L << 40, _ => 1L };
@@ -567,6 +667,19 @@ public sealed partial class ApiHandlers
         var id = vm.VmId.ToString(CultureInfo.InvariantCulture);
         switch (type)
         {
+            case "qmstart" when vm.HaManaged:
+                // qemu-server PVE/API2/Qemu.pm vm_start: an HA-managed VM gets an 'hastart' task that only asks the
+                // HA stack for state 'started' (ha-manager set); the node's LRM then runs its own qmstart task.
+                return _state.StartTask(vm.Node, "hastart", id, r.TaskUser, ok =>
+                {
+                    if (ok) _state.StartTask(vm.Node, "qmstart", id, "root@pam", started =>
+                    {
+                        if (!started) return;
+                        vm.Status = "running";
+                        vm.StartedAt = DateTimeOffset.UtcNow;
+                        vm.AgentPolls = 0;
+                    });
+                }, [(0.0, $"Requesting HA start for VM {id}")]).Upid;
             case "qmstart":
                 var alreadyRunning = vm.Status == "running";
                 return _state.StartTask(vm.Node, type, id, r.TaskUser, ok =>
@@ -688,6 +801,9 @@ public sealed partial class ApiHandlers
         var lines = _state.VisibleLines(t);
         var start = int.Parse(r.P.GetValueOrDefault("start", "0"), CultureInfo.InvariantCulture);
         var limit = int.Parse(r.P.GetValueOrDefault("limit", "50"), CultureInfo.InvariantCulture);
+        // pve-manager PVE/API2/Tasks.pm read_task_log -> PVE::Tools::dump_logfile: a log without lines yet is
+        // answered with one placeholder line "no content", which is not part of the log.
+        if (lines.Count == 0) return new TaskLogResult([new { n = 1, t = "no content" }], 1);
         var page = lines.Select((text, i) => (object)new { n = i + 1, t = text }).Skip(start).Take(limit).ToList();
         return new TaskLogResult(page, lines.Count);
     }

@@ -18,6 +18,11 @@ public sealed class EmulatorOptions
     /// <summary>PVE ≥ 8.0 resize returns a UPID; false emulates the old synchronous null.</summary>
     public bool ResizeReturnsUpid { get; set; } = true;
     public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// How stale /cluster/resources' name, status and template flag may be (pvestatd broadcasts them about every
+    /// 10 s; zero: always current). The VM list itself, node and lock are current, as on a real cluster.
+    /// </summary>
+    public TimeSpan ResourceLag { get; set; } = TimeSpan.Zero;
     public string Version { get; set; } = "9.1.2";
     public int Port { get; set; }
     public string? StatePath { get; set; }
@@ -31,8 +36,16 @@ public sealed class NodeState(string name)
     public string Hosts { get; set; } = "127.0.0.1 localhost.localdomain localhost\n";
 }
 
+/// <summary>A storage of storage.cfg; <see cref="Shared"/> storages hold the same volumes on every node.</summary>
+public sealed record StorageState(string Id, string Type, string Content, bool Shared);
+
+/// <summary>What /cluster/resources last published of a VM (name, status, template flag).</summary>
+public sealed record PublishedStats(string? Name, string Status, bool Template, DateTimeOffset At);
+
 public sealed class VmState(int vmid, string node)
 {
+    /// <summary>The stats /cluster/resources shows while <see cref="EmulatorOptions.ResourceLag"/> has not passed (null: none yet).</summary>
+    public PublishedStats? Published { get; set; }
     public int VmId { get; } = vmid;
     public string Node { get; set; } = node;
     public SortedDictionary<string, string> Config { get; } = new(StringComparer.Ordinal);
@@ -47,6 +60,8 @@ public sealed class VmState(int vmid, string node)
     public string? GuestIp { get; set; }
     /// <summary>Shutdown without forceStop fails with "VM quit/powerdown failed - got timeout".</summary>
     public bool IgnoresShutdown { get; set; }
+    /// <summary>An HA resource (ha-manager): start goes through an 'hastart' task.</summary>
+    public bool HaManaged { get; set; }
     public string? Lock => Config.GetValueOrDefault("lock");
     public bool IsTemplate => Config.GetValueOrDefault("template") == "1";
 
@@ -94,6 +109,9 @@ public sealed class EmulatorState
     public EmulatorOptions Options { get; }
     public FaultRegistry Faults { get; } = new();
     public Dictionary<string, NodeState> Nodes { get; } = new(StringComparer.Ordinal);
+    /// <summary>storage.cfg: local (no images) and local-lvm (images, per node) unless a seed adds more.</summary>
+    public List<StorageState> Storages { get; } =
+        [new("local", "dir", "iso,vztmpl,backup,snippets", false), new("local-lvm", "lvmthin", "images,rootdir", false)];
     public SortedDictionary<int, VmState> Vms { get; } = [];
     public List<EmulatorTask> Tasks { get; } = [];
     public Dictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
@@ -122,19 +140,31 @@ public sealed class EmulatorState
             foreach (var kv in config) vm.Config[kv.Key] = kv.Value;
             if (template) vm.Config["template"] = "1";
             if (status == "running") vm.StartedAt = DateTimeOffset.UtcNow;
+            vm.Published = new PublishedStats(vm.Config.GetValueOrDefault("name"), status, vm.IsTemplate, DateTimeOffset.UtcNow);
             Vms[vmid] = vm;
             return vm;
         }
     }
 
-    /// <summary>A Debian-like cloud-init template.</summary>
-    public VmState AddTemplate(int vmid, string node, string name) => AddVm(vmid, node, new Dictionary<string, string>
+    public StorageState AddStorage(string id, string type, string content, bool shared)
+    {
+        lock (Sync)
+        {
+            Storages.RemoveAll(s => s.Id == id);
+            var storage = new StorageState(id, type, content, shared);
+            Storages.Add(storage);
+            return storage;
+        }
+    }
+
+    /// <summary>A Debian-like cloud-init template whose disk and cloud-init drive are on <paramref name="storage"/>.</summary>
+    public VmState AddTemplate(int vmid, string node, string name, string storage = "local-lvm") => AddVm(vmid, node, new Dictionary<string, string>
     {
         ["name"] = name, ["cores"] = "2", ["sockets"] = "1", ["memory"] = "2048", ["ostype"] = "l26",
         ["scsihw"] = "virtio-scsi-single", ["boot"] = "order=scsi0", ["agent"] = "1",
         ["net0"] = $"virtio={RandomMac()},bridge=vmbr0,firewall=1",
-        ["scsi0"] = $"local-lvm:base-{vmid}-disk-0,size=8G",
-        ["ide2"] = $"local-lvm:vm-{vmid}-cloudinit,media=cdrom",
+        ["scsi0"] = $"{storage}:base-{vmid}-disk-0,size=8G",
+        ["ide2"] = $"{storage}:vm-{vmid}-cloudinit,media=cdrom",
         ["smbios1"] = $"uuid={Guid.NewGuid()}",
     }, template: true);
 
@@ -194,8 +224,9 @@ public sealed class EmulatorState
     public void Tick()
     {
         var now = DateTimeOffset.UtcNow;
+        // A finishing task may start another (HA start): that nested Tick can finish tasks of this list first.
         foreach (var task in Tasks.Where(t => !t.Finished && now >= t.StartTime + t.Duration).ToList())
-            Finish(task, task.FailWith);
+            if (!task.Finished) Finish(task, task.FailWith);
     }
 
     public void Finish(EmulatorTask task, string? error)

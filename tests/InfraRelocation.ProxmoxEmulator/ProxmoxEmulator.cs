@@ -128,7 +128,8 @@ public sealed class ProxmoxEmulator : IAsyncDisposable
 }
 
 /// <summary>
-/// Seed file: <c>{"nodes":["pve1"], "templates":[{"vmid":9000,"node":"pve1","name":"tpl"}],
+/// Seed file: <c>{"nodes":["pve1"], "storages":[{"storage":"ceph-vm","type":"rbd","content":"images","shared":1}],
+/// "templates":[{"vmid":9000,"node":"pve1","name":"tpl","storage":"ceph-vm"}],
 /// "vms":[{"vmid":100,"node":"pve1","status":"running","config":{...}}], "tokens":[{"tokenId":"u@pve!t","secret":"..."}],
 /// "users":[{"username":"u@pve","password":"..."}]}</c>.
 /// </summary>
@@ -142,7 +143,10 @@ internal static class SeedFile
             foreach (var n in nodes.EnumerateArray()) state.AddNode(n.GetString()!);
         if (root.TryGetProperty("templates", out var templates))
             foreach (var t in templates.EnumerateArray())
-                state.AddTemplate(t.GetProperty("vmid").GetInt32(), Str(t, "node") ?? ProxmoxEmulator.DefaultNode, Str(t, "name") ?? "template");
+                state.AddTemplate(t.GetProperty("vmid").GetInt32(), Str(t, "node") ?? ProxmoxEmulator.DefaultNode, Str(t, "name") ?? "template",
+                    Str(t, "storage") ?? "local-lvm");
+        if (root.TryGetProperty("storages", out var storages))
+            foreach (var s in storages.EnumerateArray()) AddStorage(state, s);
         if (root.TryGetProperty("vms", out var vms))
             foreach (var v in vms.EnumerateArray()) AddVm(state, v);
         if (root.TryGetProperty("tokens", out var tokens))
@@ -151,6 +155,11 @@ internal static class SeedFile
             foreach (var u in users.EnumerateArray()) state.AddUser(Str(u, "username")!, Str(u, "password")!);
         if (state.Nodes.Count == 0) state.AddNode(ProxmoxEmulator.DefaultNode);
     }
+
+    /// <summary><c>{"storage":"ceph-vm","type":"rbd","content":"images","shared":1}</c>.</summary>
+    public static StorageState AddStorage(EmulatorState state, JsonElement s) =>
+        state.AddStorage(Str(s, "storage")!, Str(s, "type") ?? "dir", Str(s, "content") ?? "images",
+            s.TryGetProperty("shared", out var sh) && (sh.ValueKind == JsonValueKind.True || (sh.ValueKind == JsonValueKind.Number && sh.GetInt32() == 1)));
 
     public static VmState AddVm(EmulatorState state, JsonElement v)
     {

@@ -270,4 +270,77 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         $manifest = Get-Content $path -Raw
         foreach ($id in $ids) { $manifest | Should -Match "vm_id: '$id'" }
     }
+
+    It 'a template on another node''s local storage: clone on its node, then an offline migration to the target node' {
+        # docker-host-v2's template 9002 is on pve-fra1-a (local-lvm); mon-core goes to pve-fra1-b.
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname mon-core -Confirm:$false
+
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Node | Should -Be 'pve-fra1-b'
+        ($receipt.Steps | Where-Object Name -eq 'migrate').State | Should -Be 'Done'
+        $posts = @(Get-TestProxmoxMutatingRequest $script:Pve | Where-Object { $_.status -eq 200 })
+        $clone = @($posts | Where-Object path -like '*/clone')
+        $clone.Count | Should -Be 1
+        $clone[0].path | Should -Be '/nodes/pve-fra1-a/qemu/9002/clone'
+        $clone[0].parameters.PSObject.Properties.Name | Should -Not -Contain 'target'
+        $migrate = @($posts | Where-Object path -like '*/migrate')
+        $migrate[0].path | Should -Be '/nodes/pve-fra1-a/qemu/213/migrate'
+        $migrate[0].parameters.target | Should -Be 'pve-fra1-b'
+        (Get-TestProxmoxVm $script:Pve -VmId 213).node | Should -Be 'pve-fra1-b'
+    }
+
+    It 'a template on shared storage: one clone with target straight to the other node, no migration' {
+        Invoke-TestProxmoxControl $script:Pve POST storages @{ storage = 'ceph-vm'; type = 'rbd'; content = 'images'; shared = 1 } | Out-Null
+        Invoke-TestProxmoxControl $script:Pve POST templates @{ vmid = 9002; node = 'pve-fra1-a'; name = 'tpl-debian12'; storage = 'ceph-vm' } | Out-Null
+        $profiles = Join-Path $script:Root 'ops' 'bindings' 'infra.vm.profiles.yaml'
+        Set-Content $profiles ((Get-Content $profiles -Raw).Replace('storage: "local-lvm"', 'storage: "ceph-vm"')) -NoNewline
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname mon-core -Confirm:$false
+
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $posts = @(Get-TestProxmoxMutatingRequest $script:Pve | Where-Object { $_.status -eq 200 })
+        $clone = @($posts | Where-Object path -like '*/clone')
+        $clone.Count | Should -Be 1
+        $clone[0].parameters.target | Should -Be 'pve-fra1-b'
+        @($posts | Where-Object path -like '*/migrate').Count | Should -Be 0
+        (Get-TestProxmoxVm $script:Pve -VmId 213).node | Should -Be 'pve-fra1-b'
+    }
+
+    It 'a re-run while /cluster/resources still lags behind the clone reads the name from the config and resumes' {
+        Invoke-TestProxmoxControl $script:Pve POST options @{ resourceLagMs = 600000 } | Out-Null
+        Add-TestProxmoxFault $script:Pve @{ kind = 'Status'; method = 'PUT'; pathContains = '/qemu/216/config'; status = 500; message = 'simulated failure after the clone'; times = 1 }
+        $failed = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorAction SilentlyContinue
+        $failed.Outcome | Should -Be 'Failed'
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Summary | Should -Not -Match "already used"
+        @(Get-TestProxmoxMutatingRequest $script:Pve | Where-Object { $_.path -like '*/clone' -and $_.status -eq 200 }).Count | Should -Be 1
+    }
+
+    It 'a lock refusal inside the resize task (PVE 8: resize is a task) is retried like an HTTP one' {
+        Add-TestProxmoxFault $script:Pve @{ kind = 'FailTask'; taskType = 'resize'; message = 'VM is locked (backup)'; times = 1 }
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+
+        $receipt.Outcome | Should -Be 'Succeeded'
+        @(Get-TestProxmoxRequest $script:Pve | Where-Object { $_.method -eq 'PUT' -and $_.path -like '*/resize' }).Count | Should -Be 2
+        (Get-TestProxmoxVm $script:Pve -VmId 216).config.scsi0 | Should -Match 'size=64G'
+    }
+
+    It 'a missing privilege is refused before any mutating request, naming the privilege and the path' {
+        Invoke-TestProxmoxControl $script:Pve POST deny @{ path = '/vms/9002'; privilege = 'VM.Audit' } | Out-Null
+        $manifestBefore = Get-Content (Join-Path $script:Root $script:Manifest) -Raw
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+
+        $receipt.Outcome | Should -Be 'Failed'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionPrivilegeMissing,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
+        $err[0].Exception.Message | Should -Match 'VM\.Audit on /vms/9002'
+        $err[0].Exception.Message | Should -Not -Match 'does not exist'
+        @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
+        Get-Content (Join-Path $script:Root $script:Manifest) -Raw | Should -Be $manifestBefore
+    }
 }

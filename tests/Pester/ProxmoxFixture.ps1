@@ -123,7 +123,9 @@ function Initialize-TestProxmoxEstate {
     .SYNOPSIS
         Points a copy of the sample estate at the emulator: proxmox.hosts api_url -> the emulator's URL with its
         pinned fingerprint, token_id -> the emulator's token; profiles' storage local-zfs -> local-lvm (what the
-        emulator offers). Adds the nodes pve-fra1-a / pve-fra1-b and template 9002 on pve-fra1-a to the emulator.
+        emulator offers). Adds the nodes pve-fra1-a / pve-fra1-b / pve-ams1-a, template 9002 on pve-fra1-a (local
+        storage: clones for pve-fra1-b are migrated), template 9302 on pve-ams1-a and the storage nvme-pool
+        (db-host-v1's) to the emulator: every VM target of the sample plan can be provisioned.
         Sets $env:INFRA_RELOCATION_PVE_TOKEN to the token secret (the variable the sample config names).
     #>
     param([Parameter(Mandatory)] [string] $Root, [Parameter(Mandatory)] $Emulator, [switch] $NoSecretVariable)
@@ -137,6 +139,9 @@ function Initialize-TestProxmoxEstate {
     Set-Content $profiles ((Get-Content $profiles -Raw).Replace('storage: "local-zfs"', 'storage: "local-lvm"')) -NoNewline
     Invoke-TestProxmoxControl $Emulator POST nodes @{ name = 'pve-fra1-a' } | Out-Null
     Invoke-TestProxmoxControl $Emulator POST nodes @{ name = 'pve-fra1-b' } | Out-Null
+    Invoke-TestProxmoxControl $Emulator POST nodes @{ name = 'pve-ams1-a' } | Out-Null
+    Invoke-TestProxmoxControl $Emulator POST storages @{ storage = 'nvme-pool'; type = 'lvmthin'; content = 'images,rootdir'; shared = 0 } | Out-Null
     Invoke-TestProxmoxControl $Emulator POST templates @{ vmid = 9002; node = 'pve-fra1-a'; name = 'tpl-debian12' } | Out-Null
+    Invoke-TestProxmoxControl $Emulator POST templates @{ vmid = 9302; node = 'pve-ams1-a'; name = 'tpl-debian12-dr' } | Out-Null
     if (-not $NoSecretVariable) { $env:INFRA_RELOCATION_PVE_TOKEN = $Emulator.Secret }
 }

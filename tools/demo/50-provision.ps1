@@ -39,6 +39,17 @@ try {
     $again = New-ProxmoxVm -Root $DemoRoot -Hostname files-core -Confirm:$false
     $again | Format-List Target, Outcome, VmId, Address, Summary | Out-Host
     if ($again.Outcome -ne 'Unchanged') { throw 'The re-run should change nothing.' }
+
+    Write-DemoStep 'Provision the rest of the plan: templates live on one node, VMs go to every node'
+    # Template 9002 is on pve-fra1-a's local storage: VMs for pve-fra1-b are cloned there and migrated offline.
+    Write-DemoCommand '(Get-RelocationManifest -Root $DemoRoot).VmTargets | Where-Object Hostname -ne files-core | New-ProxmoxVm -Root $DemoRoot -ThrottleLimit 4 -Confirm:$false'
+    $rest = @((Get-RelocationManifest -Root $DemoRoot).VmTargets | Where-Object Hostname -ne files-core |
+        New-ProxmoxVm -Root $DemoRoot -ThrottleLimit 4 -Confirm:$false)
+    $rest | Format-Table Target, Outcome, VmId, Node, Address -AutoSize | Out-Host
+    $failed = @($rest | Where-Object Outcome -ne 'Succeeded')
+    if ($rest.Count -ne 9 -or $failed) { throw "Provisioning the plan failed: $(@($failed | ForEach-Object Summary) -join '; ')" }
+    $migrated = @(Get-TestProxmoxRequest $pve | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/migrate' }).Count
+    Write-Host "All ten VM targets provisioned; $migrated clone(s) migrated from the template's node to their own."
 } finally {
     Stop-TestProxmoxEmulator $pve
     Remove-Item env:INFRA_RELOCATION_PVE_TOKEN, env:INFRA_RELOCATION_PVE_POLL_MS -ErrorAction Ignore

@@ -157,8 +157,13 @@ public sealed class ProvisionExecutor
     public async Task<ProvisionPlan> PreviewAsync(PreparedTarget prepared, ProxmoxClient client, CancellationToken ct = default)
     {
         var notes = new List<string>(prepared.Notes);
-        await client.GetVersionAsync(ct).ConfigureAwait(false);
+        var version = await client.GetVersionAsync(ct).ConfigureAwait(false);
         await CheckNodeIdentityAsync(client, prepared, ct).ConfigureAwait(false);
+        if (prepared.Settings.TemplateVmId is { } templateId)
+        {
+            await CheckPrivilegesAsync(client, ProvisionPrivileges.For(prepared.Settings, templateId,
+                ProvisionJournal.Open(Root, prepared.Target.Hostname).VmId ?? prepared.Target.VmId, null, MajorOf(version)), ct).ConfigureAwait(false);
+        }
         var journal = ProvisionJournal.Open(Root, prepared.Target.Hostname);
         if (journal.Existed)
         {
@@ -181,6 +186,7 @@ public sealed class ProvisionExecutor
         }
         var diskKey = "scsi0";
         string? net0 = null;
+        TemplateSource? source = null;
         var states = new Dictionary<string, (ProvisionStepState State, string? Note, Dictionary<string, string>? Params)>();
         notes.Add($"requests authenticate with Authorization: PVEAPIToken={client.Principal}=******** against {prepared.Host.ApiUrl}");
         if (existing is null)
@@ -188,14 +194,15 @@ public sealed class ProvisionExecutor
             await CheckNameFreeAsync(client, prepared, vmId, ct).ConfigureAwait(false);
             if (prepared.Settings.TemplateVmId is { } tpl)
             {
-                var template = await CheckTemplateAsync(client, prepared, tpl, ct).ConfigureAwait(false);
-                diskKey = BootDisk(template) ?? diskKey;
+                var template = await ResolveTemplateAsync(client, prepared, tpl, ct).ConfigureAwait(false);
+                diskKey = BootDisk(template.Config) ?? diskKey;
+                source = template;
             }
         }
         else
         {
             states["clone"] = (ProvisionStepState.Skipped, $"VM {vmId} '{existing.Name}' exists", null);
-            var config = await client.GetVmConfigAsync(prepared.Host.Node, vmId!.Value, ct).ConfigureAwait(false);
+            var config = await client.GetVmConfigAsync(existing.Node ?? prepared.Host.Node, vmId!.Value, ct).ConfigureAwait(false);
             diskKey = BootDisk(config) ?? diskKey;
             net0 = ProvisionPlanner.Net0For(config["net0"], prepared.Settings.Bridge);
             var diff = ConfigDiff(config, ProvisionPlanner.DesiredConfig(prepared.Settings, net0, prepared.SshKeys));
@@ -203,7 +210,7 @@ public sealed class ProvisionExecutor
                 ? (ProvisionStepState.Skipped, "config already as wanted", null)
                 : (ProvisionStepState.Planned, "keys that differ", diff.Values.ToDictionary(kv => kv.Key, kv => kv.Key == "sshkeys" ? "<public keys>" : kv.Value, StringComparer.Ordinal));
             if (NeedsResize(config, diskKey, prepared) is false) states["resize"] = (ProvisionStepState.Skipped, "disk already that size", null);
-            var status = await client.GetVmStatusAsync(prepared.Host.Node, vmId.Value, ct).ConfigureAwait(false);
+            var status = await client.GetVmStatusAsync(existing.Node ?? prepared.Host.Node, vmId.Value, ct).ConfigureAwait(false);
             if (status.IsRunning) states["start"] = (ProvisionStepState.Skipped, "running", null);
             if (status.IsRunning && prepared.Target.Status is not null and not VmTargetStatus.Planned && prepared.Target.Address is not null)
             {
@@ -211,8 +218,14 @@ public sealed class ProvisionExecutor
             }
         }
 
+        if (existing is not null && existing.Node != prepared.Host.Node)
+        {
+            source = new TemplateSource(new VmConfig(new Dictionary<string, string>(), null), existing.Node!, CloneRoute.CloneThenMigrate);
+            states["clone"] = (ProvisionStepState.Skipped, $"VM {vmId} exists on {existing.Node}", null);
+        }
+        if (source is { Route: CloneRoute.CloneThenMigrate }) await CheckPrivilegesAsync(client, [ProvisionPrivileges.Migrate(vmId)], ct).ConfigureAwait(false);
         var plan = ProvisionPlanner.Plan(_estate, prepared.Target, prepared.ProfileName, prepared.Settings, prepared.Host, vmId, reserve,
-            prepared.SshKeys, notes, diskKey, net0);
+            prepared.SshKeys, notes, diskKey, net0, source?.Node, source?.Route ?? CloneRoute.SameNode);
         var steps = plan.Steps.Select(s => states.TryGetValue(s.Name, out var st)
             ? s with { State = st.State, Note = st.Note ?? s.Note, Parameters = st.Params ?? s.Parameters }
             : s).ToList();
@@ -239,10 +252,12 @@ public sealed class ProvisionExecutor
         string? current = null;
         var diskKey = "scsi0";
         string? net0 = null;
+        var templateNode = node;
+        var route = CloneRoute.SameNode;
 
         void Report(string step, string status, double? percent = null) => progress?.Report(new ProvisionProgress(hostname, step, status, percent));
         ProvisionPlan MakePlan() => ProvisionPlanner.Plan(_estate, prepared.Target, prepared.ProfileName, prepared.Settings, prepared.Host, vmId, reserve,
-            prepared.SshKeys, prepared.Notes, diskKey, net0);
+            prepared.SshKeys, prepared.Notes, diskKey, net0, templateNode, route);
 
         try
         {
@@ -251,8 +266,9 @@ public sealed class ProvisionExecutor
 
             current = "connect";
             Report(current, $"connecting to {prepared.Host.ApiUrl}");
-            await client.GetVersionAsync(ct).ConfigureAwait(false);
+            var version = await client.GetVersionAsync(ct).ConfigureAwait(false);
             await CheckNodeIdentityAsync(client, prepared, ct).ConfigureAwait(false);
+            await CheckPrivilegesAsync(client, ProvisionPrivileges.For(prepared.Settings, template, vmId, null, MajorOf(version)), ct).ConfigureAwait(false);
 
             // VMID: journal (a resumed run), the target, else the lowest free id of the site's range, reserved in the manifest.
             if (vmId is null)
@@ -280,34 +296,33 @@ public sealed class ProvisionExecutor
             {
                 throw VmIdTaken(prepared, existing);
             }
-            if (existing is not null && existing.Node is { } actualNode && actualNode != node)
-            {
-                throw new RelocationException("ProvisionVmOnOtherNode", FailureKind.InvalidOperation,
-                    $"VM {id} ({hostname}) is on node {actualNode}, not on {node} where the manifest places it.", prepared.Target.LocationOf("proxmox_host"), hostname);
-            }
             if (existing is null)
             {
                 await CheckNameFreeAsync(client, prepared, id, ct).ConfigureAwait(false);
-                var templateConfig = await CheckTemplateAsync(client, prepared, template, ct).ConfigureAwait(false);
-                diskKey = BootDisk(templateConfig) ?? diskKey;
-                if (NeedsResize(templateConfig, diskKey, prepared) is null)
+                var source = await ResolveTemplateAsync(client, prepared, template, ct).ConfigureAwait(false);
+                templateNode = source.Node;
+                route = source.Route;
+                diskKey = BootDisk(source.Config) ?? diskKey;
+                if (NeedsResize(source.Config, diskKey, prepared) is null)
                 {
                     // the template's disk is larger than the profile's: refuse before cloning (resize only grows)
-                    throw ShrinkRefused(prepared, templateConfig, diskKey, $"template {template}");
+                    throw ShrinkRefused(prepared, source.Config, diskKey, $"template {template}");
                 }
-                Report(current, $"cloning template {template} to VM {id}", 0);
+                if (route == CloneRoute.CloneThenMigrate) await CheckPrivilegesAsync(client, [ProvisionPrivileges.Migrate(id)], ct).ConfigureAwait(false);
+                Report(current, $"cloning template {template} (node {templateNode}) to VM {id}", 0);
                 EnsureJournalHeader(journal, prepared, id, template);
                 journal.Record("clone", "started");
-                var upid = await Retry(c => client.CloneVmAsync(node, template, new CloneRequest(id)
+                var upid = await Retry(c => client.CloneVmAsync(templateNode, template, new CloneRequest(id)
                 {
                     Name = hostname, Full = true, Storage = prepared.Settings.Storage,
+                    Target = route == CloneRoute.CloneWithTarget ? node : null,
                 }, c), ct).ConfigureAwait(false);
                 mutated = true;
                 upids.Add(upid.Text);
                 journal.Record("clone", "started", upid.Text);
                 await WaitTaskAsync(client, upid, current, Report, ct).ConfigureAwait(false);
                 journal.Record("clone", "done", upid.Text);
-                done[current] = (ProvisionStepState.Done, upid.Text, null);
+                done[current] = (ProvisionStepState.Done, upid.Text, route == CloneRoute.CloneWithTarget ? $"to node {node} (shared storage)" : null);
             }
             else
             {
@@ -324,6 +339,40 @@ public sealed class ProvisionExecutor
                 {
                     done[current] = (ProvisionStepState.Skipped, null, $"VM {id} exists");
                 }
+                existing = await client.FindVmAsync(id, ct).ConfigureAwait(false) ?? existing;
+                if (existing.Node is { } elsewhere && elsewhere != node)
+                {
+                    // Ours (checked above) but on another node: a clone on the template's node whose migration has
+                    // not happened yet. Only a stopped VM is moved; a running one is left to the operator.
+                    var there = await client.GetVmStatusAsync(elsewhere, id, ct).ConfigureAwait(false);
+                    if (there.IsRunning)
+                    {
+                        throw new RelocationException("ProvisionVmOnOtherNode", FailureKind.InvalidOperation,
+                            $"VM {id} ({hostname}) runs on node {elsewhere}, not on {node} where the manifest places it; migrate it or correct proxmox_host.",
+                            prepared.Target.LocationOf("proxmox_host"), hostname);
+                    }
+                    templateNode = elsewhere;
+                    route = CloneRoute.CloneThenMigrate;
+                }
+            }
+
+            // Migrate: the clone of a template on another node's local storage moves offline to the target node
+            // (qemu-server PVE/API2/Qemu.pm migrate_vm; the task runs on the source node).
+            if (route == CloneRoute.CloneThenMigrate)
+            {
+                current = "migrate";
+                Report(current, $"waiting for VM {id} on {templateNode} to be unlocked");
+                await client.WaitForUnlockAsync(templateNode, id, _options.LockTimeout, _options.PollInterval, ct).ConfigureAwait(false);
+                Report(current, $"migrating VM {id} from {templateNode} to {node} with its local disks");
+                EnsureJournalHeader(journal, prepared, id, template);
+                journal.Record(current, "started");
+                var migrate = await Retry(c => client.MigrateVmAsync(templateNode, id, node, withLocalDisks: true, ct: c), ct).ConfigureAwait(false);
+                mutated = true;
+                upids.Add(migrate.Text);
+                journal.Record(current, "started", migrate.Text);
+                await WaitTaskAsync(client, migrate, current, Report, ct).ConfigureAwait(false);
+                journal.Record(current, "done", migrate.Text);
+                done[current] = (ProvisionStepState.Done, migrate.Text, $"from {templateNode}");
             }
 
             // The clone's lock clears when its task ends; a backup or another client may hold one for a while.
@@ -365,14 +414,19 @@ public sealed class ProvisionExecutor
                     Report(current, $"growing {diskKey} to {prepared.Settings.DiskGb}G");
                     EnsureJournalHeader(journal, prepared, id, template);
                     journal.Record(current, "started");
-                    var resize = await Retry(c => client.ResizeDiskAsync(node, id, diskKey, $"{prepared.Settings.DiskGb}G", null, c), ct).ConfigureAwait(false);
-                    mutated = true;
-                    if (resize is not null)
+                    // Since PVE 8 the resize runs in a task: a lock refusal is its exit status, retried like an HTTP one.
+                    var resize = await Retry(async c =>
                     {
-                        upids.Add(resize.Text);
-                        journal.Record(current, "started", resize.Text);
-                        await WaitTaskAsync(client, resize, current, Report, ct).ConfigureAwait(false);
-                    }
+                        var u = await client.ResizeDiskAsync(node, id, diskKey, $"{prepared.Settings.DiskGb}G", null, c).ConfigureAwait(false);
+                        mutated = true;
+                        if (u is not null)
+                        {
+                            upids.Add(u.Text);
+                            journal.Record(current, "started", u.Text);
+                            await WaitTaskAsync(client, u, current, Report, c).ConfigureAwait(false);
+                        }
+                        return u;
+                    }, ct).ConfigureAwait(false);
                     journal.Record(current, "done", resize?.Text);
                     done[current] = (ProvisionStepState.Done, resize?.Text, null);
                     break;
@@ -391,16 +445,27 @@ public sealed class ProvisionExecutor
                 Report(current, $"starting VM {id}");
                 EnsureJournalHeader(journal, prepared, id, template);
                 journal.Record(current, "started");
-                var start = await Retry(c => client.StartVmAsync(node, id, c), ct).ConfigureAwait(false);
-                mutated = true;
-                upids.Add(start.Text);
-                journal.Record(current, "started", start.Text);
-                try
+                // A lock on the VM fails the start inside its task (qemu-server vm_start checks it in the worker): retried.
+                var start = await Retry(async c =>
                 {
-                    await WaitTaskAsync(client, start, current, Report, ct).ConfigureAwait(false);
-                }
-                catch (ProxmoxTaskFailedException e) when (e.ExitStatus.Contains("already running", StringComparison.OrdinalIgnoreCase))
+                    var u = await client.StartVmAsync(node, id, c).ConfigureAwait(false);
+                    mutated = true;
+                    upids.Add(u.Text);
+                    journal.Record(current, "started", u.Text);
+                    try
+                    {
+                        await WaitTaskAsync(client, u, current, Report, c).ConfigureAwait(false);
+                    }
+                    catch (ProxmoxTaskFailedException e) when (e.ExitStatus.Contains("already running", StringComparison.OrdinalIgnoreCase))
+                    {
+                    }
+                    return u;
+                }, ct).ConfigureAwait(false);
+                if (start.Type == "hastart")
                 {
+                    // An HA-managed VM: the task only asked the HA stack to start it; its LRM starts it shortly after.
+                    Report(current, $"VM {id} is HA-managed: waiting for the HA stack to start it");
+                    await WaitForRunningAsync(client, node, id, ct).ConfigureAwait(false);
                 }
                 journal.Record(current, "done", start.Text);
                 done[current] = (ProvisionStepState.Done, start.Text, null);
@@ -504,6 +569,29 @@ public sealed class ProvisionExecutor
         }
     }
 
+    /// <summary>
+    /// Asks GET /access/permissions?path= once per path and refuses with one error naming every missing privilege and
+    /// its path, before any change (see <see cref="ProvisionPrivileges"/>).
+    /// </summary>
+    private static async Task CheckPrivilegesAsync(ProxmoxClient client, IEnumerable<RequiredPrivilege> required, CancellationToken ct)
+    {
+        var missing = new List<RequiredPrivilege>();
+        foreach (var path in required.GroupBy(r => r.Path, StringComparer.Ordinal))
+        {
+            var granted = await client.GetPermissionsAsync(path.Key, ct).ConfigureAwait(false);
+            missing.AddRange(path.Where(r => !granted.Contains(r.Privilege)));
+        }
+        if (missing.Count == 0) return;
+        throw new RelocationException("ProvisionPrivilegeMissing", FailureKind.PermissionDenied,
+            $"{client.Principal} lacks {string.Join("; ", missing.Select(m => $"{m.Privilege} on {m.Path} ({m.Why})"))}. Nothing was changed. " +
+            "Grant them to this token or user (a privilege-separated token has only its own ACLs), e.g. pveum acl modify <path> --tokens <token id> --roles <role>; " +
+            "Get-Help New-ProxmoxVm lists every privilege per Proxmox VE version.",
+            target: missing[0].Path);
+    }
+
+    private static int MajorOf(ProxmoxVersion version) =>
+        int.TryParse(version.Version.Split('.')[0], NumberStyles.None, CultureInfo.InvariantCulture, out var major) ? major : 9;
+
     /// <summary>A VM already carrying the target's name under another VMID means a second copy would be built: refuse.</summary>
     private static async Task CheckNameFreeAsync(ProxmoxClient client, PreparedTarget prepared, int? vmId, CancellationToken ct)
     {
@@ -527,7 +615,14 @@ public sealed class ProvisionExecutor
             $"VMID {vm.VmId} is already used by {(vm.Template == true ? "template" : "VM")} '{vm.Name}' on {vm.Node}; {prepared.Target.Hostname} cannot use it. Choose another vm_id.",
             prepared.Target.LocationOf("vm_id") ?? prepared.Target.Location, prepared.Target.Hostname);
 
-    private async Task<VmConfig> CheckTemplateAsync(ProxmoxClient client, PreparedTarget prepared, int template, CancellationToken ct)
+    /// <summary>
+    /// Finds the template anywhere in the cluster (VMIDs are cluster-wide) and decides how its clone reaches the
+    /// target node, by qemu-server's rules (PVE/API2/Qemu.pm clone_vm): <c>target</c> only when every volume of the
+    /// template and the profile's storage are shared; otherwise clone on the template's node and migrate the
+    /// stopped VM offline with its local disks. Refuses a missing template, a VM that is no template, and a storage
+    /// that cannot hold images on the nodes involved.
+    /// </summary>
+    private async Task<TemplateSource> ResolveTemplateAsync(ProxmoxClient client, PreparedTarget prepared, int template, CancellationToken ct)
     {
         var res = await client.FindVmAsync(template, ct).ConfigureAwait(false);
         if (res is null)
@@ -540,26 +635,26 @@ public sealed class ProvisionExecutor
             throw new RelocationException("ProvisionTemplateNotTemplate", FailureKind.InvalidData,
                 $"VMID {template} ('{res.Name}') of profile {prepared.ProfileName} is a VM, not a template.", target: template);
         }
-        if (res.Node != prepared.Host.Node)
+        var templateNode = res.Node!;
+        var wanted = prepared.Settings.Storage;
+        foreach (var n in new[] { templateNode, prepared.Host.Node }.Distinct())
         {
-            throw new RelocationException("ProvisionTemplateElsewhere", FailureKind.InvalidOperation,
-                $"Template {template} is on node {res.Node}, but {prepared.Target.Hostname} goes to {prepared.Host.Node}; a full clone to another node needs shared storage. Use a template on {prepared.Host.Node}.",
-                target: template);
-        }
-        var storages = await client.SendAsync(HttpMethod.Get, $"nodes/{Uri.EscapeDataString(prepared.Host.Node)}/storage", null, ct).ConfigureAwait(false);
-        if (storages.ValueKind == System.Text.Json.JsonValueKind.Array)
-        {
+            var storages = await client.SendAsync(HttpMethod.Get, $"nodes/{Uri.EscapeDataString(n)}/storage", null, ct).ConfigureAwait(false);
+            if (storages.ValueKind != System.Text.Json.JsonValueKind.Array) continue;
             var list = storages.EnumerateArray().Select(e => (Id: e.Str("storage") ?? "", Content: e.Str("content") ?? "")).ToList();
-            var wanted = prepared.Settings.Storage;
             if (!list.Any(x => x.Id == wanted && x.Content.Split(',').Contains("images")))
             {
                 var usable = list.Where(x => x.Content.Split(',').Contains("images")).Select(x => x.Id).ToList();
                 throw new RelocationException("ProvisionStorageUnusable", FailureKind.InvalidData,
-                    $"Storage '{wanted}' of profile {prepared.ProfileName} {(list.Any(x => x.Id == wanted) ? "does not hold VM images" : "does not exist")} on node {prepared.Host.Node}" +
+                    $"Storage '{wanted}' of profile {prepared.ProfileName} {(list.Any(x => x.Id == wanted) ? "does not hold VM images" : "does not exist")} on node {n}" +
                     $" (storages for images: {(usable.Count == 0 ? "none" : string.Join(", ", usable))}).", target: wanted);
             }
         }
-        return await client.GetVmConfigAsync(res.Node!, template, ct).ConfigureAwait(false);
+        var config = await client.GetVmConfigAsync(templateNode, template, ct).ConfigureAwait(false);
+        if (templateNode == prepared.Host.Node) return new TemplateSource(config, templateNode, CloneRoute.SameNode);
+        var shared = (await client.GetStoragesAsync(ct).ConfigureAwait(false)).Where(s => s.Shared).Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
+        var allShared = config.Volumes().All(shared.Contains) && shared.Contains(wanted);
+        return new TemplateSource(config, templateNode, allShared ? CloneRoute.CloneWithTarget : CloneRoute.CloneThenMigrate);
     }
 
     private static string? BootDisk(VmConfig config)
@@ -598,11 +693,19 @@ public sealed class ProvisionExecutor
             {
                 "sshkeys" => have is not null && Normalise(Uri.UnescapeDataString(have)) == Normalise(Uri.UnescapeDataString(value)),
                 "net0" => have is not null && string.Equals(have, value, StringComparison.OrdinalIgnoreCase),
+                // agent: only the enabled flag is ours; the template's sub-options (fstrim_cloned_disks, type, ...) stay
+                "agent" => have is not null && AgentEnabled(have) == AgentEnabled(value),
                 _ => have == value,
             };
             if (!same) diff.Set(key, value);
         }
         return diff;
+
+        static string AgentEnabled(string agent)
+        {
+            var first = agent.Split(',')[0];
+            return first.StartsWith("enabled=", StringComparison.Ordinal) ? first["enabled=".Length..] : first;
+        }
 
         static string Normalise(string keys) => string.Join('\n', keys.Replace("\r\n", "\n").Split('\n').Select(k => k.Trim()).Where(k => k.Length > 0));
     }
@@ -627,7 +730,7 @@ public sealed class ProvisionExecutor
             {
                 return await action(ct).ConfigureAwait(false);
             }
-            catch (ProxmoxApiException e) when (e.IsLockContention)
+            catch (RelocationException e) when (IsLockContention(e))
             {
                 var remaining = _options.LockTimeout - (DateTimeOffset.UtcNow - started);
                 if (attempt >= _options.LockRetryAttempts || remaining <= TimeSpan.Zero)
@@ -640,6 +743,29 @@ public sealed class ProvisionExecutor
                 await Task.Delay(delay < remaining ? delay : remaining, ct).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(_options.LockRetryMaxDelay.Ticks, delay.Ticks * 2));
             }
+        }
+    }
+
+    private static bool IsLockContention(RelocationException e) => e switch
+    {
+        ProxmoxApiException api => api.IsLockContention,
+        ProxmoxTaskFailedException task => ProxmoxApiException.IsLockMessage(task.ExitStatus),
+        _ => false,
+    };
+
+    /// <summary>Polls status/current until the VM runs (an HA start), bounded by the task timeout.</summary>
+    private async Task WaitForRunningAsync(ProxmoxClient client, string node, int id, CancellationToken ct)
+    {
+        var deadline = DateTimeOffset.UtcNow + _options.TaskTimeout;
+        while (!(await client.GetVmStatusAsync(node, id, ct).ConfigureAwait(false)).IsRunning)
+        {
+            if (DateTimeOffset.UtcNow >= deadline)
+            {
+                throw new RelocationException("ProvisionHaStartTimeout", FailureKind.OperationTimeout,
+                    $"VM {id} on {node} is HA-managed and was not started by the HA stack within {_options.TaskTimeout.TotalSeconds:0} s; check ha-manager status.",
+                    target: id);
+            }
+            await Task.Delay(_options.PollInterval, ct).ConfigureAwait(false);
         }
     }
 

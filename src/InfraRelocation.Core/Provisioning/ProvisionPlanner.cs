@@ -55,6 +55,20 @@ public sealed record ResolvedProvisioning
     }
 }
 
+/// <summary>How a template's clone reaches the target node.</summary>
+public enum CloneRoute
+{
+    /// <summary>The template is on the target node: clone there.</summary>
+    SameNode,
+    /// <summary>Every volume of the template and the profile's storage are shared: clone with <c>target</c>.</summary>
+    CloneWithTarget,
+    /// <summary>Local storage: clone on the template's node, then migrate the stopped VM with its local disks.</summary>
+    CloneThenMigrate,
+}
+
+/// <summary>A template found in the cluster: its config, its node, and the route of its clones to the target node.</summary>
+public sealed record TemplateSource(VmConfig Config, string Node, CloneRoute Route);
+
 /// <summary>What New-ProxmoxVm will do for one VM target: resolved settings and the exact ordered calls.</summary>
 public sealed record ProvisionPlan
 {
@@ -184,7 +198,7 @@ public static class ProvisionPlanner
     /// </summary>
     public static ProvisionPlan Plan(EstateModel estate, VmTarget target, string profileName, ResolvedProvisioning settings,
         ProxmoxHostSettings host, int? vmId, bool reserveVmId, string? sshKeys, IEnumerable<string>? notes = null, string diskKey = "scsi0",
-        string? net0 = null)
+        string? net0 = null, string? templateNode = null, CloneRoute route = CloneRoute.SameNode)
     {
         var manifestFile = estate.Layout.RelativePath(EstateFile.Manifest);
         var node = host.Node;
@@ -201,10 +215,20 @@ public static class ProvisionPlanner
             Add("reserve-vmid", "FILE", manifestFile, new() { [$"vm_targets[?hostname={target.Hostname}].vm_id"] = id },
                 "lowest free VMID of the site's range, written under the estate lease before cloning");
         }
-        Add("clone", "POST", $"/nodes/{node}/qemu/{tpl}/clone", new()
+        var cloneNode = templateNode ?? node;
+        var clone = new Dictionary<string, string> { ["newid"] = id, ["name"] = target.Hostname, ["full"] = "1", ["storage"] = settings.Storage };
+        if (route == CloneRoute.CloneWithTarget) clone["target"] = node;
+        Add("clone", "POST", $"/nodes/{cloneNode}/qemu/{tpl}/clone", clone, route switch
         {
-            ["newid"] = id, ["name"] = target.Hostname, ["full"] = "1", ["storage"] = settings.Storage,
-        }, "then wait for the qmclone task");
+            CloneRoute.CloneWithTarget => $"template on node {cloneNode}, all its volumes on shared storage: cloned straight to {node}; then wait for the qmclone task",
+            CloneRoute.CloneThenMigrate => $"template on node {cloneNode} with local storage: cloned there first; then wait for the qmclone task",
+            _ => "then wait for the qmclone task",
+        });
+        if (route == CloneRoute.CloneThenMigrate)
+        {
+            Add("migrate", "POST", $"/nodes/{cloneNode}/qemu/{id}/migrate", new() { ["target"] = node, ["with-local-disks"] = "1" },
+                "offline, the VM is stopped; then wait for the qmigrate task");
+        }
         var config = DesiredConfig(settings, net0 ?? $"virtio=<MAC of the clone>,bridge={settings.Bridge}", sshKeys);
         var shown = config.Values.ToDictionary(kv => kv.Key, kv => kv.Key == "sshkeys" ? DescribeKeys(sshKeys!, settings.SshKeyFile) : kv.Value, StringComparer.Ordinal);
         Add("configure", "PUT", vmPath + "/config", shown, "only keys that differ are sent; net0 keeps the clone's MAC");

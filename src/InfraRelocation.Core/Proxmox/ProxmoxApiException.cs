@@ -26,9 +26,12 @@ public sealed class ProxmoxApiException : RelocationException
     public IReadOnlyDictionary<string, string> Errors { get; }
 
     /// <summary>"VM is locked (...)" or "can't lock file ... got timeout": worth retrying later.</summary>
-    public bool IsLockContention =>
-        ApiMessage.Contains("VM is locked", StringComparison.OrdinalIgnoreCase) ||
-        (ApiMessage.Contains("can't lock file", StringComparison.OrdinalIgnoreCase) && ApiMessage.Contains("got timeout", StringComparison.OrdinalIgnoreCase));
+    public bool IsLockContention => IsLockMessage(ApiMessage);
+
+    /// <summary>"VM is locked (…)" or "can't lock file … got timeout": an HTTP error or, since PVE 8, a task's exit status.</summary>
+    public static bool IsLockMessage(string message) =>
+        message.Contains("VM is locked", StringComparison.OrdinalIgnoreCase) ||
+        (message.Contains("can't lock file", StringComparison.OrdinalIgnoreCase) && message.Contains("got timeout", StringComparison.OrdinalIgnoreCase));
 
     internal static ProxmoxApiException Create(HttpStatusCode status, string? reason, string? message,
         IReadOnlyDictionary<string, string> errors, string method, string path, string? tokenId)

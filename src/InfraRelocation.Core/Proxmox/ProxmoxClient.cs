@@ -342,6 +342,39 @@ public sealed class ProxmoxClient : IDisposable
         return ToOptionalUpid(await SendAsync(HttpMethod.Put, Vm(node, vmid) + "/resize", p, ct).ConfigureAwait(false));
     }
 
+    /// <summary>
+    /// POST .../migrate: moves a VM to <paramref name="target"/> (task qmigrate, on <paramref name="node"/>). Offline
+    /// unless <paramref name="online"/>; <paramref name="withLocalDisks"/> lets local disks be copied along.
+    /// </summary>
+    public async Task<Upid> MigrateVmAsync(string node, int vmid, string target, bool withLocalDisks, bool online = false, CancellationToken ct = default)
+    {
+        var p = new List<KeyValuePair<string, string>> { new("target", target) };
+        if (withLocalDisks) p.Add(new("with-local-disks", "1"));
+        if (online) p.Add(new("online", "1"));
+        return ToUpid(await SendAsync(HttpMethod.Post, Vm(node, vmid) + "/migrate", p, ct).ConfigureAwait(false), "migrate");
+    }
+
+    /// <summary>
+    /// GET /access/permissions?path=: the caller's effective privileges on that ACL path, ACLs, roles, groups and a
+    /// token's privilege separation included (pve-access-control src/PVE/API2/AccessControl.pm 'permissions').
+    /// </summary>
+    public async Task<IReadOnlySet<string>> GetPermissionsAsync(string path, CancellationToken ct = default)
+    {
+        var d = await SendAsync(HttpMethod.Get, "access/permissions", [new("path", path)], ct).ConfigureAwait(false);
+        var granted = new HashSet<string>(StringComparer.Ordinal);
+        if (d.ValueKind == JsonValueKind.Object && d.Prop(path) is { ValueKind: JsonValueKind.Object } privileges)
+            foreach (var p in privileges.EnumerateObject()) granted.Add(p.Name);
+        return granted;
+    }
+
+    /// <summary>GET /storage: the cluster's storage.cfg (id, type, content, shared).</summary>
+    public async Task<IReadOnlyList<StorageDefinition>> GetStoragesAsync(CancellationToken ct = default)
+    {
+        var d = await SendAsync(HttpMethod.Get, "storage", null, ct).ConfigureAwait(false);
+        return d.ValueKind != JsonValueKind.Array ? [] : d.EnumerateArray().Select(s => new StorageDefinition(s.Str("storage") ?? "", s.Str("type") ?? "",
+            (s.Str("content") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries), s.Bool("shared"))).ToList();
+    }
+
     public async Task<Upid> StartVmAsync(string node, int vmid, CancellationToken ct = default) =>
         ToUpid(await SendAsync(HttpMethod.Post, Vm(node, vmid) + "/status/start", null, ct).ConfigureAwait(false), "start");
 
@@ -396,6 +429,9 @@ public sealed class ProxmoxClient : IDisposable
             [new("start", I(start)), new("limit", I(limit))], ct).ConfigureAwait(false);
         var lines = d.ValueKind != JsonValueKind.Array ? [] : d.EnumerateArray()
             .Select(l => new TaskLogLine((int)(l.Long("n") ?? 0), l.Str("t") ?? "")).ToList();
+        // A log without lines is answered with one placeholder line "no content" (pve-manager PVE/API2/Tasks.pm
+        // read_task_log via PVE::Tools::dump_logfile): it is not a log line and must not advance the reader.
+        if (lines is [{ N: 1, Text: "no content" }]) return new TaskLogPage([], 0);
         return new TaskLogPage(lines, total ?? start + lines.Count);
     }
 

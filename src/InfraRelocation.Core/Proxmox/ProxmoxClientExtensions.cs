@@ -5,9 +5,25 @@ namespace InfraRelocation.Core.Proxmox;
 /// <summary>Provisioning helpers built on the typed calls: locate a VM, wait for its lock and its guest address.</summary>
 public static class ProxmoxClientExtensions
 {
-    /// <summary>The cluster-wide entry of a VM/template by id (which node it is on, lock, template flag), or null.</summary>
-    public static async Task<ClusterResource?> FindVmAsync(this ProxmoxClient client, int vmid, CancellationToken ct = default) =>
-        (await client.GetClusterResourcesAsync("vm", ct).ConfigureAwait(false)).FirstOrDefault(r => r.VmId == vmid);
+    /// <summary>
+    /// The cluster-wide entry of a VM/template by id, or null. Its node comes from the list (current), but name,
+    /// template flag and lock are read from the VM's config: the list's name, status and template flag lag up to
+    /// about 10 s behind (pvestatd; pve-manager PVE/API2/Cluster.pm 'resources'), so a just-made clone shows as ''.
+    /// </summary>
+    public static async Task<ClusterResource?> FindVmAsync(this ProxmoxClient client, int vmid, CancellationToken ct = default)
+    {
+        var entry = (await client.GetClusterResourcesAsync("vm", ct).ConfigureAwait(false)).FirstOrDefault(r => r.VmId == vmid);
+        if (entry?.Node is not { } node) return entry;
+        try
+        {
+            var config = await client.GetVmConfigAsync(node, vmid, ct).ConfigureAwait(false);
+            return entry with { Name = config.Name, Template = config.IsTemplate, Lock = config.Lock };
+        }
+        catch (ProxmoxApiException e) when (e.Kind == FailureKind.ObjectNotFound)
+        {
+            return null; // destroyed (or moved) since the list was read
+        }
+    }
 
     /// <summary>Every VM/template whose name is <paramref name="name"/> (names are not unique in PVE).</summary>
     public static async Task<IReadOnlyList<ClusterResource>> FindVmsByNameAsync(this ProxmoxClient client, string name, CancellationToken ct = default) =>

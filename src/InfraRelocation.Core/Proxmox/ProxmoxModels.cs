@@ -8,6 +8,9 @@ public sealed record ProxmoxNode(string Node, string Status, string? SslFingerpr
 public sealed record ClusterResource(string Id, string Type, string? Node, int? VmId, string? Name, string? Status,
     bool Template, string? Lock, string? Storage);
 
+/// <summary>One storage of storage.cfg (GET /storage); a shared one holds the same volumes on every node.</summary>
+public sealed record StorageDefinition(string Id, string Type, IReadOnlyList<string> Content, bool Shared);
+
 /// <summary>GET .../status/current.</summary>
 public sealed record VmStatus(int VmId, string Status, string? QmpStatus, string? Name, string? Lock, bool Agent,
     bool Template, long? MaxMem, long? Uptime)
@@ -22,6 +25,11 @@ public sealed record VmConfig(IReadOnlyDictionary<string, string> Values, string
     public string? Name => this["name"];
     public string? Lock => this["lock"];
     public bool IsTemplate => this["template"] == "1";
+
+    /// <summary>The storage ids of the VM's drives (disks, cloud-init and ISO drives), as qemu-server's clone checks them.</summary>
+    public IEnumerable<string> Volumes() => Values
+        .Where(kv => System.Text.RegularExpressions.Regex.IsMatch(kv.Key, @"^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$") && kv.Value.Split(',')[0].Contains(':'))
+        .Select(kv => kv.Value.Split(',')[0].Split(':')[0]).Distinct();
 
     /// <summary>The MAC address of a net[n] value (<c>virtio=AA:BB:..,bridge=vmbr0</c> or <c>macaddr=</c>).</summary>
     public string? MacAddressOf(string netKey)

@@ -28,6 +28,12 @@ public sealed class ProxmoxVmStatusSource(ProxmoxSettings settings, ProxmoxCrede
             await client.AgentPingAsync(host.Node, vmId, cancellationToken).ConfigureAwait(false);
             agent = true;
         }
+        catch (ProxmoxApiException e) when (e.Kind == FailureKind.PermissionDenied)
+        {
+            // A 403 is not a failed ping: these credentials may not ask the agent. The agent's state stays unknown.
+            return new VmStatusObservation(true, null, $"{where} is running; its agent cannot be asked with these credentials ({e.ApiMessage}): " +
+                $"a missing privilege, not a failed ping; grant VM.GuestAgent.Audit on /vms/{vmId} (Proxmox VE 9) or VM.Monitor (Proxmox VE 8)");
+        }
         catch (RelocationException)
         {
             agent = false;

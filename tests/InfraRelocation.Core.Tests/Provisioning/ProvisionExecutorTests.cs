@@ -44,7 +44,8 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
         var text = File.ReadAllText(config);
         text = text.Replace("https://pve-fra1-a.int.example.net:8006", _host.Emulator.BaseUri.ToString().TrimEnd('/'))
                    .Replace("https://pve-fra1-b.int.example.net:8006", _host.Emulator.BaseUri.ToString().TrimEnd('/'))
-                   .Replace("node: \"pve-fra1-a\" }", $"node: \"pve-fra1-a\", fingerprint: \"{_host.Emulator.CertificateFingerprint}\" }}");
+                   .Replace("node: \"pve-fra1-a\" }", $"node: \"pve-fra1-a\", fingerprint: \"{_host.Emulator.CertificateFingerprint}\" }}")
+                   .Replace("node: \"pve-fra1-b\" }", $"node: \"pve-fra1-b\", fingerprint: \"{_host.Emulator.CertificateFingerprint}\" }}");
         File.WriteAllText(config, text);
         // the emulator offers local-lvm for images
         TestEstate.Edit(_estate.Root, "ops/bindings/infra.vm.profiles.yaml", t => t.Replace("storage: \"local-zfs\"", "storage: \"local-lvm\""));
@@ -253,4 +254,166 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
         Assert.DoesNotContain(secret, result.Error.ToString());
         Assert.Equal(0, Mutating());
     }
+
+    private IReadOnlyList<RequestRecord> Posts(string suffix) =>
+        _host.State.RequestLog().Where(r => r.Method == "POST" && r.Path.EndsWith(suffix, StringComparison.Ordinal) && r.Status == 200).ToList();
+
+    [Fact]
+    public async Task A_template_on_another_nodes_local_storage_is_cloned_there_and_migrated_offline()
+    {
+        // docker-host-v2's template 9002 is on pve-fra1-a (local-lvm); mon-core goes to pve-fra1-b.
+        var result = await ProvisionAsync("mon-core");
+
+        Assert.Null(result.Error);
+        Assert.Equal(ReceiptOutcome.Succeeded, result.Outcome);
+        var clone = Assert.Single(Posts("/clone"));
+        Assert.Equal("/nodes/pve-fra1-a/qemu/9002/clone", clone.Path);
+        Assert.False(clone.Parameters.ContainsKey("target"));
+        var migrate = Assert.Single(Posts("/migrate"));
+        Assert.Equal("/nodes/pve-fra1-a/qemu/213/migrate", migrate.Path);
+        Assert.Equal("pve-fra1-b", migrate.Parameters["target"]);
+        Assert.Equal("1", migrate.Parameters["with-local-disks"]);
+        Assert.Equal("pve-fra1-b", _host.State.Vms[213].Node);
+        Assert.Equal("running", _host.State.Vms[213].Status);
+        Assert.Equal(["clone", "migrate", "configure", "resize", "start", "address", "record"], result.Steps.Select(s => s.Name));
+        Assert.Equal(ProvisionStepState.Done, result.Steps.Single(s => s.Name == "migrate").State);
+        // after the migration every call goes to the target node
+        Assert.All(_host.State.RequestLog().Where(r => r.Method == "PUT"), r => Assert.StartsWith("/nodes/pve-fra1-b/", r.Path));
+    }
+
+    [Fact]
+    public async Task A_template_on_shared_storage_is_cloned_straight_to_the_target_node()
+    {
+        _host.State.AddStorage("ceph-vm", "rbd", "images", shared: true);
+        _host.State.AddTemplate(9002, "pve-fra1-a", "tpl-debian12", storage: "ceph-vm");
+        TestEstate.Edit(_estate.Root, "ops/bindings/infra.vm.profiles.yaml", t => t.Replace("storage: \"local-lvm\"", "storage: \"ceph-vm\""));
+
+        var (executor, settings) = Executor();
+        var prepared = executor.Prepare("mon-core", null, forExecute: false);
+        using (var previewClient = settings.CreateClient(prepared.Host.HostId, new ProxmoxApiToken(_host.Emulator.TokenId, new ProxmoxSecret(_host.Emulator.TokenSecret))))
+        {
+            var plan = await executor.PreviewAsync(prepared, previewClient);
+            Assert.Equal("pve-fra1-b", plan.Steps.Single(s => s.Name == "clone").Parameters["target"]);
+            Assert.DoesNotContain(plan.Steps, s => s.Name == "migrate");
+        }
+
+        var result = await ProvisionAsync("mon-core");
+        Assert.Null(result.Error);
+        var clone = Assert.Single(Posts("/clone"));
+        Assert.Equal("/nodes/pve-fra1-a/qemu/9002/clone", clone.Path);
+        Assert.Equal("pve-fra1-b", clone.Parameters["target"]);
+        Assert.Empty(Posts("/migrate"));
+        Assert.Equal("pve-fra1-b", _host.State.Vms[213].Node);
+        Assert.StartsWith("ceph-vm:", _host.State.Vms[213].Config["scsi0"]);
+    }
+
+    [Fact]
+    public async Task The_emulator_refuses_target_for_a_template_on_local_storage_as_clone_vm_does()
+    {
+        using var client = _host.TokenClient();
+        var e = await Assert.ThrowsAsync<ProxmoxApiException>(() =>
+            client.CloneVmAsync("pve-fra1-a", 9002, new CloneRequest(300) { Full = true, Target = "pve-fra1-b" }));
+        Assert.Contains("can't clone VM to node 'pve-fra1-b' (VM uses local storage)", e.Message);
+        var linked = await Assert.ThrowsAsync<ProxmoxApiException>(() =>
+            client.CloneVmAsync("pve-fra1-a", 9002, new CloneRequest(300) { Storage = "local-lvm" }));
+        Assert.Contains("parameter 'storage' not allowed for linked clones", linked.Message);
+    }
+
+    [Fact]
+    public async Task A_crash_between_clone_and_migration_is_resumed_by_migrating_the_stopped_clone()
+    {
+        _host.Emulator.Faults.FailPath("POST", "/qemu/213/migrate", 500, "simulated crash before the migration", times: 1);
+        var failed = await ProvisionAsync("mon-core");
+        Assert.Equal(ReceiptOutcome.Failed, failed.Outcome);
+        Assert.Equal("pve-fra1-a", _host.State.Vms[213].Node);
+
+        var ok = await ProvisionAsync("mon-core");
+        Assert.Null(ok.Error);
+        Assert.True(ok.Resumed);
+        Assert.Single(Posts("/clone"));
+        Assert.Single(Posts("/migrate"));
+        Assert.Equal("pve-fra1-b", _host.State.Vms[213].Node);
+    }
+
+    [Fact]
+    public async Task A_rerun_during_the_resource_list_lag_reads_name_and_template_flag_from_the_config()
+    {
+        // /cluster/resources shows a fresh clone without its name for a while (pvestatd): the re-run must not call
+        // the VMID "already used by VM ''".
+        _host.State.Options.ResourceLag = TimeSpan.FromMinutes(5);
+        _host.Emulator.Faults.FailPath("PUT", "/qemu/216/config", 500, "simulated failure after the clone", times: 1);
+        var failed = await ProvisionAsync("files-core");
+        Assert.Equal(ReceiptOutcome.Failed, failed.Outcome);
+        using (var client = _host.TokenClient())
+        {
+            Assert.Equal("", (await client.GetClusterResourcesAsync("vm")).Single(r => r.VmId == 216).Name);
+        }
+
+        var ok = await ProvisionAsync("files-core");
+        Assert.Null(ok.Error);
+        Assert.Single(Posts("/clone"));
+    }
+
+    [Fact]
+    public async Task A_lock_refusal_inside_the_resize_task_is_retried()
+    {
+        _host.Emulator.Faults.FailNextTask("resize", "VM is locked (backup)");
+        var result = await ProvisionAsync("files-core");
+        Assert.Null(result.Error);
+        Assert.Equal(2, _host.State.RequestLog().Count(r => r.Method == "PUT" && r.Path.EndsWith("/resize", StringComparison.Ordinal)));
+        Assert.Contains("size=64G", _host.State.Vms[216].Config["scsi0"]);
+    }
+
+    [Fact]
+    public async Task An_ha_managed_vm_is_started_through_hastart_and_waited_for()
+    {
+        var vm = _host.State.AddTemplate(216, "pve-fra1-a", "files-core");
+        vm.Config.Remove("template");
+        vm.HaManaged = true;
+        var result = await ProvisionAsync("files-core");
+        Assert.Null(result.Error);
+        Assert.Equal("running", _host.State.Vms[216].Status);
+        Assert.Contains(":hastart:216:", result.Steps.Single(s => s.Name == "start").Upid);
+        Assert.Contains(_host.State.Tasks, t => t.Type == "qmstart" && t.Id == "216" && t.User == "root@pam");
+    }
+
+    [Fact]
+    public async Task A_missing_privilege_is_one_clear_error_before_any_change()
+    {
+        var before = File.ReadAllText(Path.Combine(_estate.Root, Manifest));
+        _host.State.Deny("/storage/local-lvm", "Datastore.AllocateSpace");
+        _host.State.Deny("/vms/9002", "VM.Audit");
+
+        var result = await ProvisionAsync("files-core");
+
+        Assert.Equal("ProvisionPrivilegeMissing", result.Error!.ErrorId);
+        Assert.Equal(FailureKind.PermissionDenied, result.Error.Kind);
+        Assert.Contains("VM.Audit on /vms/9002", result.Error.Message);
+        Assert.Contains("Datastore.AllocateSpace on /storage/local-lvm", result.Error.Message);
+        Assert.DoesNotContain("does not exist", result.Error.Message);
+        Assert.Equal(0, Mutating());
+        Assert.Equal(before, File.ReadAllText(Path.Combine(_estate.Root, Manifest)));
+        Assert.Contains(_host.State.RequestLog(), r => r.Path == "/access/permissions");
+    }
+
+    [Fact]
+    public async Task The_migrate_route_needs_VM_Migrate_and_says_so_before_cloning()
+    {
+        _host.State.Deny("/vms/213", "VM.Migrate");
+        var result = await ProvisionAsync("mon-core");
+        Assert.Equal("ProvisionPrivilegeMissing", result.Error!.ErrorId);
+        Assert.Contains("VM.Migrate on /vms/213", result.Error.Message);
+        Assert.Equal(0, Mutating());
+    }
+
+    [Fact]
+    public async Task The_templates_agent_sub_options_are_kept()
+    {
+        _host.State.Vms[9002].Config["agent"] = "1,fstrim_cloned_disks=1";
+        var result = await ProvisionAsync("files-core");
+        Assert.Null(result.Error);
+        Assert.Equal("1,fstrim_cloned_disks=1", _host.State.Vms[216].Config["agent"]);
+        Assert.DoesNotContain(_host.State.RequestLog(), r => r.Method == "PUT" && r.Parameters.ContainsKey("agent"));
+    }
 }
+

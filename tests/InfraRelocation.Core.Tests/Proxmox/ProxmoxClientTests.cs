@@ -208,8 +208,9 @@ public sealed class ProxmoxClientTests : IAsyncLifetime
         Assert.NotNull(resize);
         await waiter.WaitAsync(resize);
         Assert.Equal(32L << 30, (await client.GetVmConfigAsync(EmulatorHost.Node, 120)).DiskSizeBytes("scsi0"));
-        var shrink = await Assert.ThrowsAsync<ProxmoxApiException>(() => client.ResizeDiskAsync(EmulatorHost.Node, 120, "scsi0", "16G"));
-        Assert.Equal("shrinking disks is not supported", shrink.ApiMessage);
+        // qemu-server 8.0+: the shrink refusal is the resize task's exit status
+        var shrink = await Assert.ThrowsAsync<ProxmoxTaskFailedException>(async () => await waiter.WaitAsync((await client.ResizeDiskAsync(EmulatorHost.Node, 120, "scsi0", "16G"))!));
+        Assert.Equal("shrinking disks is not supported", shrink.ExitStatus);
 
         await waiter.WaitAsync(await client.StartVmAsync(EmulatorHost.Node, 120));
         Assert.True((await client.GetVmStatusAsync(EmulatorHost.Node, 120)).IsRunning);
@@ -273,5 +274,59 @@ public sealed class ProxmoxClientTests : IAsyncLifetime
         Assert.Equal("10.0.0.5", GuestAddressPicker.Pick(interfaces, "BC:24:11:00:00:01"));
         Assert.Equal("10.9.0.2", GuestAddressPicker.Pick(interfaces));
         Assert.Null(GuestAddressPicker.Pick(interfaces, family: "ipv6"));
+    }
+
+    [Fact]
+    public async Task A_shrinking_resize_is_a_failed_task_since_pve_8()
+    {
+        using var client = _host.TokenClient();
+        var upid = await client.ResizeDiskAsync(EmulatorHost.Node, EmulatorHost.Template, "scsi0", "1G");
+        Assert.NotNull(upid);
+        Assert.Equal("resize", upid!.Type);
+        var e = await Assert.ThrowsAsync<ProxmoxTaskFailedException>(() => EmulatorHost.Waiter(client).WaitAsync(upid));
+        Assert.Equal("shrinking disks is not supported", e.ExitStatus);
+        Assert.Contains("size=8G", _host.State.Vms[EmulatorHost.Template].Config["scsi0"]);
+    }
+
+    [Fact]
+    public async Task The_no_content_placeholder_of_an_empty_task_log_is_not_a_line()
+    {
+        _host.State.Options.TaskDurations["resize"] = TimeSpan.FromSeconds(5);
+        using var client = _host.TokenClient();
+        var upid = (await client.ResizeDiskAsync(EmulatorHost.Node, EmulatorHost.Template, "scsi0", "+1G"))!;
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+        http.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"PVEAPIToken={_host.Emulator.TokenId}={_host.Emulator.TokenSecret}");
+        var raw = await http.GetStringAsync(new Uri(_host.Emulator.BaseUri, $"api2/json/nodes/{EmulatorHost.Node}/tasks/{Uri.EscapeDataString(upid.Text)}/log"));
+        Assert.Contains("\"t\":\"no content\"", raw);
+
+        var page = await client.GetTaskLogAsync(upid);
+        Assert.Empty(page.Lines);
+        Assert.Equal(0, page.Total);
+    }
+
+    [Fact]
+    public async Task An_ha_managed_vm_starts_through_an_hastart_task()
+    {
+        var vm = _host.State.AddVm(130, EmulatorHost.Node, new Dictionary<string, string> { ["name"] = "ha-vm" });
+        vm.HaManaged = true;
+        using var client = _host.TokenClient();
+        Assert.True((await client.GetVmStatusAsync(EmulatorHost.Node, 130)).Status == "stopped");
+        var upid = await client.StartVmAsync(EmulatorHost.Node, 130);
+        Assert.Equal("hastart", upid.Type);
+        await EmulatorHost.Waiter(client).WaitAsync(upid);
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(20);
+        while (!(await client.GetVmStatusAsync(EmulatorHost.Node, 130)).IsRunning && DateTimeOffset.UtcNow < deadline) await Task.Delay(50);
+        Assert.Equal("running", _host.State.Vms[130].Status);
+    }
+
+    [Fact]
+    public async Task Lists_drop_what_the_token_may_not_audit_and_config_reads_are_403()
+    {
+        _host.State.Deny("/vms/9000", "VM.Audit");
+        using var client = _host.TokenClient();
+        Assert.DoesNotContain(await client.GetClusterResourcesAsync("vm"), r => r.VmId == 9000);
+        var e = await Assert.ThrowsAsync<ProxmoxApiException>(() => client.GetVmConfigAsync(EmulatorHost.Node, 9000));
+        Assert.Equal(FailureKind.PermissionDenied, e.Kind);
+        Assert.Contains("/vms/9000, VM.Audit", e.Message);
     }
 }

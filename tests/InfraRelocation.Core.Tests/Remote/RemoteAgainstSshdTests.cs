@@ -153,6 +153,16 @@ public sealed class RemoteAgainstSshdTests(SshServerFixture fx) : IDisposable
             Assert.Equal(RemoteCheckStatus.Ok, rows["backup_binding"].Status);
             Assert.Equal(1, pool.ConnectionsOpened);
 
+            // A token that may not ask the agent: a privilege problem, not "agent ping failed".
+            emu.State.Deny("/vms/210", "VM.GuestAgent.Audit");
+            emu.State.Deny("/vms/210", "VM.GuestAgent.Unrestricted");
+            rows = (await new ReadinessChecker(pool, source).CheckAsync(estate, target, new SshResolveOptions())).ToDictionary(r => r.Check);
+            Assert.Equal(RemoteCheckStatus.Ok, rows["vm_running"].Status);
+            Assert.Equal(RemoteCheckStatus.Fail, rows["qemu_agent_running"].Status);
+            Assert.Contains("VM.GuestAgent.Audit", rows["qemu_agent_running"].Evidence, StringComparison.Ordinal);
+            Assert.DoesNotContain("ping failed", rows["qemu_agent_running"].Evidence, StringComparison.Ordinal);
+            emu.State.Denied.Clear();
+
             vm.Status = "stopped";
             rows = (await new ReadinessChecker(pool, source).CheckAsync(estate, target, new SshResolveOptions())).ToDictionary(r => r.Check);
             Assert.Equal(RemoteCheckStatus.Fail, rows["vm_running"].Status);
