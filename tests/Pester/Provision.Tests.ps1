@@ -343,4 +343,27 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
         Get-Content (Join-Path $script:Root $script:Manifest) -Raw | Should -Be $manifestBefore
     }
+
+    It 'a VMID taken outside the estate between reservation and clone: the next free id of the range is used and recorded' {
+        $path = Join-Path $script:Root $script:Manifest
+        Set-Content $path ((Get-Content $path -Raw).Replace("  - vm_id: `"216`"`n    hostname: `"files-core`"", "  - hostname: `"files-core`"")) -NoNewline
+        # The clone request is held up; once the run has reserved 200, another client (GUI, Terraform) creates VM 200.
+        Add-TestProxmoxFault $script:Pve @{ kind = 'Delay'; method = 'POST'; pathContains = '/qemu/9002/clone'; delayMs = 3000; times = 1 }
+        $outsider = Start-ThreadJob -ArgumentList $path, $script:Pve.Url {
+            param($Manifest, $Url)
+            $deadline = (Get-Date).AddSeconds(60)
+            while ((Get-Content $Manifest -Raw) -notmatch "vm_id: '200'" -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 20 }
+            $body = @{ vmid = 200; node = 'pve-fra1-a'; config = @{ name = 'made-by-terraform' } } | ConvertTo-Json
+            Invoke-RestMethod -Uri "$Url/_emulator/vms" -Method Post -Body $body -ContentType 'application/json' -SkipCertificateCheck | Out-Null
+        }
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+        $outsider | Wait-Job | Receive-Job
+
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.VmId | Should -Be 201
+        Get-Content $path -Raw | Should -Match "vm_id: '201'"
+        (Get-TestProxmoxVm $script:Pve -VmId 200).config.name | Should -Be 'made-by-terraform'
+        (Get-TestProxmoxVm $script:Pve -VmId 201).config.name | Should -Be 'files-core'
+    }
 }

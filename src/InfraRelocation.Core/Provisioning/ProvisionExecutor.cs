@@ -256,6 +256,19 @@ public sealed class ProvisionExecutor
         var route = CloneRoute.SameNode;
 
         void Report(string step, string status, double? percent = null) => progress?.Report(new ProvisionProgress(hostname, step, status, percent));
+
+        // A client outside the estate (GUI, Terraform) took the VMID this estate reserved from the site range between
+        // the check and the clone: the next free id of the range is recorded in its place (never the same id twice).
+        async Task<int> TakeNextVmIdAsync(int taken)
+        {
+            var next = await ReplaceReservedVmIdAsync(client, prepared, taken, changedFiles, ct).ConfigureAwait(false);
+            vmId = next;
+            EnsureJournalHeader(journal, prepared, next, prepared.Settings.TemplateVmId ?? 0);
+            journal.Record("reserve-vmid", "done");
+            done["reserve-vmid"] = (ProvisionStepState.Done, null, $"VMID {taken} was taken outside the estate; {next} recorded instead");
+            Report("reserve-vmid", $"VMID {taken} was taken outside the estate; using {next}");
+            return next;
+        }
         ProvisionPlan MakePlan() => ProvisionPlanner.Plan(_estate, prepared.Target, prepared.ProfileName, prepared.Settings, prepared.Host, vmId, reserve,
             prepared.SshKeys, prepared.Notes, diskKey, net0, templateNode, route);
 
@@ -292,9 +305,11 @@ public sealed class ProvisionExecutor
             // Clone, unless the VM is already there (a re-run, or a clone started by a crashed run).
             current = "clone";
             var existing = await client.FindVmAsync(id, ct).ConfigureAwait(false);
-            if (existing is not null && !IsOurs(existing, prepared, journal))
+            while (existing is not null && !IsOurs(existing, prepared, journal))
             {
-                throw VmIdTaken(prepared, existing);
+                if (!ReservedByThisEstate(journal, id)) throw VmIdTaken(prepared, existing);
+                id = await TakeNextVmIdAsync(id);
+                existing = await client.FindVmAsync(id, ct).ConfigureAwait(false);
             }
             if (existing is null)
             {
@@ -312,11 +327,25 @@ public sealed class ProvisionExecutor
                 Report(current, $"cloning template {template} (node {templateNode}) to VM {id}", 0);
                 EnsureJournalHeader(journal, prepared, id, template);
                 journal.Record("clone", "started");
-                var upid = await Retry(c => client.CloneVmAsync(templateNode, template, new CloneRequest(id)
+                Upid upid;
+                while (true)
                 {
-                    Name = hostname, Full = true, Storage = prepared.Settings.Storage,
-                    Target = route == CloneRoute.CloneWithTarget ? node : null,
-                }, c), ct).ConfigureAwait(false);
+                    try
+                    {
+                        upid = await Retry(c => client.CloneVmAsync(templateNode, template, new CloneRequest(id)
+                        {
+                            Name = hostname, Full = true, Storage = prepared.Settings.Storage,
+                            Target = route == CloneRoute.CloneWithTarget ? node : null,
+                        }, c), ct).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (ProxmoxApiException e) when (e.ApiMessage.Contains("already exists", StringComparison.OrdinalIgnoreCase) && ReservedByThisEstate(journal, id))
+                    {
+                        // qemu-server clone_vm: "unable to create VM <id>: config file already exists" — taken since the check.
+                        id = await TakeNextVmIdAsync(id);
+                        journal.Record("clone", "started");
+                    }
+                }
                 mutated = true;
                 upids.Add(upid.Text);
                 journal.Record("clone", "started", upid.Text);
@@ -866,6 +895,28 @@ public sealed class ProvisionExecutor
         tx.EditYaml(ManifestFile, [YamlEdit.Set(path, id.ToString(CultureInfo.InvariantCulture), YamlEdit.ExpectAbsent)]);
         tx.Commit();
         changedFiles.Add(ManifestFile);
+        return id;
+    }
+
+    /// <summary>The VMID came from the site's range through this estate's reservation (not chosen by hand).</summary>
+    private static bool ReservedByThisEstate(ProvisionJournal journal, int id) =>
+        journal.VmId == id && journal.Step("reserve-vmid") is { State: "done" };
+
+    /// <summary>Replaces a reserved vm_id that another client took by the lowest free id of the range, under the lease.</summary>
+    private async Task<int> ReplaceReservedVmIdAsync(ProxmoxClient client, PreparedTarget prepared, int taken, List<string> changedFiles, CancellationToken ct)
+    {
+        var hostname = prepared.Target.Hostname;
+        using var lease = EstateLease.Acquire(Root, $"New-ProxmoxVm {hostname}: replace VMID {taken}", _options.LeaseWait, ct);
+        using var tx = EstateTransaction.Begin(lease);
+        var bytes = tx.Read(ManifestFile) ?? throw new RelocationException("ManifestMissing", FailureKind.ObjectNotFound,
+            $"The relocation manifest {ManifestFile} does not exist.", target: ManifestFile);
+        var id = await LowestFreeVmIdAsync(client, prepared, preview: false, bytes, ct).ConfigureAwait(false)
+            ?? throw new RelocationException("ProvisionVmIdRangeExhausted", FailureKind.ResourceUnavailable,
+                $"No VMID of the site's range ({SiteRange(prepared).Min}-{SiteRange(prepared).Max}) is free for {hostname}.", target: hostname);
+        tx.EditYaml(ManifestFile, [YamlEdit.Set($"vm_targets[?hostname={hostname}].vm_id", id.ToString(CultureInfo.InvariantCulture),
+            taken.ToString(CultureInfo.InvariantCulture))]);
+        tx.Commit();
+        if (!changedFiles.Contains(ManifestFile)) changedFiles.Add(ManifestFile);
         return id;
     }
 

@@ -415,5 +415,33 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
         Assert.Equal("1,fstrim_cloned_disks=1", _host.State.Vms[216].Config["agent"]);
         Assert.DoesNotContain(_host.State.RequestLog(), r => r.Method == "PUT" && r.Parameters.ContainsKey("agent"));
     }
-}
 
+    [Fact]
+    public async Task A_vmid_taken_by_an_outsider_between_reservation_and_clone_is_replaced_by_the_next_free_one()
+    {
+        TestEstate.Edit(_estate.Root, Manifest, t => t.Replace("  - vm_id: \"216\"\n    hostname: \"files-core\"", "  - hostname: \"files-core\""));
+        var manifest = Path.Combine(_estate.Root, Manifest);
+        // The clone request is held up; once the run has reserved 200, Terraform creates a VM with that id.
+        _host.Emulator.Faults.SlowPath("/qemu/9002/clone", 3000);
+        var outsider = Task.Run(async () =>
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!File.ReadAllText(manifest).Contains("vm_id: '200'", StringComparison.Ordinal) && DateTime.UtcNow < deadline) await Task.Delay(20);
+            _host.State.AddVm(200, "pve-fra1-a", new Dictionary<string, string> { ["name"] = "made-by-terraform" });
+        });
+
+        var result = await ProvisionAsync("files-core");
+        await outsider;
+
+        Assert.Null(result.Error);
+        Assert.Equal(201, result.Plan.VmId);
+        // Seen at the existence check or refused by the clone ("config file already exists"), never cloned onto.
+        Assert.DoesNotContain(_host.State.RequestLog(), r => r.Path.EndsWith("/clone", StringComparison.Ordinal) && r.Parameters["newid"] == "200" && r.Status == 200);
+        Assert.Equal("made-by-terraform", _host.State.Vms[200].Config["name"]);
+        Assert.Equal("files-core", _host.State.Vms[201].Config["name"]);
+        var text = File.ReadAllText(manifest);
+        Assert.Contains("vm_id: '201'", text);
+        Assert.DoesNotContain("vm_id: '200'", text);
+        Assert.Contains("200 was taken outside the estate", result.Steps.Single(s => s.Name == "reserve-vmid").Note);
+    }
+}
