@@ -17,6 +17,7 @@
         'Get-RelocationReceipt'
         'Test-RelocationManifest'
         'Test-RelocationReceiptChain'
+        'Repair-RelocationReceiptChain'
         'Invoke-RelocationParity'
         'Test-RelocationException'
         'Test-PlacementPolicy'

@@ -8,6 +8,9 @@ using InfraRelocation.Core.Transactions;
 //                                              lease → transaction → edit → sleep holdMs → commit
 //   inc <root> <file> <times>                  increment `counter` <times> times, one transaction each
 //   crash <root> <file1> <file2> <file3>       edit three files, die (exit 137, no cleanup) before writing the 2nd
+//   receipt <root> <receipts> <file> <before|after>
+//                                              commit `status: receipted` with its receipt; print "at <phase>" and hang
+//                                              before / after the receipt is appended (the test kills it with SIGKILL)
 try
 {
     switch (args.FirstOrDefault())
@@ -63,6 +66,38 @@ try
                 }
             };
             tx.Commit();
+            return 0;
+        }
+        case "receipt":
+        {
+            var lease = EstateLease.Acquire(args[1], "receipt", TimeSpan.FromSeconds(10));
+            var tx = EstateTransaction.Begin(lease);
+            tx.EditYaml(args[3], [YamlEdit.Set("status", "receipted")]);
+            void Hang()
+            {
+                Console.WriteLine("at " + args[4]);
+                Console.Out.Flush();
+                Thread.Sleep(Timeout.Infinite);
+            }
+            if (args[4] == "before")
+            {
+                tx.BeforeReceiptAppend = Hang;
+            }
+            else
+            {
+                tx.AfterReceiptAppend = Hang;
+            }
+            tx.Commit(new CommitReceipt
+            {
+                Store = new InfraRelocation.Core.Receipts.ReceiptStore(args[2]),
+                Build = (outcome, _) => new InfraRelocation.Receipts.ServiceStatusReceipt
+                {
+                    Capability = "infra.relocation.service.transition", Mode = InfraRelocation.Receipts.RunMode.Execute,
+                    Outcome = InfraRelocation.Receipts.ReceiptOutcome.Succeeded, TransactionId = outcome.TransactionId,
+                    Files = outcome.Files.Select(f => new InfraRelocation.Receipts.WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList(),
+                    EndedUtc = DateTimeOffset.UtcNow,
+                },
+            });
             return 0;
         }
         case "inc":

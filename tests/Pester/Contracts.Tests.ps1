@@ -176,6 +176,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 }
                 'Set-RelocationServiceStatus' = @{ Run = { param($Root) Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status shadow -WhatIf } }
                 'Set-RelocationState'         = @{ Run = { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -WhatIf } }
+                'Repair-RelocationReceiptChain' = @{ Ledger = $false; Run = { param($Root) Repair-RelocationReceiptChain -Root $Root -WhatIf } }
                 'Set-RelocationVmTarget'      = @{ Run = { param($Root) Set-RelocationVmTarget -Root $Root -Hostname files-core -Status ready -Address 192.0.2.116 -WhatIf } }
             }
         }
@@ -369,6 +370,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 'Get-RelocationEstate'        = 'lists the estate files and their digests without parsing them'
                 'Get-RelocationReceipt'       = 'reads the receipt ledger only'
                 'Test-RelocationReceiptChain' = 'reads the receipt ledger only'
+                'Repair-RelocationReceiptChain' = 'reads and repairs the receipt ledger only'
             }
             # Mandatory arguments per cmdlet (the rest take none).
             $script:Arguments = @{

@@ -57,3 +57,13 @@ Get-RelocationReceipt -Root $DemoRoot | Select-Object -Last 3 | Format-Table | O
 
 Write-DemoCommand 'Test-RelocationReceiptChain -Root $DemoRoot'
 Test-RelocationReceiptChain -Root $DemoRoot | Format-List Capability, IsValid, ReceiptCount, Summary | Out-Host
+
+Write-DemoStep 'A torn ledger (a full disk cut the last write short) is reported by byte offset and repaired'
+$demoLedger = Join-Path $DemoRoot 'receipts' 'ledger.jsonl'
+[IO.File]::AppendAllText($demoLedger, '{"hash":"0f0f","type":"InfraRelocation.Receipts.Gate')
+Write-DemoCommand 'Test-RelocationReceiptChain -Root $DemoRoot'
+Test-RelocationReceiptChain -Root $DemoRoot -WarningAction SilentlyContinue | Format-List IsValid, Break, BrokenAtOffset, Summary | Out-Host
+Write-DemoCommand 'Repair-RelocationReceiptChain -Root $DemoRoot -Confirm:$false'
+Repair-RelocationReceiptChain -Root $DemoRoot -Confirm:$false -WarningAction SilentlyContinue | Format-List Summary, SavedAs | Out-Host
+Write-DemoCommand 'Test-RelocationReceiptChain -Root $DemoRoot'
+Test-RelocationReceiptChain -Root $DemoRoot | Format-List IsValid, ReceiptCount | Out-Host

@@ -18,6 +18,12 @@ public abstract class GateCmdlet : EstateCmdlet
     [Parameter]
     public SwitchParameter AsExitCode { get; set; }
 
+    /// <summary>Keep the full findings in a content-addressed report beside the ledger (the receipt keeps counts, a digest and its path).</summary>
+    [Parameter]
+    public SwitchParameter KeepReport { get; set; }
+
+    protected override Core.Receipts.ReceiptStore Receipts => new(ReceiptsPath) { KeepReports = KeepReport };
+
     protected abstract string Capability { get; }
 
     protected abstract IReadOnlyList<GateResult> Evaluate(EstateModel estate);
@@ -66,7 +72,7 @@ public abstract class GateCmdlet : EstateCmdlet
                 WriteInformation(new HostInformationMessage { Message = finding.ToString(), NoNewLine = false }, ["PSHOST"]);
             }
             WriteInformation(new HostInformationMessage { Message = receipt.Summary }, ["PSHOST"]);
-            Run(() => new Core.Receipts.ReceiptStore(Layout.ReceiptsPath).Append(run.Stamp(receipt)));
+            TryRecord(run.Stamp(receipt));
             WriteExitCode(exitCode);
             return;
         }

@@ -223,11 +223,42 @@ public abstract class EstateCmdlet : RelocationCmdlet
     protected RunContext BeginRun(string capability, RunMode mode) =>
         new(capability, MyInvocation.MyCommand.Name, mode, Layout.Root);
 
-    /// <summary>Stamps, appends to the ledger and writes a receipt to the pipeline.</summary>
+    /// <summary>Environment variable naming the receipts folder for this process (absolute, or relative to the estate root).</summary>
+    public const string ReceiptsVariable = "INFRA_RELOCATION_RECEIPTS";
+
+    /// <summary>The receipts folder: <c>$env:INFRA_RELOCATION_RECEIPTS</c> when set, else the estate's (default <c>receipts/</c>).</summary>
+    protected string ReceiptsPath => Environment.GetEnvironmentVariable(ReceiptsVariable) is { Length: > 0 } folder
+        ? Path.GetFullPath(Path.Combine(Layout.Root, folder))
+        : Layout.ReceiptsPath;
+
+    /// <summary>The estate's receipt ledger (see <see cref="ReceiptsPath"/>).</summary>
+    protected virtual ReceiptStore Receipts => new(ReceiptsPath);
+
+    /// <summary>
+    /// Stamps, appends to the ledger and writes a receipt to the pipeline. A ledger that cannot be written stops the
+    /// command of an executed change; for evidence of reads, previews, refusals and failures (nothing changed) the result still goes
+    /// to the pipeline, with a warning that the evidence was not recorded (a read-only checkout, a full disk).
+    /// </summary>
     protected T EmitReceipt<T>(RunContext run, T receipt) where T : RelocationReceipt
     {
-        var stored = Run(() => new ReceiptStore(Layout.ReceiptsPath).Append(run.Stamp(receipt)));
+        var stamped = run.Stamp(receipt);
+        var changed = run.Mode == RunMode.Execute && stamped.Outcome is ReceiptOutcome.Succeeded or ReceiptOutcome.Reverted;
+        var stored = changed ? Run(() => Receipts.Append(stamped)) : TryRecord(stamped);
         WriteObject(stored);
         return stored;
+    }
+
+    /// <summary>Appends evidence of a run that changed nothing; on a ledger that cannot be written, warns and returns it unrecorded.</summary>
+    protected T TryRecord<T>(T stamped) where T : RelocationReceipt
+    {
+        try
+        {
+            return Receipts.Append(stamped);
+        }
+        catch (RelocationException ex) when (ex.ErrorId is "ReceiptLedgerUnwritable" or "ReceiptLedgerTorn")
+        {
+            WriteWarning($"Evidence was not recorded ({ex.ErrorId}): {ex.Message}");
+            return stamped;
+        }
     }
 }

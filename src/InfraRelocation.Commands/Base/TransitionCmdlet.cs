@@ -60,7 +60,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         {
             Now = DateTimeOffset.UtcNow,
             Actor = Environment.UserName,
-            Ledger = Run(() => LedgerView.Load(new ReceiptStore(Layout.ReceiptsPath).LedgerPath)),
+            Ledger = Run(() => LedgerView.Load(Receipts.LedgerPath)),
         };
         var runContext = BeginRun(Capability, RunMode.Preview);
         decorate ??= r => r;
@@ -119,6 +119,15 @@ public abstract class TransitionCmdlet : EstateCmdlet
                     LeaseWait = TimeSpan.FromSeconds(LeaseTimeoutSeconds),
                     AfterCommit = afterCommit,
                     Now = DateTimeOffset.UtcNow,
+                    // The receipt is part of the transaction: no change without its receipt (docs/design/ledger.md).
+                    Receipts = Receipts,
+                    Receipt = run =>
+                    {
+                        runContext.RecordInputs(run.InputDigests);
+                        return runContext.Stamp(decorate(run.Reverted
+                            ? Fill(template, run, ReceiptOutcome.Reverted, $"{run.Plan.Summary} was written and reverted: {run.RevertReason}")
+                            : Fill(template, run, ReceiptOutcome.Succeeded, run.Plan.Summary)));
+                    },
                 }, CancelToken);
         }
         catch (RelocationException ex)
@@ -139,15 +148,19 @@ public abstract class TransitionCmdlet : EstateCmdlet
         }
         if (committed.Reverted)
         {
-            var reverted = EmitReceipt(runContext, decorate(Fill(template, committed, ReceiptOutcome.Reverted,
-                $"{committed.Plan.Summary} was written and reverted: {committed.RevertReason}")));
+            var reverted = (TReceipt)committed.Receipt!;
+            WriteObject(reverted);
             WriteError(new ErrorRecord(new RelocationException("TransitionReverted", FailureKind.InvalidOperation,
                 $"{committed.Plan.Summary} was written, then reverted: {committed.RevertReason}", null, target),
                 "TransitionReverted", ErrorCategory.InvalidResult, target));
             return reverted;
         }
-        var outcome = committed.Committed ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
-        return EmitReceipt(runContext, decorate(Fill(template, committed, outcome, committed.Plan.Summary)));
+        if (committed.Receipt is TReceipt recorded)
+        {
+            WriteObject(recorded);
+            return recorded;
+        }
+        return EmitReceipt(runContext, decorate(Fill(template, committed, ReceiptOutcome.Unchanged, committed.Plan.Summary)));
     }
 
     private TReceipt? Blocked<TReceipt>(RunContext runContext, TReceipt template, TransitionRun run, Func<TReceipt, TReceipt> decorate)

@@ -43,8 +43,8 @@ public sealed class GetRelocationManifestCommand : EstateCmdlet
             ServiceCount = manifest.Services.Count,
             VmTargetCount = manifest.VmTargets.Count,
         });
-        var stored = Run(() => new Core.Receipts.ReceiptStore(Layout.ReceiptsPath).Append(receipt));
-        WriteVerbose($"Receipt {stored.RunId} appended ({stored.Hash[..12]}).");
+        var stored = TryRecord(receipt);
+        WriteVerbose($"Receipt {stored.RunId} appended ({(stored.Hash.Length >= 12 ? stored.Hash[..12] : "not recorded")}).");
         WriteObject(manifest);
     }
 }

@@ -49,7 +49,11 @@ public sealed class GetRelocationReceiptCommand : EstateCmdlet
         var patterns = Capability?.Select(c => new WildcardPattern(c, WildcardOptions.IgnoreCase)).ToList();
         var after = After is { } a ? ToUtc(a) : (DateTimeOffset?)null;
         var before = Before is { } b ? ToUtc(b) : (DateTimeOffset?)null;
-        var store = new ReceiptStore(Layout.ReceiptsPath);
+        var store = Receipts;
+        if (store.FindTornTail() is { } torn)
+        {
+            WriteWarning($"The ledger ends in a torn write at byte {torn.Offset} ({torn.Length} bytes, {torn.Reason}); it is left out. Repair-RelocationReceiptChain cuts it.");
+        }
         Run(() =>
         {
             foreach (var receipt in store.ReadAll())

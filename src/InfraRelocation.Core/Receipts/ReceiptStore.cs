@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Core.Receipts;
@@ -10,10 +11,19 @@ namespace InfraRelocation.Core.Receipts;
 /// Append-only receipt ledger: one JSON line per run in <c>ledger.jsonl</c>. Each line is
 /// <c>{"hash":…,"type":…,"receipt":{…}}</c> where hash is the SHA-256 of the receipt's JSON text, and the
 /// receipt carries the previous line's hash, so editing, removing or reordering a line breaks the chain.
+/// A line's size does not grow with the run's findings: past <see cref="InlineFindings"/> the ledger keeps the first
+/// ones, counts per rule and the digest of all of them (the full list goes to <c>reports/&lt;sha256&gt;.json</c> when
+/// <see cref="KeepReports"/> is set). See docs/design/ledger.md.
 /// </summary>
 public sealed class ReceiptStore
 {
     public const string LedgerFileName = "ledger.jsonl";
+
+    /// <summary>Findings a ledger line keeps inline; beyond this it keeps counts per rule and a digest.</summary>
+    public const int InlineFindings = 10;
+
+    /// <summary>Free space the ledger's folder must have before a change is allowed to start.</summary>
+    public const long RequiredFreeBytes = 256 * 1024;
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -23,80 +33,125 @@ public sealed class ReceiptStore
 
     private readonly string _folder;
 
-    public ReceiptStore(string folder) => _folder = folder;
+    public ReceiptStore(string folder) => _folder = Path.GetFullPath(folder);
+
+    public string Folder => _folder;
 
     public string LedgerPath => Path.Combine(_folder, LedgerFileName);
 
-    /// <summary>Appends a receipt and returns it with <c>PreviousHash</c> and <c>Hash</c> set.</summary>
+    /// <summary>Keep the full findings of a receipt that has more than <see cref="InlineFindings"/> in a content-addressed report file.</summary>
+    public bool KeepReports { get; init; }
+
+    /// <summary>Appends a receipt and returns it with <c>PreviousHash</c> and <c>Hash</c> set (and, for many findings, their counts and digest).</summary>
+    /// <exception cref="RelocationException"><c>ReceiptLedgerTorn</c> or <c>ReceiptLedgerUnwritable</c>; the ledger is unchanged then.</exception>
     public T Append<T>(T receipt) where T : RelocationReceipt
     {
-        Directory.CreateDirectory(_folder);
-        using var guard = AcquireLedgerLock();
-        var previous = ReadLastHash();
-        var chained = (T)(receipt with { PreviousHash = previous, Hash = "" });
-        // Secrets never reach the ledger: the receipt's text is masked before it is hashed and written.
-        var json = JsonSerializer.Serialize(chained, chained.GetType(), JsonOptions);
-        if (Secrets.SecretMask.Contains(json))
+        ArgumentNullException.ThrowIfNull(receipt);
+        return Unwritable(() =>
         {
-            json = Secrets.SecretMask.Mask(json);
-            chained = (T)JsonSerializer.Deserialize(json, chained.GetType(), JsonOptions)!;
-        }
-        var hash = Sha256Hex(json);
-        var line = $"{{\"hash\":\"{hash}\",\"type\":\"{chained.GetType().FullName}\",\"receipt\":{json}}}\n";
+            Directory.CreateDirectory(_folder);
+            using var guard = AcquireLedgerLock();
+            var tail = InspectTail();
+            if (tail.Torn is { } torn)
+            {
+                throw TornError(torn);
+            }
+            var (ledgerForm, full) = Compact(receipt);
+            var chained = ledgerForm with { PreviousHash = tail.LastHash, Hash = "" };
+            var json = JsonSerializer.Serialize(chained, chained.GetType(), JsonOptions);
+            // Secrets never reach the ledger: the receipt's text is masked before it is hashed and written.
+            if (Secrets.SecretMask.Contains(json))
+            {
+                json = Secrets.SecretMask.Mask(json);
+                full = Secrets.SecretMask.MaskRecord(full);
+            }
+            var hash = Sha256Hex(json);
+            var line = Encoding.UTF8.GetBytes($"{{\"hash\":\"{hash}\",\"type\":\"{chained.GetType().FullName}\",\"receipt\":{json}}}\n");
+            WriteLine(line, tail.Length);
+            return (T)(full with { PreviousHash = tail.LastHash, Hash = hash });
+        });
+    }
 
-        using (var stream = new FileStream(LedgerPath, FileMode.Append, FileAccess.Write, FileShare.Read))
+    /// <summary>
+    /// Checks, before a change starts, that a receipt can be appended: the folder can be created and written, the tail
+    /// is not torn, and there is room. Throws what <see cref="Append{T}"/> would throw; writes nothing but the folder.
+    /// </summary>
+    public void EnsureWritable()
+    {
+        Unwritable(() =>
         {
-            stream.Write(Encoding.UTF8.GetBytes(line));
-            stream.Flush(flushToDisk: true);
-        }
-        return (T)(chained with { Hash = hash });
+            Directory.CreateDirectory(_folder);
+            using var guard = AcquireLedgerLock();
+            if (InspectTail().Torn is { } torn)
+            {
+                throw TornError(torn);
+            }
+            using (new FileStream(LedgerPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
+            {
+            }
+            var free = new DriveInfo(_folder).AvailableFreeSpace;
+            if (free < RequiredFreeBytes)
+            {
+                throw new IOException($"only {free} bytes are free on the ledger's file system (a change needs {RequiredFreeBytes})");
+            }
+            return true;
+        });
     }
 
     /// <summary>
     /// Reads every receipt of the ledger as its stored type (a subclass of <see cref="RelocationReceipt"/>
-    /// when known, else the base record), in ledger order. A line that is not a receipt is an error naming its line.
+    /// when known, else the base record), in ledger order. A torn tail is left out (<see cref="Verify"/> reports it);
+    /// any other line that is not a receipt is an error naming its line.
     /// </summary>
     public IEnumerable<RelocationReceipt> ReadAll()
     {
-        if (!File.Exists(LedgerPath))
+        var tornAt = InspectTail().Torn?.Offset;
+        foreach (var line in ReadLines())
         {
-            yield break;
-        }
-        var number = 0;
-        foreach (var line in File.ReadLines(LedgerPath))
-        {
-            number++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (tornAt is { } cut && line.Offset >= cut)
+            {
+                yield break;
+            }
+            if (string.IsNullOrWhiteSpace(line.Text))
             {
                 continue;
             }
-            RelocationReceipt? receipt;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var type = ResolveType(doc.RootElement.TryGetProperty("type", out var t) ? t.GetString() : null);
-                receipt = (RelocationReceipt?)doc.RootElement.GetProperty("receipt").Deserialize(type, JsonOptions);
-                if (receipt is not null && doc.RootElement.TryGetProperty("hash", out var hash))
-                {
-                    receipt = receipt with { Hash = hash.GetString() ?? "" };
-                }
-            }
-            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or NotSupportedException)
-            {
-                throw new RelocationException("ReceiptLedgerCorrupt", FailureKind.InvalidData,
-                    $"Line {number} of the receipt ledger is not a receipt: {ex.Message}",
-                    new SourceLocation(LedgerPath, number, 1), LedgerPath, ex);
-            }
-            if (receipt is not null)
-            {
-                yield return receipt;
-            }
+            yield return Parse(line);
+        }
+    }
+
+    /// <summary>Receipts from the newest back (stops when the caller stops): cost in proportion to how far back it reads.</summary>
+    public IEnumerable<RelocationReceipt> ReadBackward()
+    {
+        foreach (var line in ReadLinesBackward(LedgerPath))
+        {
+            yield return Parse(line);
+        }
+    }
+
+    private RelocationReceipt Parse(LedgerLine line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line.Text);
+            var type = ResolveType(doc.RootElement.TryGetProperty("type", out var t) ? t.GetString() : null);
+            var receipt = (RelocationReceipt?)doc.RootElement.GetProperty("receipt").Deserialize(type, JsonOptions)
+                ?? throw new JsonException("null receipt");
+            return doc.RootElement.TryGetProperty("hash", out var hash) ? receipt with { Hash = hash.GetString() ?? "" } : receipt;
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or NotSupportedException)
+        {
+            var where = line.Number > 0 ? $"Line {line.Number}" : $"The line at byte {line.Offset}";
+            throw new RelocationException("ReceiptLedgerCorrupt", FailureKind.InvalidData,
+                $"{where} of the receipt ledger is not a receipt: {ex.Message}",
+                new SourceLocation(LedgerPath, Math.Max(1, line.Number), 1), LedgerPath, ex);
         }
     }
 
     /// <summary>
     /// Verifies the hash chain: every line's hash matches its receipt text, and every receipt names the
-    /// previous line's hash. Reports the first broken link (edited, removed or reordered receipt).
+    /// previous line's hash. Reports the first broken link (edited, removed or reordered receipt), or a torn tail
+    /// (an interrupted write: the intact receipts before it still verify) with its byte offset.
     /// </summary>
     public ReceiptChainResult Verify()
     {
@@ -104,38 +159,34 @@ public sealed class ReceiptStore
         {
             return new ReceiptChainResult(true, 0, null, null, "The ledger is empty.");
         }
-        var lines = new List<(int Number, string Hash, string Previous, string Computed)>();
-        var number = 0;
-        foreach (var line in File.ReadLines(LedgerPath))
+        var torn = InspectTail().Torn;
+        var lines = new List<(int Number, long Offset, string Hash, string Previous, string Computed)>();
+        foreach (var line in ReadLines())
         {
-            number++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (torn is not null && line.Offset >= torn.Offset)
+            {
+                break;
+            }
+            if (string.IsNullOrWhiteSpace(line.Text))
             {
                 continue;
             }
-            try
+            if (!TryReadLink(line.Text, out var hash, out var previous, out var computed, out var error))
             {
-                using var doc = JsonDocument.Parse(line);
-                var receipt = doc.RootElement.GetProperty("receipt");
-                var raw = receipt.GetRawText();
-                var previous = receipt.TryGetProperty("PreviousHash", out var p) ? p.GetString() ?? "" : "";
-                lines.Add((number, doc.RootElement.GetProperty("hash").GetString() ?? "", previous, Sha256Hex(raw)));
+                return new ReceiptChainResult(false, lines.Count, line.Number, ReceiptChainBreak.Edited,
+                    $"Line {line.Number} (byte {line.Offset}) is not a well-formed receipt line ({error}).") { BrokenAtOffset = line.Offset };
             }
-            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-            {
-                return new ReceiptChainResult(false, lines.Count, number, ReceiptChainBreak.Edited,
-                    $"Line {number} is not a well-formed receipt line ({ex.Message}).");
-            }
+            lines.Add((line.Number, line.Offset, hash, previous, computed));
         }
         var allHashes = lines.Select(l => l.Hash).ToHashSet(StringComparer.Ordinal);
         var expectedPrevious = "";
         for (var i = 0; i < lines.Count; i++)
         {
-            var (lineNumber, hash, previous, computed) = lines[i];
+            var (lineNumber, offset, hash, previous, computed) = lines[i];
             if (!string.Equals(hash, computed, StringComparison.Ordinal))
             {
                 return new ReceiptChainResult(false, lines.Count, lineNumber, ReceiptChainBreak.Edited,
-                    $"The receipt on line {lineNumber} was edited: its content no longer matches its hash.");
+                    $"The receipt on line {lineNumber} was edited: its content no longer matches its hash.") { BrokenAtOffset = offset };
             }
             if (!string.Equals(previous, expectedPrevious, StringComparison.Ordinal))
             {
@@ -144,11 +195,53 @@ public sealed class ReceiptStore
                     reordered ? ReceiptChainBreak.Reordered : ReceiptChainBreak.Removed,
                     reordered
                         ? $"The receipt on line {lineNumber} is out of order: it does not follow the receipt before it."
-                        : $"The link into line {lineNumber} is broken: the previous receipt it names is missing (a receipt was removed, or the one before was rewritten).");
+                        : $"The link into line {lineNumber} is broken: the previous receipt it names is missing (a receipt was removed, or the one before was rewritten).")
+                { BrokenAtOffset = offset };
             }
             expectedPrevious = hash;
         }
-        return new ReceiptChainResult(true, lines.Count, null, null, $"{lines.Count} receipts, chain intact.");
+        if (torn is not null)
+        {
+            return new ReceiptChainResult(false, lines.Count, lines.Count > 0 ? lines[^1].Number + 1 : 1, ReceiptChainBreak.Torn,
+                $"The ledger ends in a torn write: {torn.Length} byte(s) from byte {torn.Offset} are not a complete receipt " +
+                $"({torn.Reason}). The {lines.Count} receipts before it are intact; Repair-RelocationReceiptChain cuts the torn tail and records the repair.")
+            { BrokenAtOffset = torn.Offset, HeadHash = expectedPrevious };
+        }
+        return new ReceiptChainResult(true, lines.Count, null, null, $"{lines.Count} receipts, chain intact.") { HeadHash = expectedPrevious };
+    }
+
+    /// <summary>
+    /// Cuts a torn tail (see <see cref="Verify"/>) off the ledger, keeping the removed bytes in
+    /// <c>ledger.jsonl.torn-&lt;offset&gt;-&lt;sha256 prefix&gt;</c> beside it; null when the tail is intact. Damage before the
+    /// last intact receipt is not a torn write and is not repaired here.
+    /// </summary>
+    public LedgerRepair? RepairTornTail()
+    {
+        return Unwritable(() =>
+        {
+            if (!File.Exists(LedgerPath))
+            {
+                return null;
+            }
+            using var guard = AcquireLedgerLock();
+            if (InspectTail().Torn is not { } torn)
+            {
+                return null;
+            }
+            byte[] removed;
+            using (var stream = new FileStream(LedgerPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read))
+            {
+                removed = new byte[stream.Length - torn.Offset];
+                stream.Position = torn.Offset;
+                stream.ReadExactly(removed);
+                var digest = Convert.ToHexString(SHA256.HashData(removed)).ToLowerInvariant();
+                var saved = Path.Combine(_folder, $"{LedgerFileName}.torn-{torn.Offset}-{digest[..12]}");
+                Transactions.AtomicFile.Write(saved, removed);
+                stream.SetLength(torn.Offset);
+                stream.Flush(flushToDisk: true);
+                return new LedgerRepair(torn.Offset, removed.LongLength, digest, saved, torn.Reason);
+            }
+        });
     }
 
     private static Type ResolveType(string? name)
@@ -169,26 +262,321 @@ public sealed class ReceiptStore
     public static string Sha256Hex(string text) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
 
-    private string ReadLastHash()
+    // ---- the ledger form of a receipt ---------------------------------------------------------------------------
+
+    /// <summary>
+    /// The receipt as the ledger keeps it (findings cut to <see cref="InlineFindings"/> plus counts and digest; gate
+    /// results without their copy of the findings) and as the caller gets it back (every finding, plus the same summary).
+    /// </summary>
+    private (RelocationReceipt Ledger, RelocationReceipt Full) Compact(RelocationReceipt receipt)
+    {
+        var ledger = receipt;
+        if (receipt is GateReceipt gate && gate.Results.Any(r => r.Findings.Count > 0))
+        {
+            // Each result's findings are also the receipt's findings: the ledger keeps them once.
+            ledger = gate with { Results = gate.Results.Select(r => r with { Findings = [] }).ToList() };
+        }
+        var all = receipt.Findings;
+        if (all.Count <= InlineFindings)
+        {
+            return (ledger, receipt);
+        }
+        var reportText = JsonSerializer.Serialize(all, JsonOptions);
+        var report = Encoding.UTF8.GetBytes(Secrets.SecretMask.Contains(reportText) ? Secrets.SecretMask.Mask(reportText) : reportText);
+        var digest = Convert.ToHexString(SHA256.HashData(report)).ToLowerInvariant();
+        string? reportPath = null;
+        if (KeepReports)
+        {
+            reportPath = $"reports/{digest}.json";
+            var full = Path.Combine(_folder, "reports", digest + ".json");
+            if (!File.Exists(full))
+            {
+                Transactions.AtomicFile.Write(full, report);
+            }
+        }
+        var counts = all.GroupBy(f => (f.RuleId, f.Severity))
+            .Select(g => new FindingCount(g.Key.RuleId, g.Key.Severity, g.Count()))
+            .OrderBy(c => c.RuleId, StringComparer.Ordinal).ThenBy(c => c.Severity).ToList();
+        ledger = ledger with { Findings = all.Take(InlineFindings).ToList(), FindingCounts = counts, FindingsSha256 = digest, FindingsReport = reportPath };
+        return (ledger, receipt with { FindingCounts = counts, FindingsSha256 = digest, FindingsReport = reportPath });
+    }
+
+    // ---- lines ---------------------------------------------------------------------------------------------------
+
+    /// <summary>One complete line of the ledger: its 1-based number (0 when read from the tail) and byte offset.</summary>
+    public sealed record LedgerLine(int Number, long Offset, string Text);
+
+    /// <summary>Bytes at the end of the ledger that are not a complete receipt line: an interrupted (torn) write.</summary>
+    public sealed record TornTail(long Offset, long Length, string Reason);
+
+    private sealed record Tail(string LastHash, long Length, TornTail? Torn);
+
+    /// <summary>The torn tail of the ledger, if any (null when intact or missing).</summary>
+    public TornTail? FindTornTail() => InspectTail().Torn;
+
+    private IEnumerable<LedgerLine> ReadLines()
     {
         if (!File.Exists(LedgerPath))
         {
-            return "";
+            yield break;
         }
-        string? last = null;
-        foreach (var line in File.ReadLines(LedgerPath))
+        using var stream = new FileStream(LedgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        var buffer = new MemoryStream();
+        var number = 0;
+        long lineStart = 0;
+        long position = 0;
+        var chunk = new byte[1 << 16];
+        int read;
+        while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
         {
-            if (!string.IsNullOrWhiteSpace(line))
+            var start = 0;
+            for (var i = 0; i < read; i++)
             {
-                last = line;
+                if (chunk[i] != (byte)'\n')
+                {
+                    continue;
+                }
+                buffer.Write(chunk, start, i - start);
+                number++;
+                yield return new LedgerLine(number, lineStart, Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length).TrimEnd('\r'));
+                buffer.SetLength(0);
+                lineStart = position + i + 1;
+                start = i + 1;
+            }
+            buffer.Write(chunk, start, read - start);
+            position += read;
+        }
+        if (buffer.Length > 0)
+        {
+            yield return new LedgerLine(number + 1, lineStart, Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+        }
+    }
+
+    /// <summary>Complete, parseable receipt lines from the end of <paramref name="ledgerPath"/> back (a torn tail is skipped).</summary>
+    public static IEnumerable<LedgerLine> ReadLinesBackward(string ledgerPath)
+    {
+        if (!File.Exists(ledgerPath))
+        {
+            yield break;
+        }
+        using var stream = new FileStream(ledgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        var end = stream.Length;
+        var tornAt = TornTailOf(stream)?.Offset ?? end;
+        foreach (var line in Backward(stream, tornAt))
+        {
+            yield return line;
+        }
+    }
+
+    private static IEnumerable<LedgerLine> Backward(FileStream stream, long end)
+    {
+        const int Chunk = 1 << 16;
+        var pending = new List<byte[]>(); // pieces of the current line, last piece first
+        var position = end;
+        var buffer = new byte[Chunk];
+        // The byte at end-1 is the '\n' of the last complete line: skip it.
+        if (position > 0)
+        {
+            position--;
+        }
+        while (position > 0)
+        {
+            var size = (int)Math.Min(Chunk, position);
+            position -= size;
+            stream.Position = position;
+            stream.ReadExactly(buffer, 0, size);
+            var segmentEnd = size;
+            for (var i = size - 1; i >= 0; i--)
+            {
+                if (buffer[i] != (byte)'\n')
+                {
+                    continue;
+                }
+                pending.Add(buffer[(i + 1)..segmentEnd]);
+                var text = Join(pending);
+                pending.Clear();
+                if (!string.IsNullOrWhiteSpace(text))
+                {
+                    yield return new LedgerLine(0, position + i + 1, text);
+                }
+                segmentEnd = i;
+            }
+            pending.Add(buffer[..segmentEnd]);
+        }
+        var first = Join(pending);
+        if (!string.IsNullOrWhiteSpace(first))
+        {
+            yield return new LedgerLine(0, 0, first);
+        }
+    }
+
+    private static string Join(List<byte[]> piecesLastFirst)
+    {
+        var total = piecesLastFirst.Sum(p => p.Length);
+        var bytes = new byte[total];
+        var at = 0;
+        for (var i = piecesLastFirst.Count - 1; i >= 0; i--)
+        {
+            piecesLastFirst[i].CopyTo(bytes, at);
+            at += piecesLastFirst[i].Length;
+        }
+        return Encoding.UTF8.GetString(bytes).TrimEnd('\r');
+    }
+
+    private Tail InspectTail()
+    {
+        if (!File.Exists(LedgerPath))
+        {
+            return new Tail("", 0, null);
+        }
+        using var stream = new FileStream(LedgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        var torn = TornTailOf(stream);
+        var end = torn?.Offset ?? stream.Length;
+        foreach (var line in Backward(stream, end))
+        {
+            return new Tail(HashOf(line.Text) ?? "", stream.Length, torn);
+        }
+        return new Tail("", stream.Length, torn);
+    }
+
+    /// <summary>
+    /// The torn tail: bytes after the last complete line that is a receipt line. A file that does not end in a newline
+    /// ends in a torn write; complete but unparseable lines at the very end are torn too (a full disk writes those).
+    /// </summary>
+    private static TornTail? TornTailOf(FileStream stream)
+    {
+        var length = stream.Length;
+        if (length == 0)
+        {
+            return null;
+        }
+        stream.Position = length - 1;
+        var endsWithNewline = stream.ReadByte() == '\n';
+        long cut = length;
+        string? reason = null;
+        if (!endsWithNewline)
+        {
+            // find the start of the unterminated fragment
+            cut = LastNewlineBefore(stream, length) + 1;
+            reason = "the last line has no line end";
+        }
+        // complete lines at the end that are not receipt lines
+        var examined = 0;
+        foreach (var line in Backward(stream, cut))
+        {
+            if (HashOf(line.Text) is not null || examined++ > 16)
+            {
+                break;
+            }
+            cut = line.Offset;
+            reason ??= "the last line is not a receipt";
+        }
+        return cut < length ? new TornTail(cut, length - cut, reason ?? "incomplete") : null;
+    }
+
+    private static long LastNewlineBefore(FileStream stream, long end)
+    {
+        var buffer = new byte[4096];
+        var position = end;
+        while (position > 0)
+        {
+            var size = (int)Math.Min(buffer.Length, position);
+            position -= size;
+            stream.Position = position;
+            stream.ReadExactly(buffer, 0, size);
+            for (var i = size - 1; i >= 0; i--)
+            {
+                if (buffer[i] == '\n')
+                {
+                    return position + i;
+                }
             }
         }
-        if (last is null)
+        return -1;
+    }
+
+    /// <summary>The stored hash of a well-formed receipt line; null when the line is not one.</summary>
+    private static string? HashOf(string text)
+    {
+        try
         {
-            return "";
+            using var doc = JsonDocument.Parse(text);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("receipt", out var r) && r.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("hash", out var h) && h.ValueKind == JsonValueKind.String
+                ? h.GetString()
+                : null;
         }
-        using var doc = JsonDocument.Parse(last);
-        return doc.RootElement.GetProperty("hash").GetString() ?? "";
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool TryReadLink(string text, out string hash, out string previous, out string computed, out string error)
+    {
+        hash = previous = computed = error = "";
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            var receipt = doc.RootElement.GetProperty("receipt");
+            previous = receipt.TryGetProperty("PreviousHash", out var p) ? p.GetString() ?? "" : "";
+            hash = doc.RootElement.GetProperty("hash").GetString() ?? "";
+            computed = Sha256Hex(receipt.GetRawText());
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            error = ex.Message;
+            return false;
+        }
+    }
+
+    // ---- writing -------------------------------------------------------------------------------------------------
+
+    /// <summary>One write of the whole line, flushed to disk; a failed write is cut back so it leaves no torn tail.</summary>
+    private void WriteLine(byte[] line, long lengthBefore)
+    {
+        using var stream = new FileStream(LedgerPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+        stream.Position = lengthBefore;
+        try
+        {
+            stream.Write(line);
+            stream.Flush(flushToDisk: true);
+        }
+        catch (IOException)
+        {
+            try
+            {
+                stream.SetLength(lengthBefore);
+            }
+            catch (IOException)
+            {
+                // the next reader reports the torn tail
+            }
+            throw;
+        }
+    }
+
+    private RelocationException TornError(TornTail torn) =>
+        new("ReceiptLedgerTorn", FailureKind.InvalidData,
+            $"The receipt ledger {LedgerPath} ends in a torn write at byte {torn.Offset} ({torn.Length} bytes, {torn.Reason}); " +
+            "no receipt can be appended, so nothing was changed. Run Repair-RelocationReceiptChain to cut the torn tail (it keeps the bytes and records the repair).",
+            new SourceLocation(LedgerPath, 1, 1), LedgerPath);
+
+    private T Unwritable<T>(Func<T> write)
+    {
+        try
+        {
+            return write();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new RelocationException("ReceiptLedgerUnwritable", FailureKind.WriteError,
+                $"The receipt ledger {LedgerPath} cannot be written ({ex.Message}); without its receipt no change is made. " +
+                "Free space or make the receipts folder writable, or point $env:INFRA_RELOCATION_RECEIPTS at a writable folder.",
+                new SourceLocation(LedgerPath, 1, 1), LedgerPath, ex);
+        }
     }
 
     // Appends from several processes must not interleave or fork the chain.
@@ -202,12 +590,15 @@ public sealed class ReceiptStore
             {
                 return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (DateTime.UtcNow < deadline)
+            catch (IOException ex) when (DateTime.UtcNow < deadline && ex is not DirectoryNotFoundException && !IsReadOnlyOrFull(ex))
             {
                 Thread.Sleep(Random.Shared.Next(5, 25));
             }
         }
     }
+
+    // EROFS (30), ENOSPC (28), EACCES (13): waiting does not help.
+    private static bool IsReadOnlyOrFull(IOException ex) => (ex.HResult & 0xFFFF) is 30 or 28 or 13;
 }
 
 /// <summary>How the receipt chain is broken.</summary>
@@ -216,7 +607,20 @@ public enum ReceiptChainBreak
     Edited,
     Removed,
     Reordered,
+    /// <summary>The ledger ends in an interrupted write; the receipts before it are intact.</summary>
+    Torn,
+    /// <summary>The chain does not reach the head anchored outside the ledger (truncated or rewritten).</summary>
+    Anchor,
 }
 
 /// <summary>Result of <see cref="ReceiptStore.Verify"/>: intact, or the first broken link.</summary>
-public sealed record ReceiptChainResult(bool IsValid, int ReceiptCount, int? BrokenAtLine, ReceiptChainBreak? Break, string Message);
+public sealed record ReceiptChainResult(bool IsValid, int ReceiptCount, int? BrokenAtLine, ReceiptChainBreak? Break, string Message)
+{
+    /// <summary>Byte offset of the damage in the ledger file (null when intact).</summary>
+    public long? BrokenAtOffset { get; init; }
+    /// <summary>Hash of the last intact receipt ("" for an empty ledger).</summary>
+    public string HeadHash { get; init; } = "";
+}
+
+/// <summary>What <see cref="ReceiptStore.RepairTornTail"/> cut and where it kept it.</summary>
+public sealed record LedgerRepair(long Offset, long RemovedBytes, string RemovedSha256, string SavedAs, string Reason);

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using InfraRelocation.Core.Receipts;
+using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Core.Transactions;
 
@@ -9,9 +11,32 @@ public sealed record CommittedFile(string Path, string? OldSha256, string NewSha
 /// <summary>What <see cref="EstateTransaction.Commit"/> wrote (empty Files when nothing changed).</summary>
 public sealed record TransactionOutcome(string TransactionId, IReadOnlyList<CommittedFile> Files);
 
-/// <summary>A journal left by a crashed transaction and rolled back.</summary>
+/// <summary>
+/// A journal left by a crashed transaction, and how it was completed: rolled back (the originals restored), or rolled
+/// forward when the ledger already holds the transaction's Succeeded receipt (the new content written).
+/// </summary>
 public sealed record JournalRecovery(string Journal, string TransactionId, int Pid, string Machine, DateTime StartedUtc,
-    IReadOnlyList<string> RestoredFiles);
+    IReadOnlyList<string> RestoredFiles)
+{
+    /// <summary>True when the ledger held the transaction's Succeeded receipt and recovery finished the write.</summary>
+    public bool RolledForward { get; init; }
+}
+
+/// <summary>
+/// The receipt a commit records as part of the transaction (<see cref="EstateTransaction.Commit(CommitReceipt)"/>).
+/// </summary>
+public sealed record CommitReceipt
+{
+    /// <summary>The ledger the receipt goes to; checked writable before anything is written.</summary>
+    public required ReceiptStore Store { get; init; }
+    /// <summary>Runs after the files are written, while the journal still holds the originals: null keeps the change, a reason restores the originals.</summary>
+    public Func<TransactionOutcome, string?>? Verify { get; init; }
+    /// <summary>Builds the receipt of the outcome (the revert reason is null when the change was kept).</summary>
+    public required Func<TransactionOutcome, string?, RelocationReceipt> Build { get; init; }
+}
+
+/// <summary>What <see cref="EstateTransaction.Commit(CommitReceipt)"/> wrote and recorded.</summary>
+public sealed record RecordedCommit(TransactionOutcome Outcome, string? RevertReason, RelocationReceipt Receipt);
 
 /// <summary>
 /// A multi-file change of an estate that either happens completely or not at all. Usage (under a lease):
@@ -110,8 +135,8 @@ public sealed class EstateTransaction : IDisposable
                 what = $"a crashed transaction left it, and it cannot be read ({ex.Message})";
             }
             notices.Add($"Journal {rel} is pending: {what}. What this command read may include that half-applied change. " +
-                        $"The next change of this estate ({RecoveringCommands}) recovers it first, restoring every file it names " +
-                        "to its content before the crashed change.");
+                        $"The next change of this estate ({RecoveringCommands}) recovers it first: it restores every file it names " +
+                        "to its content before the crashed change, or, when the ledger already holds the change's receipt, finishes writing it.");
         }
         return notices;
     }
@@ -179,29 +204,110 @@ public sealed class EstateTransaction : IDisposable
             throw new InvalidOperationException("A preview transaction cannot commit; use EstateTransaction.Begin(lease).");
         }
         _committed = true;
-        var id = Guid.NewGuid().ToString("N")[..12];
         var changed = ChangedFiles.Select(p => _staged[p]).ToList();
         if (changed.Count == 0)
         {
-            return new TransactionOutcome(id, []);
+            return new TransactionOutcome(Guid.NewGuid().ToString("N")[..12], []);
         }
 
         Lease.EnsureHeld();
         Inputs.VerifyUnchanged();
+        var (journalPath, _, outcome) = WriteAll(changed, receiptsFolder: null);
+        File.Delete(journalPath);
+        return outcome;
+    }
 
+    /// <summary>
+    /// Commits with the receipt inside the transaction: the ledger is checked writable before anything is written
+    /// (<c>ReceiptLedgerUnwritable</c>/<c>ReceiptLedgerTorn</c> stop the change), the journal keeps the originals and the
+    /// new content, the files are written, <see cref="CommitReceipt.Verify"/> may ask to restore the originals, the
+    /// receipt is appended, and only then is the journal deleted. A crash before the receipt is appended rolls back on
+    /// the next run; a crash after it rolls forward to what the receipt records. A receipt that cannot be appended
+    /// restores the originals. So every estate file holds either its content before or the content a receipt records.
+    /// </summary>
+    public RecordedCommit Commit(CommitReceipt receipt)
+    {
+        ArgumentNullException.ThrowIfNull(receipt);
+        if (_committed)
+        {
+            throw new InvalidOperationException("This transaction was already committed.");
+        }
+        if (Lease is null)
+        {
+            throw new InvalidOperationException("A preview transaction cannot commit; use EstateTransaction.Begin(lease).");
+        }
+        var changed = ChangedFiles.Select(p => _staged[p]).ToList();
+        if (changed.Count == 0)
+        {
+            _committed = true;
+            var nothing = new TransactionOutcome(Guid.NewGuid().ToString("N")[..12], []);
+            return new RecordedCommit(nothing, null, receipt.Store.Append(receipt.Build(nothing, null)));
+        }
+        Lease.EnsureHeld();
+        Inputs.VerifyUnchanged();
+        receipt.Store.EnsureWritable();
+        _committed = true;
+
+        var (journalPath, journal, outcome) = WriteAll(changed, receipt.Store.Folder);
+        string? reason;
+        try
+        {
+            reason = receipt.Verify?.Invoke(outcome);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            RollBack(journalPath, journal, changed[0].Path, ex);
+            throw; // unreachable
+        }
+        if (reason is not null)
+        {
+            RestoreOrKeepJournal(journalPath, journal, "restoring the originals after the check failed");
+        }
+        RelocationReceipt recorded;
+        try
+        {
+            BeforeReceiptAppend?.Invoke();
+            recorded = receipt.Store.Append(receipt.Build(outcome, reason));
+            AfterReceiptAppend?.Invoke();
+        }
+        catch (RelocationException ex)
+        {
+            if (reason is null)
+            {
+                RollBack(journalPath, journal, receipt.Store.LedgerPath, ex);
+            }
+            File.Delete(journalPath);
+            throw;
+        }
+        File.Delete(journalPath);
+        return new RecordedCommit(outcome, reason, recorded);
+    }
+
+    /// <summary>Test hook: called after the files are written and before the receipt is appended (kill -9 here in crash tests).</summary>
+    internal Action? BeforeReceiptAppend { get; set; }
+
+    /// <summary>Test hook: called after the receipt is appended and before the journal is deleted.</summary>
+    internal Action? AfterReceiptAppend { get; set; }
+
+    private (string JournalPath, Journal Journal, TransactionOutcome Outcome) WriteAll(List<StagedFile> changed, string? receiptsFolder)
+    {
+        var id = Guid.NewGuid().ToString("N")[..12];
         var journal = new Journal(id, Environment.ProcessId, Environment.MachineName, DateTime.UtcNow,
             changed.Select(s => new JournalEntry(s.Path, s.Original is null ? null : Convert.ToBase64String(s.Original),
-                s.Original is null ? null : InputDigests.Sha256(s.Original), InputDigests.Sha256(s.NewBytes!))).ToList());
+                s.Original is null ? null : InputDigests.Sha256(s.Original), InputDigests.Sha256(s.NewBytes!))
+            {
+                NewBase64 = receiptsFolder is null ? null : Convert.ToBase64String(s.NewBytes!),
+            }).ToList())
+        {
+            ReceiptsFolder = receiptsFolder,
+        };
         var journalPath = Inputs.FullPath($"{JournalFolder}/{journal.StartedUtc:yyyyMMddTHHmmssfff}-{id}.json");
         AtomicFile.Write(journalPath, JsonSerializer.SerializeToUtf8Bytes(journal, Json));
-
-        var written = new List<StagedFile>();
         foreach (var file in changed)
         {
             try
             {
                 BeforeFileWrite?.Invoke(file.Path);
-                written.Add(file);
                 AtomicFile.Write(Inputs.FullPath(file.Path), file.NewBytes);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -210,8 +316,21 @@ public sealed class EstateTransaction : IDisposable
                 throw; // unreachable: RollBack always throws
             }
         }
-        File.Delete(journalPath);
-        return new TransactionOutcome(id, journal.Files.Select(f => new CommittedFile(f.Path, f.OriginalSha256, f.NewSha256)).ToList());
+        return (journalPath, journal, new TransactionOutcome(id, journal.Files.Select(f => new CommittedFile(f.Path, f.OriginalSha256, f.NewSha256)).ToList()));
+    }
+
+    private void RestoreOrKeepJournal(string journalPath, Journal journal, string what)
+    {
+        try
+        {
+            RestoreOriginals(EstateRoot, journal, strict: false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new RelocationException("EstateTransactionIncomplete", FailureKind.WriteError,
+                $"{what} failed ({ex.Message}). The journal {Path.GetRelativePath(EstateRoot, journalPath)} keeps them; the next change of this estate rolls it back.",
+                null, EstateRoot, ex);
+        }
     }
 
     private void RollBack(string journalPath, Journal journal, string failedFile, Exception cause)
@@ -264,11 +383,75 @@ public sealed class EstateTransaction : IDisposable
                     $"The transaction journal {rel} cannot be read ({ex.Message}); inspect and remove it by hand.",
                     new SourceLocation(rel, 1, 1), rel, ex);
             }
-            var restored = RestoreOriginals(lease.EstateRoot, journal, strict: true);
+            var forward = journal.ReceiptsFolder is { } receiptsFolder && journal.Files.All(f => f.NewBase64 is not null)
+                && RecordedOutcome(receiptsFolder, journal) == nameof(ReceiptOutcome.Succeeded);
+            var restored = forward ? RollForward(lease.EstateRoot, journal) : RestoreOriginals(lease.EstateRoot, journal, strict: true);
             File.Delete(path);
-            recovered.Add(new JournalRecovery(rel, journal.Id, journal.Pid, journal.Machine, journal.StartedUtc, restored));
+            recovered.Add(new JournalRecovery(rel, journal.Id, journal.Pid, journal.Machine, journal.StartedUtc, restored) { RolledForward = forward });
         }
         return recovered;
+    }
+
+    /// <summary>
+    /// The outcome of the receipt that names the journal's transaction, searched from the ledger's end back to receipts
+    /// older than the journal; null when the ledger has none (the crash came before the receipt).
+    /// </summary>
+    private static string? RecordedOutcome(string receiptsFolder, Journal journal)
+    {
+        var ledger = Path.Combine(receiptsFolder, ReceiptStore.LedgerFileName);
+        var oldest = new DateTimeOffset(DateTime.SpecifyKind(journal.StartedUtc, DateTimeKind.Utc)).AddMinutes(-10);
+        foreach (var line in ReceiptStore.ReadLinesBackward(ledger))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line.Text);
+                if (!doc.RootElement.TryGetProperty("receipt", out var receipt) || receipt.ValueKind != JsonValueKind.Object)
+                {
+                    continue;
+                }
+                if (receipt.TryGetProperty("TransactionId", out var tx) && tx.ValueKind == JsonValueKind.String && tx.GetString() == journal.Id)
+                {
+                    return receipt.TryGetProperty("Outcome", out var o) ? o.GetString() : null;
+                }
+                if (receipt.TryGetProperty("EndedUtc", out var ended) && ended.TryGetDateTimeOffset(out var time) && time < oldest)
+                {
+                    return null;
+                }
+            }
+            catch (JsonException)
+            {
+                // not a receipt line: Test-RelocationReceiptChain reports it
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Finishes a write whose receipt is in the ledger: every file gets the journaled new content.</summary>
+    private static List<string> RollForward(string root, Journal journal)
+    {
+        var actions = new List<(JournalEntry Entry, string Full)>();
+        foreach (var entry in journal.Files)
+        {
+            var full = new Estate.EstateBoundary(root).Resolve(entry.Path);
+            var current = File.Exists(full) ? InputDigests.Sha256(File.ReadAllBytes(full)) : null;
+            if (current == entry.NewSha256)
+            {
+                continue;
+            }
+            if (current != entry.OriginalSha256)
+            {
+                throw new RelocationException("EstateJournalConflict", FailureKind.InvalidData,
+                    $"A crashed transaction ({journal.Id}, pid {journal.Pid}, {journal.StartedUtc:yyyy-MM-ddTHH:mm:ssZ}) recorded its receipt, " +
+                    $"but {entry.Path} has since been changed by someone else; resolve it by hand, then delete " +
+                    $"{JournalFolder}/…{journal.Id}.json.", new SourceLocation(entry.Path, 1, 1), entry.Path);
+            }
+            actions.Add((entry, full));
+        }
+        foreach (var (entry, full) in actions)
+        {
+            AtomicFile.Write(full, Convert.FromBase64String(entry.NewBase64!));
+        }
+        return actions.Select(a => a.Entry.Path).ToList();
     }
 
     private static List<string> RestoreOriginals(string root, Journal journal, bool strict)
@@ -334,7 +517,15 @@ public sealed class EstateTransaction : IDisposable
         public bool Changed => NewBytes is not null && (Original is null || !Original.AsSpan().SequenceEqual(NewBytes));
     }
 
-    internal sealed record Journal(string Id, int Pid, string Machine, DateTime StartedUtc, List<JournalEntry> Files);
+    internal sealed record Journal(string Id, int Pid, string Machine, DateTime StartedUtc, List<JournalEntry> Files)
+    {
+        /// <summary>The ledger folder whose receipt decides recovery (null: a commit without a receipt, always rolled back).</summary>
+        public string? ReceiptsFolder { get; init; }
+    }
 
-    internal sealed record JournalEntry(string Path, string? OriginalBase64, string? OriginalSha256, string NewSha256);
+    internal sealed record JournalEntry(string Path, string? OriginalBase64, string? OriginalSha256, string NewSha256)
+    {
+        /// <summary>The new content, so recovery can finish a write whose receipt was recorded.</summary>
+        public string? NewBase64 { get; init; }
+    }
 }

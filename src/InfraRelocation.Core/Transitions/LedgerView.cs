@@ -1,11 +1,21 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
+using InfraRelocation.Core.Receipts;
 
 namespace InfraRelocation.Core.Transitions;
 
-/// <summary>A receipt read generically from the ledger: its capability and its JSON properties.</summary>
+/// <summary>
+/// A receipt read generically from the ledger: its capability and its JSON properties. <see cref="Line"/> is 0 for an
+/// entry read from the ledger's end (<see cref="LedgerView.Relocation"/>); <see cref="Offset"/> is its byte offset.
+/// </summary>
 public sealed record LedgerEntry(int Line, string Capability, string? Type, JsonElement Receipt)
 {
+    public long Offset { get; init; }
+
+    /// <summary>The change id the receipt names (null when it names none).</summary>
+    public string? ChangeId => String("ChangeId");
+
     public string? String(string property) =>
         Receipt.TryGetProperty(property, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
 
@@ -29,21 +39,90 @@ public sealed class LedgerView
     public const string PromotionCapability = "infra.relocation.promote";
 
     private readonly Lazy<IReadOnlyList<LedgerEntry>> _entries;
+    private readonly Func<IEnumerable<LedgerEntry>> _newestFirst;
+    private readonly ConcurrentDictionary<string, IReadOnlyList<LedgerEntry>> _relocations = new(StringComparer.Ordinal);
 
-    public LedgerView(IReadOnlyList<LedgerEntry> entries) => _entries = new(entries);
+    public LedgerView(IReadOnlyList<LedgerEntry> entries)
+    {
+        _entries = new(entries);
+        _newestFirst = () => Enumerable.Reverse(entries);
+    }
 
-    private LedgerView(Func<IReadOnlyList<LedgerEntry>> read) => _entries = new(read, LazyThreadSafetyMode.ExecutionAndPublication);
+    private LedgerView(Func<IReadOnlyList<LedgerEntry>> read, Func<IEnumerable<LedgerEntry>> newestFirst)
+    {
+        _entries = new(read, LazyThreadSafetyMode.ExecutionAndPublication);
+        _newestFirst = newestFirst;
+    }
 
     public static LedgerView Empty { get; } = new(Array.Empty<LedgerEntry>());
 
-    /// <summary>The receipts, in ledger order (read on first use: most transitions never need the history).</summary>
+    /// <summary>Every receipt, in ledger order (reads the whole file on first use; guards use <see cref="Relocation"/>).</summary>
     public IReadOnlyList<LedgerEntry> Entries => _entries.Value;
+
+    /// <summary>
+    /// The receipts of relocation <paramref name="changeId"/>, in ledger order: read from the ledger's end back to the
+    /// newest receipt that names another change id, so the cost grows with the current relocation's receipts, not with
+    /// the ledger. Receipts that name no change id (impact, readiness, …) in that stretch are included. A null change id
+    /// reads the whole ledger.
+    /// </summary>
+    public IReadOnlyList<LedgerEntry> Relocation(string? changeId)
+    {
+        if (changeId is null)
+        {
+            return Entries;
+        }
+        return _relocations.GetOrAdd(changeId, id =>
+        {
+            var newestFirst = new List<LedgerEntry>();
+            foreach (var entry in _newestFirst())
+            {
+                if (entry.ChangeId is { } other && !string.Equals(other, id, StringComparison.Ordinal))
+                {
+                    break;
+                }
+                newestFirst.Add(entry);
+            }
+            newestFirst.Reverse();
+            return newestFirst;
+        });
+    }
 
     /// <summary>
     /// A view of the ledger file (missing = empty), read when first needed. Lines that are not receipts are skipped
     /// (Test-RelocationReceiptChain reports them).
     /// </summary>
-    public static LedgerView Load(string ledgerPath) => new(() => Read(ledgerPath));
+    public static LedgerView Load(string ledgerPath) => new(() => Read(ledgerPath), () => ReadBackward(ledgerPath));
+
+    private static IEnumerable<LedgerEntry> ReadBackward(string ledgerPath)
+    {
+        foreach (var line in ReceiptStore.ReadLinesBackward(ledgerPath))
+        {
+            if (ToEntry(line.Text, 0) is { } entry)
+            {
+                yield return entry with { Offset = line.Offset };
+            }
+        }
+    }
+
+    private static LedgerEntry? ToEntry(string line, int number)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object
+                || !doc.RootElement.TryGetProperty("receipt", out var receipt) || receipt.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+            var type = doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            var capability = receipt.TryGetProperty("Capability", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
+            return new LedgerEntry(number, capability, type, receipt.Clone());
+        }
+        catch (JsonException)
+        {
+            return null; // not a receipt line; the chain verification reports it
+        }
+    }
 
     private static IReadOnlyList<LedgerEntry> Read(string ledgerPath)
     {
@@ -62,20 +141,9 @@ public sealed class LedgerView
             {
                 continue;
             }
-            try
+            if (ToEntry(line, number) is { } entry)
             {
-                using var doc = JsonDocument.Parse(line);
-                if (!doc.RootElement.TryGetProperty("receipt", out var receipt) || receipt.ValueKind != JsonValueKind.Object)
-                {
-                    continue;
-                }
-                var type = doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-                var capability = receipt.TryGetProperty("Capability", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
-                entries.Add(new LedgerEntry(number, capability, type, receipt.Clone()));
-            }
-            catch (JsonException)
-            {
-                // not a receipt line; the chain verification reports it
+                entries.Add(entry);
             }
         }
         return entries;
@@ -84,9 +152,10 @@ public sealed class LedgerView
     /// <summary>The latest passing preflight receipt of <paramref name="changeId"/> (Outcome Passed, not a preview).</summary>
     public PreflightEvidence? LatestPreflight(string? changeId)
     {
-        for (var i = Entries.Count - 1; i >= 0; i--)
+        var entries = Relocation(changeId);
+        for (var i = entries.Count - 1; i >= 0; i--)
         {
-            var e = Entries[i];
+            var e = entries[i];
             if (e.Capability != PreflightCapability || e.String("Outcome") != "Passed" || e.String("Mode") == "Preview"
                 || !string.Equals(e.String("ChangeId"), changeId, StringComparison.Ordinal))
             {
@@ -116,13 +185,14 @@ public sealed class LedgerView
     /// <summary>
     /// When <paramref name="service"/> last entered <paramref name="statusText"/> through a committed transition
     /// (Set-RelocationServiceStatus or Invoke-RelocationPromotion); null when the ledger does not say (hand edit,
-    /// archived ledger).
+    /// archived ledger). With <paramref name="changeId"/>, only that relocation's receipts are read.
     /// </summary>
-    public DateTimeOffset? LastEntered(string service, string statusText)
+    public DateTimeOffset? LastEntered(string service, string statusText, string? changeId = null)
     {
-        for (var i = Entries.Count - 1; i >= 0; i--)
+        var entries = Relocation(changeId);
+        for (var i = entries.Count - 1; i >= 0; i--)
         {
-            var e = Entries[i];
+            var e = entries[i];
             if (e.Capability is not (ServiceCapability or PromotionCapability) || e.String("Mode") != "Execute"
                 || e.String("Outcome") != "Succeeded" || e.String("Service") != service)
             {

@@ -1,4 +1,5 @@
 using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Transactions;
 using InfraRelocation.Receipts;
 using EstateModel = InfraRelocation.Core.Estate.Estate;
@@ -23,6 +24,8 @@ public sealed record TransitionRun
     /// <summary>Set when a post-commit check failed and the commit was reverted.</summary>
     public string? RevertReason { get; init; }
     public TransactionOutcome? RevertOutcome { get; init; }
+    /// <summary>The receipt recorded in the commit's transaction (set when <see cref="TransitionCommitOptions.Receipts"/> was given and files changed).</summary>
+    public RelocationReceipt? Receipt { get; init; }
 
     public bool Committed => Outcome is { Files.Count: > 0 };
     public bool Reverted => RevertReason is not null;
@@ -46,6 +49,13 @@ public sealed record TransitionCommitOptions
     /// may have looked at a -Confirm prompt for a while); null keeps the planned value.
     /// </summary>
     public DateTimeOffset? Now { get; init; }
+    /// <summary>
+    /// The ledger that records the commit's receipt inside the transaction (with <see cref="Receipt"/>): checked writable
+    /// before anything is written, appended before the journal is deleted (see <see cref="EstateTransaction.Commit(CommitReceipt)"/>).
+    /// </summary>
+    public ReceiptStore? Receipts { get; init; }
+    /// <summary>Builds the receipt of a committed run (Outcome and, when reverted, RevertReason set).</summary>
+    public Func<TransitionRun, RelocationReceipt>? Receipt { get; init; }
 }
 
 /// <summary>
@@ -96,6 +106,17 @@ public static class TransitionExecutor
         {
             return run with { Outcome = new TransactionOutcome("", []) };
         }
+        if (options.Receipts is { } store && options.Receipt is { } build)
+        {
+            var committed = run;
+            var recorded = tx.Commit(new CommitReceipt
+            {
+                Store = store,
+                Verify = options.AfterCommit is null ? null : _ => Check(options.AfterCommit, layout),
+                Build = (o, reason) => build(committed with { Outcome = o, RevertReason = reason }),
+            });
+            return run with { Outcome = recorded.Outcome, RevertReason = recorded.RevertReason, Receipt = recorded.Receipt };
+        }
         var outcome = tx.Commit();
         run = run with { Outcome = outcome };
         if (options.AfterCommit is null)
@@ -116,6 +137,18 @@ public static class TransitionExecutor
             return run;
         }
         return run with { RevertReason = reason, RevertOutcome = Revert(lease, outcome, originals) };
+    }
+
+    private static string? Check(Func<EstateModel, string?> check, EstateLayout layout)
+    {
+        try
+        {
+            return check(EstateLoader.Load(layout));
+        }
+        catch (RelocationException ex)
+        {
+            return $"the estate could not be read after the write ({ex.ErrorId}: {ex.Message})";
+        }
     }
 
     /// <summary>Restores the original bytes of every file <paramref name="outcome"/> wrote, as one journaled transaction.</summary>

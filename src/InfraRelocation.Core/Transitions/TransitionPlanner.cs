@@ -425,7 +425,7 @@ public static class TransitionPlanner
         {
             return;
         }
-        var since = env.Ledger.LastEntered(service.Service, service.StatusText ?? "");
+        var since = env.Ledger.LastEntered(service.Service, service.StatusText ?? "", manifest.ActiveRelocation?.ChangeId);
         if (since is null)
         {
             findings.Add(new RelocationFinding

@@ -31,6 +31,21 @@ public sealed record ReceiptChainReceipt : RelocationReceipt
     public int ReceiptCount { get; init; }
     /// <summary>The 1-based line of the first broken link; null when intact.</summary>
     public int? BrokenAtLine { get; init; }
-    /// <summary><c>Edited</c>, <c>Removed</c> or <c>Reordered</c>; null when intact.</summary>
+    /// <summary><c>Edited</c>, <c>Removed</c>, <c>Reordered</c>, <c>Torn</c> (an interrupted write at the end) or <c>Anchor</c>; null when intact.</summary>
     public string? Break { get; init; }
+    /// <summary>Byte offset in the ledger file where the damage starts; null when intact.</summary>
+    public long? BrokenAtOffset { get; init; }
+}
+
+/// <summary>Receipt of Repair-RelocationReceiptChain: what was cut from the ledger's torn tail and where it was kept.</summary>
+public sealed record ReceiptRepairReceipt : RelocationReceipt
+{
+    public string LedgerPath { get; init; } = "";
+    /// <summary>Byte offset where the removed tail started (the ledger's new length).</summary>
+    public long TruncatedAtOffset { get; init; }
+    public long RemovedBytes { get; init; }
+    /// <summary>SHA-256 of the removed bytes.</summary>
+    public string RemovedSha256 { get; init; } = "";
+    /// <summary>The file that keeps the removed bytes (relative to the estate root).</summary>
+    public string SavedAs { get; init; } = "";
 }

@@ -59,6 +59,23 @@ public record RelocationReceipt
     /// <summary>This receipt's hash in the ledger (set when it is appended).</summary>
     public string Hash { get; init; } = "";
 
-    public int ErrorCount => Findings.Count(f => f.Severity == FindingSeverity.Error);
-    public int WarningCount => Findings.Count(f => f.Severity == FindingSeverity.Warning);
+    /// <summary>
+    /// Set when the run had more findings than a ledger line keeps (<c>ReceiptStore.InlineFindings</c>): the count of
+    /// every finding per rule and severity. <see cref="Findings"/> then holds only the first ones in the ledger.
+    /// </summary>
+    public IReadOnlyList<FindingCount>? FindingCounts { get; init; }
+    /// <summary>SHA-256 of the full findings' JSON (set with <see cref="FindingCounts"/>); names the report file.</summary>
+    public string? FindingsSha256 { get; init; }
+    /// <summary>Where the full findings are kept (relative to the ledger's folder, e.g. <c>reports/&lt;sha256&gt;.json</c>); null when not kept.</summary>
+    public string? FindingsReport { get; init; }
+
+    public int ErrorCount => FindingCounts is { } counts
+        ? counts.Where(c => c.Severity == FindingSeverity.Error).Sum(c => c.Count)
+        : Findings.Count(f => f.Severity == FindingSeverity.Error);
+    public int WarningCount => FindingCounts is { } counts
+        ? counts.Where(c => c.Severity == FindingSeverity.Warning).Sum(c => c.Count)
+        : Findings.Count(f => f.Severity == FindingSeverity.Warning);
 }
+
+/// <summary>How many findings of one rule and severity a run had (a small receipt's summary of its findings).</summary>
+public sealed record FindingCount(string RuleId, FindingSeverity Severity, int Count);

@@ -141,9 +141,15 @@ public sealed class ReceiptStoreTests : IDisposable
         var result = Store.Verify();
         Assert.False(result.IsValid);
         Assert.Equal(3, result.BrokenAtLine);
+        Assert.Equal(ReceiptChainBreak.Torn, result.Break); // garbage at the very end is a torn write
+        Assert.Equal(2, Store.ReadAll().Count());
+
+        AppendRuns(0);
+        File.AppendAllText(Store.LedgerPath, File.ReadAllLines(Store.LedgerPath)[0] + "\n"); // a receipt after the garbage
         var ex = Assert.Throws<RelocationException>(() => Store.ReadAll().ToList());
         Assert.Equal("ReceiptLedgerCorrupt", ex.ErrorId);
         Assert.Equal(3, ex.Location!.Line);
+        Assert.Equal(ReceiptChainBreak.Edited, Store.Verify().Break);
     }
 
     [Fact]

@@ -1,0 +1,294 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using InfraRelocation.Core.Receipts;
+using InfraRelocation.Core.Tests.Transactions;
+using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Transitions;
+using InfraRelocation.Gates;
+using InfraRelocation.Receipts;
+
+namespace InfraRelocation.Core.Tests.Model;
+
+/// <summary>Small receipts, reads from the tail, torn tails and the receipt inside the transaction (docs/design/ledger.md).</summary>
+public sealed class LedgerTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("ir-ledger-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private string Receipts => Path.Combine(_root, "receipts");
+
+    private ReceiptStore Store => new(Receipts);
+
+    private static RelocationFinding Finding(int i) => new()
+    {
+        RuleId = i % 3 == 0 ? "D37.VmidOutOfRange" : "D35.RegistryHostMismatch",
+        Severity = i % 7 == 0 ? FindingSeverity.Warning : FindingSeverity.Error,
+        Message = $"finding {i}: the service registry says host-{i} where the manifest says app-{i}",
+        Location = new SourceLocation("ops/bindings/infra.relocation.plan.yaml", i + 1, 5),
+        Subject = $"svc-{i:D6}",
+    };
+
+    private static GateReceipt Gate(int findings, string? changeId = "CHG-1")
+    {
+        var all = Enumerable.Range(0, findings).Select(Finding).ToList();
+        return new GateReceipt
+        {
+            Capability = "infra.relocation.gate", Mode = RunMode.Read, Outcome = findings == 0 ? ReceiptOutcome.Passed : ReceiptOutcome.Failed,
+            ChangeId = changeId, Findings = all, EndedUtc = DateTimeOffset.UtcNow,
+            Results = [new GateResult { GateId = GateIds.Parity, Passed = findings == 0, Findings = all }],
+        };
+    }
+
+    [Fact]
+    public void AGateReceiptDoesNotGrowWithItsFindings()
+    {
+        var returned = Store.Append(Gate(14_500));
+        var line = File.ReadAllBytes(Store.LedgerPath);
+        Assert.True(line.Length < 8 * 1024, $"the ledger line is {line.Length} bytes");
+        Assert.Equal(14_500, returned.Findings.Count); // the caller keeps every finding
+        var errors = Enumerable.Range(0, 14_500).Count(i => i % 7 != 0);
+        Assert.Equal(errors, returned.ErrorCount);
+
+        var read = Assert.IsType<GateReceipt>(Assert.Single(Store.ReadAll()));
+        Assert.Equal(ReceiptStore.InlineFindings, read.Findings.Count);
+        Assert.Equal(errors, read.ErrorCount);
+        Assert.Equal(14_500 - errors, read.WarningCount);
+        Assert.Empty(read.Results[0].Findings);
+        Assert.Equal(returned.FindingsSha256, read.FindingsSha256);
+        Assert.Null(read.FindingsReport);
+        Assert.False(Directory.Exists(Path.Combine(Receipts, "reports")));
+        Assert.Contains(read.FindingCounts!, c => c is { RuleId: "D37.VmidOutOfRange", Severity: FindingSeverity.Error });
+        Assert.True(Store.Verify().IsValid);
+    }
+
+    [Fact]
+    public void AKeptReportIsContentAddressedAndHoldsEveryFinding()
+    {
+        var store = new ReceiptStore(Receipts) { KeepReports = true };
+        var receipt = store.Append(Gate(500));
+        Assert.Equal($"reports/{receipt.FindingsSha256}.json", receipt.FindingsReport);
+        var bytes = File.ReadAllBytes(Path.Combine(Receipts, receipt.FindingsReport!));
+        Assert.Equal(receipt.FindingsSha256, Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant());
+        Assert.Equal(500, JsonSerializer.Deserialize<JsonElement>(bytes).GetArrayLength());
+        store.Append(Gate(500)); // the same findings: one file
+        Assert.Single(Directory.GetFiles(Path.Combine(Receipts, "reports")));
+    }
+
+    [Fact]
+    public void FewFindingsStayInline()
+    {
+        Store.Append(Gate(3));
+        var read = Assert.Single(Store.ReadAll());
+        Assert.Equal(3, read.Findings.Count);
+        Assert.Null(read.FindingCounts);
+        Assert.Equal(2, read.ErrorCount);
+    }
+
+    [Fact]
+    public void ReadingBackwardGivesTheSameLinesAcrossChunkBoundaries()
+    {
+        for (var i = 0; i < 120; i++)
+        {
+            Store.Append(Gate(ReceiptStore.InlineFindings)); // ~5 KB each: the file spans many 64 KiB chunks
+        }
+        var forward = File.ReadAllLines(Store.LedgerPath);
+        var backward = ReceiptStore.ReadLinesBackward(Store.LedgerPath).Select(l => l.Text).ToList();
+        backward.Reverse();
+        Assert.Equal(forward, backward);
+        var offsets = ReceiptStore.ReadLinesBackward(Store.LedgerPath).Select(l => l.Offset).Reverse().ToList();
+        var expected = new List<long>();
+        long at = 0;
+        foreach (var l in forward)
+        {
+            expected.Add(at);
+            at += Encoding.UTF8.GetByteCount(l) + 1;
+        }
+        Assert.Equal(expected, offsets);
+    }
+
+    [Fact]
+    public void AGuardReadsOnlyTheCurrentRelocationFromTheEnd()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            Store.Append(Gate(0, "CHG-OLD"));
+        }
+        Store.Append(new ImpactReceipt { Capability = "infra.relocation.impact" }); // names no change id
+        Store.Append(Gate(0, "CHG-NEW"));
+        Store.Append(Gate(0, "CHG-NEW"));
+        var view = LedgerView.Load(Store.LedgerPath);
+        var current = view.Relocation("CHG-NEW");
+        Assert.Equal(3, current.Count);
+        Assert.Equal(0, current[0].Line); // read from the end: no line numbers
+        Assert.Equal(["infra.relocation.impact", "infra.relocation.gate", "infra.relocation.gate"], current.Select(e => e.Capability));
+        Assert.Equal(8, view.Entries.Count);
+    }
+
+    [Fact]
+    public void ATornTailIsReportedByOffset_BlocksAppends_AndIsRepairedKeepingTheIntactReceipts()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            Store.Append(Gate(1));
+        }
+        var intact = new FileInfo(Store.LedgerPath).Length;
+        File.AppendAllText(Store.LedgerPath, "{\"hash\":\"abc\",\"type\":\"X\",\"rece"); // a write cut short by a full disk
+
+        var result = Store.Verify();
+        Assert.False(result.IsValid);
+        Assert.Equal(ReceiptChainBreak.Torn, result.Break);
+        Assert.Equal(intact, result.BrokenAtOffset);
+        Assert.Equal(3, result.ReceiptCount);
+        Assert.Equal(3, Store.ReadAll().Count());
+        Assert.Equal(3, LedgerView.Load(Store.LedgerPath).Entries.Count);
+        var refused = Assert.Throws<RelocationException>(() => Store.Append(Gate(0)));
+        Assert.Equal("ReceiptLedgerTorn", refused.ErrorId);
+        Assert.Contains($"byte {intact}", refused.Message);
+
+        var repair = Store.RepairTornTail();
+        Assert.NotNull(repair);
+        Assert.Equal(intact, repair.Offset);
+        Assert.Equal(intact, new FileInfo(Store.LedgerPath).Length);
+        Assert.Equal("{\"hash\":\"abc\",\"type\":\"X\",\"rece", File.ReadAllText(repair.SavedAs));
+        Assert.True(Store.Verify().IsValid);
+        Store.Append(Gate(0));
+        Assert.True(Store.Verify().IsValid);
+        Assert.Null(Store.RepairTornTail());
+    }
+
+    [Fact]
+    public void AGarbageLastLineIsTornToo_ButAnEditedReceiptIsNot()
+    {
+        Store.Append(Gate(1));
+        Store.Append(Gate(1));
+        var intact = new FileInfo(Store.LedgerPath).Length;
+        File.AppendAllText(Store.LedgerPath, "\0\0\0garbage\n");
+        Assert.Equal(intact, Store.FindTornTail()?.Offset);
+        Assert.NotNull(Store.RepairTornTail());
+
+        var lines = File.ReadAllLines(Store.LedgerPath);
+        lines[0] = lines[0].Replace("\"Outcome\":\"Failed\"", "\"Outcome\":\"Passed\"");
+        File.WriteAllLines(Store.LedgerPath, lines);
+        Assert.Null(Store.FindTornTail());
+        Assert.Null(Store.RepairTornTail());
+        Assert.Equal(ReceiptChainBreak.Edited, Store.Verify().Break);
+    }
+
+    // ---- the receipt inside the transaction -------------------------------------------------------------------------
+
+    private const string File1 = "ops/bindings/a.yaml";
+
+    private string Full => Path.Combine(_root, File1);
+
+    private void WriteEstate()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Full)!);
+        File.WriteAllText(Full, "status: planned # keep\n");
+    }
+
+    private static CommitReceipt Receipt(ReceiptStore store, Func<TransactionOutcome, string?>? verify = null) => new()
+    {
+        Store = store,
+        Verify = verify,
+        Build = (o, reason) => new ServiceStatusReceipt
+        {
+            Capability = LedgerView.ServiceCapability, Mode = RunMode.Execute,
+            Outcome = reason is null ? ReceiptOutcome.Succeeded : ReceiptOutcome.Reverted, TransactionId = o.TransactionId,
+            Files = o.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList(),
+            EndedUtc = DateTimeOffset.UtcNow,
+        },
+    };
+
+    private RecordedCommit CommitStatus(ReceiptStore store, Func<TransactionOutcome, string?>? verify = null)
+    {
+        using var lease = EstateLease.Acquire(_root, "test", TimeSpan.Zero);
+        using var tx = EstateTransaction.Begin(lease);
+        tx.EditYaml(File1, [YamlEdit.Set("status", "cutover", expected: "planned")]);
+        return tx.Commit(Receipt(store, verify));
+    }
+
+    [Fact]
+    public void ACommitRecordsItsReceiptInTheTransaction()
+    {
+        WriteEstate();
+        var before = ReceiptInvariant.Snapshot(_root, Receipts);
+        var recorded = CommitStatus(Store);
+        Assert.Equal("status: cutover # keep\n", File.ReadAllText(Full));
+        var receipt = Assert.IsType<ServiceStatusReceipt>(Assert.Single(Store.ReadAll()));
+        Assert.Equal(recorded.Outcome.TransactionId, receipt.TransactionId);
+        Assert.Empty(EstateTransaction.PendingJournals(_root));
+        Assert.Empty(ReceiptInvariant.Check(_root, Receipts, before));
+    }
+
+    [Fact]
+    public void AFailedCheckRestoresTheOriginalsInTheSameTransaction_AndRecordsTheRevert()
+    {
+        WriteEstate();
+        var recorded = CommitStatus(Store, _ => "parity failed after the write");
+        Assert.Equal("parity failed after the write", recorded.RevertReason);
+        Assert.Equal("status: planned # keep\n", File.ReadAllText(Full));
+        Assert.Equal(ReceiptOutcome.Reverted, Assert.Single(Store.ReadAll()).Outcome);
+        Assert.Empty(EstateTransaction.PendingJournals(_root));
+    }
+
+    [Fact]
+    public void ALedgerThatCannotBeWrittenStopsTheChangeBeforeAnythingIsWritten()
+    {
+        WriteEstate();
+        var blocked = Path.Combine(_root, "not-a-folder");
+        File.WriteAllText(blocked, "a file where the receipts folder should be");
+        var error = Assert.Throws<RelocationException>(() => CommitStatus(new ReceiptStore(blocked)));
+        Assert.Equal("ReceiptLedgerUnwritable", error.ErrorId);
+        Assert.Equal("status: planned # keep\n", File.ReadAllText(Full));
+        Assert.Empty(EstateTransaction.PendingJournals(_root));
+    }
+
+    [Fact]
+    public void ATornLedgerStopsTheChangeBeforeAnythingIsWritten()
+    {
+        WriteEstate();
+        Store.Append(Gate(0));
+        File.AppendAllText(Store.LedgerPath, "{\"hash\":");
+        var error = Assert.Throws<RelocationException>(() => CommitStatus(Store));
+        Assert.Equal("ReceiptLedgerTorn", error.ErrorId);
+        Assert.Equal("status: planned # keep\n", File.ReadAllText(Full));
+    }
+
+    [Theory]
+    [InlineData("before", "status: planned # keep\n", false)]
+    [InlineData("after", "status: receipted # keep\n", true)]
+    public void AKillDuringTheCommitIsCompletedByTheNextRun(string phase, string expected, bool forward)
+    {
+        WriteEstate();
+        var before = ReceiptInvariant.Snapshot(_root, Receipts);
+        using (var child = Child.Start("receipt", _root, Receipts, File1, phase))
+        {
+            Child.WaitForLine(child, "at " + phase, TimeSpan.FromMinutes(2));
+            child.Kill(); // SIGKILL: no cleanup at all
+            child.WaitForExit();
+        }
+        Assert.Equal("status: receipted # keep\n", File.ReadAllText(Full)); // the crash left the new content
+        Assert.Single(EstateTransaction.PendingJournals(_root));
+        Assert.Equal(forward ? 1 : 0, Store.ReadAll().Count());
+
+        using (var lease = EstateLease.Acquire(_root, "next run", TimeSpan.FromSeconds(10)))
+        {
+            var recovery = Assert.Single(EstateTransaction.Recover(lease));
+            Assert.Equal(forward, recovery.RolledForward);
+        }
+        Assert.Equal(expected, File.ReadAllText(Full));
+        Assert.Empty(ReceiptInvariant.Check(_root, Receipts, before));
+    }
+
+    [Fact]
+    public void TheInvariantCheckNamesAChangeWithoutItsReceipt()
+    {
+        WriteEstate();
+        var before = ReceiptInvariant.Snapshot(_root, Receipts);
+        File.WriteAllText(Full, "status: hand-edited\n");
+        var problem = Assert.Single(ReceiptInvariant.Check(_root, Receipts, before));
+        Assert.StartsWith(File1, problem);
+    }
+}
