@@ -40,7 +40,8 @@ Describe 'A torn ledger' {
         Invoke-RelocationParity -Root $root -WarningAction SilentlyContinue | Out-Null
         $script:ledger = Join-Path $root 'receipts/ledger.jsonl'
         $script:intact = (Get-Item $ledger).Length
-        [IO.File]::AppendAllText($ledger, '{"hash":"0f0f","type":"InfraRelocation.Receipts.GateRec')
+        $script:tornText = '{"hash":"0f0f","type":"InfraRelocation.Receipts.GateRec'
+        [IO.File]::AppendAllText($ledger, $tornText)
     }
 
     It 'is reported by file and byte offset, and the receipts before it still verify' {
@@ -73,8 +74,8 @@ Describe 'A torn ledger' {
         (Get-Item $ledger).Length | Should -BeGreaterThan $intact
         $repair = Repair-RelocationReceiptChain -Root $root -Confirm:$false -WarningAction SilentlyContinue
         $repair.TruncatedAtOffset | Should -Be $intact
-        $repair.RemovedBytes | Should -Be 53
-        Get-Content -Raw (Join-Path $root $repair.SavedAs) | Should -Be '{"hash":"0f0f","type":"InfraRelocation.Receipts.GateRec'
+        $repair.RemovedBytes | Should -Be $tornText.Length
+        Get-Content -Raw (Join-Path $root $repair.SavedAs) | Should -Be $tornText
         $chain = Test-RelocationReceiptChain -Root $root
         $chain.IsValid | Should -BeTrue
         $chain.ReceiptCount | Should -Be 3
@@ -134,5 +135,19 @@ Describe 'Where the ledger is' {
         $before = Get-FileHash $ledger
         (Test-RelocationReceiptChain -Root $root).ReceiptCount | Should -Be 1
         (Get-FileHash $ledger).Hash | Should -Be $before.Hash
+    }
+}
+
+Describe 'Guards verify the chain before they trust evidence' {
+    It 'refuses cutover when the preflight evidence was edited after it was written' {
+        $root = New-TestEstate -Name forged
+        & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $root -Outcome Failed
+        $ledger = Join-Path $root 'receipts/ledger.jsonl'
+        $lines = @(Get-Content $ledger)
+        $lines[-1] = $lines[-1].Replace('"Outcome":"Failed"', '"Outcome":"Passed"')  # turn a failed preflight into a passing one
+        Set-Content $ledger $lines
+        $err = { Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        $err.Exception.Findings.RuleId | Should -Contain 'TRANSITION.LedgerChainBroken'
     }
 }

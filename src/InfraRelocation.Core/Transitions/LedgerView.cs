@@ -13,6 +13,9 @@ public sealed record LedgerEntry(int Line, string Capability, string? Type, Json
 {
     public long Offset { get; init; }
 
+    /// <summary>The hash the ledger line stores for this receipt (null for entries built in memory).</summary>
+    public string? Hash { get; init; }
+
     /// <summary>The change id the receipt names (null when it names none).</summary>
     public string? ChangeId => String("ChangeId");
 
@@ -40,7 +43,10 @@ public sealed class LedgerView
 
     private readonly Lazy<IReadOnlyList<LedgerEntry>> _entries;
     private readonly Func<IEnumerable<LedgerEntry>> _newestFirst;
-    private readonly ConcurrentDictionary<string, IReadOnlyList<LedgerEntry>> _relocations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Segment> _relocations = new(StringComparer.Ordinal);
+
+    /// <summary>A relocation's receipts read from the end, and the hash of the receipt just before them ("" at the ledger's start).</summary>
+    private sealed record Segment(IReadOnlyList<LedgerEntry> Entries, string Before);
 
     public LedgerView(IReadOnlyList<LedgerEntry> entries)
     {
@@ -71,20 +77,52 @@ public sealed class LedgerView
         {
             return Entries;
         }
-        return _relocations.GetOrAdd(changeId, id =>
+        return SegmentOf(changeId).Entries;
+    }
+
+    private Segment SegmentOf(string changeId) => _relocations.GetOrAdd(changeId, id =>
+    {
+        var newestFirst = new List<LedgerEntry>();
+        var before = "";
+        foreach (var entry in _newestFirst())
         {
-            var newestFirst = new List<LedgerEntry>();
-            foreach (var entry in _newestFirst())
+            if (entry.ChangeId is { } other && !string.Equals(other, id, StringComparison.Ordinal))
             {
-                if (entry.ChangeId is { } other && !string.Equals(other, id, StringComparison.Ordinal))
-                {
-                    break;
-                }
-                newestFirst.Add(entry);
+                before = entry.Hash ?? "";
+                break;
             }
-            newestFirst.Reverse();
-            return newestFirst;
-        });
+            newestFirst.Add(entry);
+        }
+        newestFirst.Reverse();
+        return new Segment(newestFirst, before);
+    });
+
+    /// <summary>
+    /// Null when the hash chain of relocation <paramref name="changeId"/>'s receipts is intact (each matches its hash and
+    /// names the receipt before it, back to the receipt before the relocation); else what is broken. Guards that trust
+    /// receipts refuse on a broken chain. Costs what <see cref="Relocation"/> costs; Test-RelocationReceiptChain verifies
+    /// the whole ledger.
+    /// </summary>
+    public string? ChainProblem(string? changeId)
+    {
+        var (entries, expected) = changeId is null ? (Entries, "") : (SegmentOf(changeId).Entries, SegmentOf(changeId).Before);
+        foreach (var e in entries)
+        {
+            if (e.Hash is null)
+            {
+                return null; // built in memory: nothing to verify
+            }
+            if (!string.Equals(ReceiptStore.Sha256Hex(e.Receipt.GetRawText()), e.Hash, StringComparison.Ordinal))
+            {
+                return $"the receipt at byte {e.Offset} ({e.Capability}) was edited: it no longer matches its hash";
+            }
+            if (!string.Equals(e.String("PreviousHash") ?? "", expected, StringComparison.Ordinal))
+            {
+                return $"the receipt at byte {e.Offset} ({e.Capability}) does not follow the receipt before it (one was removed, inserted or reordered)";
+            }
+            expected = e.Hash;
+        }
+        return null;
     }
 
     /// <summary>
@@ -116,7 +154,8 @@ public sealed class LedgerView
             }
             var type = doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             var capability = receipt.TryGetProperty("Capability", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
-            return new LedgerEntry(number, capability, type, receipt.Clone());
+            var hash = doc.RootElement.TryGetProperty("hash", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString() : null;
+            return new LedgerEntry(number, capability, type, receipt.Clone()) { Hash = hash };
         }
         catch (JsonException)
         {

@@ -239,6 +239,13 @@ public static class TransitionPlanner
             return;
         }
         var location = policy?.Location;
+        if (env.Ledger.ChainProblem(active.ChangeId) is { } broken)
+        {
+            findings.Add(Block("TRANSITION.LedgerChainBroken", manifest, location,
+                $"The receipt ledger's chain is broken ({broken}), so its evidence cannot be trusted. Run Test-RelocationReceiptChain.",
+                "an intact receipt chain", broken));
+            return;
+        }
         var evidence = env.Ledger.LatestPreflight(active.ChangeId);
         var what = string.Join(" and ", new[] { needBaseline ? "a health baseline" : null, needBackup ? "backup verification" : null }.Where(x => x is not null));
         if (evidence is null)

@@ -127,6 +127,35 @@ public sealed class LedgerTests : IDisposable
     }
 
     [Fact]
+    public void AGuardSeesABrokenChainInTheCurrentRelocation()
+    {
+        Store.Append(Gate(0, "CHG-OLD"));
+        for (var i = 0; i < 4; i++)
+        {
+            Store.Append(Gate(1, "CHG-NEW"));
+        }
+        Assert.Null(LedgerView.Load(Store.LedgerPath).ChainProblem("CHG-NEW"));
+        Assert.Null(LedgerView.Load(Store.LedgerPath).ChainProblem(null));
+        var lines = File.ReadAllLines(Store.LedgerPath);
+
+        // edited without re-hashing
+        File.WriteAllLines(Store.LedgerPath, lines.Select((l, i) => i == 2 ? l.Replace("\"Outcome\":\"Failed\"", "\"Outcome\":\"Passed\"") : l));
+        Assert.Contains("was edited", LedgerView.Load(Store.LedgerPath).ChainProblem("CHG-NEW"));
+
+        // one removed
+        File.WriteAllLines(Store.LedgerPath, lines.Where((_, i) => i != 2));
+        Assert.Contains("does not follow", LedgerView.Load(Store.LedgerPath).ChainProblem("CHG-NEW"));
+
+        // a forged receipt appended with a made-up link
+        var forged = lines[^1].Replace(lines[^1][9..73], new string('0', 64));
+        File.WriteAllLines(Store.LedgerPath, [.. lines, forged]);
+        Assert.NotNull(LedgerView.Load(Store.LedgerPath).ChainProblem("CHG-NEW"));
+
+        File.WriteAllLines(Store.LedgerPath, lines);
+        Assert.Null(LedgerView.Load(Store.LedgerPath).ChainProblem("CHG-NEW"));
+    }
+
+    [Fact]
     public void ATornTailIsReportedByOffset_BlocksAppends_AndIsRepairedKeepingTheIntactReceipts()
     {
         for (var i = 0; i < 3; i++)
