@@ -40,12 +40,9 @@ Describe 'Get-RelocationManifest' {
         (Get-Content (Join-Path $estate $manifestPath))[$location.Line - 1].Substring($location.Column - 1) | Should -Be '"app-core"'
     }
 
-    It 'writes only the manifest to the pipeline and its Read receipt to the ledger' {
+    It 'writes only the manifest to the pipeline, and nothing to disk' {
         @(Get-RelocationManifest -Root $estate).Count | Should -Be 1
-        $receipt = Get-RelocationReceipt -Root $estate -Capability 'infra.relocation.manifest.read'
-        $receipt.Mode | Should -Be 'Read'
-        $receipt.ServiceCount | Should -Be 19
-        $receipt.InputDigests[$manifestPath] | Should -Match '^[0-9a-f]{64}$'
+        Test-Path (Join-Path $estate 'receipts') | Should -BeFalse
     }
 
     It 'gives one located error for malformed YAML and changes nothing' {
@@ -136,23 +133,23 @@ Describe 'Get-RelocationReceipt' {
     BeforeAll {
         $estate = New-TestEstate
         $start = [datetime]::UtcNow
-        Test-RelocationManifest -Root $estate | Out-Null
-        Get-RelocationManifest -Root $estate | Out-Null
+        Invoke-RelocationParity -Root $estate -WarningAction SilentlyContinue | Out-Null
+        Test-PlacementPolicy -Root $estate -WarningAction SilentlyContinue | Out-Null
         Edit-EstateFile $estate $manifestPath 'to_host: "auth-core"' 'to_host: "auth-kore"'
-        Test-RelocationManifest -Root $estate | Out-Null
+        Invoke-RelocationGate -Root $estate -WarningAction SilentlyContinue -ErrorAction SilentlyContinue | Out-Null  # SCHEMA fails
     }
 
     It 'reads the ledger as typed receipts, oldest first' {
         $receipts = @(Get-RelocationReceipt -Root $estate)
         $receipts.Count | Should -Be 3
-        $receipts[0].PSObject.TypeNames[0] | Should -Be 'InfraRelocation.Receipts.ManifestValidationReceipt'
-        $receipts[1].PSObject.TypeNames[0] | Should -Be 'InfraRelocation.Receipts.ManifestReadReceipt'
+        $receipts[0].PSObject.TypeNames[0] | Should -Be 'InfraRelocation.Receipts.GateReceipt'
+        $receipts[1].Capability | Should -Be 'infra.placement.policy'
         $receipts[2].PreviousHash | Should -Be $receipts[1].Hash
         $receipts | ForEach-Object { $_.StartedUtc.Offset | Should -Be ([timespan]::Zero) }
     }
 
     It 'filters by capability (wildcards), outcome, run id and time' {
-        @(Get-RelocationReceipt -Root $estate -Capability '*.validate').Count | Should -Be 2
+        @(Get-RelocationReceipt -Root $estate -Capability 'infra.*.p*').Count | Should -Be 2
         @(Get-RelocationReceipt -Root $estate -Outcome Failed).Count | Should -Be 1
         $last = Get-RelocationReceipt -Root $estate -Outcome Failed
         (Get-RelocationReceipt -Root $estate -RunId $last.RunId).Summary | Should -Be $last.Summary
@@ -165,7 +162,7 @@ Describe 'Get-RelocationReceipt' {
 Describe 'Test-RelocationReceiptChain' {
     BeforeEach {
         $estate = New-TestEstate
-        1..3 | ForEach-Object { Test-RelocationManifest -Root $estate | Out-Null }
+        1..3 | ForEach-Object { Invoke-RelocationParity -Root $estate -WarningAction SilentlyContinue | Out-Null }
         $ledger = Join-Path $estate 'receipts/ledger.jsonl'
     }
 

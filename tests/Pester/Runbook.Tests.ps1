@@ -40,8 +40,8 @@ BeforeAll {
     $script:WarningPreference = 'SilentlyContinue'
 
     function Get-ManifestText { [IO.File]::ReadAllText((Join-Path $script:root $script:Manifest)) }
-    # Get-RelocationManifest is a step like any other: it records a Read receipt, expected in the ledger.
-    function Read-Manifest { Expect 'Get-RelocationManifest/Passed'; Get-RelocationManifest -Root $script:root }
+    # Reads write nothing: Get-RelocationManifest leaves no receipt.
+    function Read-Manifest { Get-RelocationManifest -Root $script:root }
     function Get-Service([string] $Name) { (Read-Manifest).Services | Where-Object Service -EQ $Name }
 
     # The receipts this scenario expects in the ledger, in order, as "Command/Outcome".
@@ -172,7 +172,7 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         # Every service has a health_url on the loopback responder (Set-TestHealthUrls): all 19 in the baseline.
         $pf.HealthBaseline.Count | Should -Be 19
         $pf.HealthBaseline | ForEach-Object { $_.StatusCode | Should -Be 200; $_.Healthy | Should -BeTrue }
-        Expect 'Test-RelocationManifest/Passed', 'Test-PlacementPolicy/Passed', 'Test-HypervisorIdentity/Passed',
+        Expect 'Test-PlacementPolicy/Passed', 'Test-HypervisorIdentity/Passed',
             'Get-RelocationImpact/Passed', 'Invoke-RelocationPreflight/Passed'
         $withBackup = @((Read-Manifest).Services | Where-Object { $_.BackupTarget })
         $pf.BackupVerification.Count | Should -Be $withBackup.Count

@@ -5,22 +5,22 @@
     after 1,000 receipts. Prints one JSON object; run it once per built module to compare versions.
 
 .DESCRIPTION
-    1. Growth: runs `Invoke-RelocationGate -Root <estate> -AsExitCode` -Runs times on a synthetic estate
-       (tools/bench/GateBench --broken: N services, K injected inconsistencies) and reports the ledger's growth per run.
+    1. Growth: writes a failing synthetic estate with the module's own SyntheticEstateGenerator (-Services services over
+       -Services/5 VMs, -Broken injected inconsistencies, one error finding each), runs
+       `Invoke-RelocationGate -Root <estate> -AsExitCode` -Runs times and reports the ledger's growth per run.
     2. Read cost: writes 1,000 receipts through the module's own ReceiptStore (990 gate receipts of an earlier
        relocation with -FindingsPerReceipt findings each, then 10 of the current one ending with a passing preflight),
        then times what the cutover guard reads: `LedgerView.Load(ledger).LatestPreflight(<current change id>)`,
        median of -Runs fresh views.
 
 .EXAMPLE
-    dotnet run -c Release --project tools/bench/GateBench -- --sizes 10000 --runs 1 --broken 14500 --keep /tmp/ledgerbench
-    pwsh -NoProfile -File tools/bench/Measure-Ledger.ps1 -ModulePath output/InfraRelocation/0.1.0/InfraRelocation.psd1 -EstateRoot /tmp/ledgerbench/10000
+    dotnet pwsh -NoProfile -File tools/bench/Measure-Ledger.ps1 -ModulePath output/InfraRelocation/0.1.0/InfraRelocation.psd1
 #>
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
-    # A failing estate (GateBench --keep); growth is skipped when omitted.
-    [string] $EstateRoot,
+    [int] $Services = 12000,
+    [int] $Broken = 14500,
     [int] $Runs = 3,
     [int] $Receipts = 1000,
     [int] $FindingsPerReceipt = 50
@@ -28,8 +28,18 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 $result = [ordered]@{ Module = (Resolve-Path $ModulePath).Path }
+$null = Test-RelocationReceiptChain -Root (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-probe-$PID") -Force).FullName -ErrorAction Ignore 2>$null
+$core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'InfraRelocation.Core' } | Select-Object -First 1
+if (-not $core) { throw 'InfraRelocation.Core is not loaded.' }
 
-if ($EstateRoot) {
+if ($Services -gt 0) {
+    $EstateRoot = Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-estate-$PID"
+    $optionsType = $core.GetType('InfraRelocation.Core.Synthetic.SyntheticEstateOptions')
+    $options = [Activator]::CreateInstance($optionsType)
+    $optionsType.GetProperty('Services').SetValue($options, $Services)
+    $optionsType.GetProperty('Vms').SetValue($options, [math]::Max(1, [int]($Services / 5)))
+    $optionsType.GetProperty('Inconsistencies').SetValue($options, $Broken)
+    $core.GetType('InfraRelocation.Core.Synthetic.SyntheticEstateGenerator').GetMethod('Write').Invoke($null, @($EstateRoot, $options))
     $ledger = Join-Path $EstateRoot 'receipts' 'ledger.jsonl'
     Remove-Item -Recurse -Force (Join-Path $EstateRoot 'receipts') -ErrorAction Ignore
     $sizes = [Collections.Generic.List[long]]::new()
@@ -42,13 +52,12 @@ if ($EstateRoot) {
     $last = Get-RelocationReceipt -Root $EstateRoot -Capability 'infra.relocation.gate' | Select-Object -Last 1
     $result.GateErrors = $last.ErrorCount
     $result.GateWarnings = $last.WarningCount
+    $result.Services = $Services
     $result.GrowthPerRunBytes = ($sizes | Sort-Object)[[int][math]::Floor($sizes.Count / 2)]
+    Remove-Item -Recurse -Force $EstateRoot
 }
 
 # ---- 1,000 receipts, then the guard's read -------------------------------------------------------------------------
-$null = Test-RelocationReceiptChain -Root (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-probe-$PID") -Force).FullName -ErrorAction Ignore 2>$null
-$core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'InfraRelocation.Core' } | Select-Object -First 1
-if (-not $core) { throw 'InfraRelocation.Core is not loaded.' }
 $storeType = $core.GetType('InfraRelocation.Core.Receipts.ReceiptStore')
 $viewType = $core.GetType('InfraRelocation.Core.Transitions.LedgerView')
 $folder = Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-$PID-$([guid]::NewGuid().ToString('n').Substring(0, 6))"

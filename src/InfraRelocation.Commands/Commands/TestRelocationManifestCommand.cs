@@ -7,8 +7,8 @@ namespace InfraRelocation.Commands.Commands;
 
 /// <summary>
 /// Test-RelocationManifest: validates the estate's files (all, or the kinds given by -File) and writes
-/// each problem as a located RelocationFinding, then a receipt. -Strict turns error findings into a
-/// terminating error (RelocationValidationFailed) for scripts.
+/// each problem as a located RelocationFinding, then a receipt (to the pipeline only: reading changes nothing, the
+/// ledger included). -Strict turns error findings into a terminating error (RelocationValidationFailed) for scripts.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "RelocationManifest")]
 [OutputType(typeof(RelocationFinding), typeof(ManifestValidationReceipt))]
@@ -41,7 +41,7 @@ public sealed class TestRelocationManifestCommand : EstateCmdlet
         var warnings = findings.Count(f => f.Severity == FindingSeverity.Warning);
         var files = (only ?? Enum.GetValues<EstateFile>().ToHashSet())
             .Select(Layout.RelativePath).Where(p => estate.InputDigests.ContainsKey(p)).ToList();
-        EmitReceipt(run, new ManifestValidationReceipt
+        WriteObject(run.Stamp(new ManifestValidationReceipt
         {
             Outcome = errors > 0 ? ReceiptOutcome.Failed : ReceiptOutcome.Passed,
             Summary = $"Validated {files.Count} file(s): {errors} error(s), {warnings} warning(s).",
@@ -50,7 +50,7 @@ public sealed class TestRelocationManifestCommand : EstateCmdlet
             ChangeId = estate.Manifest?.ActiveRelocation?.ChangeId,
             State = estate.Manifest?.ActiveRelocation?.StateText,
             IsValid = errors == 0,
-        });
+        }));
         if (Strict && errors > 0)
         {
             var list = string.Join(Environment.NewLine, findings.Where(f => f.Severity == FindingSeverity.Error).Select(f => "  " + f));
