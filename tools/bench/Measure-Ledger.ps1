@@ -23,7 +23,7 @@ param(
     [int] $Broken = 14500,
     [int] $Runs = 3,
     [int] $Receipts = 1000,
-    [int] $FindingsPerReceipt = 50
+    [int] $FindingsPerReceipt = 20
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
@@ -39,7 +39,7 @@ if ($Services -gt 0) {
     $optionsType.GetProperty('Services').SetValue($options, $Services)
     $optionsType.GetProperty('Vms').SetValue($options, [math]::Max(1, [int]($Services / 5)))
     $optionsType.GetProperty('Inconsistencies').SetValue($options, $Broken)
-    $core.GetType('InfraRelocation.Core.Synthetic.SyntheticEstateGenerator').GetMethod('Write').Invoke($null, @($EstateRoot, $options))
+    $core.GetType('InfraRelocation.Core.Synthetic.SyntheticEstateGenerator').GetMethod('Write').Invoke($null, [object[]] @([string] $EstateRoot, $options))
     $ledger = Join-Path $EstateRoot 'receipts' 'ledger.jsonl'
     Remove-Item -Recurse -Force (Join-Path $EstateRoot 'receipts') -ErrorAction Ignore
     $sizes = [Collections.Generic.List[long]]::new()
@@ -61,7 +61,7 @@ if ($Services -gt 0) {
 $storeType = $core.GetType('InfraRelocation.Core.Receipts.ReceiptStore')
 $viewType = $core.GetType('InfraRelocation.Core.Transitions.LedgerView')
 $folder = Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-$PID-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
-$store = [Activator]::CreateInstance($storeType, @($folder))
+$store = [Activator]::CreateInstance($storeType, [object[]] @([string] $folder))
 $append = $storeType.GetMethod('Append').MakeGenericMethod([InfraRelocation.Receipts.GateReceipt])
 
 function New-Gate([string] $ChangeId, [string] $Capability, [int] $Count, [string] $Outcome) {
@@ -81,12 +81,12 @@ function New-Gate([string] $ChangeId, [string] $Capability, [int] $Count, [strin
 }
 $write = [Diagnostics.Stopwatch]::StartNew()
 for ($i = 0; $i -lt $Receipts - 10; $i++) {
-    $null = $append.Invoke($store, @(New-Gate 'CHG-EARLIER' 'infra.relocation.gate' $FindingsPerReceipt 'Failed'))
+    $null = $append.Invoke($store, [object[]] @((New-Gate 'CHG-EARLIER' 'infra.relocation.gate' $FindingsPerReceipt 'Failed').psobject.BaseObject))
 }
 for ($i = 0; $i -lt 9; $i++) {
-    $null = $append.Invoke($store, @(New-Gate 'CHG-CURRENT' 'infra.relocation.gate' $FindingsPerReceipt 'Failed'))
+    $null = $append.Invoke($store, [object[]] @((New-Gate 'CHG-CURRENT' 'infra.relocation.gate' $FindingsPerReceipt 'Failed').psobject.BaseObject))
 }
-$null = $append.Invoke($store, @(New-Gate 'CHG-CURRENT' 'infra.relocation.preflight' 0 'Passed'))
+$null = $append.Invoke($store, [object[]] @((New-Gate 'CHG-CURRENT' 'infra.relocation.preflight' 0 'Passed').psobject.BaseObject))
 $write.Stop()
 $ledgerPath = Join-Path $folder 'ledger.jsonl'
 $result.Receipts = $Receipts
@@ -94,13 +94,22 @@ $result.FindingsPerReceipt = $FindingsPerReceipt
 $result.LedgerBytes = (Get-Item $ledgerPath).Length
 $times = foreach ($r in 0..$Runs) {
     $sw = [Diagnostics.Stopwatch]::StartNew()
-    $view = $viewType.GetMethod('Load', [type[]] @([string])).Invoke($null, @($ledgerPath))
+    $view = $viewType.GetMethod('Load', [type[]] @([string])).Invoke($null, [object[]] @([string] $ledgerPath))
     $evidence = $view.LatestPreflight('CHG-CURRENT')
     $sw.Stop()
     if (-not $evidence) { throw 'the guard found no preflight evidence' }
     if ($r -gt 0) { $sw.Elapsed.TotalMilliseconds } # the first run warms up
 }
 $result.GuardReadMs = [math]::Round(($times | Sort-Object)[[int][math]::Floor(@($times).Count / 2)], 2)
+# CPU time per read (this process), steadier than wall time on a loaded machine
+$self = [Diagnostics.Process]::GetCurrentProcess()
+$cpuBefore = $self.TotalProcessorTime
+$loadMethod = $viewType.GetMethod('Load', [type[]] @([string]))
+for ($r = 0; $r -lt 20; $r++) {
+    $null = $loadMethod.Invoke($null, [object[]] @([string] $ledgerPath)).LatestPreflight('CHG-CURRENT')
+}
+$self.Refresh()
+$result.GuardReadCpuMs = [math]::Round(($self.TotalProcessorTime - $cpuBefore).TotalMilliseconds / 20, 2)
 $sw = [Diagnostics.Stopwatch]::StartNew()
 $chain = $store.Verify()
 $sw.Stop()
