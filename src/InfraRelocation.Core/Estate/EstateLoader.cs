@@ -17,11 +17,17 @@ public static class EstateLoader
     /// <summary>Loads the whole estate (every file the layout names) and validates it.</summary>
     public static Estate Load(EstateLayout layout) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes);
 
+    /// <summary>Loads the whole estate reusing unchanged files from <paramref name="cache"/> (null: read everything).</summary>
+    public static Estate Load(EstateLayout layout, EstateFileCache? cache) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes, cache);
+
     /// <summary>
     /// Loads only <paramref name="only"/> (null: every file) and validates what was loaded;
     /// cross-file references are checked only between files that were loaded.
     /// </summary>
-    public static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes = LocatedYamlReader.DefaultMaxBytes)
+    public static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes = LocatedYamlReader.DefaultMaxBytes) =>
+        Load(layout, only, maxBytes, UseCache ? EstateFileCache.Shared : null);
+
+    private static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes, EstateFileCache? cache)
     {
         ArgumentNullException.ThrowIfNull(layout);
         var files = Enum.GetValues<EstateFile>().Where(f => only is null || only.Contains(f)).ToArray();
@@ -31,7 +37,7 @@ public static class EstateLoader
             var result = new FileResult();
             try
             {
-                result.Value = LoadFile(layout, files[i], maxBytes, result);
+                result.Value = LoadFile(layout, files[i], maxBytes, result, cache);
             }
             catch (Exception ex)
             {
@@ -101,26 +107,14 @@ public static class EstateLoader
 
     /// <summary>
     /// Reuse what was read from a file whose bytes have not changed (same path and SHA-256) since the last
-    /// load in this process. Records are immutable, so sharing them is safe. On by default; turn it off to
-    /// measure cold parsing.
+    /// load in this process (<see cref="EstateFileCache.Shared"/>). On by default; turn it off to measure cold parsing.
     /// </summary>
     public static bool UseCache { get; set; } = true;
 
-    private sealed record CacheEntry(string Relative, string Digest, object? Value, RelocationFinding[] Findings)
-    {
-        /// <summary>When the entry was last used (Stopwatch ticks), so eviction drops the least recently used.</summary>
-        public long LastUsed { get; set; } = System.Diagnostics.Stopwatch.GetTimestamp();
-    }
+    /// <summary>Forgets every file of the shared cache.</summary>
+    public static void ClearCache() => EstateFileCache.Shared.Clear();
 
-    private const int CacheCapacity = 256;
-    private static readonly object s_evictionGate = new();
-
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, CacheEntry> s_cache = new(StringComparer.Ordinal);
-
-    /// <summary>Forgets every cached file.</summary>
-    public static void ClearCache() => s_cache.Clear();
-
-    private static object? LoadFile(EstateLayout layout, EstateFile file, long maxBytes, FileResult result)
+    private static object? LoadFile(EstateLayout layout, EstateFile file, long maxBytes, FileResult result, EstateFileCache? cache)
     {
         var relative = layout.RelativePath(file);
         var full = layout.FullPath(file);
@@ -131,31 +125,13 @@ public static class EstateLoader
         var bytes = LocatedYamlReader.ReadBytes(full, relative, maxBytes);
         var digest = LocatedYamlReader.Sha256Hex(bytes);
         result.Digest = digest;
-        if (UseCache && s_cache.TryGetValue(full, out var cached) && cached.Digest == digest && cached.Relative == relative)
+        if (cache?.TryGet(full, relative, digest, out var cached) == true)
         {
-            cached.LastUsed = System.Diagnostics.Stopwatch.GetTimestamp();
             result.Findings.AddRange(cached.Findings);
             return cached.Value;
         }
         var value = ParseFile(file, LocatedYamlReader.Decode(bytes, relative, digest), new ReadContext(relative, result.Findings));
-        if (UseCache)
-        {
-            if (s_cache.Count >= CacheCapacity)
-            {
-                // Drop the least recently used quarter rather than everything: a process that works on several
-                // estates (tests, a long-lived session) keeps the files it is using.
-                // ToArray is the dictionary's own atomic snapshot. LINQ over the live dictionary sizes a buffer
-                // from Count and then copies, so another thread's eviction in between leaves empty slots (NRE).
-                lock (s_evictionGate)
-                {
-                    foreach (var stale in s_cache.ToArray().OrderBy(e => e.Value.LastUsed).Take(CacheCapacity / 4))
-                    {
-                        s_cache.TryRemove(stale.Key, out _);
-                    }
-                }
-            }
-            s_cache[full] = new CacheEntry(relative, digest, value, [.. result.Findings]);
-        }
+        cache?.Add(full, relative, digest, value, [.. result.Findings]);
         return value;
     }
 

@@ -5,9 +5,12 @@ namespace InfraRelocation.Core.Yaml;
 /// <summary>
 /// A fast path for the plain, hand-written YAML that estate files are made of: block mappings and
 /// sequences, single-line plain and quoted scalars, single-line flow collections, comments. It builds the
-/// same located tree as the YamlDotNet-based reader. Anything outside that subset (block scalars, anchors,
-/// aliases, tags, multi-line scalars, tabs, duplicate keys, several documents, syntax errors) makes it give
-/// up, and the full parser reads the text instead, so errors are always reported by one implementation.
+/// same located tree (values, styles, positions, spans) as the YamlDotNet-based reader. Anything outside that
+/// subset (block scalars, anchors, aliases, tags, multi-line scalars, empty values, tabs and other whitespace
+/// than the space, characters YAML treats specially, duplicate keys, document markers other than one leading
+/// <c>---</c>, syntax errors) makes it give up, and the full parser reads the text instead, so errors are always
+/// reported by one implementation. <c>FastYamlParserTests</c> checks this against the full reader on seeded
+/// random YAML.
 /// </summary>
 internal sealed class FastYamlParser
 {
@@ -23,6 +26,13 @@ internal sealed class FastYamlParser
     {
     }
 
+    // Tabs (YAML separates tokens with them too), lone carriage returns, the other line breaks YAML knows
+    // (NEL, LS, PS), a byte order mark inside the text and characters YAML does not allow: the full parser's case.
+    private static readonly System.Buffers.SearchValues<char> s_giveUpChars = System.Buffers.SearchValues.Create(
+        "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\b\t\u000b\u000c\r\u000e\u000f\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001a\u001b\u001c\u001d\u001e\u001f" +
+        "\u007f\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008a\u008b\u008c\u008d\u008e\u008f\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009a\u009b\u009c\u009d\u009e\u009f" +
+        "\u2028\u2029\ufeff\ufffe\uffff");
+
     private FastYamlParser(string text, int lineOffset)
     {
         _text = text;
@@ -33,6 +43,10 @@ internal sealed class FastYamlParser
     public static bool TryParse(string text, int lineOffset, out YNode? root)
     {
         root = null;
+        if (!OnlyPlainCharacters(text))
+        {
+            return false;
+        }
         var parser = new FastYamlParser(text, lineOffset);
         try
         {
@@ -42,7 +56,8 @@ internal sealed class FastYamlParser
             }
             if (parser._lines.Count == 0)
             {
-                return true;
+                // Nothing but comments is no document; a lone "---" is a document holding an empty scalar.
+                return !parser._sawDocumentMarker;
             }
             root = parser.Block(parser._lines[0].Indent);
             return parser._i == parser._lines.Count;
@@ -53,6 +68,24 @@ internal sealed class FastYamlParser
             return false;
         }
     }
+
+    // Text without the characters of s_giveUpChars, except "\r" right before "\n".
+    private static bool OnlyPlainCharacters(string text)
+    {
+        var rest = text.AsSpan();
+        int at;
+        while ((at = rest.IndexOfAny(s_giveUpChars)) >= 0)
+        {
+            if (rest[at] != '\r' || at + 1 >= rest.Length || rest[at + 1] != '\n')
+            {
+                return false;
+            }
+            rest = rest[(at + 2)..];
+        }
+        return true;
+    }
+
+    private bool _sawDocumentMarker;
 
     // Content lines (not blank, not comment-only), with their indentation.
     private bool Split()
@@ -86,6 +119,7 @@ internal sealed class FastYamlParser
                     {
                         return false;
                     }
+                    _sawDocumentMarker = true;
                 }
                 else
                 {
@@ -149,7 +183,7 @@ internal sealed class FastYamlParser
     private YSequence Sequence(int indent)
     {
         var first = _lines[_i];
-        var sequence = new YSequence(LineNo(first), first.Start - LineStart(first) + 1);
+        var sequence = new YSequence(LineNo(first), first.Start - LineStart(first) + 1) { Start = first.Start };
         while (_i < _lines.Count && _lines[_i].Indent == indent && IsSequenceItem(_lines[_i].Start, _lines[_i].End))
         {
             var line = _lines[_i];
@@ -185,13 +219,14 @@ internal sealed class FastYamlParser
                 throw new GiveUp(); // a continued scalar
             }
         }
+        sequence.End = sequence.Items[^1].End;
         return sequence;
     }
 
     private YMapping Mapping(int indent, int firstKeyAt)
     {
         var first = _lines[_i];
-        var mapping = new YMapping(LineNo(first), firstKeyAt - LineStart(first) + 1);
+        var mapping = new YMapping(LineNo(first), firstKeyAt - LineStart(first) + 1) { Start = firstKeyAt };
         while (_i < _lines.Count && _lines[_i].Indent == indent)
         {
             var line = _lines[_i];
@@ -239,6 +274,11 @@ internal sealed class FastYamlParser
                 throw new GiveUp(); // duplicate key: the full parser reports it
             }
         }
+        if (mapping.Count == 0)
+        {
+            throw new GiveUp();
+        }
+        mapping.End = mapping.Entries[^1].Value.End;
         return mapping;
     }
 
@@ -291,7 +331,7 @@ internal sealed class FastYamlParser
         {
             throw new GiveUp();
         }
-        return new YScalar(text, ScalarStyle.Plain, LineNo(line), p - LineStart(line) + 1);
+        return new YScalar(text, ScalarStyle.Plain, LineNo(line), p - LineStart(line) + 1) { Start = p, End = endKey };
     }
 
     private YNode InlineValue(Line line, int p, out int after)
@@ -326,7 +366,7 @@ internal sealed class FastYamlParser
             }
         }
         after = end;
-        return new YScalar(_text[p..end], ScalarStyle.Plain, LineNo(line), p - LineStart(line) + 1);
+        return new YScalar(_text[p..end], ScalarStyle.Plain, LineNo(line), p - LineStart(line) + 1) { Start = p, End = end };
     }
 
     private static bool IsIndicator(char c) => c is ',' or '[' or ']' or '{' or '}' or '#' or '&' or '*' or '!' or '|' or '>' or '%' or '@' or '`';
@@ -334,9 +374,14 @@ internal sealed class FastYamlParser
     private YNode Flow(Line line, ref int p, out int after)
     {
         Enter();
+        var start = p;
         try
         {
-            return FlowAt(line, ref p, out after);
+            var node = FlowAt(line, ref p, out after);
+            node.Start = start;
+            node.End = after;
+            node.InFlow = _flowDepth > 0;
+            return node;
         }
         finally
         {
@@ -344,7 +389,22 @@ internal sealed class FastYamlParser
         }
     }
 
+    private int _flowDepth;
+
     private YNode FlowAt(Line line, ref int p, out int after)
+    {
+        _flowDepth++;
+        try
+        {
+            return FlowBody(line, ref p, out after);
+        }
+        finally
+        {
+            _flowDepth--;
+        }
+    }
+
+    private YNode FlowBody(Line line, ref int p, out int after)
     {
         var open = _text[p];
         var column = p - LineStart(line) + 1;
@@ -352,7 +412,7 @@ internal sealed class FastYamlParser
         p++;
         if (open == '[')
         {
-            var sequence = new YSequence(LineNo(line), column);
+            var sequence = new YSequence(LineNo(line), column) { Flow = true };
             SkipSpaces(line, ref p);
             while (_text[p] != ']')
             {
@@ -376,7 +436,7 @@ internal sealed class FastYamlParser
         }
         else
         {
-            var mapping = new YMapping(LineNo(line), column);
+            var mapping = new YMapping(LineNo(line), column) { Flow = true };
             SkipSpaces(line, ref p);
             while (_text[p] != '}')
             {
@@ -468,7 +528,7 @@ internal sealed class FastYamlParser
         {
             throw new GiveUp();
         }
-        return new YScalar(_text[start..end], ScalarStyle.Plain, LineNo(line), start - LineStart(line) + 1);
+        return new YScalar(_text[start..end], ScalarStyle.Plain, LineNo(line), start - LineStart(line) + 1) { Start = start, End = end, InFlow = true };
     }
 
     private YScalar Quoted(Line line, int p, out int after)
@@ -495,7 +555,7 @@ internal sealed class FastYamlParser
         }
         after = close + 1;
         return new YScalar(value, quote == '"' ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted,
-            LineNo(line), p - LineStart(line) + 1);
+            LineNo(line), p - LineStart(line) + 1) { Start = p, End = after, InFlow = _flowDepth > 0 };
     }
 
     // Index of the closing quote on this line, or -1.

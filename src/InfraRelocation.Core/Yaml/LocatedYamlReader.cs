@@ -140,16 +140,20 @@ public static class LocatedYamlReader
                             $"The alias '*{alias.Value}' is not allowed: estate files may not use anchors and aliases (write the values out).",
                             Loc(relativePath, alias.Start, lineOffset), relativePath);
                     case Scalar scalar:
-                        Add(new YScalar(scalar.Value, scalar.Style, Line(scalar.Start, lineOffset), Col(scalar.Start)));
+                        Add(Located(new YScalar(scalar.Value, scalar.Style, Line(scalar.Start, lineOffset), Col(scalar.Start)), scalar, (int)scalar.End.Index));
                         break;
                     case MappingStart mapping:
-                        Push(new YMapping(Line(mapping.Start, lineOffset), Col(mapping.Start)), mapping.Start);
+                        Push(Located(new YMapping(Line(mapping.Start, lineOffset), Col(mapping.Start)) { Flow = mapping.Style == MappingStyle.Flow }, mapping, 0), mapping.Start);
                         break;
                     case SequenceStart sequence:
-                        Push(new YSequence(Line(sequence.Start, lineOffset), Col(sequence.Start)), sequence.Start);
+                        Push(Located(new YSequence(Line(sequence.Start, lineOffset), Col(sequence.Start)) { Flow = sequence.Style == SequenceStyle.Flow }, sequence, 0), sequence.Start);
                         break;
                     case MappingEnd or SequenceEnd:
-                        Add(stack.Pop().Node);
+                        var closed = stack.Pop().Node;
+                        // A flow collection ends just past its closing bracket (YamlDotNet's end mark of that event is the
+                        // bracket itself); a block collection where its last child ends.
+                        closed.End = closed is YMapping { Flow: true } or YSequence { Flow: true } ? (int)ev.Start.Index + 1 : LastChildEnd(closed);
+                        Add(closed);
                         break;
                 }
             }
@@ -166,6 +170,16 @@ public static class LocatedYamlReader
                 new SourceLocation(relativePath, lastLine + lineOffset, 1), relativePath, ex);
         }
         return root;
+
+        T Located<T>(T node, NodeEvent ev, int end) where T : YNode
+        {
+            node.Start = (int)ev.Start.Index;
+            node.End = end;
+            node.Anchor = ev.Anchor.IsEmpty ? null : ev.Anchor.Value;
+            node.Tag = ev.Tag.IsEmpty ? null : ev.Tag.Value;
+            node.InFlow = stack.Count > 0 && stack.Peek().Node is { InFlow: true } or YMapping { Flow: true } or YSequence { Flow: true };
+            return node;
+        }
 
         void Push(YNode node, Mark start)
         {
@@ -213,6 +227,14 @@ public static class LocatedYamlReader
             }
         }
     }
+
+    /// <summary>Where a block collection's content ends: at its last child's (a block collection is never empty).</summary>
+    internal static int LastChildEnd(YNode node) => node switch
+    {
+        YMapping { Count: > 0 } m => m.Entries[^1].Value.End,
+        YSequence { Items.Count: > 0 } q => q.Items[^1].End,
+        _ => node.Start,
+    };
 
     private sealed class Frame(YNode node)
     {

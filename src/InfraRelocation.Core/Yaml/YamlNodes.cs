@@ -2,7 +2,10 @@ using YamlDotNet.Core;
 
 namespace InfraRelocation.Core.Yaml;
 
-/// <summary>A node of a located YAML tree: where it starts (1-based line and column).</summary>
+/// <summary>
+/// A node of the located YAML tree, the one model every estate file, the config file and the editor read:
+/// where it starts (1-based line and column), and the character span it covers in the parsed text.
+/// </summary>
 public abstract class YNode
 {
     protected YNode(int line, int column)
@@ -13,6 +16,23 @@ public abstract class YNode
 
     public int Line { get; }
     public int Column { get; }
+
+    /// <summary>Offset (UTF-16 characters, 0-based) of the node's first character, anchor or tag included.</summary>
+    public int Start { get; internal set; }
+
+    /// <summary>
+    /// Offset just past the node's content: a scalar's last character, a flow collection's closing bracket, a
+    /// block collection's last child (never the blank lines or comments after it).
+    /// </summary>
+    public int End { get; internal set; }
+
+    /// <summary>The anchor (<c>&amp;name</c>) or tag (<c>!tag</c>) written on the node, else null.</summary>
+    public string? Anchor { get; internal set; }
+
+    public string? Tag { get; internal set; }
+
+    /// <summary>True for a flow collection (<c>[..]</c>, <c>{..}</c>) and for anything inside one.</summary>
+    public bool InFlow { get; internal set; }
 
     /// <summary>What the node is, for messages: <c>a string</c>, <c>a mapping</c>, <c>a list</c>.</summary>
     public abstract string Describe { get; }
@@ -31,8 +51,8 @@ public sealed class YScalar : YNode
     public ScalarStyle Style { get; }
     public bool IsPlain => Style == ScalarStyle.Plain;
 
-    /// <summary>A plain <c>null</c>, <c>~</c> or empty value.</summary>
-    public bool IsNull => IsPlain && Value is "" or "~" or "null" or "Null" or "NULL";
+    /// <summary>A plain, untagged <c>null</c>, <c>~</c> or empty value.</summary>
+    public bool IsNull => IsPlain && Tag is null && Value is "" or "~" or "null" or "Null" or "NULL";
 
     public override string Describe => IsNull ? "null" : IsPlain ? $"'{Value}'" : $"the string '{Value}'";
 }
@@ -50,6 +70,9 @@ public sealed class YMapping : YNode
     public IReadOnlyList<KeyValuePair<YScalar, YNode>> Entries => _entries;
     public int Count => _entries.Count;
     public override string Describe => "a mapping";
+
+    /// <summary>A flow mapping (<c>{ a: b }</c>) rather than a block one.</summary>
+    public bool Flow { get; internal set; }
 
     /// <summary>Adds an entry; returns the existing key when the key is already present.</summary>
     internal YScalar? Add(YScalar key, YNode value)
@@ -140,4 +163,7 @@ public sealed class YSequence : YNode
 
     public List<YNode> Items { get; } = [];
     public override string Describe => "a list";
+
+    /// <summary>A flow sequence (<c>[a, b]</c>) rather than a block one.</summary>
+    public bool Flow { get; internal set; }
 }

@@ -2,28 +2,31 @@ using InfraRelocation.Core.Estate;
 
 namespace InfraRelocation.Core.Tests.Model;
 
-[Collection("EstateLoader.UseCache")]
+/// <summary>Each test has its own cache: no other test's loads can evict what these assert is reused.</summary>
 public sealed class EstateLoaderCacheTests : IDisposable
 {
     private readonly SampleCopy _estate = new();
+    private readonly EstateFileCache _cache = new();
+
+    private Estate.Estate Load(string root) => EstateLoader.Load(EstateLayoutLoader.Load(root), _cache);
 
     public void Dispose() => _estate.Dispose();
 
     [Fact]
     public void UnchangedFilesAreReusedAndChangedOnesReread()
     {
-        var first = TestEstate.Load(_estate.Root);
-        var second = TestEstate.Load(_estate.Root);
+        var first = Load(_estate.Root);
+        var second = Load(_estate.Root);
         Assert.Same(first.Manifest, second.Manifest);
         Assert.Equal(first.InputDigests, second.InputDigests);
 
         TestEstate.Edit(_estate.Root, "ops/bindings/infra.relocation.plan.yaml", t => t.Replace("phase: 1\n", "phase: one\n"));
-        var third = TestEstate.Load(_estate.Root);
+        var third = Load(_estate.Root);
         Assert.NotSame(first.Manifest, third.Manifest);
         Assert.Same(first.Policy, third.Policy);
         Assert.Contains(third.ValidationFindings, f => f.RuleId == "SCHEMA.WrongType");
         // Findings of a cached file come back too.
-        Assert.Equal(third.ValidationFindings, TestEstate.Load(_estate.Root).ValidationFindings);
+        Assert.Equal(third.ValidationFindings, Load(_estate.Root).ValidationFindings);
     }
 
     [Fact]
@@ -31,6 +34,7 @@ public sealed class EstateLoaderCacheTests : IDisposable
     {
         // More files than the cache holds, loaded from several threads at once: eviction runs concurrently with
         // inserts and other evictions (it once read a torn snapshot and threw NullReferenceException).
+        Assert.True(40 * 10 > 256, "the test must overflow the cache's capacity");
         var copies = Enumerable.Range(0, 40).Select(_ => new SampleCopy()).ToList();
         try
         {
@@ -39,7 +43,7 @@ public sealed class EstateLoaderCacheTests : IDisposable
             {
                 try
                 {
-                    var estate = TestEstate.Load(copies[i % copies.Count].Root);
+                    var estate = Load(copies[i % copies.Count].Root);
                     Assert.NotNull(estate.Manifest);
                     Assert.Empty(estate.ValidationFindings);
                 }
@@ -49,6 +53,7 @@ public sealed class EstateLoaderCacheTests : IDisposable
                 }
             });
             Assert.Empty(failures);
+            Assert.InRange(_cache.Count, 1, 256);
         }
         finally
         {

@@ -5,7 +5,7 @@ namespace InfraRelocation.Core.Tests.Model;
 /// <summary>The fast reader either gives up or builds exactly the tree the full parser builds.</summary>
 public sealed class FastYamlParserTests
 {
-    private static void AssertSameTree(YNode? expected, YNode? actual, string path = "$")
+    internal static void AssertSameTree(YNode? expected, YNode? actual, string path = "$")
     {
         if (expected is null || actual is null)
         {
@@ -14,6 +14,10 @@ public sealed class FastYamlParserTests
         }
         Assert.True((expected.Line, expected.Column) == (actual.Line, actual.Column),
             $"{path}: expected {expected.Line}:{expected.Column}, got {actual.Line}:{actual.Column}");
+        Assert.True((expected.Start, expected.End) == (actual.Start, actual.End),
+            $"{path}: expected span {expected.Start}..{expected.End}, got {actual.Start}..{actual.End}");
+        Assert.True((expected.Anchor, expected.Tag, expected.InFlow) == (actual.Anchor, actual.Tag, actual.InFlow),
+            $"{path}: expected anchor/tag/in-flow {expected.Anchor}/{expected.Tag}/{expected.InFlow}, got {actual.Anchor}/{actual.Tag}/{actual.InFlow}");
         switch (expected)
         {
             case YScalar e:
@@ -23,6 +27,7 @@ public sealed class FastYamlParserTests
                 break;
             case YSequence e:
                 var s = Assert.IsType<YSequence>(actual);
+                Assert.True(e.Flow == s.Flow, $"{path}: flow {e.Flow} vs {s.Flow}");
                 Assert.True(e.Items.Count == s.Items.Count, $"{path}: {e.Items.Count} items vs {s.Items.Count}");
                 for (var i = 0; i < e.Items.Count; i++)
                 {
@@ -31,6 +36,7 @@ public sealed class FastYamlParserTests
                 break;
             case YMapping e:
                 var m = Assert.IsType<YMapping>(actual);
+                Assert.True(e.Flow == m.Flow, $"{path}: flow {e.Flow} vs {m.Flow}");
                 Assert.True(e.Count == m.Count, $"{path}: {e.Count} keys vs {m.Count}");
                 for (var i = 0; i < e.Count; i++)
                 {
@@ -103,6 +109,13 @@ public sealed class FastYamlParserTests
     [InlineData(":a: 1\n")]
     [InlineData("e: ?x\n")]
     [InlineData("a: { :b: 1 }\n")]
+    [InlineData("a: b\t\n")]
+    [InlineData("c: d\t#x\n")]
+    [InlineData("- foo:\tbar\n")]
+    [InlineData("---\n")]
+    [InlineData("--- # c\n")]
+    [InlineData("a: b\u0085c: d\n")]
+    [InlineData("a: b\rc: d\n")]
     public void OutsideTheSubsetItGivesUp(string text) => Assert.False(FastYamlParserProbe.TryParse(text, out _));
 
     [Fact]

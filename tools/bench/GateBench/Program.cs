@@ -12,6 +12,7 @@ var vmRatio = 5;
 var runs = 5;
 var broken = 0;
 string? keep = null;
+var parsers = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -21,6 +22,7 @@ for (var i = 0; i < args.Length; i++)
         case "--runs": runs = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--broken": broken = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--keep": keep = args[++i]; break;
+        case "--parsers": parsers = true; break;
         default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
     }
 }
@@ -65,6 +67,28 @@ foreach (var n in sizes)
         errors = results.Sum(x => x.ErrorCount);
     }
     static double Median(List<double> xs) { var s = xs.Order().ToList(); return s[s.Count / 2]; }
+    if (parsers)
+    {
+        // The parser floor: the same YAML files as YamlDotNet events only, then into the located tree.
+        var texts = Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories).Select(File.ReadAllText).ToArray();
+        double Time(Action<string> parse)
+        {
+            foreach (var t in texts) parse(t);
+            var xs = new List<double>();
+            for (var r = 0; r < runs; r++)
+            {
+                GC.Collect();
+                var sw = Stopwatch.StartNew();
+                foreach (var t in texts) parse(t);
+                xs.Add(sw.Elapsed.TotalMilliseconds);
+            }
+            return Median(xs);
+        }
+        var events = Time(t => { var p = new YamlDotNet.Core.Parser(new StringReader(t)); while (p.MoveNext()) { } });
+        var tree = Time(t => InfraRelocation.Core.Yaml.LocatedYamlReader.ParseFull(t, "f"));
+        var fast = Time(t => InfraRelocation.Core.Yaml.LocatedYamlReader.Parse(t, "f"));
+        Console.Error.WriteLine(FormattableString.Invariant($"parsers {n}: events {events:F1} ms, located tree {tree:F1} ms, default reader {fast:F1} ms (sequential, median of {runs})"));
+    }
     Console.WriteLine(string.Join('\t', n, m, bytes, Median(parse).ToString("F1", CultureInfo.InvariantCulture),
         Median(gates).ToString("F1", CultureInfo.InvariantCulture), Median(total).ToString("F1", CultureInfo.InvariantCulture), errors, Median(cpu).ToString("F1", CultureInfo.InvariantCulture)));
     if (keep is null) Directory.Delete(root, true);
