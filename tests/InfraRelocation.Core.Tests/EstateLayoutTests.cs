@@ -1,4 +1,5 @@
 using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Tests.Model;
 
 namespace InfraRelocation.Core.Tests;
 
@@ -55,7 +56,111 @@ public sealed class EstateLayoutTests : IDisposable
 
         File.WriteAllText(config, "paths:\n  servce_registry: x.yaml\n");
         var ex = Assert.Throws<RelocationException>(() => EstateLayoutLoader.Load(_root));
-        Assert.Equal("EstateConfigUnknownPath", ex.ErrorId);
+        Assert.Equal("EstateConfigInvalid", ex.ErrorId);
         Assert.Equal(new SourceLocation(EstateLayout.ConfigFile, 2, 3), ex.Location);
+        Assert.Equal("SCHEMA.UnknownKey", Assert.Single(ex.Findings).RuleId);
+    }
+
+    [Theory]
+    [InlineData("", "SCHEMA.EmptyDocument", 1, 1)]
+    [InlineData("# only a comment\n", "SCHEMA.EmptyDocument", 1, 1)]
+    [InlineData("- a\n", "SCHEMA.WrongType", 1, 1)]
+    [InlineData("pahts:\n  manifest: x.yaml\n", "SCHEMA.UnknownKey", 1, 1)]
+    [InlineData("paths: [a]\n", "SCHEMA.WrongType", 1, 8)]
+    [InlineData("paths:\n  manifest: { a: b }\n", "SCHEMA.WrongType", 2, 13)]
+    [InlineData("paths:\n  manifest:\n", "SCHEMA.WrongType", 2, 12)]
+    [InlineData("receipts:\n  folder: 3\n  fodler: x\n", "SCHEMA.UnknownKey", 3, 3)]
+    [InlineData("receipts: here\n", "SCHEMA.WrongType", 1, 11)]
+    public void Config_SchemaProblemsAreLocatedFindings_NeverDefaults(string text, string ruleId, int line, int column)
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "ops"));
+        File.WriteAllText(Path.Combine(_root, EstateLayout.ConfigFile), text);
+        var ex = Assert.Throws<RelocationException>(() => EstateLayoutLoader.Load(_root));
+        Assert.Equal("EstateConfigInvalid", ex.ErrorId);
+        Assert.Equal(ruleId, ex.Findings[0].RuleId);
+        Assert.Equal(new SourceLocation(EstateLayout.ConfigFile, line, column), ex.Findings[0].Location);
+    }
+
+    [Theory]
+    [InlineData("nesting")]
+    [InlineData("alias bomb")]
+    [InlineData("size")]
+    public void Config_HasTheLimitsOfEveryFile(string attack)
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "ops"));
+        var (text, errorId) = attack switch
+        {
+            // 50,000 nested '[' once overflowed the stack and killed the process.
+            "nesting" => ("paths: " + new string('[', 50_000) + "\n", "YamlTooDeep"),
+            "alias bomb" => ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n" +
+                             "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n", "YamlAliasNotAllowed"),
+            _ => ("# " + new string('x', (int)EstateConfig.MaxBytes) + "\n", "YamlFileTooLarge"),
+        };
+        File.WriteAllText(Path.Combine(_root, EstateLayout.ConfigFile), text);
+        var ex = Assert.Throws<RelocationException>(() => EstateLayoutLoader.Load(_root));
+        Assert.Equal(errorId, ex.ErrorId);
+        Assert.Equal(EstateLayout.ConfigFile, ex.Location!.File);
+    }
+
+    [Fact]
+    public void Config_TheSampleReadsWithoutFindings()
+    {
+        var layout = EstateLayoutLoader.Load(TestEstate.RepoRoot);
+        Assert.Equal("ops/governance/SERVICE_REGISTRY.yaml", layout.RelativePath(EstateFile.ServiceRegistry));
+        Assert.Equal(64, layout.Config!.Sha256.Length);
+        Assert.True(layout.Config.Root.TryGet("proxmox", out _));
+    }
+}
+
+/// <summary>Only regular files are read: a FIFO would block every command, a device never ends.</summary>
+public sealed class NonRegularFileTests : IDisposable
+{
+    private readonly string _root = TestEstate.CopySample();
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    public static TheoryData<string, string> Cases() => new()
+    {
+        { "fifo", "ops/bindings/infra.relocation.plan.yaml" },
+        { "fifo", EstateLayout.ConfigFile },
+        { "zero", "ops/bindings/infra.relocation.plan.yaml" },
+        { "zero", EstateLayout.ConfigFile },
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Cases))]
+    public void APipeOrADeviceInPlaceOfAFileIsALocatedError(string kind, string relative)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "FIFOs and /dev/zero are checked on Linux");
+        var path = Path.Combine(_root, relative);
+        File.Delete(path);
+        if (kind == "fifo")
+        {
+            using var mkfifo = System.Diagnostics.Process.Start("mkfifo", path)!;
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+        else
+        {
+            File.CreateSymbolicLink(path, "/dev/zero");
+        }
+        var load = Task.Run(() => EstateLoader.Load(EstateLayoutLoader.Load(_root), cache: null));
+        try
+        {
+            Assert.True(load.Wait(TimeSpan.FromSeconds(60)) || load.IsFaulted, "reading the estate hung on a non-regular file");
+        }
+        catch (AggregateException)
+        {
+        }
+        finally
+        {
+            if (!load.IsCompleted && kind == "fifo")
+            {
+                File.WriteAllText(path, ""); // release the blocked reader
+            }
+        }
+        var ex = Assert.IsType<RelocationException>(load.Exception?.InnerException);
+        Assert.Equal("EstateFileNotRegular", ex.ErrorId);
+        Assert.Equal(new SourceLocation(relative, 1, 1), ex.Location);
     }
 }

@@ -42,7 +42,7 @@ Describe 'Get-RelocationEstate' {
 
     It 'locates an unknown key in ops/infra-relocation.yaml' {
         Set-Content (Join-Path $estate 'ops' 'infra-relocation.yaml') "paths:`n  servce_registry: x.yaml`n"
-        $err = { Get-RelocationEstate -Root $estate } | Should -Throw -ErrorId "EstateConfigUnknownPath,$errorSuffix" -PassThru
+        $err = { Get-RelocationEstate -Root $estate } | Should -Throw -ErrorId "EstateConfigInvalid,$errorSuffix" -PassThru
         $err.ErrorDetails.Message | Should -BeLike 'ops/infra-relocation.yaml:2:3*'
     }
 }

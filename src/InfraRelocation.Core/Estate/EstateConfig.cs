@@ -1,3 +1,5 @@
+using InfraRelocation.Core.Estate.Readers;
+using InfraRelocation.Core.Yaml;
 using YamlDotNet.RepresentationModel;
 
 namespace InfraRelocation.Core.Estate;
@@ -9,10 +11,20 @@ namespace InfraRelocation.Core.Estate;
 ///   service_registry: docs/SERVICE_REGISTRY.yaml
 /// receipts:
 ///   folder: receipts
+/// proxmox: ...      # read by ProxmoxSettings
 /// </code>
+/// Read like every estate file (the located YAML reader: regular files only, size, depth and encoding
+/// limits, no aliases). Schema problems (unknown keys, wrong types, an empty file) are located findings;
+/// any of them refuses the whole config (<c>EstateConfigInvalid</c>) rather than falling back to defaults.
 /// </summary>
 public sealed class EstateConfig
 {
+    /// <summary>The config is a few lines; anything this large is not one.</summary>
+    public const long MaxBytes = 1024 * 1024;
+
+    /// <summary>The top-level sections the module reads; a new section is added here, with its reader.</summary>
+    public static IReadOnlySet<string> Sections { get; } = new HashSet<string>(StringComparer.Ordinal) { "paths", "receipts", "proxmox" };
+
     private static readonly Dictionary<string, EstateFile> s_pathKeys = new(StringComparer.Ordinal)
     {
         ["manifest"] = EstateFile.Manifest,
@@ -28,6 +40,25 @@ public sealed class EstateConfig
         ["exception_register"] = EstateFile.ExceptionRegister,
     };
 
+    private readonly string _text;
+    private YamlMappingNode? _document;
+
+    private EstateConfig(string relativePath, string text, string sha256, YMapping root)
+    {
+        RelativePath = relativePath;
+        _text = text;
+        Sha256 = sha256;
+        Root = root;
+    }
+
+    public string RelativePath { get; }
+
+    /// <summary>SHA-256 of the file's bytes (an input digest of every receipt).</summary>
+    public string Sha256 { get; }
+
+    /// <summary>The located tree of the whole document, for the sections other parts of the module read.</summary>
+    public YMapping Root { get; }
+
     public Dictionary<EstateFile, string> PathOverrides { get; } = new();
     public string? ReceiptsFolder { get; private set; }
 
@@ -35,52 +66,105 @@ public sealed class EstateConfig
     public Dictionary<EstateFile, SourceLocation> PathLocations { get; } = new();
     public SourceLocation? ReceiptsFolderLocation { get; private set; }
 
-    /// <summary>The whole document, for sections other parts of the module read (proxmox, ssh).</summary>
-    public YamlMappingNode Document { get; private set; } = new();
+    /// <summary>
+    /// The document as YamlDotNet's representation model, for <c>ProxmoxSettings</c> until it reads <see cref="Root"/>.
+    /// Built only from text the located reader accepted (bounded depth, no aliases), and only when asked for.
+    /// </summary>
+    public YamlMappingNode Document
+    {
+        get
+        {
+            if (_document is null)
+            {
+                var stream = new YamlStream();
+                stream.Load(new StringReader(_text));
+                _document = (YamlMappingNode)stream.Documents[0].RootNode;
+            }
+            return _document;
+        }
+    }
 
     public static EstateConfig Load(string fullPath, string relativePath)
     {
-        var config = new EstateConfig();
-        var stream = new YamlStream();
-        try
+        var bytes = LocatedYamlReader.ReadBytes(fullPath, relativePath, MaxBytes);
+        var source = LocatedYamlReader.Decode(bytes, relativePath);
+        var root = LocatedYamlReader.Parse(source.Text, relativePath);
+        var context = new ReadContext(relativePath);
+        if (root is null)
         {
-            // Same guards as every estate file: folder, size, strict UTF-8 (BOM and CRLF are fine).
-            using var reader = new StringReader(Yaml.LocatedYamlReader.ReadText(fullPath, relativePath).Text);
-            stream.Load(reader);
+            context.Report("SCHEMA.EmptyDocument", null, "", $"{relativePath} is empty; delete it to use the default locations, or configure a section ({string.Join(", ", Sections)}).");
         }
-        catch (YamlDotNet.Core.YamlException ex)
+        else if (root is not YMapping)
         {
-            throw new RelocationException("EstateConfigInvalid", FailureKind.ParserError,
-                $"{relativePath} is not valid YAML: {ex.InnerException?.Message ?? ex.Message}",
-                new SourceLocation(relativePath, (int)ex.Start.Line, (int)ex.Start.Column), relativePath, ex);
+            context.Report("SCHEMA.WrongType", root, "", $"{relativePath} must be a mapping of sections ({string.Join(", ", Sections)}), found {root.Describe}.",
+                expected: "mapping", actual: root.Describe);
         }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        var config = new EstateConfig(relativePath, source.Text, source.Sha256, root as YMapping ?? new YMapping(1, 1));
+        foreach (var (key, value, path) in context.Entries(config.Root, ""))
         {
-            return config;
-        }
-        config.Document = root;
-
-        if (root.Children.TryGetValue(new YamlScalarNode("paths"), out var paths) && paths is YamlMappingNode pathMap)
-        {
-            foreach (var (key, value) in pathMap.Children)
+            if (!Sections.Contains(key.Value))
             {
-                var name = ((YamlScalarNode)key).Value ?? "";
-                if (!s_pathKeys.TryGetValue(name, out var file))
+                UnknownKey(context, key, path, Sections);
+            }
+            else if (key.Value == "paths")
+            {
+                foreach (var (name, target, itemPath) in context.Entries(value, path))
                 {
-                    throw new RelocationException("EstateConfigUnknownPath", FailureKind.InvalidData,
-                        $"{relativePath}: unknown path key '{name}'; known keys: {string.Join(", ", s_pathKeys.Keys)}.",
-                        new SourceLocation(relativePath, (int)key.Start.Line, (int)key.Start.Column), name);
+                    if (!s_pathKeys.TryGetValue(name.Value, out var file))
+                    {
+                        UnknownKey(context, name, itemPath, s_pathKeys.Keys);
+                    }
+                    else if (PathValue(context, target, itemPath) is { } relative)
+                    {
+                        config.PathOverrides[file] = relative;
+                        config.PathLocations[file] = context.At(target);
+                    }
                 }
-                config.PathOverrides[file] = (value as YamlScalarNode)?.Value ?? "";
-                config.PathLocations[file] = new SourceLocation(relativePath, (int)value.Start.Line, (int)value.Start.Column);
+            }
+            else if (key.Value == "receipts")
+            {
+                foreach (var (name, target, itemPath) in context.Entries(value, path))
+                {
+                    if (name.Value != "folder")
+                    {
+                        UnknownKey(context, name, itemPath, ["folder"]);
+                    }
+                    else
+                    {
+                        config.ReceiptsFolder = PathValue(context, target, itemPath);
+                        config.ReceiptsFolderLocation = context.At(target);
+                    }
+                }
             }
         }
-        if (root.Children.TryGetValue(new YamlScalarNode("receipts"), out var receipts) && receipts is YamlMappingNode receiptsMap &&
-            receiptsMap.Children.TryGetValue(new YamlScalarNode("folder"), out var folder))
+        if (context.Findings.Count > 0)
         {
-            config.ReceiptsFolder = (folder as YamlScalarNode)?.Value;
-            config.ReceiptsFolderLocation = new SourceLocation(relativePath, (int)folder.Start.Line, (int)folder.Start.Column);
+            var first = context.Findings[0];
+            throw new RelocationException("EstateConfigInvalid", FailureKind.InvalidData,
+                context.Findings.Count == 1
+                    ? first.Message
+                    : $"{context.Findings.Count} problems; the first: {first.Message} Others: " +
+                      string.Join(" ", context.Findings.Skip(1).Select(f => $"{f.Location}: {f.Message}")),
+                first.Location, relativePath)
+            {
+                Findings = context.Findings,
+            };
         }
         return config;
+    }
+
+    private static void UnknownKey(ReadContext context, YScalar key, string path, IEnumerable<string> known) =>
+        context.Report("SCHEMA.UnknownKey", key, path, $"Unknown key '{path}'; known keys here: {string.Join(", ", known)}.", subject: key.Value);
+
+    // A location relative to the estate root: a non-empty string.
+    private static string? PathValue(ReadContext context, YNode node, string path)
+    {
+        if (node is YScalar { IsNull: false } scalar && scalar.Value.Trim().Length > 0)
+        {
+            return scalar.Value;
+        }
+        context.Report("SCHEMA.WrongType", node, path, $"{path} must be a path relative to the estate root, found {node.Describe}.",
+            expected: "a path", actual: node.Describe);
+        return null;
     }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.ExceptionServices;
-using System.Security.Cryptography;
 using InfraRelocation.Core.Estate.Readers;
 using InfraRelocation.Core.Yaml;
 using InfraRelocation.Model;
@@ -47,10 +46,9 @@ public static class EstateLoader
         });
 
         var digests = new Dictionary<string, string>(StringComparer.Ordinal);
-        var configPath = Path.Combine(layout.Root, EstateLayout.ConfigFile);
-        if (File.Exists(configPath))
+        if (layout.Config is { } config)
         {
-            digests[EstateLayout.ConfigFile] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(configPath))).ToLowerInvariant();
+            digests[config.RelativePath] = config.Sha256;
         }
         var findings = new List<RelocationFinding>();
         var values = new Dictionary<EstateFile, object?>();

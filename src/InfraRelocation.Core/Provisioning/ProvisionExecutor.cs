@@ -5,7 +5,7 @@ using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Transactions;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;
-using YamlDotNet.RepresentationModel;
+using InfraRelocation.Core.Yaml;
 using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Provisioning;
@@ -920,22 +920,16 @@ public sealed class ProvisionExecutor
         return id;
     }
 
-    private static IEnumerable<int> ManifestVmIds(byte[] bytes)
+    private IEnumerable<int> ManifestVmIds(byte[] bytes)
     {
-        var stream = new YamlStream();
-        using (var reader = new StringReader(System.Text.Encoding.UTF8.GetString(bytes)))
-        {
-            stream.Load(reader);
-        }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root ||
-            !root.Children.TryGetValue(new YamlScalarNode("vm_targets"), out var targets) || targets is not YamlSequenceNode seq)
+        var text = LocatedYamlReader.Decode(bytes, ManifestFile, sha256: "").Text;
+        if (LocatedYamlReader.Parse(text, ManifestFile) is not YMapping root || root["vm_targets"] is not YSequence targets)
         {
             yield break;
         }
-        foreach (var item in seq.Children.OfType<YamlMappingNode>())
+        foreach (var item in targets.Items.OfType<YMapping>())
         {
-            if (item.Children.TryGetValue(new YamlScalarNode("vm_id"), out var v) && v is YamlScalarNode s &&
-                int.TryParse(s.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            if (item["vm_id"] is YScalar s && int.TryParse(s.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var id))
             {
                 yield return id;
             }

@@ -1,15 +1,18 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using InfraRelocation.Core.Yaml;
 using YamlDotNet.Core;
-using YamlDotNet.Core.Events;
 
 namespace InfraRelocation.Core.Transactions;
 
 /// <summary>
 /// Replaces scalar values in a YAML file without touching any other byte: comments, key order, quoting
 /// style, blank lines, indentation, line endings and a UTF-8 BOM stay as they were (lesson 16: <c>yq -i</c>
-/// reformatted the manifest). Spans come from YamlDotNet's parser marks; only the value bytes are rewritten.
+/// reformatted the manifest). Spans come from the located YAML tree (<see cref="LocatedYamlReader"/>); only the
+/// value bytes are rewritten. Every edit is verified: the result is read again and must equal the original
+/// document except the targeted values, which must read back as exactly the new values; otherwise nothing is
+/// returned (<c>YamlEditUnverified</c>).
 /// </summary>
 public static partial class YamlScalarEditor
 {
@@ -26,15 +29,16 @@ public static partial class YamlScalarEditor
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(edits);
         var (bom, text) = Decode(content, fileLabel);
-        var root = ParseSingleDocument(text, fileLabel);
+        var root = ParseDocument(text, fileLabel);
         var eol = text.Contains("\r\n", StringComparison.Ordinal) ? "\r\n" : "\n";
 
         var replacements = new List<Replacement>();
         var oldValues = new List<string?>();
+        var intended = new Intended();
         var order = 0;
         foreach (var edit in edits)
         {
-            var target = Resolve(root, edit.Path, fileLabel, text);
+            var target = Resolve(root, edit.Path, fileLabel);
             var current = target.Node is { } n ? ScalarValueOrNull(n) : null;
             CheckExpectation(edit, current, target, fileLabel);
             oldValues.Add(current);
@@ -44,6 +48,7 @@ public static partial class YamlScalarEditor
             if (replacement is not null)
             {
                 replacements.Add(replacement with { Order = order++ });
+                intended.Add(target, edit);
             }
         }
 
@@ -61,8 +66,7 @@ public static partial class YamlScalarEditor
         var newText = ApplyReplacements(text, replacements);
         if (replacements.Count > 0)
         {
-            // Safety net: the result must still parse as one document.
-            ParseSingleDocument(newText, fileLabel);
+            Verify(root, newText, intended, fileLabel);
         }
         var changed = !string.Equals(newText, text, StringComparison.Ordinal);
         var bytes = changed ? Encode(bom, newText) : (byte[])content.Clone();
@@ -77,7 +81,7 @@ public static partial class YamlScalarEditor
     public static string? ReadScalar(byte[] content, string path, string fileLabel)
     {
         var (_, text) = Decode(content, fileLabel);
-        var target = Resolve(ParseSingleDocument(text, fileLabel), path, fileLabel, text);
+        var target = Resolve(ParseDocument(text, fileLabel), path, fileLabel);
         return target.Node is null ? null : ScalarValueOrNull(target.Node);
     }
 
@@ -86,15 +90,7 @@ public static partial class YamlScalarEditor
     private static (bool Bom, string Text) Decode(byte[] content, string fileLabel)
     {
         var bom = content.Length >= 3 && content[0] == 0xEF && content[1] == 0xBB && content[2] == 0xBF;
-        try
-        {
-            return (bom, StrictUtf8.GetString(content, bom ? 3 : 0, content.Length - (bom ? 3 : 0)));
-        }
-        catch (DecoderFallbackException ex)
-        {
-            throw new RelocationException("YamlNotUtf8", FailureKind.InvalidData,
-                $"{fileLabel} is not valid UTF-8; refusing to edit it.", new SourceLocation(fileLabel, 1, 1), fileLabel, ex);
-        }
+        return (bom, LocatedYamlReader.Decode(content, fileLabel, sha256: "").Text);
     }
 
     private static byte[] Encode(bool bom, string text)
@@ -110,123 +106,11 @@ public static partial class YamlScalarEditor
         return result;
     }
 
-    internal enum NodeKind { Scalar, Mapping, Sequence, Alias }
-
-    internal sealed class Node
-    {
-        public NodeKind Kind;
-        public int Start;
-        public int End;
-        public int Line;
-        public int Column;
-        public bool InFlow;
-        public bool Flow;
-        public ScalarStyle Style;
-        public string Value = string.Empty;
-        public bool Tagged;
-        public int CloseIndex = -1;
-        public List<(Node Key, Node Value)> Pairs = [];
-        public List<Node> Items = [];
-    }
-
-    internal static Node ParseSingleDocument(string text, string fileLabel)
-    {
-        try
-        {
-            var parser = new Parser(new StringReader(text));
-            parser.Consume<StreamStart>();
-            if (parser.Accept<StreamEnd>(out _))
-            {
-                throw new RelocationException("YamlEmptyDocument", FailureKind.InvalidData,
-                    $"{fileLabel} holds no YAML document.", new SourceLocation(fileLabel, 1, 1), fileLabel);
-            }
-            parser.Consume<DocumentStart>();
-            var root = ReadNode(parser, inFlow: false);
-            parser.Consume<DocumentEnd>();
-            if (parser.Accept<DocumentStart>(out var second))
-            {
-                throw new RelocationException("YamlMultipleDocuments", FailureKind.InvalidData,
-                    $"{fileLabel} holds more than one YAML document; only single-document files can be edited.",
-                    new SourceLocation(fileLabel, (int)second.Start.Line, (int)second.Start.Column), fileLabel);
-            }
-            return root;
-        }
-        catch (InvalidOperationException ex) when (ex.Source == "YamlDotNet")
-        {
-            // Some scanner errors surface as InvalidOperationException without a mark.
-            throw new RelocationException("YamlParseError", FailureKind.ParserError,
-                $"{fileLabel} is not valid YAML (the parser stopped: {ex.Message}).", new SourceLocation(fileLabel, 1, 1), fileLabel, ex);
-        }
-        catch (YamlException ex)
-        {
-            throw new RelocationException("YamlParseError", FailureKind.ParserError,
-                $"{fileLabel} is not valid YAML: {ex.Message}",
-                new SourceLocation(fileLabel, (int)ex.Start.Line, (int)ex.Start.Column), fileLabel, ex);
-        }
-    }
-
-    private static Node ReadNode(IParser parser, bool inFlow)
-    {
-        var ev = parser.Current ?? throw new InvalidOperationException("Unexpected end of YAML stream.");
-        var node = new Node { Start = (int)ev.Start.Index, Line = (int)ev.Start.Line, Column = (int)ev.Start.Column, InFlow = inFlow };
-        switch (ev)
-        {
-            case Scalar s:
-                parser.MoveNext();
-                node.Kind = NodeKind.Scalar;
-                node.End = (int)s.End.Index;
-                node.Style = s.Style;
-                node.Value = s.Value;
-                node.Tagged = !s.Tag.IsEmpty || !s.Anchor.IsEmpty;
-                return node;
-            case AnchorAlias a:
-                parser.MoveNext();
-                node.Kind = NodeKind.Alias;
-                node.End = (int)a.End.Index;
-                return node;
-            case MappingStart m:
-            {
-                parser.MoveNext();
-                node.Kind = NodeKind.Mapping;
-                node.Flow = m.Style == MappingStyle.Flow;
-                while (!parser.Accept<MappingEnd>(out _))
-                {
-                    var key = ReadNode(parser, inFlow || node.Flow);
-                    var value = ReadNode(parser, inFlow || node.Flow);
-                    node.Pairs.Add((key, value));
-                }
-                var end = parser.Consume<MappingEnd>();
-                node.CloseIndex = (int)end.Start.Index;
-                node.End = node.Pairs.Count > 0 ? Math.Max(LastContentEnd(node), (int)end.End.Index) : (int)end.End.Index;
-                return node;
-            }
-            case SequenceStart q:
-            {
-                parser.MoveNext();
-                node.Kind = NodeKind.Sequence;
-                node.Flow = q.Style == SequenceStyle.Flow;
-                while (!parser.Accept<SequenceEnd>(out _))
-                {
-                    node.Items.Add(ReadNode(parser, inFlow || node.Flow));
-                }
-                var end = parser.Consume<SequenceEnd>();
-                node.End = (int)end.End.Index;
-                return node;
-            }
-            default:
-                throw new InvalidOperationException($"Unexpected YAML event {ev.GetType().Name}.");
-        }
-    }
-
-    /// <summary>End of the last bytes that belong to a node's content (block collection ends point past trailing blank lines).</summary>
-    private static int LastContentEnd(Node node) => node.Kind switch
-    {
-        NodeKind.Mapping when node.Flow => node.CloseIndex + 1,
-        NodeKind.Sequence when node.Flow => node.End,
-        NodeKind.Mapping => node.Pairs.Count == 0 ? node.Start : Math.Max(LastContentEnd(node.Pairs[^1].Key), LastContentEnd(node.Pairs[^1].Value)),
-        NodeKind.Sequence => node.Items.Count == 0 ? node.Start : LastContentEnd(node.Items[^1]),
-        _ => node.End,
-    };
+    /// <summary>The one located tree of the document (aliases kept as nodes); refuses an empty file.</summary>
+    private static YNode ParseDocument(string text, string fileLabel) =>
+        LocatedYamlReader.Parse(text, fileLabel, allowAliases: true) ??
+        throw new RelocationException("YamlEmptyDocument", FailureKind.InvalidData,
+            $"{fileLabel} holds no YAML document.", new SourceLocation(fileLabel, 1, 1), fileLabel);
 
     // ---------------------------------------------------------------- paths
 
@@ -299,12 +183,13 @@ public static partial class YamlScalarEditor
         new("YamlPathInvalid", FailureKind.InvalidArgument,
             $"'{path}' is not a valid document path (expected e.g. a.b, items[2].c or items[?name=x].c).", target: path);
 
-    private sealed record Target(Node? Node, Node Parent, string? MissingKey, string Path);
+    private sealed record Target(YScalar? Node, YNode Parent, string? MissingKey, string Path);
 
-    private static Target Resolve(Node root, string path, string fileLabel, string text)
+    private static Target Resolve(YNode root, string path, string fileLabel)
     {
         var segments = ParsePath(path);
         var current = root;
+        YMapping? parent = null;
         var walked = new StringBuilder();
         for (var s = 0; s < segments.Count; s++)
         {
@@ -315,44 +200,42 @@ public static partial class YamlScalarEditor
             {
                 case KeySegment key:
                 {
-                    if (current.Kind != NodeKind.Mapping)
+                    if (current is not YMapping mapping)
                     {
                         throw NotFound(path, $"{where} is not a mapping, so it has no key '{key.Key}'", current, fileLabel);
                     }
-                    var match = current.Pairs.FirstOrDefault(p => p.Key.Kind == NodeKind.Scalar && p.Key.Value == key.Key);
-                    if (match.Value is null)
+                    if (!mapping.TryGet(key.Key, out var value))
                     {
                         if (isLast)
                         {
-                            return new Target(null, current, key.Key, path);
+                            return new Target(null, mapping, key.Key, path);
                         }
                         throw NotFound(path, $"{where} has no key '{key.Key}'", current, fileLabel);
                     }
-                    current = match.Value;
+                    parent = mapping;
+                    current = value;
                     walked.Append(walked.Length == 0 ? "" : ".").Append(key.Key);
                     break;
                 }
                 case IndexSegment index:
-                    if (current.Kind != NodeKind.Sequence)
+                    if (current is not YSequence sequence)
                     {
                         throw NotFound(path, $"{where} is not a sequence", current, fileLabel);
                     }
-                    if (index.Index >= current.Items.Count)
+                    if (index.Index >= sequence.Items.Count)
                     {
-                        throw NotFound(path, $"{where} has {current.Items.Count} item(s), no index {index.Index}", current, fileLabel);
+                        throw NotFound(path, $"{where} has {sequence.Items.Count} item(s), no index {index.Index}", current, fileLabel);
                     }
-                    current = current.Items[index.Index];
+                    current = sequence.Items[index.Index];
                     walked.Append(segment.Text);
                     break;
                 case SelectSegment select:
                 {
-                    if (current.Kind != NodeKind.Sequence)
+                    if (current is not YSequence list)
                     {
                         throw NotFound(path, $"{where} is not a sequence", current, fileLabel);
                     }
-                    var matches = current.Items.Where(item => item.Kind == NodeKind.Mapping && item.Pairs.Any(p =>
-                        p.Key.Kind == NodeKind.Scalar && p.Key.Value == select.Key &&
-                        p.Value.Kind == NodeKind.Scalar && p.Value.Value == select.Value)).ToList();
+                    var matches = list.Items.Where(item => item is YMapping m && m[select.Key] is YScalar v && v.Value == select.Value).ToList();
                     if (matches.Count == 0)
                     {
                         throw NotFound(path, $"{where} has no item with {select.Key} = '{select.Value}'", current, fileLabel);
@@ -370,33 +253,28 @@ public static partial class YamlScalarEditor
                 }
             }
         }
-        if (current.Kind != NodeKind.Scalar)
+        if (current is not YScalar scalar)
         {
             throw new RelocationException("YamlPathNotScalar", FailureKind.InvalidArgument,
-                $"'{path}' in {fileLabel} is a{(current.Kind == NodeKind.Alias ? "n alias" : " " + current.Kind.ToString().ToLowerInvariant())}, not a scalar value.",
+                $"'{path}' in {fileLabel} is {current.Describe}, not a scalar value.",
                 new SourceLocation(fileLabel, current.Line, current.Column), path);
         }
-        if (current.Style is ScalarStyle.Literal or ScalarStyle.Folded)
+        if (scalar.Style is ScalarStyle.Literal or ScalarStyle.Folded)
         {
             throw new RelocationException("YamlEditUnsupported", FailureKind.InvalidArgument,
                 $"'{path}' in {fileLabel} is a block scalar (| or >); editing block scalars is not supported.",
-                new SourceLocation(fileLabel, current.Line, current.Column), path);
+                new SourceLocation(fileLabel, scalar.Line, scalar.Column), path);
         }
-        _ = text;
-        return new Target(current, current, null, path);
+        return new Target(scalar, (YNode?)parent ?? scalar, null, path);
     }
 
-    private static RelocationException NotFound(string path, string why, Node near, string fileLabel) =>
+    private static RelocationException NotFound(string path, string why, YNode near, string fileLabel) =>
         new("YamlPathNotFound", FailureKind.ObjectNotFound, $"'{path}' does not exist in {fileLabel}: {why}.",
             new SourceLocation(fileLabel, near.Line, near.Column), path);
 
-    private static bool IsNullScalar(Node n) =>
-        n.Kind == NodeKind.Scalar && n.Style is ScalarStyle.Plain or ScalarStyle.Any && !n.Tagged &&
-        n.Value is "" or "~" or "null" or "Null" or "NULL";
-
     private static bool IsNullToken(string value) => value is "" or "~" or "null" or "Null" or "NULL";
 
-    private static string? ScalarValueOrNull(Node n) => IsNullScalar(n) ? null : n.Value;
+    private static string? ScalarValueOrNull(YScalar n) => n.IsNull ? null : n.Value;
 
     private static void CheckExpectation(YamlEdit edit, string? current, Target target, string fileLabel)
     {
@@ -421,21 +299,23 @@ public static partial class YamlScalarEditor
 
     internal sealed record Replacement(int Start, int End, string Text, int Order = 0);
 
-    private static Replacement? BuildReplacement(string text, Node node, YamlEdit edit, string fileLabel)
+    private static Replacement? BuildReplacement(string text, YScalar node, YamlEdit edit, string fileLabel)
     {
         var start = node.Start;
-        // Keep an anchor (&a) or tag (!t) in front of the value.
-        while (start < node.End && text[start] is '&' or '!')
+        // Keep an anchor (&a) or tag (!t) in front of the value, on its line.
+        while (start < text.Length && text[start] is '&' or '!' && (node.Anchor is not null || node.Tag is not null))
         {
-            while (start < node.End && !char.IsWhiteSpace(text[start])) start++;
-            while (start < node.End && char.IsWhiteSpace(text[start])) start++;
+            while (start < text.Length && !char.IsWhiteSpace(text[start])) start++;
+            while (start < text.Length && text[start] is ' ' or '\t') start++;
         }
-        var isEmpty = node.End == node.Start;
+        // An empty value is written where it would start; the verification refuses a place that reads otherwise.
+        var isEmpty = node.IsPlain && node.Value.Length == 0;
+        var end = isEmpty ? start : node.End;
         string rendered;
         switch (edit.Kind)
         {
             case YamlValueKind.Null:
-                if (IsNullScalar(node))
+                if (node.IsNull)
                 {
                     return null;
                 }
@@ -458,7 +338,7 @@ public static partial class YamlScalarEditor
                     return null;
                 }
                 // A plain number/bool replaced by another plain number/bool keeps its type (retries: 3 -> 4).
-                var keepsNonStringType = node.Style == ScalarStyle.Plain && !isEmpty && !IsNullScalar(node) && !currentIsString &&
+                var keepsNonStringType = node.Style == ScalarStyle.Plain && !isEmpty && !node.IsNull && !currentIsString &&
                                          !ResolvesAsString(value) && !IsNullToken(value) && IsPlainSafe(value, node.InFlow);
                 rendered = keepsNonStringType ? value : RenderString(value, node.Style, node.InFlow);
                 break;
@@ -467,12 +347,12 @@ public static partial class YamlScalarEditor
         {
             rendered = " " + rendered;
         }
-        return new Replacement(start, node.End, rendered);
+        return new Replacement(start, end, rendered);
     }
 
     private static Replacement BuildInsertion(string text, Target target, YamlEdit edit, string eol, string fileLabel)
     {
-        var mapping = target.Parent;
+        var mapping = (YMapping)target.Parent;
         var key = RenderString(target.MissingKey!, ScalarStyle.Plain, mapping.Flow || mapping.InFlow);
         string value;
         switch (edit.Kind)
@@ -492,11 +372,11 @@ public static partial class YamlScalarEditor
 
         if (mapping.Flow)
         {
-            var pos = mapping.Pairs.Count == 0 ? mapping.Start + 1 : LastContentEnd(mapping.Pairs[^1].Value);
+            var pos = mapping.Count == 0 ? mapping.Start + 1 : mapping.Entries[^1].Value.End;
             var close = text.IndexOf('}', pos);
             if (close < 0)
             {
-                close = mapping.CloseIndex;
+                close = mapping.End - 1;
             }
             var last = close - 1;
             while (last > mapping.Start && char.IsWhiteSpace(text[last])) last--;
@@ -508,8 +388,8 @@ public static partial class YamlScalarEditor
             return new Replacement(insertAt, insertAt, $", {key}: {value}");
         }
 
-        var indent = new string(' ', mapping.Pairs[0].Key.Column - 1);
-        var end = LastContentEnd(mapping);
+        var indent = new string(' ', mapping.Entries[0].Key.Column - 1);
+        var end = mapping.End;
         if (end > 0 && text[end - 1] == '\n')
         {
             // The last value ended with its line break (block scalar): insert a whole line there.
@@ -527,7 +407,7 @@ public static partial class YamlScalarEditor
         return new Replacement(lineEnd, lineEnd, $"{eol}{indent}{key}: {value}");
     }
 
-    private static void RequireLiteral(YamlEdit edit, bool inFlow, string fileLabel, Node near)
+    private static void RequireLiteral(YamlEdit edit, bool inFlow, string fileLabel, YNode near)
     {
         if (string.IsNullOrEmpty(edit.Value) || !IsPlainSafe(edit.Value, inFlow))
         {
@@ -627,6 +507,118 @@ public static partial class YamlScalarEditor
                     @"[-+]?[0-9][0-9_]*|0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|" +
                     @"[-+]?(\.[0-9]+|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)|<<|=)$")]
     private static partial Regex NonStringPlain();
+
+    // ---------------------------------------------------------------- verifying
+
+    /// <summary>What the edits mean to change: values replaced in place, keys added to mappings (in order).</summary>
+    private sealed class Intended
+    {
+        public Dictionary<YNode, YamlEdit> Replaced { get; } = new(ReferenceEqualityComparer.Instance);
+        public Dictionary<YNode, List<(string Key, YamlEdit Edit)>> Added { get; } = new(ReferenceEqualityComparer.Instance);
+
+        public void Add(Target target, YamlEdit edit)
+        {
+            if (target.Node is not null)
+            {
+                Replaced[target.Node] = edit;
+            }
+            else if (Added.TryGetValue(target.Parent, out var keys))
+            {
+                keys.Add((target.MissingKey!, edit));
+            }
+            else
+            {
+                Added[target.Parent] = [(target.MissingKey!, edit)];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the edited text and compares the whole document with the original: everything must be the same
+    /// (structure, keys, values, styles, anchors, tags) except the targeted values, which must read back as
+    /// exactly the new ones. Anything else (a value written into the next key, a key that changed) is refused.
+    /// </summary>
+    private static void Verify(YNode before, string newText, Intended intended, string fileLabel)
+    {
+        YNode after;
+        try
+        {
+            after = ParseDocument(newText, fileLabel);
+        }
+        catch (RelocationException ex)
+        {
+            throw Unverified(fileLabel, before, $"the result is no longer valid YAML ({ex.Message})", ex);
+        }
+        Compare(before, after, "");
+
+        void Compare(YNode b, YNode a, string path)
+        {
+            if (intended.Replaced.TryGetValue(b, out var edit))
+            {
+                if (!ReadsAs(a, edit) || a.Anchor != b.Anchor || a.Tag != b.Tag)
+                {
+                    throw Unverified(fileLabel, b, $"'{edit.Path}' would read as {a.Describe} instead of {Intent(edit)}");
+                }
+                return;
+            }
+            switch (b)
+            {
+                case YScalar bs when a is YScalar s && s.Value == bs.Value && s.Style == bs.Style && s.Anchor == bs.Anchor && s.Tag == bs.Tag:
+                case YAlias ba when a is YAlias x && x.Name == ba.Name:
+                    return;
+                case YSequence bq when a is YSequence q && q.Items.Count == bq.Items.Count && q.Anchor == bq.Anchor && q.Tag == bq.Tag:
+                    for (var i = 0; i < bq.Items.Count; i++)
+                    {
+                        Compare(bq.Items[i], q.Items[i], $"{path}[{i}]");
+                    }
+                    return;
+                case YMapping bm when a is YMapping m && m.Anchor == bm.Anchor && m.Tag == bm.Tag:
+                    var added = intended.Added.GetValueOrDefault(bm) ?? [];
+                    if (m.Count != bm.Count + added.Count)
+                    {
+                        throw Unverified(fileLabel, b, $"'{Where(path)}' would hold {m.Count} keys instead of {bm.Count + added.Count}");
+                    }
+                    for (var i = 0; i < bm.Count; i++)
+                    {
+                        var key = bm.Entries[i].Key;
+                        if (!SameScalar(key, m.Entries[i].Key))
+                        {
+                            throw Unverified(fileLabel, key, $"the key '{key.Value}' would read as '{m.Entries[i].Key.Value}'");
+                        }
+                        Compare(bm.Entries[i].Value, m.Entries[i].Value, path.Length == 0 ? key.Value : $"{path}.{key.Value}");
+                    }
+                    for (var i = 0; i < added.Count; i++)
+                    {
+                        var (key, value) = m.Entries[bm.Count + i];
+                        if (key.Value != added[i].Key || !ReadsAs(value, added[i].Edit))
+                        {
+                            throw Unverified(fileLabel, b, $"the added '{added[i].Edit.Path}' would read as '{key.Value}: {value.Describe}' instead of {Intent(added[i].Edit)}");
+                        }
+                    }
+                    return;
+                default:
+                    throw Unverified(fileLabel, b, $"'{Where(path)}' would read as {a.Describe} instead of {b.Describe}");
+            }
+        }
+
+        static string Where(string path) => path.Length == 0 ? "the document root" : path;
+        static bool SameScalar(YScalar x, YScalar y) => x.Value == y.Value && x.Style == y.Style && x.Anchor == y.Anchor && x.Tag == y.Tag;
+    }
+
+    private static bool ReadsAs(YNode node, YamlEdit edit) => node is YScalar s && edit.Kind switch
+    {
+        YamlValueKind.Null => s.IsNull,
+        YamlValueKind.Literal => s.IsPlain && s.Value == edit.Value,
+        _ => s.Value == edit.Value && !s.IsNull,
+    };
+
+    private static string Intent(YamlEdit edit) => edit.Kind == YamlValueKind.Null ? "null" : $"'{edit.Value}'";
+
+    private static RelocationException Unverified(string fileLabel, YNode near, string why, Exception? inner = null) =>
+        new("YamlEditUnverified", FailureKind.InvalidOperation,
+            $"Refusing to edit {fileLabel}: {why}. Read back, the edited file must equal the original except the targeted values; " +
+            "nothing was written. Edit this value by hand, or rewrite the entry in plain block style (key: value).",
+            new SourceLocation(fileLabel, near.Line, near.Column), fileLabel, inner);
 
     // ---------------------------------------------------------------- applying
 

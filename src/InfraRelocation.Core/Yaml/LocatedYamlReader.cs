@@ -40,6 +40,7 @@ public static class LocatedYamlReader
             throw new RelocationException("EstateFileNotAFile", FailureKind.InvalidData,
                 "This is a folder, but a file is expected here.", new SourceLocation(relativePath, 1, 1), relativePath);
         }
+        RequireRegularFile(fullPath, relativePath);
         byte[] bytes;
         try
         {
@@ -58,6 +59,39 @@ public static class LocatedYamlReader
         }
         return bytes;
     }
+
+    /// <summary>
+    /// Refuses anything but a regular file (after following symlinks): a FIFO would block the read forever, a
+    /// device such as /dev/zero never ends. Checked with statx(2) on Linux; elsewhere the size cap still bounds reads.
+    /// </summary>
+    private static void RequireRegularFile(string fullPath, string relativePath)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        var buffer = new byte[256];
+        if (Statx(AtFdCwd, fullPath, 0, StatxType, buffer) != 0)
+        {
+            return; // missing or unreadable: the open below reports it
+        }
+        var type = BitConverter.ToUInt16(buffer, 28) & 0xF000;
+        if (type != 0x8000)
+        {
+            var what = type switch { 0x1000 => "a FIFO (named pipe)", 0x2000 => "a character device", 0x6000 => "a block device", 0xC000 => "a socket", _ => "not a regular file" };
+            throw new RelocationException("EstateFileNotRegular", FailureKind.InvalidData,
+                $"This is {what}; only regular files are read (a pipe or device could block or never end). Replace it with the file itself.",
+                new SourceLocation(relativePath, 1, 1), relativePath);
+        }
+    }
+
+    private const int AtFdCwd = -100;
+    private const uint StatxType = 0x1;
+
+    // struct statx keeps stx_mode (u16) at offset 28 on every Linux architecture.
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static extern int Statx(int dirfd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path,
+        int flags, uint mask, byte[] buffer);
 
     /// <summary>The SHA-256 (lower-case hex) of some bytes.</summary>
     public static string Sha256Hex(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
@@ -93,15 +127,16 @@ public static class LocatedYamlReader
 
     /// <summary>
     /// Parses YAML text into a located tree. <paramref name="lineOffset"/> shifts reported lines (for YAML
-    /// front matter inside markdown). Returns null for an empty document.
+    /// front matter inside markdown). Returns null for an empty document. Aliases are refused unless
+    /// <paramref name="allowAliases"/> (the editor keeps them as <see cref="YAlias"/> nodes, never expanded).
     /// </summary>
-    public static YNode? Parse(string text, string relativePath, int lineOffset = 0)
+    public static YNode? Parse(string text, string relativePath, int lineOffset = 0, bool allowAliases = false)
     {
         if (UseFastPath && FastYamlParser.TryParse(text, lineOffset, out var fast))
         {
             return fast;
         }
-        return ParseFull(text, relativePath, lineOffset);
+        return ParseFull(text, relativePath, lineOffset, allowAliases);
     }
 
     /// <summary>
@@ -111,7 +146,7 @@ public static class LocatedYamlReader
     public static bool UseFastPath { get; set; } = true;
 
     /// <summary>Parses with YamlDotNet's parser only (see <see cref="Parse"/>).</summary>
-    public static YNode? ParseFull(string text, string relativePath, int lineOffset = 0)
+    public static YNode? ParseFull(string text, string relativePath, int lineOffset = 0, bool allowAliases = false)
     {
         var parser = new Parser(new StringReader(text));
         var stack = new Stack<Frame>();
@@ -134,6 +169,9 @@ public static class LocatedYamlReader
                                 "A second YAML document starts here ('---'); a file must hold exactly one.",
                                 Loc(relativePath, start.Start, lineOffset), relativePath);
                         }
+                        break;
+                    case AnchorAlias alias when allowAliases:
+                        Add(new YAlias(alias.Value.Value, Line(alias.Start, lineOffset), Col(alias.Start)) { Start = (int)alias.Start.Index, End = (int)alias.End.Index, InFlow = InFlowHere() });
                         break;
                     case AnchorAlias alias:
                         throw new RelocationException("YamlAliasNotAllowed", FailureKind.InvalidData,
@@ -177,9 +215,11 @@ public static class LocatedYamlReader
             node.End = end;
             node.Anchor = ev.Anchor.IsEmpty ? null : ev.Anchor.Value;
             node.Tag = ev.Tag.IsEmpty ? null : ev.Tag.Value;
-            node.InFlow = stack.Count > 0 && stack.Peek().Node is { InFlow: true } or YMapping { Flow: true } or YSequence { Flow: true };
+            node.InFlow = InFlowHere();
             return node;
         }
+
+        bool InFlowHere() => stack.Count > 0 && stack.Peek().Node is { InFlow: true } or YMapping { Flow: true } or YSequence { Flow: true };
 
         void Push(YNode node, Mark start)
         {

@@ -167,3 +167,15 @@ public sealed class YSequence : YNode
     /// <summary>A flow sequence (<c>[a, b]</c>) rather than a block one.</summary>
     public bool Flow { get; internal set; }
 }
+
+/// <summary>An alias (<c>*name</c>); only in trees read for editing (estate files may not use aliases).</summary>
+public sealed class YAlias : YNode
+{
+    public YAlias(string name, int line, int column) : base(line, column)
+    {
+        Name = name;
+    }
+
+    public string Name { get; }
+    public override string Describe => "an alias";
+}

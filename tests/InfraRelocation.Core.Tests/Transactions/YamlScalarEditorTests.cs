@@ -218,7 +218,7 @@ public sealed class YamlScalarEditorTests
     public void InvalidYaml_IsAParserErrorWithLocation()
     {
         var ex = Assert.Throws<RelocationException>(() => Apply("a: [1, 2\nb: 3\n", YamlEdit.Set("b", "4")));
-        Assert.Equal("YamlParseError", ex.ErrorId);
+        Assert.Equal("YamlSyntaxError", ex.ErrorId);
         Assert.NotNull(ex.Location);
     }
 
@@ -282,7 +282,8 @@ public sealed class YamlScalarEditorTests
     public void InvalidUtf8_IsRejected()
     {
         var ex = Assert.Throws<RelocationException>(() => YamlScalarEditor.Apply([0x61, 0x3A, 0x20, 0xFF, 0x0A], [YamlEdit.Set("a", "b")], File));
-        Assert.Equal("YamlNotUtf8", ex.ErrorId);
+        Assert.Equal("YamlInvalidEncoding", ex.ErrorId);
+        Assert.Equal(new SourceLocation(File, 1, 4), ex.Location);
     }
 
     [Fact]
@@ -322,5 +323,44 @@ public sealed class YamlScalarEditorTests
         var yaml = "top:\n  inner:\n    k: v\n    # trailing comment of inner\n\n  # comment before next\nnext: 1\n";
         Assert.Equal("top:\n  inner:\n    k: v\n  added: z\n    # trailing comment of inner\n\n  # comment before next\nnext: 1\n",
             Apply(yaml, YamlEdit.Set("top.added", "z")));
+    }
+
+    // Values whose spans the parser does not give (an empty value after an anchor, a key without a value, an
+    // anchored key, an empty value in a flow mapping) once had the new text written into the next key. Each edit
+    // now either reads back exactly as intended or is refused with nothing written.
+    [Theory]
+    [InlineData("a: &x\nb: 1\n", "a", "a: &x v\nb: 1\n")]
+    [InlineData("? b\nc: 1\n", "b", null)]
+    [InlineData("&a c: 3\nd: 4\n", "c", "&a c: v\nd: 4\n")]
+    [InlineData("m: { x, a: b }\n", "m.x", null)]
+    [InlineData("a: !t\nb: 1\n", "a", "a: !t v\nb: 1\n")]
+    public void EditsThatWouldNotReadBackAsIntended_AreRefused(string yaml, string path, string? expected)
+    {
+        if (expected is not null)
+        {
+            Assert.Equal(expected, Apply(yaml, YamlEdit.Set(path, "v")));
+            return;
+        }
+        var ex = Assert.Throws<RelocationException>(() => Apply(yaml, YamlEdit.Set(path, "v")));
+        Assert.Equal("YamlEditUnverified", ex.ErrorId);
+        Assert.Equal(File, ex.Location!.File);
+    }
+
+    [Fact]
+    public void AnEmptyValueInAFlowMappingWithItsColon_IsFilledInPlace() =>
+        Assert.Equal("v", YamlScalarEditor.ReadScalar(Utf8(Apply("m: { x: , a: b }\n", YamlEdit.Set("m.x", "v"))), "m.x", File));
+
+    [Fact]
+    public void Verification_ComparesTheWholeDocument()
+    {
+        // Every other value, key and style reads back the same after an edit of a large document.
+        var sb = new StringBuilder("top: &t {k: v}\nlist:\n");
+        for (var i = 0; i < 200; i++)
+        {
+            sb.Append($"  - {{name: s{i}, status: 'planned', n: {i}}}\n  - [a, \"b\", *t]\n");
+        }
+        var yaml = sb.ToString();
+        var after = Apply(yaml, YamlEdit.Set("list[?name=s150].status", "applied"), YamlEdit.Set("top.added", "x"));
+        Assert.Equal(yaml.Replace("{name: s150, status: 'planned'", "{name: s150, status: 'applied'").Replace("top: &t {k: v}", "top: &t {k: v, added: x}"), after);
     }
 }
