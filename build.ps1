@@ -211,6 +211,14 @@ function Invoke-BuildEmulator {
         }
         $script:EmulatorDll = Join-Path $out 'InfraRelocation.ProxmoxEmulator.dll'
     }
+    # The shared test fixtures (tests/InfraRelocation.TestKit: servers, Debian machines) for Pester and the demo:
+    # output/testkit/InfraRelocation.TestKit.dll, passed on as $env:INFRA_RELOCATION_TESTKIT.
+    Invoke-Once 'testkit' {
+        $project = Join-Path $RepoRoot 'tests' 'InfraRelocation.TestKit'
+        $out = Join-Path $OutputRoot 'testkit'
+        Invoke-Native dotnet @('build', $project, '-c', $Configuration, '-o', $out, '--nologo', '--verbosity', 'quiet', '--disable-build-servers')
+        $script:TestKitDll = Join-Path $out 'InfraRelocation.TestKit.dll'
+    }
 }
 
 function Invoke-DocsTask {
@@ -282,6 +290,7 @@ function Invoke-PesterTests {
         INFRA_RELOCATION_MODULE = $BuiltManifest
         INFRA_RELOCATION_ROOT   = $null
         INFRA_RELOCATION_EMULATOR = $script:EmulatorDll
+        INFRA_RELOCATION_TESTKIT  = $script:TestKitDll
     }
     if (-not (Test-Path $summary)) {
         return @{ Passed = 0; Failed = 1; Failures = @("[Pester] the runner crashed (exit code $exit, no summary).") }
@@ -356,7 +365,7 @@ function Invoke-DemoTask {
     Invoke-BuildEmulator
     Write-Step 'Demo (fresh pwsh, temp copy of the sample estate)'
     $exit = Invoke-FreshPwsh @('-File', (Join-Path $RepoRoot 'tools' 'Invoke-Demo.ps1'),
-        '-ModulePath', $BuiltManifest, '-RepoRoot', $RepoRoot) @{ INFRA_RELOCATION_ROOT = $null; INFRA_RELOCATION_EMULATOR = $script:EmulatorDll }
+        '-ModulePath', $BuiltManifest, '-RepoRoot', $RepoRoot) @{ INFRA_RELOCATION_ROOT = $null; INFRA_RELOCATION_EMULATOR = $script:EmulatorDll; INFRA_RELOCATION_TESTKIT = $script:TestKitDll }
     if ($exit -ne 0) { Write-Host "Demo failed (exit code $exit)." -ForegroundColor Red; exit $exit }
 }
 

@@ -128,7 +128,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
         Add-Content -Path (Join-Path $base 'ops/bindings/infra.vm.profiles.yaml') -Value @"
 
   test-mesh-v1:
-    description: "test: only the mesh join (tailscale is not installed on the test host, so it fails)"
+    description: "test: only the mesh join (tailscale is not installed on the test host, so it does not apply)"
     bootstrap:
       package_manager: none
       tailscale_auth_secret_key: "IR_CONTRACT_MESH_KEY"
@@ -247,12 +247,12 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
             $key = ConvertTo-SecureString $MeshKey -AsPlainText -Force
             $viaParam = Initialize-RelocationVm -Root $SRoot -Hostname app-core -Profile test-mesh-v1 -AuthKey $key -Confirm:$false -Verbose -Debug -ErrorAction Continue *>&1
             $row = $viaParam | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] -and $_.Step -eq 'mesh:tailscale' }
-            $row.State | Should -Be 'Failed' -Because 'tailscale is not installed here, so the join ran and failed'
+            $row.State | Should -Be 'NotApplicable' -Because 'tailscale is not installed here: its check ran, the join does not apply'
             $env:IR_CONTRACT_MESH_KEY = $MeshKey
             try {
                 $viaEnv = Initialize-RelocationVm -Root $SRoot -Hostname app-core -Profile test-mesh-v1 -Confirm:$false -Verbose -Debug -ErrorAction Continue *>&1
             } finally { Remove-Item env:IR_CONTRACT_MESH_KEY }
-            ($viaEnv | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] -and $_.Step -eq 'mesh:tailscale' }).State | Should -Be 'Failed'
+            ($viaEnv | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] -and $_.Step -eq 'mesh:tailscale' }).State | Should -Be 'NotApplicable'
             Assert-NoSecret (Get-RunText @($viaParam + $viaEnv)) $MeshKey
             Assert-NoSecret (Get-EstateStateText $SRoot) $MeshKey
             Assert-NoSecret ((Get-TestSshServer | ForEach-Object { Get-Content -Raw $_.LogPath }) -join "`n") $MeshKey

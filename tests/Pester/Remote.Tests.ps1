@@ -158,7 +158,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             $rows.Step | Should -Contain 'repo:docker'
             $rows.Step | Should -Contain 'package:tailscale'
             $rows.Step | Should -Contain 'service:cron'
-            ($rows | Where-Object Step -eq 'mesh:tailscale').RunCommand | Should -Match '--auth-key="file:\{secret_file\}"'
+            ($rows | Where-Object Step -eq 'mesh:tailscale').RunCommand | Should -BeLike '*--auth-key=file:/dev/stdin *'
             ($rows | Where-Object Step -eq 'cron:docker-prune').CheckCommand | Should -Match '# infra-relocation:docker-host-v2/docker-prune'
             ($rows | Where-Object Step -eq 'cron:hourly-heartbeat').State | Should -Be 'Skipped'
         }

@@ -47,9 +47,9 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
         run.RecordInputs(estate.InputDigests);
         var target = Run(() => ReadinessChecker.ResolveTarget(estate, Hostname, string.IsNullOrWhiteSpace(Profile) ? null : Profile, null));
         var profile = estate.Profiles!.Profiles[target.Profile];
-        var steps = Run(() => BootstrapPlanner.Plan(profile, Hostname));
         var resolver = new SshEndpointResolver(estate.SshTargets, estate.Layout.Root, SshOptions(TimeSpan.FromSeconds(CommandTimeout)));
         var endpoint = resolver.TryResolve(Hostname, out var whyNot);
+        var steps = Run(() => BootstrapPlanner.Plan(profile, Hostname, endpoint?.User ?? "root"));
 
         var description = new StringBuilder($"Bootstrap {Hostname} with profile {target.Profile} over SSH {(endpoint is null ? $"(no endpoint: {whyNot})" : PreflightRunner.Address(endpoint))}: {steps.Count} step(s)");
         foreach (var s in steps)
@@ -108,7 +108,8 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
             Findings = failed.Select(f => PreflightRunner.Finding("BOOTSTRAP.StepFailed", true, $"{Hostname}: {f.Step}: {f.Evidence}", null, null, Hostname)).ToList(),
             Outcome = failed.Count > 0 ? ReceiptOutcome.Failed : doneCount > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged,
             Summary = $"{Hostname} ({target.Profile}): {doneCount} done, {results.Count(r => r.State == BootstrapStepState.AlreadyDone)} already done, " +
-                      $"{failed.Count} failed, {results.Count(r => r.State == BootstrapStepState.NotRun)} not run, {results.Count(r => r.State == BootstrapStepState.Skipped)} skipped",
+                      $"{failed.Count} failed, {results.Count(r => r.State == BootstrapStepState.NotRun)} not run, {results.Count(r => r.State == BootstrapStepState.Skipped)} skipped, " +
+                      $"{results.Count(r => r.State == BootstrapStepState.NotApplicable)} not applicable",
         });
     }
 }

@@ -6,15 +6,24 @@ namespace InfraRelocation.Core.Remote;
 
 /// <summary>
 /// One step of a bootstrap plan: <see cref="Check"/> (exit 0 = already done) decides, <see cref="Run"/> acts.
-/// A step with no Run is a verification (it fails when the check fails). <see cref="NeedsSecret"/>: Run contains
-/// <see cref="BootstrapPlanner.SecretFilePlaceholder"/>, replaced by the path of a 0600 temp file holding the auth key.
+/// A step with no Run is a verification (it fails when the check fails). <see cref="NeedsSecret"/>: the auth key
+/// is written to Run's stdin (never to a file or a command line). <see cref="AppliesCheck"/>: when it fails, the
+/// step is NotApplicable (e.g. the mesh join on a VM without tailscale). <see cref="Hint"/>: what to do when it fails.
 /// </summary>
-public sealed record BootstrapStep(string Name, string Check, string? Run, bool NeedsSecret = false, string? SkipReason = null);
+public sealed record BootstrapStep(string Name, string Check, string? Run, bool NeedsSecret = false, string? SkipReason = null)
+{
+    public string? AppliesCheck { get; init; }
+    public string? NotApplicableReason { get; init; }
+    public string? Hint { get; init; }
+}
 
 /// <summary>Pure: turns a VM profile into the exact remote commands of its bootstrap, in order.</summary>
 public static class BootstrapPlanner
 {
-    public const string SecretFilePlaceholder = "{secret_file}";
+    /// <summary>Seconds an apt-get waits for the lock another apt or dpkg process holds (then it fails and says so).</summary>
+    public const int AptLockWaitSeconds = 300;
+    /// <summary>Auth-key files an older version wrote next to the mesh join; removed by the mesh:secret-cleanup step.</summary>
+    public const string LeftoverSecretFiles = "${TMPDIR:-/tmp}/ir-secret.* /tmp/ir-secret.*";
     public const string MarkerPrefix = "# infra-relocation:";
 
     /// <summary>
@@ -22,11 +31,32 @@ public static class BootstrapPlanner
     /// (<c>systemctl is-enabled/is-active</c> before <c>enable --now</c>), required running checks (docker,
     /// qemu agent, cron; an explicit false switches one off), the mesh join (<c>tailscale ip -4</c> before
     /// <c>tailscale up</c> with the key in a temp file), required cron hooks (exact line with a marker; the rest
-    /// of the crontab kept as is), then the profile's own <c>steps[]</c>.
+    /// of the crontab kept as is), then the profile's own <c>steps[]</c>. A <paramref name="loginUser"/> other than
+    /// root runs every command through <c>sudo -n</c> (never a password prompt), after an <c>access:sudo</c> check.
     /// </summary>
-    public static IReadOnlyList<BootstrapStep> Plan(VmProfile profile, string hostname)
+    public static IReadOnlyList<BootstrapStep> Plan(VmProfile profile, string hostname, string loginUser = "root")
     {
         ArgumentNullException.ThrowIfNull(profile);
+        var steps = PlanAsRoot(profile, hostname);
+        if (loginUser == "root") return steps;
+        var sudo = new BootstrapStep("access:sudo", "sudo -n true", null)
+        {
+            Hint = $"'{loginUser}' needs passwordless sudo for bootstrap (sudo -n asks for no password): add '{loginUser} ALL=(ALL) NOPASSWD:ALL' " +
+                   "to a file in /etc/sudoers.d, or connect as root",
+        };
+        return [sudo, .. steps.Select(s => s with
+        {
+            Check = s.Check.Length == 0 ? s.Check : Sudo(s.Check),
+            Run = s.Run is null ? null : Sudo(s.Run),
+            AppliesCheck = s.AppliesCheck is null ? null : Sudo(s.AppliesCheck),
+        })];
+    }
+
+    /// <summary>The command as root through sudo, never prompting (<c>-n</c>: fails at once when a password is needed).</summary>
+    public static string Sudo(string command) => $"sudo -n sh -c {ShellQuote.Single(command)}";
+
+    private static List<BootstrapStep> PlanAsRoot(VmProfile profile, string hostname)
+    {
         var b = profile.Bootstrap;
         var steps = new List<BootstrapStep>();
         var pm = (b.PackageManager ?? "apt").Trim().ToLowerInvariant();
@@ -43,8 +73,7 @@ public static class BootstrapPlanner
                 {
                     ValidateToken(p, "package", profile.Name);
                     var q = ShellQuote.Single(p);
-                    steps.Add(new($"package:{p}", $"dpkg -s {q} >/dev/null 2>&1",
-                        $"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {q} || {{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q {q}; }}"));
+                    steps.Add(new($"package:{p}", PackageInstalledCommand(q), AptInstallCommand(q)));
                 }
                 break;
             case "none":
@@ -69,8 +98,15 @@ public static class BootstrapPlanner
         if (b.RequireTailscaleConnected ?? pm != "none")
         {
             HypervisorProbe.ValidateHostname(hostname);
+            // The key never touches the VM's disk: tailscale reads it from stdin. A key file an interrupted older
+            // version left behind is removed first.
+            steps.Add(new("mesh:secret-cleanup", $"! ls {LeftoverSecretFiles} >/dev/null 2>&1", $"rm -f {LeftoverSecretFiles}"));
             steps.Add(new("mesh:tailscale", "tailscale ip -4 2>/dev/null | grep -q .",
-                $"tailscale up --auth-key=\"file:{SecretFilePlaceholder}\" --hostname={ShellQuote.Single(hostname)}", NeedsSecret: true));
+                $"tailscale up --auth-key=file:/dev/stdin --hostname={ShellQuote.Single(hostname)}", NeedsSecret: true)
+            {
+                AppliesCheck = "command -v tailscale >/dev/null 2>&1",
+                NotApplicableReason = "tailscale is not installed on this VM, so there is no mesh to join here (add tailscale to the profile's packages to join)",
+            });
         }
         foreach (var h in b.CronHooks)
         {
@@ -99,6 +135,22 @@ public static class BootstrapPlanner
         }
         return steps;
     }
+
+    /// <summary>Exit 0 only when the package is fully installed (an install cut off midway leaves it unpacked or half-configured).</summary>
+    public static string PackageInstalledCommand(string quotedPackage) =>
+        $"dpkg-query -W -f='${{Status}}' {quotedPackage} 2>/dev/null | grep -qx 'install ok installed'";
+
+    /// <summary>
+    /// Installs one package: first finishes what an earlier, cut-off run left half done (<c>dpkg --configure -a</c>),
+    /// waits up to <see cref="AptLockWaitSeconds"/> for another apt or dpkg process, and refreshes the package lists
+    /// only when the package is not found in them.
+    /// </summary>
+    public static string AptInstallCommand(string quotedPackage) =>
+        "export DEBIAN_FRONTEND=noninteractive; " +
+        $"a='apt-get -q -y -o DPkg::Lock::Timeout={AptLockWaitSeconds} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold'; " +
+        "if [ -n \"$(ls -A /var/lib/dpkg/updates 2>/dev/null)\" ] || [ -n \"$(dpkg --audit 2>/dev/null)\" ]; then " +
+        $"i=0; until dpkg --force-confdef --force-confold --configure -a; do i=$((i+2)); [ $i -lt {AptLockWaitSeconds} ] || exit 1; sleep 2; done; fi; " +
+        $"$a install {quotedPackage} || {{ $a update && $a install {quotedPackage}; }}";
 
     private const string AptPrereqs =
         "export DEBIAN_FRONTEND=noninteractive; . /etc/os-release && " +
@@ -186,28 +238,25 @@ public sealed class BootstrapExecutor(SshSessionPool pool)
     {
         try
         {
+            if (s.AppliesCheck is not null)
+            {
+                var applies = await pool.RunAsync(endpoint, s.AppliesCheck, cancellationToken: ct).ConfigureAwait(false);
+                if (!applies.Succeeded) return row with { State = BootstrapStepState.NotApplicable, Evidence = s.NotApplicableReason ?? $"does not apply (exit {applies.ExitCode})" };
+            }
             var check = await pool.RunAsync(endpoint, s.Check, cancellationToken: ct).ConfigureAwait(false);
             if (check.Succeeded) return row with { State = BootstrapStepState.AlreadyDone, Evidence = "check passed; nothing to do" };
-            if (s.Run is null) return row with { State = BootstrapStepState.Failed, Evidence = $"check failed (exit {check.ExitCode}){Tail(check.Stderr)}" };
+            if (s.Run is null) return Failed(row, s, $"check failed (exit {check.ExitCode}){Tail(check.Stderr)}");
 
-            SshCommandResult run;
-            if (s.NeedsSecret)
-            {
-                if (authKey is null)
-                    return row with { State = BootstrapStepState.Failed, Evidence = "not connected and no auth key given (-AuthKey, or the environment variable named by tailscale_auth_secret_key)" };
-                run = await pool.WithSecretFileAsync(endpoint, authKey, (path, c) =>
-                    pool.RunAsync(endpoint, s.Run.Replace(BootstrapPlanner.SecretFilePlaceholder, path, StringComparison.Ordinal),
-                        new SshRunOptions { Mask = [authKey] }, c), ct).ConfigureAwait(false);
-            }
-            else
-            {
-                run = await pool.RunAsync(endpoint, s.Run, cancellationToken: ct).ConfigureAwait(false);
-            }
-            if (!run.Succeeded) return row with { State = BootstrapStepState.Failed, Evidence = $"run failed (exit {run.ExitCode}){Tail(run.Stderr)}" };
+            if (s.NeedsSecret && authKey is null)
+                return Failed(row, s, "not connected and no auth key given (-AuthKey, or the environment variable named by tailscale_auth_secret_key)");
+            // The secret goes to the command's stdin: it is never written to the VM's disk nor shown on a command line.
+            var run = await pool.RunAsync(endpoint, s.Run,
+                s.NeedsSecret ? new SshRunOptions { SecretStdin = authKey } : null, ct).ConfigureAwait(false);
+            if (!run.Succeeded) return Failed(row, s, $"run failed (exit {run.ExitCode}){Tail(run.Stderr)}");
             var after = await pool.RunAsync(endpoint, s.Check, cancellationToken: ct).ConfigureAwait(false);
             return after.Succeeded
                 ? row with { State = BootstrapStepState.Done, Evidence = $"ran in {run.Duration.TotalMilliseconds:0} ms; check now passes" }
-                : row with { State = BootstrapStepState.Failed, Evidence = $"ran, but the check still fails (exit {after.ExitCode}){Tail(after.Stderr)}" };
+                : Failed(row, s, $"ran, but the check still fails (exit {after.ExitCode}){Tail(after.Stderr)}");
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
@@ -216,6 +265,15 @@ public sealed class BootstrapExecutor(SshSessionPool pool)
     }
 
     private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
+
+    private static BootstrapStepResult Failed(BootstrapStepResult row, BootstrapStep s, string evidence)
+    {
+        // apt-get says "Could not get lock ... It is held by process N (apt-get)" once its lock wait is over.
+        if (evidence.Contains("Could not get lock", StringComparison.Ordinal))
+            evidence = $"another apt or dpkg process held the package lock for more than {BootstrapPlanner.AptLockWaitSeconds} s; " +
+                       $"the package itself was not tried. Re-run when it has finished: {evidence}";
+        return row with { State = BootstrapStepState.Failed, Evidence = s.Hint is null ? evidence : $"{evidence}. {s.Hint}" };
+    }
 
     private static string Tail(string stderr)
     {

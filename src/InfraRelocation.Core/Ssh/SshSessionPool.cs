@@ -130,7 +130,7 @@ public sealed class SshSessionPool : IDisposable
     // Every command is prefixed with this: the remote shell is a session leader (sshd calls setsid), so its pid is
     // the process group of everything the command starts. Cancellation kills that group over a second channel,
     // because closing the channel does not stop a command without a pty, and OpenSSH ignores "signal" requests
-    // for root logins.
+    // for root logins. A login user that ran the command through sudo kills it through sudo -n.
     private const string PgidMarker = "IR_PGID=";
     private const string PgidPrefix = "printf '" + PgidMarker + "%s\\n' \"$$\" >&2; ";
 
@@ -170,7 +170,7 @@ public sealed class SshSessionPool : IDisposable
             var pgid = await pgidTask.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             if (pgid is not null && lease.Client.IsConnected)
             {
-                using var kill = lease.Client.CreateCommand($"kill -KILL -- -{pgid} 2>/dev/null || kill -KILL {pgid} 2>/dev/null; true");
+                using var kill = lease.Client.CreateCommand($"kill -KILL -- -{pgid} 2>/dev/null || kill -KILL {pgid} 2>/dev/null || sudo -n kill -KILL -- -{pgid} 2>/dev/null; true");
                 await kill.ExecuteAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
             }
         }
@@ -179,36 +179,6 @@ public sealed class SshSessionPool : IDisposable
             Log?.Invoke($"SSH: could not stop a cancelled command: {ex.Message}");
         }
         cmd.Dispose();
-    }
-
-    /// <summary>
-    /// Writes <paramref name="secret"/> to a fresh 0600 temp file on the host (through stdin, never a
-    /// command line), runs <paramref name="body"/> with its path, and removes the file afterwards, even on failure.
-    /// </summary>
-    public async Task<T> WithSecretFileAsync<T>(SshEndpoint endpoint, SshSecret secret,
-        Func<string, CancellationToken, Task<T>> body, CancellationToken cancellationToken = default)
-    {
-        const string create = "umask 077 && f=$(mktemp \"${TMPDIR:-/tmp}/ir-secret.XXXXXXXX\") && cat > \"$f\" && printf '%s\\n' \"$f\"";
-        var made = (await RunAsync(endpoint, create, new SshRunOptions { SecretStdin = secret }, cancellationToken).ConfigureAwait(false)).EnsureSuccess();
-        var path = made.Stdout.Trim();
-        if (!System.Text.RegularExpressions.Regex.IsMatch(path, "^/[A-Za-z0-9._/-]+$"))
-            throw new RelocationException("SshSecretFileFailed", FailureKind.InvalidOperation,
-                $"Could not create a temporary secret file on {endpoint} (got '{path}').", target: endpoint.Id);
-        try
-        {
-            return await body(path, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            try
-            {
-                await RunAsync(endpoint, $"rm -f -- '{path}'", new SshRunOptions { Timeout = TimeSpan.FromSeconds(15) }, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (RelocationException ex)
-            {
-                Log?.Invoke($"SSH {endpoint.Id}: could not remove secret file {path}: {ex.Message}");
-            }
-        }
     }
 
     public void Dispose()

@@ -88,6 +88,8 @@ public enum BootstrapStepState
     NotRun,
     /// <summary>Switched off by the profile (e.g. a cron hook that is not required).</summary>
     Skipped,
+    /// <summary>Does not apply to this VM (e.g. the mesh join where tailscale is not installed); its check ran, nothing else.</summary>
+    NotApplicable,
 }
 
 /// <summary>Initialize-RelocationVm: one step of the profile baseline on one VM.</summary>
@@ -100,7 +102,7 @@ public sealed record BootstrapStepResult
     public BootstrapStepState State { get; init; }
     /// <summary>The remote command that decides whether the step is done (exit 0 = done).</summary>
     public string? CheckCommand { get; init; }
-    /// <summary>The remote command that does the step (secrets only as a temp-file path placeholder).</summary>
+    /// <summary>The remote command that does the step (a secret only ever goes to its stdin).</summary>
     public string? RunCommand { get; init; }
     public string Evidence { get; init; } = "";
 }

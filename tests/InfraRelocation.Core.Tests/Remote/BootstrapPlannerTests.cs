@@ -17,18 +17,39 @@ public sealed class BootstrapPlannerTests
                          new CronHook { Name = "optional", Schedule = "* * * * *", Command = "/bin/true", Required = false }],
         }), "app-core");
         Assert.Equal(["package:cron", "package:qemu-guest-agent", "service:cron", "check:docker_running", "check:qemu_agent_running", "check:cron_running",
-                      "mesh:tailscale", "cron:prune", "cron:optional"], steps.Select(s => s.Name));
-        Assert.Equal("dpkg -s 'cron' >/dev/null 2>&1", steps[0].Check);
-        Assert.StartsWith("DEBIAN_FRONTEND=noninteractive apt-get install -y -q 'cron'", steps[0].Run);
+                      "mesh:secret-cleanup", "mesh:tailscale", "cron:prune", "cron:optional"], steps.Select(s => s.Name));
+        Assert.Equal("dpkg-query -W -f='${Status}' 'cron' 2>/dev/null | grep -qx 'install ok installed'", steps[0].Check);
+        Assert.Contains("DPkg::Lock::Timeout=300", steps[0].Run);
+        Assert.Contains("dpkg --force-confdef --force-confold --configure -a", steps[0].Run);
+        Assert.EndsWith("$a install 'cron' || { $a update && $a install 'cron'; }", steps[0].Run);
         Assert.Equal("systemctl is-enabled --quiet 'cron' && systemctl is-active --quiet 'cron'", steps[2].Check);
         Assert.Equal("systemctl enable --now 'cron'", steps[2].Run);
         Assert.Null(steps[3].Run);
-        var mesh = steps[6];
+        var mesh = steps[7];
         Assert.True(mesh.NeedsSecret);
-        Assert.Contains(BootstrapPlanner.SecretFilePlaceholder, mesh.Run);
-        Assert.Contains("--hostname='app-core'", mesh.Run);
-        Assert.Contains("17 3 * * 0 /usr/bin/docker system prune -af # infra-relocation:p1/prune", steps[7].Check);
-        Assert.NotNull(steps[8].SkipReason);
+        Assert.Equal("tailscale up --auth-key=file:/dev/stdin --hostname='app-core'", mesh.Run);
+        Assert.Equal("command -v tailscale >/dev/null 2>&1", mesh.AppliesCheck);
+        Assert.Equal("rm -f ${TMPDIR:-/tmp}/ir-secret.* /tmp/ir-secret.*", steps[6].Run);
+        Assert.Contains("17 3 * * 0 /usr/bin/docker system prune -af # infra-relocation:p1/prune", steps[8].Check);
+        Assert.NotNull(steps[9].SkipReason);
+    }
+
+    [Fact]
+    public void Plan_ForANonRootLogin_ChecksSudoFirst_AndRunsEveryCommandThroughSudoWithoutAPrompt()
+    {
+        var profile = Profile(new BootstrapSettings { Packages = ["cron"], RequireDockerRunning = false, RequireQemuAgentRunning = false, RequireTailscaleConnected = false });
+        var root = BootstrapPlanner.Plan(profile, "vm");
+        var ops = BootstrapPlanner.Plan(profile, "vm", "ops");
+        Assert.Equal(["access:sudo", .. root.Select(s => s.Name)], ops.Select(s => s.Name));
+        Assert.Equal("sudo -n true", ops[0].Check);
+        Assert.Null(ops[0].Run);
+        Assert.Contains("NOPASSWD", ops[0].Hint);
+        for (var i = 0; i < root.Count; i++)
+        {
+            Assert.Equal(BootstrapPlanner.Sudo(root[i].Check), ops[i + 1].Check);
+            Assert.Equal(root[i].Run is null ? null : BootstrapPlanner.Sudo(root[i].Run!), ops[i + 1].Run);
+        }
+        Assert.Equal(@"sudo -n sh -c 'echo '\''a b'\'''", BootstrapPlanner.Sudo("echo 'a b'"));
     }
 
     [Fact]

@@ -335,28 +335,6 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
     }
 
     [SkippableFact]
-    public async Task WithSecretFile_Is0600WhileUsedAndRemovedAfter()
-    {
-        SkipIfNoSshd();
-        var value = "pw-" + Guid.NewGuid().ToString("N");
-        using var pool = new SshSessionPool();
-        var ep = fx.Endpoint(fx.Default);
-        string? seenPath = null;
-        var inside = await pool.WithSecretFileAsync(ep, new SshSecret(value), async (path, ct) =>
-        {
-            seenPath = path;
-            return await pool.RunAsync(ep, $"stat -c %a '{path}'; wc -c < '{path}'", cancellationToken: ct);
-        });
-        Assert.Equal($"600\n{value.Length}\n", inside.Stdout);
-        Assert.NotNull(seenPath);
-        Assert.False(File.Exists(seenPath)); // same machine: the remote temp file is gone
-
-        await Assert.ThrowsAsync<InvalidOperationException>(() => pool.WithSecretFileAsync<int>(ep, new SshSecret(value),
-            (path, _) => { seenPath = path; throw new InvalidOperationException("boom"); }));
-        Assert.False(File.Exists(seenPath));
-    }
-
-    [SkippableFact]
     public async Task FanOut_OverSeveralHosts_TakesRoundsNotTheSum()
     {
         SkipIfNoSshd();
