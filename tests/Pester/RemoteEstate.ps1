@@ -41,6 +41,8 @@ function Set-TestSshTargets {
         if ($o.ContainsKey('host_key')) { $lines.Add("      host_key: `"$($o.host_key)`"") }
         elseif ($id -in $hypervisors) { $lines.Add("      host_key: `"$($s.HostKeyFingerprint)`"") }
         if ($o.ContainsKey('identity_file')) { $lines.Add("      identity_file: `"$($o.identity_file)`"") }
+        $user = if ($o.ContainsKey('user')) { $o.user } elseif ($s.User -ne $Default.User) { $s.User }
+        if ($user) { $lines.Add("      user: `"$user`"") }
     }
     Set-Content -Path (Join-Path $Root 'ops/bindings/ssh.targets.yaml') -Value $lines
 }

@@ -94,6 +94,38 @@ try {
             Format-Table Severity, RuleId, Subject, Message -Wrap | Out-Host
         Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-a -Confirm:$false | Out-Null
     }
+
+    # Bootstrap for real: a Debian 12 machine with systemd as PID 1 (systemd-nspawn), when the kernel allows it.
+    . (Join-Path $RepoRoot 'tests/Pester/MachineFixture.ps1')
+    $machineReason = Test-TestMachineAvailable
+    $machines = $null
+    if (-not $machineReason) {
+        try { $machines = New-TestMachineSet; $debian = $machines.Start('app-core') } catch { $machineReason = "$_" }
+    }
+    if ($machineReason) {
+        Write-DemoStep "Bootstrap on a real Debian 12 machine: skipped ($machineReason)"
+    } else {
+        Write-DemoStep "Bootstrap on a real Debian 12 machine (systemd-nspawn, booted in $([math]::Round($debian.BootTime.TotalSeconds)) s; sshd on 127.0.0.1:$($debian.Port)): cron from Debian's registry, its unit, a cron hook"
+        try {
+            Add-Content -Path (Join-Path $remoteRoot 'ops/bindings/infra.vm.profiles.yaml') -Value @(
+                '', '  debian-demo-v1:', '    description: "demo: cron from Debian''s registry, its unit and a cron hook"', '    bootstrap:',
+                '      package_manager: "apt"', '      packages: [cron]', '      services_enable: [cron]', '      require_docker_running: false',
+                '      require_qemu_agent_running: false', '      require_tailscale_connected: true', '      cron_hooks:',
+                '        - { name: "heartbeat", schedule: "*/5 * * * *", command: "/bin/true", required: true }')
+            Set-TestSshTargets -Root $remoteRoot -Default (ConvertTo-TestSshServer $debian -UserKeyPath $machines.UserKeyPath) -Map $map
+            Write-DemoCommand 'Initialize-RelocationVm -Root $root -Hostname app-core -Profile debian-demo-v1 -Confirm:$false'
+            $boot = Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile debian-demo-v1 -Confirm:$false
+            $boot | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } | Format-Table Order, Step, State, Evidence -Wrap | Out-Host
+            $boot | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } | Format-List Outcome, Summary | Out-Host
+            Write-DemoCommand "(on the machine) dpkg-query -W cron; systemctl is-active cron; crontab -l"
+            $debian.Run("dpkg-query -W cron; systemctl is-active cron; crontab -l").Stdout | Out-Host
+            Write-DemoCommand '(run it again: every step is found done)'
+            Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile debian-demo-v1 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } |
+                Format-List Outcome, Summary | Out-Host
+            Write-DemoCommand 'Get-VmReadiness -Root $root -Hostname app-core -Profile debian-demo-v1'
+            Get-VmReadiness -Root $remoteRoot -Hostname app-core -Profile debian-demo-v1 | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] } | Out-Host
+        } finally { $machines.Dispose() }
+    }
 }
 finally {
     if ($servers) { $servers | Stop-TestSshServer }

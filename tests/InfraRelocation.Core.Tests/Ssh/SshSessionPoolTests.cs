@@ -334,6 +334,29 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
         Assert.DoesNotContain(value, timeout.ToString());
     }
 
+    [Fact]
+    public void KeyExchange_PrefersCheapAlgorithms_AndKeepsSntrupOnlyAsTheLastResort()
+    {
+        var info = new Renci.SshNet.ConnectionInfo("127.0.0.1", "u", new Renci.SshNet.NoneAuthenticationMethod("u"));
+        var before = info.KeyExchangeAlgorithms.Keys.ToList();
+        SshSessionPool.PreferCheapKeyExchange(info);
+        var after = info.KeyExchangeAlgorithms.Keys.ToList();
+        Assert.Equal(before.OrderBy(k => k), after.OrderBy(k => k));
+        var firstSntrup = after.FindIndex(k => k.StartsWith("sntrup761", StringComparison.Ordinal));
+        Assert.True(firstSntrup < 0 || after.Skip(firstSntrup).All(k => k.StartsWith("sntrup761", StringComparison.Ordinal)), string.Join(", ", after));
+        Assert.True(after.IndexOf("curve25519-sha256") < after.IndexOf("diffie-hellman-group14-sha256"));
+    }
+
+    [SkippableFact]
+    public async Task Connect_ToOpenSsh_NegotiatesCurve25519_NotTheCostlySntrup()
+    {
+        SkipIfNoSshd();
+        var log = new List<string>();
+        using var pool = new SshSessionPool { Log = l => { lock (log) log.Add(l); } };
+        await pool.ConnectAsync(fx.Endpoint(fx.Default));
+        Assert.Contains(log, l => l.Contains("key exchange curve25519-sha256", StringComparison.Ordinal) || l.Contains("key exchange mlkem768x25519", StringComparison.Ordinal));
+    }
+
     [SkippableFact]
     public async Task FanOut_OverSeveralHosts_TakesRoundsNotTheSum()
     {

@@ -1,0 +1,179 @@
+# Bootstrap, readiness and live identity against real Debian 12 machines (systemd as PID 1 under systemd-nspawn,
+# tests/Pester/MachineFixture.ps1): app-core is reached as root, app-web as the passwordless-sudo user ops.
+# Skipped, with the reason, when machines cannot run here (no root, no systemd-nspawn/mmdebstrap, kernel refuses).
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'MachineFixture.ps1')
+    $script:skipReason = Test-TestMachineAvailable
+    if ($skipReason) { Write-Warning "Machine tests skipped: $skipReason" }
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'MachineFixture.ps1')
+    . (Join-Path $PSScriptRoot 'RemoteEstate.ps1')
+    $script:profileLines = @(
+        ''
+        '  debian-test-v1:'
+        '    description: "test: a real Debian 12 machine: cron from Debian''s registry, its unit, a cron hook"'
+        '    bootstrap:'
+        '      package_manager: "apt"'
+        '      packages: [cron]'
+        '      services_enable: [cron]'
+        '      require_docker_running: false'
+        '      require_qemu_agent_running: false'
+        '      require_cron_running: true'
+        '      require_tailscale_connected: true'
+        '      cron_hooks:'
+        '        - { name: "heartbeat", schedule: "*/5 * * * *", command: "/bin/true", required: true }'
+        '    readiness:'
+        '      require_running: false'
+        '      require_ssh_target_binding: true'
+        '      require_ssh_reachability: true'
+        '      require_tailscale_connected: false'
+        '      require_qemu_agent_running: false'
+        '      require_cron_running: true'
+        '      require_backup_binding: false'
+    )
+    function Get-Packages($Machine) { $Machine.Run("dpkg-query -W -f='`${Package} `${Version} `${Status}\n' | sort").Stdout }
+    function Get-Rows($Out) { @($Out | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] }) }
+    function Get-Receipt($Out) { $Out | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } }
+}
+
+Describe 'Bootstrap and readiness on real Debian 12 machines' -Skip:([bool]$skipReason) {
+    BeforeAll {
+        $script:set = New-TestMachineSet
+        $script:core = $set.Start('app-core')
+        $script:web = $set.Start('app-web')
+        $script:root = New-TestEstate -Name machines
+        Add-Content -Path (Join-Path $root 'ops/bindings/infra.vm.profiles.yaml') -Value $profileLines
+        $asRoot = ConvertTo-TestSshServer $core -User root -UserKeyPath $set.UserKeyPath
+        $asOps = ConvertTo-TestSshServer $web -User ops -UserKeyPath $set.UserKeyPath
+        Set-TestSshTargets -Root $root -Default $asRoot -Map @{ 'app-web' = $asOps } -ExtraIds 'app-core', 'app-web'
+    }
+    AfterAll {
+        if ($script:set) { $set.Dispose() }
+    }
+
+    It '-WhatIf shows every command and runs nothing on the machine' {
+        $before = Get-Packages $core
+        $out = Initialize-RelocationVm -Root $root -Hostname app-core -Profile debian-test-v1 -WhatIf
+        (Get-Rows $out).State | Sort-Object -Unique | Should -Be 'Planned'
+        ((Get-Rows $out) | Where-Object Step -eq 'package:cron').RunCommand | Should -Match 'apt-get'
+        (Get-Receipt $out).Outcome | Should -Be 'Previewed'
+        Get-Packages $core | Should -Be $before
+        $core.Run('crontab -l').Succeeded | Should -BeFalse -Because 'no crontab was written'
+    }
+
+    It 'bootstraps <Name> as <User> for real, and readiness reads the real system' -ForEach @(
+        @{ Name = 'app-core'; User = 'root' }
+        @{ Name = 'app-web'; User = 'ops' }
+    ) {
+        $machine = if ($Name -eq 'app-core') { $core } else { $web }
+        $out = Initialize-RelocationVm -Root $root -Hostname $Name -Profile debian-test-v1 -Confirm:$false
+        $rows = Get-Rows $out
+        ($rows | Where-Object State -notin 'Done', 'AlreadyDone', 'NotApplicable') | Should -BeNullOrEmpty
+        ($rows | Where-Object Step -eq 'package:cron').State | Should -Be 'Done'
+        ($rows | Where-Object Step -eq 'mesh:tailscale').State | Should -Be 'NotApplicable'
+        if ($User -ne 'root') { $rows[0].Step | Should -Be 'access:sudo' }
+        (Get-Receipt $out).Outcome | Should -Be 'Succeeded'
+        # The machine's own word, through the OpenSSH client.
+        $machine.Run("dpkg-query -W -f='`${Status}' cron").Stdout | Should -Be 'install ok installed'
+        $machine.Run('systemctl is-enabled cron && systemctl is-active cron').Stdout | Should -Be "enabled`nactive`n"
+        $machine.Run('crontab -l').Stdout | Should -Match ([regex]::Escape('*/5 * * * * /bin/true # infra-relocation:debian-test-v1/heartbeat'))
+
+        $ready = Get-VmReadiness -Root $root -Hostname $Name -Profile debian-test-v1
+        $checks = $ready | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] }
+        ($checks | Where-Object Check -eq 'ssh_reachability').Status | Should -Be 'Ok'
+        ($checks | Where-Object Check -eq 'cron_running').Status | Should -Be 'Ok'
+        $machine.Run('systemctl stop cron').Succeeded | Should -BeTrue
+        $down = Get-VmReadiness -Root $root -Hostname $Name -Profile debian-test-v1 | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] }
+        ($down | Where-Object Check -eq 'cron_running').Status | Should -Be 'Fail' -Because 'readiness reads the real unit state'
+
+        # The second run restarts the stopped unit (its check failed), then a third changes nothing at all.
+        (Get-Rows (Initialize-RelocationVm -Root $root -Hostname $Name -Profile debian-test-v1 -Confirm:$false) | Where-Object Step -eq 'service:cron').State | Should -Be 'Done'
+        $again = Initialize-RelocationVm -Root $root -Hostname $Name -Profile debian-test-v1 -Confirm:$false
+        (Get-Rows $again | Where-Object Step -ne 'mesh:tailscale').State | Sort-Object -Unique | Should -Be 'AlreadyDone'
+        (Get-Receipt $again).Outcome | Should -Be 'Unchanged'
+    }
+
+    It 'a user whose sudo asks for a password gets a clear error at once, and nothing runs' {
+        $pw = New-TestEstate -Name machines-askpw
+        Add-Content -Path (Join-Path $pw 'ops/bindings/infra.vm.profiles.yaml') -Value $profileLines
+        Set-TestSshTargets -Root $pw -Default (ConvertTo-TestSshServer $web -User askpw -UserKeyPath $set.UserKeyPath) -ExtraIds 'app-web'
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $out = Initialize-RelocationVm -Root $pw -Hostname app-web -Profile debian-test-v1 -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 60
+        $rows = Get-Rows $out
+        $rows[0].Step | Should -Be 'access:sudo'
+        $rows[0].State | Should -Be 'Failed'
+        @($rows | Select-Object -Skip 1 | Where-Object State -ne 'Skipped').State | Sort-Object -Unique | Should -Be 'NotRun'
+        $err[0].FullyQualifiedErrorId | Should -Match '^BootstrapStepFailed'
+        $err[0].Exception.Message | Should -Match 'a password is required'
+        $err[0].Exception.Message | Should -Match 'NOPASSWD'
+    }
+
+    It 'a package Debian does not have is one clear error on its step; the earlier steps stay recorded' {
+        $bad = New-TestEstate -Name machines-bad
+        Add-Content -Path (Join-Path $bad 'ops/bindings/infra.vm.profiles.yaml') -Value ($profileLines -replace 'packages: \[cron\]', 'packages: [cron, ir-no-such-package]')
+        Set-TestSshTargets -Root $bad -Default (ConvertTo-TestSshServer $core -User root -UserKeyPath $set.UserKeyPath) -ExtraIds 'app-core'
+        $out = Initialize-RelocationVm -Root $bad -Hostname app-core -Profile debian-test-v1 -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+        $rows = Get-Rows $out
+        ($rows | Where-Object Step -eq 'package:cron').State | Should -Be 'AlreadyDone'
+        ($rows | Where-Object Step -eq 'package:ir-no-such-package').State | Should -Be 'Failed'
+        ($rows | Where-Object Step -eq 'package:ir-no-such-package').Evidence | Should -Match 'Unable to locate package ir-no-such-package'
+        ($rows | Where-Object Step -eq 'service:cron').State | Should -Be 'NotRun'
+        @($err).Count | Should -Be 1
+        (Get-Receipt $out).Outcome | Should -Be 'Failed'
+    }
+
+    It 'preflight reaches the machine and takes the health baseline from its real HTTP service' {
+        $pf = New-TestEstate -Name machines-preflight
+        Set-TestSshTargets -Root $pf -Default (ConvertTo-TestSshServer $core -User root -UserKeyPath $set.UserKeyPath)
+        Set-TestHealthUrls -Root $pf -BaseUrl "http://127.0.0.1:$($core.HealthPort)"
+        Set-TestBackupTargets -Root $pf -Folder (Join-Path $pf 'backups')
+        # The machine serves each service's health file (busybox httpd, a systemd unit) and holds the backups that
+        # preflight verifies over SSH on the backup host (every host id points at this machine).
+        $services = [regex]::Matches((Get-Content -Raw (Join-Path $pf 'ops/bindings/infra.relocation.plan.yaml')), '(?m)^\s*-\s*service:\s*"?([A-Za-z0-9._-]+)"?') |
+            ForEach-Object { $_.Groups[1].Value }
+        $dumps = Get-ChildItem -Recurse -File (Join-Path $pf 'backups') | ForEach-Object FullName
+        $setup = "mkdir -p /srv/health/svc && for s in $($services -join ' '); do echo ok > /srv/health/svc/`$s; done; " +
+            (($dumps | ForEach-Object { "mkdir -p '$(Split-Path $_)' && echo backup > '$_'" }) -join '; ')
+        $core.Run($setup).Succeeded | Should -BeTrue
+        $out = Invoke-RelocationPreflight -Root $pf -Timeout 10
+        $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
+        $receipt.HealthBaseline.Count | Should -BeGreaterThan 0
+        $receipt.HealthBaseline | ForEach-Object { $_.StatusCode | Should -Be 200 -Because "$($_.Service) is served by the machine at $($_.Url)" }
+        ($receipt.Hosts | Where-Object Status -ne 'Ok') | Should -BeNullOrEmpty
+        $core.Run('systemctl stop ir-health').Succeeded | Should -BeTrue
+        try {
+            $down = (Invoke-RelocationPreflight -Root $pf -Timeout 5 | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }).HealthBaseline
+            ($down | Where-Object Healthy) | Should -BeNullOrEmpty -Because 'the baseline comes from the real service, now stopped'
+        } finally { $core.Run('systemctl start ir-health') | Out-Null }
+    }
+}
+
+Describe 'Test-HypervisorIdentity -Live on real machines' -Skip:([bool]$skipReason) {
+    BeforeAll {
+        $script:hset = New-TestMachineSet
+        $pins = @{ 'pve-fra1-a' = '3f9c2a1b7d4e4c0a9b8e6f5d4c3b2a19'; 'pve-fra1-b' = 'a0b1c2d3e4f5461788990a1b2c3d4e5f' }
+        $script:hvA = $hset.Start('pve-fra1-a', 'pve-fra1-a', $pins['pve-fra1-a'])
+        # A clone that kept its source's machine-id: its own hostname, pve-fra1-a's machine-id.
+        $script:hvB = $hset.Start('pve-fra1-b', 'pve-fra1-b', $pins['pve-fra1-a'])
+        $script:hroot = New-TestEstate -Name machines-identity
+        $a = ConvertTo-TestSshServer $hvA -UserKeyPath $hset.UserKeyPath
+        Set-TestSshTargets -Root $hroot -Default $a -Map @{ 'pve-fra1-b' = (ConvertTo-TestSshServer $hvB -UserKeyPath $hset.UserKeyPath) } `
+            -Override @{ 'pve-ams1-a' = @{ port = [InfraRelocation.TestKit.ServerProcess]::FreeLoopbackPort() } }
+    }
+    AfterAll { if ($script:hset) { $hset.Dispose() } }
+
+    It 'reads the real hostnames and machine-ids and catches the duplicate machine-id' {
+        $hvB.Run('cat /etc/machine-id; hostname').Stdout | Should -Be "3f9c2a1b7d4e4c0a9b8e6f5d4c3b2a19`npve-fra1-b`n"
+        $out = Test-HypervisorIdentity -Root $hroot -Live -Timeout 10
+        $f = $out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] }
+        ($f | Where-Object RuleId -eq 'IDENTITY.DuplicateReportedMachineId') | Should -Not -BeNullOrEmpty
+        ($f | Where-Object RuleId -eq 'IDENTITY.MachineIdMismatch').Subject | Should -Contain 'pve-fra1-b'
+        ($f | Where-Object { $_.RuleId -like 'IDENTITY.*' -and $_.Subject -eq 'pve-fra1-a' -and $_.RuleId -ne 'IDENTITY.DuplicateReportedMachineId' }) | Should -BeNullOrEmpty
+        ($out | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Failed'
+    }
+}
