@@ -49,7 +49,8 @@ Describe 'Bootstrap and readiness on real Debian 12 machines' -Skip:([bool]$skip
         Add-Content -Path (Join-Path $root 'ops/bindings/infra.vm.profiles.yaml') -Value $profileLines
         $asRoot = ConvertTo-TestSshServer $core -User root -UserKeyPath $set.UserKeyPath
         $asOps = ConvertTo-TestSshServer $web -User ops -UserKeyPath $set.UserKeyPath
-        Set-TestSshTargets -Root $root -Default $asRoot -Map @{ 'app-web' = $asOps } -ExtraIds 'app-core', 'app-web'
+        Set-TestSshTargets -Root $root -Default $asRoot -Map @{ 'app-web' = $asOps } -ExtraIds 'app-core', 'app-web' `
+            -Override @{ 'app-web' = @{ host_key = $web.HostKeyFingerprint } }
     }
     AfterAll {
         if ($script:set) { $set.Dispose() }
