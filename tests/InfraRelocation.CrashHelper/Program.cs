@@ -1,5 +1,10 @@
 using InfraRelocation;
+using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Transitions;
+using InfraRelocation.Model;
+using InfraRelocation.Receipts;
 
 // Modes (exit 0 = success, 3 = RelocationException with its ErrorId on stdout, 2 = usage):
 //   atomic <path> <bytes>                      rewrite <path> forever, alternating two contents of <bytes> bytes
@@ -11,6 +16,10 @@ using InfraRelocation.Core.Transactions;
 //   receipt <root> <receipts> <file> <before|after>
 //                                              commit `status: receipted` with its receipt; print "at <phase>" and hang
 //                                              before / after the receipt is appended (the test kills it with SIGKILL)
+//   cycle <root> <seed>                        the transitions of the mutating cmdlets on a sample-estate copy, in a
+//                                              random order, forever (until killed): preview, commit, receipt, as
+//                                              TransitionCmdlet runs them; prints "begin <op>", "committed <txid>",
+//                                              "receipted <txid>" around each
 try
 {
     switch (args.FirstOrDefault())
@@ -114,8 +123,10 @@ try
             }
             return 0;
         }
+        case "cycle":
+            return Cycle(args[1], int.Parse(args[2]));
         default:
-            Console.Error.WriteLine("usage: atomic|hold|edit|crash ...");
+            Console.Error.WriteLine("usage: atomic|hold|edit|crash|cycle ...");
             return 2;
     }
 }
@@ -131,4 +142,72 @@ static byte[] Content(char fill, int size)
     var bytes = new byte[size];
     Array.Fill(bytes, (byte)fill);
     return bytes;
+}
+
+// The sequence TransitionCmdlet runs for Set-RelocationServiceStatus, Set-RelocationVmTarget, Set-RelocationState and
+// Invoke-RelocationPromotion (whose failed post-write check reverts the write), over the same Core calls.
+static int Cycle(string root, int seed)
+{
+    var random = new Random(seed);
+    var layout = EstateLayoutLoader.Load(root);
+    var store = new ReceiptStore(layout.ReceiptsPath);
+    _ = TransitionExecutor.Preview(layout, e => TransitionPlanner.PlanVmTarget(e, new VmTargetRequest("files-core"), new TransitionEnvironment()));
+    Console.WriteLine("ready"); // warmed up (JIT, first load), so the kills land on transitions, not on start-up
+    Console.Out.Flush();
+    for (var i = 0; ; i++)
+    {
+        var env = new TransitionEnvironment { Now = DateTimeOffset.UtcNow, Actor = "crash-test", Ledger = LedgerView.Load(store.LedgerPath) };
+        var current = EstateLoader.Load(layout);
+        var service = random.Next(2) == 0 ? "bookmarks" : "rss-reader";
+        var status = current.Manifest!.Services.First(s => s.Service == service).Status;
+        var serviceTarget = status == ServiceStatus.Planned ? ServiceStatus.Shadow : ServiceStatus.Planned;
+        var vm = random.Next(2) == 0 ? "files-core" : "ci-runner";
+        var (op, capability, planner, afterCommit) = random.Next(4) switch
+        {
+            0 => ($"Set-RelocationServiceStatus {service} {serviceTarget}", "infra.relocation.service.transition",
+                (Func<Estate, TransitionPlan>)(e => TransitionPlanner.PlanService(e, new ServiceTransitionRequest(service, serviceTarget), env)),
+                (Func<Estate, string?>?)null),
+            1 => ($"Set-RelocationVmTarget {vm}", "infra.relocation.vm.target",
+                e => TransitionPlanner.PlanVmTarget(e, new VmTargetRequest(vm) { Address = $"192.0.2.{random.Next(1, 250)}" }, env), null),
+            2 => ("Set-RelocationState planning/preflight", "infra.relocation.state.transition",
+                e => TransitionPlanner.PlanState(e, current.Manifest.ActiveRelocation!.State == RelocationState.Preflight
+                    ? new StateTransitionRequest(RelocationState.Planning) { Rollback = true }
+                    : new StateTransitionRequest(RelocationState.Preflight), env), null),
+            _ => ($"Invoke-RelocationPromotion-like {service} {serviceTarget} (reverted)", "infra.relocation.promote",
+                e => TransitionPlanner.PlanService(e, new ServiceTransitionRequest(service, serviceTarget), env),
+                _ => "post-write parity failed (crash test)"),
+        };
+        Console.WriteLine($"begin {op}");
+        TransitionRun preview;
+        try
+        {
+            preview = TransitionExecutor.Preview(layout, planner);
+        }
+        catch (RelocationException)
+        {
+            continue; // refused before any decision: nothing to write
+        }
+        if (preview.Plan.Blocked || preview.Plan.NoOp)
+        {
+            continue;
+        }
+        var run = TransitionExecutor.Commit(layout, preview.Plan, planner,
+            new TransitionCommitOptions { Purpose = op, LeaseWait = TimeSpan.FromSeconds(30), AfterCommit = afterCommit, Now = DateTimeOffset.UtcNow });
+        var outcome = run.Reverted ? ReceiptOutcome.Reverted : run.Committed ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
+        var txid = run.Outcome is { Files.Count: > 0 } o ? o.TransactionId : "-";
+        Console.WriteLine($"committed {txid}");
+        store.Append(new TransitionReceipt
+        {
+            Capability = capability,
+            Command = op,
+            RunId = $"crash-{seed}-{i}",
+            Mode = RunMode.Execute,
+            Outcome = outcome,
+            Summary = run.Plan.Summary,
+            Subject = run.Plan.Subject,
+            TransactionId = txid == "-" ? null : txid,
+            Files = run.Outcome?.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList() ?? [],
+        });
+        Console.WriteLine($"receipted {txid}");
+    }
 }
