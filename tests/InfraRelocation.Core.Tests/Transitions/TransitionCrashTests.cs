@@ -136,6 +136,13 @@ public sealed class TransitionCrashTests(ITestOutputHelper output) : IDisposable
                 // Killed between the promotion's write and its revert (two transactions): the gap issue 16.3 closes.
                 receiptGaps.Add($"trial {trial} (16.3): {string.Join(", ", mismatched)} promoted, not reverted, no receipt");
             }
+            else if (mismatched.Count > 0 && last.StartsWith("begin ", StringComparison.Ordinal) && problems.Count == 0)
+            {
+                // No journal was left, so the commit had completed (a kill inside it leaves the journal, and recovery
+                // restores the files): killed after the commit (while releasing the lease) and before "committed"
+                // was printed. The same gap as above, 16.1.
+                receiptGaps.Add($"trial {trial} (16.1, before 'committed' was printed): {string.Join(", ", mismatched)} changed with no receipt");
+            }
             else if (mismatched.Count > 0 || problems.Count > 0)
             {
                 failures.Add($"trial {trial} (last step '{last}'): " +
