@@ -1,0 +1,177 @@
+# Default output at 120 columns: every type a cmdlet declares in [OutputType] (and every receipt type, since
+# Get-RelocationReceipt returns them all) is rendered alone and after another object, with realistic values,
+# and checked for type-name and record dumps, line width and unbroken file:line:column locations. Then a real
+# failing gate, colour through $PSStyle, and the manifest view's labels.
+
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $declared = Get-Command -Module InfraRelocation | ForEach-Object OutputType | ForEach-Object Type |
+        Where-Object { $_ -and $_.Namespace -like 'InfraRelocation*' }
+    $receiptTypes = [InfraRelocation.Receipts.RelocationReceipt].Assembly.GetExportedTypes() |
+        Where-Object { $_.IsSubclassOf([InfraRelocation.Receipts.RelocationReceipt]) -and -not $_.IsAbstract }
+    $script:OutputTypes = @($declared) + @($receiptTypes) | Sort-Object FullName -Unique |
+        ForEach-Object { @{ Name = $_.Name; Type = $_ } }
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+
+    $script:PlanLocation = 'ops/bindings/infra.relocation.plan.yaml:119:14'
+    $script:Message = "wiki: the manifest says to_host: app-core at $PlanLocation while the service registry says " +
+        'docker-host at ops/governance/SERVICE_REGISTRY.yaml:8:11.'
+
+    # A value of $Type with every settable property filled the way real output fills it: long sentences that
+    # name locations, 64-digit hashes, two-element lists and dictionaries.
+    function New-Sample([type] $Type, [string] $Name = '', [int] $Depth = 0) {
+        $inner = [Nullable]::GetUnderlyingType($Type)
+        if ($inner) { $Type = $inner }
+        if ($Type -eq [string]) {
+            switch -Regex ($Name) {
+                'Hash|Sha' { return 'a4dee61f9d8992efe4ccfd07fc59428931c86b50f0da26bd73ee07546464f5b8' }
+                'RunId' { return '20261130T111710Z-gate-daed778b' }
+                'Message|Summary|Evidence|Action|Note|Reason|Diff' { return $Message }
+                'File|Path' { return 'ops/governance/SERVICE_REGISTRY.yaml' }
+                'Url' { return 'https://wiki.internal.example/healthz' }
+                default { return "sample-$($Name.ToLowerInvariant())" }
+            }
+        }
+        if ($Type -eq [bool]) { return $false }
+        if ($Type.IsEnum) { return [Enum]::GetValues($Type)[1 % [Enum]::GetValues($Type).Count] }
+        if ($Type -in [int], [long], [double], [decimal], [short]) { return [Convert]::ChangeType(4242, $Type) }
+        if ($Type -eq [DateTimeOffset]) { return [DateTimeOffset]'2026-11-30T11:17:10Z' }
+        if ($Type -eq [DateTime]) { return [DateTime]'2026-11-30T11:17:10Z' }
+        if ($Type -eq [TimeSpan]) { return [TimeSpan]::FromSeconds(42) }
+        if ($Type -eq [InfraRelocation.SourceLocation]) { return [InfraRelocation.SourceLocation]::new('ops/bindings/infra.relocation.plan.yaml', 119, 14) }
+        if ($Depth -gt 3) { return $null }
+        if ($Type.IsGenericType) {
+            $arguments = $Type.GetGenericArguments()
+            if ($arguments.Count -eq 2) {
+                $dictionary = [Activator]::CreateInstance([Collections.Generic.Dictionary`2].MakeGenericType($arguments))
+                foreach ($key in 'ops/bindings/infra.relocation.plan.yaml', 'ops/governance/SERVICE_REGISTRY.yaml') {
+                    $dictionary[$key] = New-Sample $arguments[1] 'Sha256' ($Depth + 1)
+                }
+                return $dictionary
+            }
+            $list = [Activator]::CreateInstance([Collections.Generic.List`1].MakeGenericType($arguments))
+            1..2 | ForEach-Object { $list.Add((New-Sample $arguments[0] $Name ($Depth + 1))) }
+            return , $list
+        }
+        if ($Type.IsArray) { return [Array]::CreateInstance($Type.GetElementType(), 0) }
+        if ($Type.IsAbstract -or $Type.IsInterface -or -not $Type.GetConstructor([type[]]@())) { return $null }
+        $value = [Activator]::CreateInstance($Type)
+        foreach ($property in $Type.GetProperties() | Where-Object { $_.CanWrite -and $_.GetIndexParameters().Count -eq 0 }) {
+            $property.SetValue($value, (New-Sample $property.PropertyType $property.Name ($Depth + 1)))
+        }
+        $value
+    }
+
+    # What a 120-column console shows, without escape sequences.
+    function Show([object[]] $Objects) {
+        ($Objects | Out-String -Width 120) -replace "`e\[[0-9;]*m", ''
+    }
+
+    function Assert-Readable([string] $Text) {
+        $Text | Should -Not -Match 'System\.Collections|`\d\[|InfraRelocation\.[A-Z]\w+\.[A-Z]'
+        $Text | Should -Not -Match '\b[A-Z]\w+ \{ [A-Z]\w* = ' -Because 'a record ToString() dump is not a view'
+        foreach ($line in $Text -split "`r?`n") { $line.Length | Should -BeLessOrEqual 120 -Because "'$line' must fit" }
+        # Every path is printed whole, with its whole line and column when it has them: never cut at a line end.
+        foreach ($path in [regex]::Matches($Text, 'ops/[^\s,;)]*')) {
+            $path.Value.TrimEnd('.', ':') | Should -Match '^ops/[\w./-]+\.(yaml|md)(:\d+:\d+)?$'
+        }
+    }
+
+    $script:Finding = [InfraRelocation.RelocationFinding]@{
+        RuleId = 'D35.RegistryHostMismatch'; Severity = 'Error'; Message = $Message
+        Location = [InfraRelocation.SourceLocation]::new('ops/bindings/infra.relocation.plan.yaml', 119, 14)
+    }
+}
+
+Describe 'Every output type renders readably at 120 columns' {
+    It '<Name> on its own' -ForEach $OutputTypes {
+        $sample = New-Sample $Type
+        $sample | Should -Not -BeNullOrEmpty
+        $text = Show @($sample, $sample)
+        $text.Trim() | Should -Not -BeNullOrEmpty
+        Assert-Readable $text
+    }
+
+    It '<Name> after another object' -ForEach $OutputTypes {
+        $sample = New-Sample $Type
+        $other = if ($Type -eq [InfraRelocation.RelocationFinding]) { [InfraRelocation.Gates.GateResult]@{ GateId = 'D35'; Passed = $false } } else { $Finding }
+        $text = Show @($other, $sample)
+        Assert-Readable $text
+        $own = (Show @($sample)).Trim()
+        $text | Should -Match ([regex]::Escape(($own -split "`r?`n")[0].Trim())) -Because 'the object keeps its own view after another one'
+        if ($Type.IsSubclassOf([InfraRelocation.Receipts.RelocationReceipt])) {
+            $lines = @($own -split "`r?`n" | Where-Object { $_.Trim() })
+            $lines.Count | Should -BeLessOrEqual 8 -Because 'a receipt after findings is a short list'
+            $own | Should -Match '(?m)^Capability\s+: ' -Because 'it names the capability'
+            $own | Should -Match '(?m)^Outcome\s+: '
+            $own | Should -Match '(?m)^Summary\s+: '
+            $own | Should -Match '(?m)^RunId\s+: 20261130T111710Z-gate-daed778b'
+        }
+    }
+}
+
+Describe 'A failing gate at 120 columns' {
+    BeforeAll {
+        $script:Root = New-TestEstate -Name failing
+        $registry = Join-Path $Root 'ops/governance/SERVICE_REGISTRY.yaml'
+        $content = [IO.File]::ReadAllText($registry)
+        [IO.File]::WriteAllText($registry, ([regex]::Replace($content, '(?m)(?<=^  wiki:\r?\n    host: )app-core', 'docker-host')))
+        $script:Text = Show @(Invoke-RelocationGate -Root $Root -AsOf '2026-11-26T00:00:00Z')
+    }
+
+    It 'shows the finding with its whole location, then the receipt as a short list' {
+        Assert-Readable $Text
+        $Text | Should -Match '(?m)^ops/bindings/infra\.relocation\.plan\.yaml:\d+:\d+  Error D35\.RegistryHostMismatch$'
+        $Text | Should -Match '(?m)^    wiki: the manifest says to_host: app-core'
+        $Text | Should -Match '(?m)^Outcome\s+: Failed$'
+        $Text | Should -Not -Match 'InputDigests|PreviousHash|Results\s+:'
+    }
+}
+
+Describe 'Colour' {
+    It 'errors, failures and passes are coloured through $PSStyle when the host renders ANSI' {
+        $saved = $PSStyle.OutputRendering
+        try {
+            $PSStyle.OutputRendering = 'Ansi'
+            $text = $Finding | Out-String -Width 120
+            $text | Should -Match ([regex]::Escape("$($PSStyle.Formatting.Error)Error$($PSStyle.Reset)"))
+            $gate = [InfraRelocation.Gates.GateResult]@{ GateId = 'D37'; Passed = $true } | Out-String -Width 120
+            $gate | Should -Match ([regex]::Escape("$($PSStyle.Foreground.Green)pass"))
+        } finally {
+            $PSStyle.OutputRendering = $saved
+        }
+    }
+
+    It 'is plain with NO_COLOR and when output is redirected' {
+        $saved = $env:NO_COLOR
+        try {
+            $env:NO_COLOR = '1'
+            $run = Invoke-InFreshPwsh {
+                $f = [InfraRelocation.RelocationFinding]@{ RuleId = 'X.Y'; Severity = 'Error'; Message = 'm' }
+                $f | Out-String -Width 120
+                $f | Out-String -Width 120 -Stream | Set-Content -LiteralPath ($t = [IO.Path]::GetTempFileName()); Get-Content -Raw $t; Remove-Item $t
+            }
+        } finally {
+            $env:NO_COLOR = $saved
+        }
+        $run.ExitCode | Should -Be 0
+        "$($run.Output)" | Should -Match 'Error X\.Y'
+        "$($run.Output)" | Should -Not -Match "`e\["
+    }
+}
+
+Describe 'The manifest view' {
+    It 'labels only properties the manifest object has' {
+        $view = Get-FormatData -TypeName InfraRelocation.Model.RelocationManifest -PowerShellVersion $PSVersionTable.PSVersion
+        $labels = $view.FormatViewDefinition[0].Control.Entries[0].Items | ForEach-Object { if ($_.Label) { $_.Label } else { $_.DisplayEntry.Value } }
+        $labels | Should -Not -BeNullOrEmpty
+        $properties = [InfraRelocation.Model.RelocationManifest].GetProperties().Name
+        foreach ($label in $labels) { $properties | Should -Contain $label }
+        $text = Show @(Get-RelocationManifest -Root (New-TestEstate -Name manifest))
+        $text | Should -Match '(?m)^ActiveRelocation\s+: CHG-'
+        Assert-Readable $text
+    }
+}
