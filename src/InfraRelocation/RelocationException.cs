@@ -44,6 +44,8 @@ public class RelocationException : Exception
     public SourceLocation? Location { get; }
     /// <summary>The offending input (a path, a name, a value).</summary>
     public object? Target { get; }
+    /// <summary>What the user should do about it; the cmdlets fill a default by <see cref="Kind"/> when empty.</summary>
+    public string? RecommendedAction { get; init; }
     /// <summary>Findings behind the failure, when there are several.</summary>
     public IReadOnlyList<RelocationFinding> Findings { get; init; } = [];
 

@@ -30,20 +30,10 @@ public abstract class GateCmdlet : EstateCmdlet
 
     protected override void EndProcessing()
     {
-        EstateModel estate;
-        try
+        var estate = TryLoadEstate(null, writeFinding: !AsExitCode, out var unreadable);
+        if (estate is null)
         {
-            estate = EstateLoader.Load(LoadLayout());
-        }
-        catch (RelocationException ex)
-        {
-            if (!AsExitCode)
-            {
-                Fail(ex);
-                return;
-            }
-            WriteRelocationError(ex);
-            WriteExitCode(GateExitCode.InvalidInput);
+            ReportUnreadable(unreadable!);
             return;
         }
 
@@ -81,6 +71,31 @@ public abstract class GateCmdlet : EstateCmdlet
             WriteObject(finding);
         }
         EmitReceipt(run, receipt);
+    }
+
+    // A file that cannot be read fails the schema gate with exit code 2; the finding and the error are already
+    // written. Without a root there is no ledger to record the run in.
+    private void ReportUnreadable(RelocationFinding finding)
+    {
+        if (AsExitCode)
+        {
+            WriteInformation(new HostInformationMessage { Message = finding.ToString() }, ["PSHOST"]);
+            WriteExitCode(GateExitCode.InvalidInput);
+            return;
+        }
+        if (!HasLayout)
+        {
+            return;
+        }
+        var run = BeginRun(Capability, RunMode.Read);
+        EmitReceipt(run, new GateReceipt
+        {
+            Results = [new GateResult { GateId = GateIds.Schema, Passed = false, Findings = [finding], Summary = "estate unreadable" }],
+            Findings = [finding],
+            Outcome = ReceiptOutcome.Failed,
+            Summary = $"{GateIds.Schema} FAIL: {finding.Location?.File ?? "the estate"} cannot be read; no gate ran",
+            ExitCode = GateExitCode.InvalidInput,
+        });
     }
 
     private void WriteExitCode(int code)

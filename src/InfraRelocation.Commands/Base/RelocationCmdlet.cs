@@ -4,6 +4,7 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Secrets;
 using InfraRelocation.Receipts;
+using EstateModelAlias = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Commands.Base;
 
@@ -38,12 +39,34 @@ public abstract class RelocationCmdlet : PSCmdlet, IDisposable
     /// <summary>Builds an error record from a Core failure, keeping its id, target and location.</summary>
     protected static ErrorRecord ToErrorRecord(RelocationException ex)
     {
-        var record = new ErrorRecord(ex, ex.ErrorId, MapCategory(ex.Kind), ex.Target);
-        if (ex.Location is not null)
+        return new ErrorRecord(ex, ex.ErrorId, MapCategory(ex.Kind), ex.Target)
         {
-            record.ErrorDetails = new ErrorDetails(ex.LocatedMessage);
-        }
-        return record;
+            ErrorDetails = new ErrorDetails(ex.LocatedMessage) { RecommendedAction = ex.RecommendedAction ?? RecommendedActionFor(ex) },
+        };
+    }
+
+    /// <summary>The default advice for a failure of this kind, naming its location when it has one.</summary>
+    internal static string RecommendedActionFor(RelocationException ex)
+    {
+        var where = ex.Location is null ? "" : $" at {ex.Location}";
+        return ex.Kind switch
+        {
+            FailureKind.ParserError or FailureKind.InvalidData =>
+                $"Correct the file{where} and run the command again; Test-RelocationManifest lists every problem with its location.",
+            FailureKind.ObjectNotFound =>
+                $"Check the name or path{where}; pass -Root or set $env:{EstateLayout.RootVariable} when the estate is elsewhere.",
+            FailureKind.InvalidArgument => "Check the parameter values; Get-Help <command> -Parameter * describes each one.",
+            FailureKind.InvalidOperation =>
+                "Run the command with -WhatIf to see which guard refused it, satisfy the guard, and run it again.",
+            FailureKind.ResourceBusy => "Another run holds the estate; wait for it to finish, then run the command again.",
+            FailureKind.ConnectionError or FailureKind.ResourceUnavailable or FailureKind.OperationTimeout =>
+                "Check that the host is reachable (Invoke-RelocationPreflight) and run the command again; it resumes where it stopped.",
+            FailureKind.AuthenticationError or FailureKind.SecurityError or FailureKind.PermissionDenied =>
+                "Check the credentials, key or file permissions the message names.",
+            FailureKind.OperationStopped => "Run the command again to resume; completed steps are skipped.",
+            FailureKind.WriteError => "Check that the estate is writable and has free space, then run the command again.",
+            _ => "See the message and Get-Help about_InfraRelocation.",
+        };
     }
 
     /// <summary>Stops the command with a Core failure as a terminating error.</summary>
@@ -193,11 +216,15 @@ public abstract class RelocationCmdlet : PSCmdlet, IDisposable
 public abstract class EstateCmdlet : RelocationCmdlet
 {
     /// <summary>Estate root; defaults to $env:INFRA_RELOCATION_ROOT, then the nearest folder above holding the manifest.</summary>
-    [Parameter]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("EstateRoot")]
     [ValidateNotNullOrEmpty]
     public string? Root { get; set; }
 
     private EstateLayout? _layout;
+
+    /// <summary>True once the estate root and config were resolved without error.</summary>
+    protected bool HasLayout => _layout is not null;
 
     /// <summary>The estate's layout, resolved once per command; a bad root or config stops the command.</summary>
     protected EstateLayout Layout => _layout ??= Run(LoadLayout);
@@ -222,6 +249,48 @@ public abstract class EstateCmdlet : RelocationCmdlet
     /// <summary>Starts the evidence of a run of <paramref name="capability"/>.</summary>
     protected RunContext BeginRun(string capability, RunMode mode) =>
         new(capability, MyInvocation.MyCommand.Name, mode, Layout.Root);
+
+    /// <summary>
+    /// Loads the estate for a Test-* or gate cmdlet. An unreadable or malformed file is not a terminating error:
+    /// it is written as a located finding (rule <c>YAML.&lt;ErrorId&gt;</c>) and a non-terminating error, so
+    /// -ErrorAction and 2&gt;&amp;1 work, and the caller reports the run as failed. Returns null then.
+    /// </summary>
+    protected EstateModelAlias? TryLoadEstate(IReadOnlyCollection<EstateFile>? only, bool writeFinding, out RelocationFinding? unreadable)
+    {
+        unreadable = null;
+        try
+        {
+            return EstateLoader.Load(LoadLayout(), only);
+        }
+        catch (RelocationException ex)
+        {
+            unreadable = new RelocationFinding
+            {
+                RuleId = "YAML." + ex.ErrorId,
+                Severity = FindingSeverity.Error,
+                Message = ex.Message,
+                Location = ex.Location ?? FileLocationOf(ex.Target),
+                Subject = ex.Target?.ToString(),
+            };
+            if (writeFinding)
+            {
+                WriteObject(unreadable);
+            }
+            WriteRelocationError(ex);
+            return null;
+        }
+    }
+
+    // An unreadable file has no line to point at: the finding points at the file's first character.
+    private SourceLocation? FileLocationOf(object? target)
+    {
+        if (target is not string path || _layout is null)
+        {
+            return null;
+        }
+        var full = Path.GetFullPath(path, _layout.Root);
+        return new SourceLocation(Path.GetRelativePath(_layout.Root, full).Replace('\\', '/'), 1, 1);
+    }
 
     /// <summary>Environment variable naming the receipts folder for this process (absolute, or relative to the estate root).</summary>
     public const string ReceiptsVariable = "INFRA_RELOCATION_RECEIPTS";

@@ -42,10 +42,67 @@ public abstract class TransitionCmdlet : EstateCmdlet
         }
     }
 
+    /// <summary>What one previewed item is: "service", "VM target"; the plan summary counts them.</summary>
+    protected virtual string PlanNoun => "change";
+
+    // Every item previewed (-WhatIf, or declined at -Confirm) in this command: the status it would get, the files it would change.
+    private readonly List<(string After, IEnumerable<string> Files)> _previews = [];
+
+    /// <summary>
+    /// After several previewed items, one line that sums up the plan, e.g. "Plan: 3 services to cutover, 2 files change".
+    /// </summary>
+    protected override void EndProcessing()
+    {
+        base.EndProcessing();
+        if (_previews.Count < 2)
+        {
+            return;
+        }
+        var targets = _previews.GroupBy(p => p.After).Select(g => $"{g.Count()} {Plural(PlanNoun, g.Count())} to {g.Key}");
+        var files = _previews.SelectMany(p => p.Files).Distinct(StringComparer.Ordinal).Count();
+        WriteInformation(new HostInformationMessage { Message = $"Plan: {string.Join(", ", targets)}, {files} {Plural("file", files)} change" }, ["PSHOST"]);
+    }
+
+    private static string Plural(string noun, int count) => count == 1 ? noun : noun + "s";
+
+    /// <summary>
+    /// The unified diff with removed lines red and added lines green through the session's $PSStyle, plain when
+    /// $PSStyle renders plain text, NO_COLOR is set or the host's output is redirected.
+    /// </summary>
+    private string ColourDiff(string diff)
+    {
+        if (diff.Length == 0 || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 } || Console.IsOutputRedirected)
+        {
+            return diff;
+        }
+        var style = GetVariableValue("PSStyle") is { } value ? PSObject.AsPSObject(value) : null;
+        if (style is null || string.Equals(style.Properties["OutputRendering"]?.Value?.ToString(), "PlainText", StringComparison.OrdinalIgnoreCase))
+        {
+            return diff;
+        }
+        var foreground = style.Properties["Foreground"]?.Value is { } fg ? PSObject.AsPSObject(fg) : null;
+        var red = foreground?.Properties["Red"]?.Value as string ?? "";
+        var green = foreground?.Properties["Green"]?.Value as string ?? "";
+        var reset = style.Properties["Reset"]?.Value as string ?? "";
+        return string.Join('\n', diff.Split('\n').Select(line =>
+            line.StartsWith("---", StringComparison.Ordinal) || line.StartsWith("+++", StringComparison.Ordinal) ? line
+            : line.StartsWith('-') ? red + line + reset
+            : line.StartsWith('+') ? green + line + reset
+            : line));
+    }
+
     /// <summary>A blocking result of an extra gate run between preview and confirmation.</summary>
     protected sealed record GateFailure(string ErrorId, string Message);
 
-    /// <summary>Runs one transition end to end; returns the receipt written (null when the command stopped with an error).</summary>
+    // The run in progress and its preview, for the Cancelled receipt when the user presses Ctrl+C.
+    private RunContext? _activeRun;
+    private TransitionRun? _activePreview;
+
+    /// <summary>
+    /// Runs one transition end to end; returns the receipt written (null when the command stopped with an error).
+    /// Ctrl+C at any point records a Cancelled receipt (in the ledger only: the pipeline is stopping) that says
+    /// how to resume; the journal undoes any partial write before the next change, so the same command resumes.
+    /// </summary>
     protected TReceipt? Transition<TReceipt>(
         TReceipt template,
         Func<EstateModel, TransitionEnvironment, TransitionPlan> planner,
@@ -56,6 +113,33 @@ public abstract class TransitionCmdlet : EstateCmdlet
         Func<TReceipt, TReceipt>? decorate = null)
         where TReceipt : TransitionReceipt
     {
+        _activeRun = null;
+        _activePreview = null;
+        try
+        {
+            return RunTransition(template, planner, target, highImpact, gate, afterCommit, decorate);
+        }
+        catch (PipelineStoppedException) when (_activeRun is { } run)
+        {
+            var line = MyInvocation.Line.Trim();
+            var what = _activePreview is null ? "before its preview finished" : $"before {_activePreview.Plan.Summary} was committed";
+            var receipt = (decorate ?? (r => r))(Fill(template, _activePreview, ReceiptOutcome.Cancelled,
+                $"Cancelled (Ctrl+C) {what}; nothing was committed. To resume, run the same command again{(line.Length > 0 ? $": {line}" : "")}"));
+            new ReceiptStore(Layout.ReceiptsPath).Append(run.Stamp(receipt));
+            throw;
+        }
+    }
+
+    private TReceipt? RunTransition<TReceipt>(
+        TReceipt template,
+        Func<EstateModel, TransitionEnvironment, TransitionPlan> planner,
+        string target,
+        bool highImpact,
+        Func<TransitionRun, GateFailure?>? gate,
+        Func<EstateModel, string?>? afterCommit,
+        Func<TReceipt, TReceipt>? decorate)
+        where TReceipt : TransitionReceipt
+    {
         var env = new TransitionEnvironment
         {
             Now = DateTimeOffset.UtcNow,
@@ -63,6 +147,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
             Ledger = Run(() => LedgerView.Load(Receipts.LedgerPath)),
         };
         var runContext = BeginRun(Capability, RunMode.Preview);
+        _activeRun = runContext;
         decorate ??= r => r;
 
         TransitionRun preview;
@@ -82,6 +167,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
             return null;
         }
         runContext.RecordInputs(preview.InputDigests);
+        _activePreview = preview;
         WarnAll(preview.Plan);
 
         if (preview.Plan.Blocked)
@@ -100,10 +186,12 @@ public abstract class TransitionCmdlet : EstateCmdlet
             return null;
         }
 
-        var description = $"{preview.Plan.Summary}{Environment.NewLine}{preview.Diff}";
-        if (!ShouldProcess(description, $"{preview.Plan.Summary}?{Environment.NewLine}{preview.Diff}", Capability)
-            || (highImpact && NeedsHighImpactPrompt() && !ShouldContinue($"{preview.Plan.Summary}?{Environment.NewLine}{preview.Diff}", $"Confirm {Capability}")))
+        var diff = ColourDiff(preview.Diff);
+        var description = $"{preview.Plan.Summary}{Environment.NewLine}{diff}";
+        if (!ShouldProcess(description, $"{preview.Plan.Summary}?{Environment.NewLine}{diff}", Capability)
+            || (highImpact && NeedsHighImpactPrompt() && !ShouldContinue($"{preview.Plan.Summary}?{Environment.NewLine}{diff}", $"Confirm {Capability}")))
         {
+            _previews.Add((preview.Plan.After ?? "", preview.Changes.Select(c => c.File)));
             return EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Previewed, $"Preview: {preview.Plan.Summary} (nothing written)")));
         }
 
@@ -112,6 +200,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         TransitionRun committed;
         try
         {
+            CancelToken.ThrowIfCancellationRequested();
             committed = TransitionExecutor.Commit(Layout, preview.Plan, e => planner(e, env with { Now = DateTimeOffset.UtcNow }),
                 new TransitionCommitOptions
                 {

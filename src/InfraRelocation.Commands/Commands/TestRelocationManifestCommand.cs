@@ -30,7 +30,20 @@ public sealed class TestRelocationManifestCommand : EstateCmdlet
     {
         var run = BeginRun("infra.relocation.manifest.validate", RunMode.Read);
         var only = File?.Select(Enum.Parse<EstateFile>).ToHashSet();
-        var estate = Run(() => EstateLoader.Load(Layout, only));
+        var estate = TryLoadEstate(only, writeFinding: false, out var unreadable);
+        if (estate is null)
+        {
+            // Reported like any other finding: the file that cannot be read, where, and a failed receipt.
+            WriteObject(unreadable);
+            EmitReceipt(run, new ManifestValidationReceipt
+            {
+                Outcome = ReceiptOutcome.Failed,
+                Summary = $"{unreadable!.Location?.File ?? "A file"} cannot be read: 1 error(s).",
+                Findings = [unreadable],
+                IsValid = false,
+            });
+            return;
+        }
         run.RecordInputs(estate.InputDigests);
         var findings = estate.ValidationFindings;
         foreach (var finding in findings)

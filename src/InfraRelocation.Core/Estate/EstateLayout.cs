@@ -160,7 +160,7 @@ public sealed class EstateLayout
 
         throw new RelocationException("EstateRootNotFound", FailureKind.ObjectNotFound,
             $"No estate found at or above '{currentDirectory}': no folder holds {DefaultPaths[EstateFile.Manifest]}. " +
-            $"Pass -Root or set ${RootVariable}.", target: currentDirectory);
+            $"Pass -Root or set $env:{RootVariable}.", target: currentDirectory);
     }
 
     private static string RequireFolder(string path, string source)

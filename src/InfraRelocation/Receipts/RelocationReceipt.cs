@@ -28,6 +28,8 @@ public enum ReceiptOutcome
     Reverted,
     /// <summary>Nothing needed doing (idempotent re-run).</summary>
     Unchanged,
+    /// <summary>The user stopped the run (Ctrl+C); the receipt says how to resume.</summary>
+    Cancelled,
 }
 
 /// <summary>
