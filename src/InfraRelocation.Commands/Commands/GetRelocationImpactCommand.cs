@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Gates;
@@ -12,10 +13,13 @@ namespace InfraRelocation.Commands.Commands;
 [OutputType(typeof(ImpactItem), typeof(ImpactReceipt))]
 public sealed class GetRelocationImpactCommand : EstateCmdlet
 {
-    /// <summary>Only this service.</summary>
-    [Parameter(Position = 0)]
+    /// <summary>Only these services; binds from the pipeline (names, or the manifest's service objects by property name).</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
-    public string? Service { get; set; }
+    [ArgumentCompleter(typeof(ServiceCompleter))]
+    public string[]? Service { get; set; }
+
+    private readonly List<string> _services = [];
 
     /// <summary>Also planned services: what must change before they move.</summary>
     [Parameter]
@@ -25,17 +29,25 @@ public sealed class GetRelocationImpactCommand : EstateCmdlet
     [Parameter]
     public SwitchParameter Pending { get; set; }
 
+    protected override void ProcessRecord() => _services.AddRange(Service ?? []);
+
     protected override void EndProcessing()
     {
         var estate = Run(() => EstateLoader.Load(Layout));
         var run = BeginRun("infra.relocation.impact", RunMode.Read);
         run.RecordInputs(estate.InputDigests);
-        var items = ImpactAnalyzer.Analyze(estate, IncludePlanned || Service is not null, Service)
-            .Where(i => !Pending || !i.Satisfied).ToList();
-        if (Service is not null && estate.Manifest?.Services.Any(s => s.Service == Service) != true)
+        var wanted = _services.Count == 0 ? [null] : _services.Distinct(StringComparer.Ordinal).ToList<string?>();
+        var items = new List<ImpactItem>();
+        foreach (var service in wanted)
         {
-            WriteRelocationError(new RelocationException("ServiceNotFound", FailureKind.ObjectNotFound,
-                $"The manifest has no service {Service}.", estate.Manifest?.Location, Service));
+            if (service is not null && estate.Manifest?.Services.Any(s => s.Service == service) != true)
+            {
+                WriteRelocationError(new RelocationException("ServiceNotFound", FailureKind.ObjectNotFound,
+                    $"The manifest has no service {service}.", estate.Manifest?.Location, service));
+                continue;
+            }
+            items.AddRange(ImpactAnalyzer.Analyze(estate, IncludePlanned || service is not null, service)
+                .Where(i => !Pending || !i.Satisfied));
         }
         foreach (var item in items)
         {

@@ -30,6 +30,12 @@ public sealed class GetRelocationManifestCommand : EstateCmdlet
             WriteWarning($"{manifest.File} has {errors} schema error(s); run Test-RelocationManifest for details.");
         }
         WriteVerbose($"Read {manifest.File}: {manifest.Services.Count} services, {manifest.VmTargets.Count} VM targets (nothing recorded: reads write nothing).");
-        WriteObject(manifest);
+        var root = Layout.Root;
+        WriteObject(manifest with
+        {
+            EstateRoot = root,
+            Services = manifest.Services.Select(s => s with { EstateRoot = root }).ToList(),
+            VmTargets = manifest.VmTargets.Select(v => v with { EstateRoot = root }).ToList(),
+        });
     }
 }

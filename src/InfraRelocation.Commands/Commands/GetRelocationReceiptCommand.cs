@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Receipts;
 
@@ -16,6 +17,7 @@ public sealed class GetRelocationReceiptCommand : EstateCmdlet
     /// <summary>Capability names; wildcards allowed (e.g. <c>infra.relocation.*</c>).</summary>
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(CapabilityCompleter))]
     public string[]? Capability { get; set; }
 
     /// <summary>Run ids, exactly as written on the receipts.</summary>

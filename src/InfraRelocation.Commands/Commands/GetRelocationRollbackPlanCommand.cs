@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Gates;
@@ -12,17 +13,24 @@ namespace InfraRelocation.Commands.Commands;
 [OutputType(typeof(RollbackStep), typeof(RollbackPlanReceipt))]
 public sealed class GetRelocationRollbackPlanCommand : EstateCmdlet
 {
-    /// <summary>Only this service.</summary>
-    [Parameter(Position = 0)]
+    /// <summary>Only these services; binds from the pipeline (names, or the manifest's service objects by property name).</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
-    public string? Service { get; set; }
+    [ArgumentCompleter(typeof(ServiceCompleter))]
+    public string[]? Service { get; set; }
+
+    private readonly List<string> _services = [];
+
+    protected override void ProcessRecord() => _services.AddRange(Service ?? []);
 
     protected override void EndProcessing()
     {
         var estate = Run(() => EstateLoader.Load(Layout));
         var run = BeginRun("infra.relocation.rollback.plan", RunMode.Read);
         run.RecordInputs(estate.InputDigests);
-        var plan = Run(() => RollbackPlanner.Plan(estate, Service));
+        var plan = _services.Count == 0
+            ? Run(() => RollbackPlanner.Plan(estate, null))
+            : Combine(_services.Distinct(StringComparer.Ordinal).Select(s => Run(() => RollbackPlanner.Plan(estate, s))).ToList());
         foreach (var error in plan.Errors)
         {
             WriteRelocationError(new RelocationException(error.RuleId,
@@ -44,5 +52,16 @@ public sealed class GetRelocationRollbackPlanCommand : EstateCmdlet
             Outcome = plan.Errors.Count == 0 ? ReceiptOutcome.Passed : ReceiptOutcome.Failed,
             Summary = $"{plan.Steps.Select(s => s.Service).Distinct().Count()} service(s), {plan.Steps.Count} step(s), {plan.Errors.Count} error(s)",
         });
+    }
+
+    // The plans of several services as one checklist, numbered again from 1 in the order the services came.
+    private static RollbackPlan Combine(IReadOnlyList<RollbackPlan> plans)
+    {
+        var order = 0;
+        return plans[0] with
+        {
+            Steps = plans.SelectMany(p => p.Steps).Select(step => step with { Order = ++order }).ToList(),
+            Errors = plans.SelectMany(p => p.Errors).ToList(),
+        };
     }
 }

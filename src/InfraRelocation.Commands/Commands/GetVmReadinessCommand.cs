@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Receipts;
@@ -15,16 +16,19 @@ public sealed class GetVmReadinessCommand : RemoteCmdlet
     /// <summary>The VM's hostname (its vm_targets hostname and ssh.targets id).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostnameCompleter))]
     public string[] Hostname { get; set; } = [];
 
     /// <summary>The VM profile whose readiness flags apply; defaults to the VM target's profile in the manifest.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ProfileCompleter))]
     public string? Profile { get; set; }
 
     /// <summary>The Proxmox VMID; defaults to the manifest's vm_id (must match it when both are set).</summary>
     [Parameter]
     [ValidateRange(100, 999999999)]
+    [ArgumentCompleter(typeof(VmIdCompleter))]
     public int? VmId { get; set; }
 
     /// <summary>Proxmox API token (user name = token id, password = secret) for vm_running and qemu_agent_running; else the estate config's secret source.</summary>

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Security;
 using System.Text;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Receipts;
@@ -20,12 +21,14 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
     /// <summary>The VM's hostname (its vm_targets hostname and ssh.targets id).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostnameCompleter))]
     public string Hostname { get; set; } = "";
 
     /// <summary>The VM profile to apply; defaults to the VM target's profile in the manifest.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [AllowNull]
     [AllowEmptyString]
+    [ArgumentCompleter(typeof(ProfileCompleter))]
     public string? Profile { get; set; }
 
     /// <summary>The mesh (Tailscale) auth key; else the environment variable named by the profile's tailscale_auth_secret_key.</summary>

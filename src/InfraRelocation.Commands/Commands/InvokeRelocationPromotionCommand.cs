@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
@@ -19,6 +20,7 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
     /// <summary>The service to promote; binds by property name from Get-RelocationManifest's Services.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ServiceCompleter))]
     public string Service { get; set; } = "";
 
     /// <summary>Consecutive healthy probes required.</summary>

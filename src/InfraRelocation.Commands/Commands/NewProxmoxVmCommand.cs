@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Provisioning;
@@ -32,11 +33,13 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
     /// <summary>The VM target's hostname (vm_targets[].hostname); binds from the pipeline by property name.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostnameCompleter))]
     public string[] Hostname { get; set; } = [];
 
     /// <summary>The VM profile; default: the target's profile.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ProfileCompleter))]
     public string? Profile { get; set; }
 
     /// <summary>Overrides the profile's template VMID.</summary>

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Receipts;
@@ -17,6 +18,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
     /// <summary>The hypervisor's host id (a placement-policy host of kind proxmox with an ssh.targets entry).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostIdCompleter))]
     public string HostId { get; set; } = "";
 
     /// <summary>The hostname to set; defaults to the host id.</summary>

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Receipts;
 
@@ -16,11 +17,13 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
     /// <summary>The service (services[].service); binds by property name from Get-RelocationManifest's Services.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ServiceCompleter))]
     public string Service { get; set; } = "";
 
     /// <summary>The new status: an enum name (RolledBack) or its YAML spelling (rolled-back).</summary>
     [Parameter(Mandatory = true, Position = 1)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(StatusCompleter))]
     public string Status { get; set; } = "";
 
     /// <summary>Roll back outside the rollback window, or record applied without the health-gated promotion.</summary>
@@ -29,6 +32,8 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
 
     /// <summary>Each piped item is its own transaction: a refused item is a non-terminating error.</summary>
     protected override bool StopOnItemError => false;
+
+    protected override string PlanNoun => "service";
 
     protected override string Capability => LedgerView.ServiceCapability;
 

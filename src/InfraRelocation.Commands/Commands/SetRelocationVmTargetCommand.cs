@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Receipts;
 
@@ -16,11 +17,13 @@ public sealed class SetRelocationVmTargetCommand : TransitionCmdlet
     /// <summary>The VM target (vm_targets[].hostname); binds by property name from Get-RelocationManifest's VmTargets.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(HostnameCompleter))]
     public string Hostname { get; set; } = "";
 
     /// <summary>planned, provisioned, ready, cutover or complete.</summary>
     [Parameter(Position = 1)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(StatusCompleter))]
     public string? Status { get; set; }
 
     /// <summary>The VM's LAN address (IPv4 or IPv6), key address.</summary>
@@ -35,6 +38,8 @@ public sealed class SetRelocationVmTargetCommand : TransitionCmdlet
 
     /// <summary>Each piped item is its own transaction: a refused item is a non-terminating error.</summary>
     protected override bool StopOnItemError => false;
+
+    protected override string PlanNoun => "VM target";
 
     protected override string Capability => "infra.relocation.vm.target";
 

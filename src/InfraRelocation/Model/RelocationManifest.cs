@@ -16,6 +16,8 @@ public sealed record RelocationManifest : ModelEntry
     public IReadOnlyList<RequiredUpdate> RequiredUpdates { get; init; } = [];
     public IReadOnlyList<ExceptionEntry> Exceptions { get; init; } = [];
     public RollbackPolicy? Rollback { get; init; }
+    /// <summary>The estate root the object was read from (set by Get-RelocationManifest), so -Root binds from it down a pipeline.</summary>
+    public string? EstateRoot { get; init; }
 }
 
 /// <summary><c>active_relocation</c>: identity, state and approval of the relocation in progress.</summary>
@@ -57,6 +59,8 @@ public sealed record VmTarget : ModelEntry
     public string? StatusText { get; init; }
     /// <summary>The address the guest agent reported when the VM was provisioned (<c>address</c>).</summary>
     public string? Address { get; init; }
+    /// <summary>The estate root the object was read from (set by Get-RelocationManifest), so -Root binds from it down a pipeline.</summary>
+    public string? EstateRoot { get; init; }
 }
 
 /// <summary>One service move (<c>services[]</c>), keyed by <see cref="Service"/>.</summary>
@@ -73,6 +77,8 @@ public sealed record ServiceMove : ModelEntry
     public string? BackupTarget { get; init; }
     public ServiceStatus? Status { get; init; }
     public string? StatusText { get; init; }
+    /// <summary>The estate root the object was read from (set by Get-RelocationManifest), so -Root binds from it down a pipeline.</summary>
+    public string? EstateRoot { get; init; }
 }
 
 /// <summary>A file that must be updated by the relocation (<c>required_updates[]</c>).</summary>

@@ -1,0 +1,51 @@
+# Pipelines: services flow into Get-RelocationImpact and Get-RelocationRollbackPlan by name or as the manifest's
+# objects, and -Root binds from the estate root those objects carry, wherever the session stands.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $script:Root = New-TestEstate -Name pipeline
+    $script:Elsewhere = New-Item -ItemType Directory (Join-Path $TestDrive 'elsewhere')
+}
+
+Describe 'Services from the pipeline' {
+    BeforeEach {
+        $script:SavedRoot = $env:INFRA_RELOCATION_ROOT
+        $env:INFRA_RELOCATION_ROOT = $null
+        Push-Location $Elsewhere
+    }
+    AfterEach {
+        Pop-Location
+        $env:INFRA_RELOCATION_ROOT = $SavedRoot
+    }
+
+    It 'Get-RelocationImpact takes the manifest''s service objects and their estate root' {
+        $moved = @(Get-RelocationManifest -Root $Root | Select-Object -ExpandProperty Services | Where-Object StatusText -NE 'planned' | Select-Object -First 2)
+        $moved | Should -HaveCount 2
+        $items = @($moved | Get-RelocationImpact | Where-Object { $_ -is [InfraRelocation.Gates.ImpactItem] })
+        $items | Should -Not -BeNullOrEmpty
+        $items.Service | Sort-Object -Unique | Should -Be ($moved.Service | Sort-Object -Unique)
+    }
+
+    It 'Get-RelocationRollbackPlan takes names and numbers the combined plan from 1' {
+        $steps = @('wiki', 'wiki' | Get-RelocationRollbackPlan -Root $Root | Where-Object { $_ -is [InfraRelocation.Gates.RollbackStep] })
+        $steps | Should -Not -BeNullOrEmpty
+        $steps.Service | Sort-Object -Unique | Should -Be 'wiki'
+        $steps.Order | Should -Be (1..$steps.Count)
+        $receipt = 'wiki' | Get-RelocationRollbackPlan -Root $Root | Select-Object -Last 1
+        $receipt.Steps.Count | Should -Be $steps.Count
+    }
+
+    It 'an unknown piped service is a non-terminating error; the others are still reported' {
+        $out = @('wiki', 'no-such-service' | Get-RelocationImpact -Root $Root -ErrorAction SilentlyContinue -ErrorVariable errs)
+        $errs | Should -HaveCount 1
+        $errs[0].FullyQualifiedErrorId | Should -BeLike 'ServiceNotFound,*'
+        @($out | Where-Object { $_ -is [InfraRelocation.Gates.ImpactItem] -and $_.Service -eq 'wiki' }) | Should -Not -BeNullOrEmpty
+    }
+
+    It '-Root binds from a receipt''s EstateRoot' {
+        $receipt = Invoke-RelocationParity -Root $Root | Select-Object -Last 1
+        $out = @($receipt | Get-RelocationEstate)
+        $out | Should -Not -BeNullOrEmpty
+        $out[0].Root | Should -Be $Root
+    }
+}
