@@ -16,7 +16,26 @@ public sealed record ReportInput
     public string ToolVersion { get; init; } = "0.0.0";
     public DateTimeOffset GeneratedUtc { get; init; } = DateTimeOffset.UtcNow;
     public string? RunId { get; init; }
+    /// <summary>How long the reported runs took (JUnit's time).</summary>
+    public TimeSpan Duration { get; init; }
+    /// <summary>The active relocation, from the receipts given (null when none said).</summary>
+    public string? ChangeId { get; init; }
+    /// <summary>The relocation state as written in the manifest, from the receipts given.</summary>
+    public string? State { get; init; }
+    /// <summary>Get-RelocationImpact's items: the service x surface matrix.</summary>
+    public IReadOnlyList<ImpactItem> Impact { get; init; } = [];
+    /// <summary>Get-RelocationRollbackPlan's steps, in order.</summary>
+    public IReadOnlyList<RollbackStep> Rollback { get; init; } = [];
+    /// <summary>Preflight and readiness checks, one row each.</summary>
+    public IReadOnlyList<ReportCheck> Checks { get; init; } = [];
+    /// <summary>Where the repository (git work tree) starts, for SARIF locations GitHub can place; null outside one.</summary>
+    public string? RepositoryRoot { get; init; }
+    /// <summary>The report is about something: gates, impact, rollback or checks.</summary>
+    public bool IsEmpty => Results.Count == 0 && Impact.Count == 0 && Rollback.Count == 0 && Checks.Count == 0;
 }
+
+/// <summary>One preflight or readiness check in a report: OK, FAIL or SKIP with its evidence.</summary>
+public sealed record ReportCheck(string Source, string Subject, string Check, string Status, string Evidence);
 
 /// <summary>Writes gate results as JSON, SARIF 2.1.0, JUnit XML or Markdown. Output is deterministic for a given input.</summary>
 public static class ReportWriter
@@ -30,6 +49,7 @@ public static class ReportWriter
         ReportFormat.Sarif => Sarif(input),
         ReportFormat.JUnit => JUnit(input),
         ReportFormat.Markdown => Markdown(input),
+        ReportFormat.Html => HtmlReport.Write(input),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 
@@ -71,7 +91,7 @@ public static class ReportWriter
         _ => "note",
     };
 
-    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    internal static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private static void Located(Utf8JsonWriter w, string name, SourceLocation? l)
     {
@@ -100,6 +120,8 @@ public static class ReportWriter
     public static string Json(ReportInput input) => WithWriter(w =>
     {
         w.WriteStartObject();
+        w.WriteString("$schema", JsonSchemaId);
+        w.WriteString("schemaVersion", JsonSchemaVersion);
         w.WriteString("tool", ToolName);
         w.WriteString("version", input.ToolVersion);
         w.WriteString("generatedUtc", Iso(input.GeneratedUtc));
@@ -140,15 +162,72 @@ public static class ReportWriter
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (input.State is not null || input.ChangeId is not null)
+        {
+            w.WriteString("changeId", input.ChangeId);
+            w.WriteString("state", input.State);
+        }
+        w.WriteStartArray("impact");
+        foreach (var i in input.Impact)
+        {
+            w.WriteStartObject();
+            w.WriteString("service", i.Service);
+            w.WriteString("surface", i.Surface.ToString());
+            w.WriteString("file", i.File);
+            Located(w, "location", i.Location);
+            w.WriteString("documentPath", i.DocumentPath);
+            w.WriteString("currentValue", i.CurrentValue);
+            w.WriteString("requiredValue", i.RequiredValue);
+            w.WriteBoolean("satisfied", i.Satisfied);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("rollback");
+        foreach (var r in input.Rollback)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("order", r.Order);
+            w.WriteString("service", r.Service);
+            w.WriteString("kind", r.Kind.ToString());
+            w.WriteString("host", r.Host);
+            w.WriteString("action", r.Action);
+            Located(w, "location", r.Location);
+            w.WriteString("revertTo", r.RevertTo);
+            w.WriteString("command", r.Command);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("checks");
+        foreach (var c in input.Checks)
+        {
+            w.WriteStartObject();
+            w.WriteString("source", c.Source);
+            w.WriteString("subject", c.Subject);
+            w.WriteString("check", c.Check);
+            w.WriteString("status", c.Status);
+            w.WriteString("evidence", c.Evidence);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
         w.WriteEndObject();
     });
+
+    /// <summary>The JSON report's schema (docs/schemas/report.schema.json); the version changes when a field changes meaning or goes away.</summary>
+    public const string JsonSchemaVersion = "1.0";
+    public const string JsonSchemaId = InformationUri + "/blob/main/docs/schemas/report.schema.json";
 
     public static string Sarif(ReportInput input) => WithWriter(w =>
     {
         var findings = input.Results.SelectMany(r => r.Findings.Select(f => (Gate: r.GateId, Finding: f))).ToList();
         var rules = findings.Select(x => x.Finding.RuleId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var ruleIndex = rules.Select((id, i) => (id, i)).ToDictionary(x => x.id, x => x.i, StringComparer.Ordinal);
-        var rootUri = new Uri(Path.TrimEndingDirectorySeparator(string.IsNullOrEmpty(input.EstateRoot) ? Environment.CurrentDirectory : input.EstateRoot) + Path.DirectorySeparatorChar).AbsoluteUri;
+        var estateRoot = string.IsNullOrEmpty(input.EstateRoot) ? Environment.CurrentDirectory : input.EstateRoot;
+        // GitHub places results by paths relative to the repository root: the estate's own path inside the
+        // repository prefixes every file, and %SRCROOT% names the checkout.
+        var baseFolder = input.RepositoryRoot ?? estateRoot;
+        var prefix = input.RepositoryRoot is null ? "" : Path.GetRelativePath(input.RepositoryRoot, estateRoot).Replace('\\', '/');
+        prefix = prefix is "." or "" ? "" : prefix.TrimEnd('/') + "/";
+        var rootUri = new Uri(Path.TrimEndingDirectorySeparator(baseFolder) + Path.DirectorySeparatorChar).AbsoluteUri;
 
         w.WriteStartObject();
         w.WriteString("$schema", "https://json.schemastore.org/sarif-2.1.0.json");
@@ -167,8 +246,17 @@ public static class ReportWriter
             w.WriteStartObject();
             w.WriteString("id", id);
             w.WriteString("name", id.Replace(".", "", StringComparison.Ordinal));
+            var rule = RuleText.For(id, sample.Gate);
             w.WriteStartObject("shortDescription");
-            w.WriteString("text", $"{sample.Gate} rule {id}");
+            w.WriteString("text", rule.Short);
+            w.WriteEndObject();
+            w.WriteStartObject("fullDescription");
+            w.WriteString("text", rule.Full);
+            w.WriteEndObject();
+            w.WriteString("helpUri", rule.HelpUri);
+            w.WriteStartObject("help");
+            w.WriteString("text", rule.Help);
+            w.WriteString("markdown", rule.HelpMarkdown);
             w.WriteEndObject();
             w.WriteStartObject("defaultConfiguration");
             w.WriteString("level", Level(sample.Finding.Severity));
@@ -178,8 +266,11 @@ public static class ReportWriter
         w.WriteEndArray();
         w.WriteEndObject();
         w.WriteEndObject();
+        w.WriteStartObject("automationDetails");
+        w.WriteString("id", $"{ToolName}/{(findings.Count == 0 ? "gates" : string.Join("-", input.Results.Select(r => r.GateId)))}/{input.RunId ?? Iso(input.GeneratedUtc)}");
+        w.WriteEndObject();
         w.WriteStartObject("originalUriBaseIds");
-        w.WriteStartObject("ESTATEROOT");
+        w.WriteStartObject(SourceRoot);
         w.WriteString("uri", rootUri);
         w.WriteEndObject();
         w.WriteEndObject();
@@ -197,7 +288,7 @@ public static class ReportWriter
             if (f.Location is not null)
             {
                 w.WriteStartObject();
-                PhysicalLocation(w, f.Location);
+                PhysicalLocation(w, f.Location, prefix);
                 if (f.DocumentPath is not null || f.Subject is not null)
                 {
                     w.WriteStartArray("logicalLocations");
@@ -218,7 +309,7 @@ public static class ReportWriter
                 w.WriteStartArray("relatedLocations");
                 w.WriteStartObject();
                 w.WriteNumber("id", 1);
-                PhysicalLocation(w, f.RelatedLocation);
+                PhysicalLocation(w, f.RelatedLocation, prefix);
                 w.WriteStartObject("message");
                 w.WriteString("text", f.Actual is null ? "other side of the disagreement" : $"says {f.Actual}");
                 w.WriteEndObject();
@@ -239,12 +330,15 @@ public static class ReportWriter
         w.WriteEndObject();
     });
 
-    private static void PhysicalLocation(Utf8JsonWriter w, SourceLocation l)
+    /// <summary>SARIF's conventional name for the checkout root (GitHub resolves it to the repository).</summary>
+    private const string SourceRoot = "%SRCROOT%";
+
+    private static void PhysicalLocation(Utf8JsonWriter w, SourceLocation l, string prefix)
     {
         w.WriteStartObject("physicalLocation");
         w.WriteStartObject("artifactLocation");
-        w.WriteString("uri", l.File.Replace('\\', '/'));
-        w.WriteString("uriBaseId", "ESTATEROOT");
+        w.WriteString("uri", prefix + l.File.Replace('\\', '/'));
+        w.WriteString("uriBaseId", SourceRoot);
         w.WriteEndObject();
         w.WriteStartObject("region");
         w.WriteNumber("startLine", Math.Max(1, l.Line));
@@ -266,6 +360,7 @@ public static class ReportWriter
             x.WriteAttributeString("tests", suites.Sum(s => s.Cases.Count).ToString(CultureInfo.InvariantCulture));
             x.WriteAttributeString("failures", suites.Sum(s => s.Cases.Count(c => c.Errors.Count > 0)).ToString(CultureInfo.InvariantCulture));
             x.WriteAttributeString("timestamp", Iso(input.GeneratedUtc));
+            x.WriteAttributeString("time", Seconds(input.Duration));
             foreach (var (result, cases) in suites)
             {
                 x.WriteStartElement("testsuite");
@@ -274,14 +369,20 @@ public static class ReportWriter
                 x.WriteAttributeString("failures", cases.Count(c => c.Errors.Count > 0).ToString(CultureInfo.InvariantCulture));
                 x.WriteAttributeString("errors", "0");
                 x.WriteAttributeString("skipped", "0");
+                x.WriteAttributeString("time", Seconds(input.Duration));
                 foreach (var c in cases)
                 {
                     x.WriteStartElement("testcase");
                     x.WriteAttributeString("classname", $"{ToolName}.{result.GateId}");
                     x.WriteAttributeString("name", c.Name);
+                    x.WriteAttributeString("time", "0");
                     if (c.File is not null)
                     {
                         x.WriteAttributeString("file", c.File);
+                    }
+                    if (c.Line is not null)
+                    {
+                        x.WriteAttributeString("line", c.Line.Value.ToString(CultureInfo.InvariantCulture));
                     }
                     if (c.Errors.Count > 0)
                     {
@@ -304,18 +405,20 @@ public static class ReportWriter
         return sb.ToString();
     }
 
-    private sealed record Case(string Name, string? File, List<RelocationFinding> Errors, List<RelocationFinding> Warnings);
+    private sealed record Case(string Name, string? File, int? Line, List<RelocationFinding> Errors, List<RelocationFinding> Warnings);
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture);
 
     private static List<Case> Cases(GateResult result)
     {
         var cases = result.Findings
             .GroupBy(f => (f.RuleId, f.Subject))
-            .Select(g => new Case(g.Key.Subject is null ? g.Key.RuleId : $"{g.Key.RuleId} {g.Key.Subject}", g.First().Location?.File,
+            .Select(g => new Case(g.Key.Subject is null ? g.Key.RuleId : $"{g.Key.RuleId} {g.Key.Subject}", g.First().Location?.File, g.First().Location?.Line,
                 g.Where(f => f.Severity == FindingSeverity.Error).ToList(), g.Where(f => f.Severity != FindingSeverity.Error).ToList()))
             .ToList();
         if (cases.TrueForAll(c => c.Errors.Count == 0))
         {
-            cases.Insert(0, new Case($"{result.GateId} passes", null, [], []));
+            cases.Insert(0, new Case($"{result.GateId} passes", null, null, [], []));
         }
         return cases;
     }
@@ -328,24 +431,74 @@ public static class ReportWriter
     public static string Markdown(ReportInput input)
     {
         var sb = new StringBuilder();
-        var passed = input.Results.All(r => r.Passed);
-        sb.Append("# InfraRelocation gate report\n\n");
-        sb.Append(CultureInfo.InvariantCulture, $"- Estate: `{input.EstateRoot}`\n- Generated: {Iso(input.GeneratedUtc)}\n- Result: **{(passed ? "PASS" : "FAIL")}**\n\n");
-        sb.Append("| Gate | Result | Errors | Warnings | Summary |\n|---|---|---|---|---|\n");
-        foreach (var r in input.Results)
+        sb.Append("# InfraRelocation report\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"- Estate: `{input.EstateRoot}`\n- Generated: {Iso(input.GeneratedUtc)}\n");
+        if (input.ChangeId is not null) sb.Append(CultureInfo.InvariantCulture, $"- Change: `{input.ChangeId}`\n");
+        if (input.Results.Count > 0)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"| {r.GateId} | {(r.Passed ? "pass" : "FAIL")} | {r.ErrorCount} | {r.WarningCount} | {Cell(r.Summary)} |\n");
+            sb.Append(CultureInfo.InvariantCulture, $"- Result: **{(input.Results.All(r => r.Passed) ? "PASS" : "FAIL")}**\n");
+        }
+        if (input.State is not null)
+        {
+            // GitHub renders Mermaid: the protocol's states, the current one highlighted.
+            sb.Append("\n## State\n\n```mermaid\nstateDiagram-v2\n    direction LR\n    [*] --> planning\n");
+            var states = Enum.GetNames<InfraRelocation.Model.RelocationState>().Select(n => n.ToLowerInvariant()).ToList();
+            for (var i = 0; i + 1 < states.Count; i++) sb.Append(CultureInfo.InvariantCulture, $"    {states[i]} --> {states[i + 1]}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"    {states[^1]} --> [*]\n    classDef current fill:#0969da,color:#fff,stroke:#0550ae\n");
+            if (states.Contains(input.State.ToLowerInvariant())) sb.Append(CultureInfo.InvariantCulture, $"    class {input.State.ToLowerInvariant()} current\n");
+            sb.Append("```\n");
+        }
+        if (input.Results.Count > 0)
+        {
+            sb.Append("\n## Gates\n\n| Gate | Result | Errors | Warnings | Summary |\n|---|---|---|---|---|\n");
+            foreach (var r in input.Results)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {r.GateId} | {(r.Passed ? "pass" : "FAIL")} | {r.ErrorCount} | {r.WarningCount} | {Cell(r.Summary)} |\n");
+            }
         }
         foreach (var r in input.Results.Where(r => r.Findings.Count > 0))
         {
-            sb.Append(CultureInfo.InvariantCulture, $"\n## {r.GateId}\n\n| Severity | Rule | Location | Subject | Message |\n|---|---|---|---|---|\n");
+            sb.Append(CultureInfo.InvariantCulture, $"\n### {r.GateId}\n\n| Severity | Rule | Location | Subject | Message |\n|---|---|---|---|---|\n");
             foreach (var f in r.Findings)
             {
                 sb.Append(CultureInfo.InvariantCulture, $"| {f.Severity} | `{f.RuleId}` | {(f.Location is null ? "" : $"`{f.Location}`")} | {Cell(f.Subject)} | {Cell(f.Message)} |\n");
             }
         }
+        if (input.Impact.Count > 0)
+        {
+            sb.Append("\n## Impact\n\n| Service | Surface | Ok | Current | Required | Location |\n|---|---|---|---|---|---|\n");
+            foreach (var i in input.Impact)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {Cell(i.Service)} | {i.Surface} | {(i.Satisfied ? "ok" : "**change**")} | {Cell(i.CurrentValue ?? "(none)")} | {Cell(i.RequiredValue)} | `{i.Location?.ToString() ?? i.File}` |\n");
+            }
+        }
+        if (input.Rollback.Count > 0)
+        {
+            sb.Append("\n## Rollback plan\n\n```mermaid\nflowchart TD\n");
+            foreach (var step in input.Rollback)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"    s{step.Order}[\"{step.Order}. {step.Kind} {Mermaid(step.Service)}{(step.Host is null ? "" : " @ " + Mermaid(step.Host))}\"]\n");
+            }
+            for (var i = 0; i + 1 < input.Rollback.Count; i++) sb.Append(CultureInfo.InvariantCulture, $"    s{input.Rollback[i].Order} --> s{input.Rollback[i + 1].Order}\n");
+            sb.Append("```\n\n| # | Service | Kind | Host | Action |\n|---|---|---|---|---|\n");
+            foreach (var step in input.Rollback)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {step.Order} | {Cell(step.Service)} | {step.Kind} | {Cell(step.Host)} | {Cell(step.Action)} |\n");
+            }
+        }
+        if (input.Checks.Count > 0)
+        {
+            sb.Append("\n## Preflight and readiness\n\n| Source | Subject | Check | Status | Evidence |\n|---|---|---|---|---|\n");
+            foreach (var c in input.Checks)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {Cell(c.Source)} | {Cell(c.Subject)} | {Cell(c.Check)} | {c.Status} | {Cell(c.Evidence)} |\n");
+            }
+        }
         return sb.ToString();
     }
+
+    // Mermaid labels are quoted; a quote inside one would end it.
+    private static string Mermaid(string text) => text.Replace("\"", "'", StringComparison.Ordinal);
 
     private static string Cell(string? text) => (text ?? "").Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 }

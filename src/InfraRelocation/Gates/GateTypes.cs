@@ -142,4 +142,6 @@ public enum ReportFormat
     Sarif,
     JUnit,
     Markdown,
+    /// <summary>One self-contained HTML page (inline CSS and SVG; no network when viewed).</summary>
+    Html,
 }
