@@ -98,13 +98,13 @@ Describe 'Ctrl+C on a change' {
         try {
             $env:INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS = '60000'
             [void] $ps.AddCommand('Import-Module').AddParameter('Name', $BuiltManifest).AddStatement()
-            [void] $ps.AddCommand('Set-RelocationVmTarget').AddParameter('Root', $root).AddParameter('Hostname', 'files-core').
-                AddParameter('Status', 'ready').AddParameter('Confirm', $false).AddParameter('Verbose', $true)
+            [void] $ps.AddCommand('Set-RelocationServiceStatus').AddParameter('Root', $root).AddParameter('Service', 'bookmarks').
+                AddParameter('Status', 'shadow').AddParameter('Confirm', $false).AddParameter('Verbose', $true)
             $async = $ps.BeginInvoke()
-            # ShouldProcess says "Performing the operation" (verbose) just before the commit, where the test pause holds it.
+            # With -Verbose, ShouldProcess writes the previewed diff just before the commit, where the test pause holds it.
             $deadline = [DateTime]::UtcNow.AddSeconds(120)
-            while (-not ($ps.Streams.Verbose.Message -match 'Performing the operation') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
-            $ps.Streams.Verbose.Message -match 'Performing the operation' | Should -Not -BeNullOrEmpty
+            while (-not ($ps.Streams.Verbose.Message -match '\+\+\+ b/') -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+            $ps.Streams.Verbose.Message -match '\+\+\+ b/' | Should -Not -BeNullOrEmpty
             $ps.Stop()
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
         } finally {
@@ -112,7 +112,7 @@ Describe 'Ctrl+C on a change' {
             $ps.Dispose()
         }
         (Get-FileHash $path).Hash | Should -Be $before
-        $receipt = Get-RelocationReceipt -Root $root -Capability infra.relocation.vm.target | Select-Object -Last 1
+        $receipt = Get-RelocationReceipt -Root $root -Capability infra.relocation.service.transition | Select-Object -Last 1
         $receipt.Outcome | Should -Be 'Cancelled'
         $receipt.Summary | Should -Match 'To resume, run the same command again'
     }
