@@ -49,3 +49,22 @@ Describe 'Services from the pipeline' {
         $out[0].Root | Should -Be $Root
     }
 }
+
+Describe '-Verbose narrates gates and transitions' {
+    It 'a gate names the root, every file with its digest, and each gate''s result and time' {
+        $verbose = @(Invoke-RelocationParity -Root $Root -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+        $verbose | Should -Contain ($verbose | Where-Object { $_ -like "Estate $Root*: * file(s) read in * ms" })
+        $digest = (Get-FileHash (Join-Path $Root 'ops/bindings/infra.relocation.plan.yaml') -Algorithm SHA256).Hash.ToLowerInvariant().Substring(0, 12)
+        $verbose | Should -Contain "  sha256 $digest ops/bindings/infra.relocation.plan.yaml"
+        $verbose | Where-Object { $_ -like 'Gates ran in * ms:' } | Should -Not -BeNullOrEmpty
+        $verbose | Where-Object { $_ -like '  D35: *checked*' } | Should -Not -BeNullOrEmpty
+    }
+
+    It 'a transition preview names its inputs and what would change' {
+        $root = New-TestEstate -Name verbose
+        $verbose = @(Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -WhatIf -Verbose 4>&1 |
+            Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+        $verbose | Where-Object { $_ -like "Estate $root*" } | Should -Not -BeNullOrEmpty
+        $verbose | Where-Object { $_ -like 'Guards and preview: *bookmarks*file(s) would change' } | Should -Not -BeNullOrEmpty
+    }
+}

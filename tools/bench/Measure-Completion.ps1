@@ -17,7 +17,9 @@ param(
     [string] $RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..' '..')).Path,
     [string] $BenchmarksFile = (Join-Path $RepoRoot 'docs' 'benchmarks.md'),
     [int] $Services = 1000,
-    [int] $Runs = 15
+    [int] $Runs = 15,
+    # An estate GateBench already generated (its <Services> folder); without it GateBench runs first.
+    [string] $EstateRoot
 )
 
 $ErrorActionPreference = 'Stop'
@@ -30,10 +32,13 @@ if (-not $ModulePath) {
 $work = Join-Path ([IO.Path]::GetTempPath()) "completionbench-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
 New-Item -ItemType Directory $work | Out-Null
 try {
-    $project = Join-Path $RepoRoot 'tools' 'bench' 'GateBench'
-    $lines = @(& dotnet run -c Release --project $project -- --sizes $Services --runs 1 --keep $work 2>&1)
-    if ($LASTEXITCODE -ne 0) { $lines | Out-Host; throw "GateBench failed with exit code $LASTEXITCODE" }
-    $root = Join-Path $work $Services
+    $root = $EstateRoot
+    if (-not $root) {
+        $project = Join-Path $RepoRoot 'tools' 'bench' 'GateBench'
+        $lines = @(& dotnet run -c Release --project $project -- --sizes $Services --runs 1 --keep $work 2>&1)
+        if ($LASTEXITCODE -ne 0) { $lines | Out-Host; throw "GateBench failed with exit code $LASTEXITCODE" }
+        $root = Join-Path $work $Services
+    }
     Import-Module $ModulePath
 
     $cases = @(

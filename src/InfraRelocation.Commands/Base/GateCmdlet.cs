@@ -30,16 +30,24 @@ public abstract class GateCmdlet : EstateCmdlet
 
     protected override void EndProcessing()
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var estate = TryLoadEstate(null, writeFinding: !AsExitCode, out var unreadable);
         if (estate is null)
         {
             ReportUnreadable(unreadable!);
             return;
         }
+        NarrateInputs(estate.InputDigests, clock.Elapsed);
 
         var run = BeginRun(Capability, RunMode.Read);
         run.RecordInputs(estate.InputDigests);
+        clock.Restart();
         var results = Run(() => Evaluate(estate));
+        WriteVerbose($"Gates ran in {clock.ElapsedMilliseconds} ms:");
+        foreach (var r in results)
+        {
+            WriteVerbose($"  {r.GateId}: {(r.Passed ? "pass" : "FAIL")}, {r.Checked} checked, {r.ErrorCount} error(s), {r.WarningCount} warning(s): {r.Summary}");
+        }
         var exitCode = GateRunner.ExitCodeFor(results);
         var findings = results.SelectMany(r => r.Findings).ToList();
         var errors = findings.Count(f => f.Severity == FindingSeverity.Error);

@@ -250,6 +250,16 @@ public abstract class EstateCmdlet : RelocationCmdlet
     protected RunContext BeginRun(string capability, RunMode mode) =>
         new(capability, MyInvocation.MyCommand.Name, mode, Layout.Root);
 
+    /// <summary>-Verbose: the estate root, every file read with its digest, and how long reading took.</summary>
+    protected void NarrateInputs(IReadOnlyDictionary<string, string> digests, TimeSpan took)
+    {
+        WriteVerbose($"Estate {Layout.Root}: {digests.Count} file(s) read in {took.TotalMilliseconds:0} ms");
+        foreach (var (file, digest) in digests.OrderBy(d => d.Key, StringComparer.Ordinal))
+        {
+            WriteVerbose($"  sha256 {digest[..Math.Min(12, digest.Length)]} {file}");
+        }
+    }
+
     /// <summary>
     /// Loads the estate for a Test-* or gate cmdlet. An unreadable or malformed file is not a terminating error:
     /// it is written as a located finding (rule <c>YAML.&lt;ErrorId&gt;</c>) and a non-terminating error, so

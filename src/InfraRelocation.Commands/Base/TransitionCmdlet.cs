@@ -151,6 +151,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         decorate ??= r => r;
 
         TransitionRun preview;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             preview = TransitionExecutor.Preview(Layout, e => planner(e, env));
@@ -168,6 +169,8 @@ public abstract class TransitionCmdlet : EstateCmdlet
         }
         runContext.RecordInputs(preview.InputDigests);
         _activePreview = preview;
+        NarrateInputs(preview.InputDigests, clock.Elapsed);
+        WriteVerbose($"Guards and preview: {preview.Plan.Summary}; {(preview.Plan.Blocked ? "blocked" : $"{preview.Changes.Select(c => c.File).Distinct().Count()} file(s) would change")}");
         WarnAll(preview.Plan);
 
         if (preview.Plan.Blocked)
@@ -230,6 +233,11 @@ public abstract class TransitionCmdlet : EstateCmdlet
             throw new PipelineStoppedException(ex.Message);
         }
         runContext.RecordInputs(committed.InputDigests);
+        WriteVerbose($"Commit took {clock.ElapsedMilliseconds} ms from the start of the preview:");
+        foreach (var file in committed.Outcome?.Files ?? [])
+        {
+            WriteVerbose($"  {file.Path}: sha256 {(file.OldSha256 ?? "(new)")[..Math.Min(12, (file.OldSha256 ?? "(new)").Length)]} -> {file.NewSha256[..Math.Min(12, file.NewSha256.Length)]}");
+        }
         if (committed.Plan.Blocked)
         {
             WarnAll(committed.Plan);

@@ -134,7 +134,7 @@ public static class HtmlReport
         {
             return;
         }
-        const int w = 640, h = 40, gap = 22;
+        const int w = 900, h = 40, gap = 22;
         var height = input.Rollback.Count * (h + gap);
         html.Append("<section id=\"rollback\"><h2>Rollback plan</h2>\n")
             .Append(CultureInfo.InvariantCulture, $"<svg class=\"plan\" role=\"img\" aria-label=\"rollback plan\" viewBox=\"0 0 {w + 20} {height}\" width=\"{w + 20}\" height=\"{height}\">\n");
@@ -145,7 +145,7 @@ public static class HtmlReport
             var label = $"{step.Order}. {step.Kind} {step.Service}{(step.Host is null ? "" : " @ " + step.Host)}";
             html.Append(CultureInfo.InvariantCulture, $"<g class=\"step {step.Kind.ToString().ToLowerInvariant()}\" data-order=\"{step.Order}\" data-service=\"{E(step.Service)}\">")
                 .Append(CultureInfo.InvariantCulture, $"<rect x=\"10\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"6\"/>")
-                .Append(CultureInfo.InvariantCulture, $"<text x=\"22\" y=\"{y + 25}\">{E(Shorten(label + ": " + step.Action, 90))}</text>")
+                .Append(CultureInfo.InvariantCulture, $"<text x=\"22\" y=\"{y + 25}\">{E(Shorten(label + ": " + step.Action, 130))}</text>")
                 .Append("<title>").Append(E(step.Action)).Append("</title></g>\n");
             if (i < input.Rollback.Count - 1)
             {
