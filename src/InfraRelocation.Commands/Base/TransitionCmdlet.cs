@@ -119,7 +119,8 @@ public abstract class TransitionCmdlet : EstateCmdlet
         {
             return RunTransition(template, planner, target, highImpact, gate, afterCommit, decorate);
         }
-        catch (PipelineStoppedException) when (_activeRun is { } run)
+        // Only Ctrl+C (StopProcessing cancels the token): a terminating error also arrives as PipelineStoppedException.
+        catch (PipelineStoppedException) when (_activeRun is { } run && CancelToken.IsCancellationRequested)
         {
             var line = MyInvocation.Line.Trim();
             var what = _activePreview is null ? "before its preview finished" : $"before {_activePreview.Plan.Summary} was committed";
