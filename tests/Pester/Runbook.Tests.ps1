@@ -317,41 +317,40 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $rest.ParityPassed | Sort-Object -Unique | Should -BeTrue
         $rest | ForEach-Object { Expect 'Invoke-RelocationPromotion/Succeeded' }
 
-        # The planned services: cutover, then applied. Their other SSOT files (stack registry, health bindings,
-        # backups, ...) are not updated in this fixture, so the health-gated promotion would revert on parity; the
-        # runbook records them applied with -Force, and each receipt says so.
+        # The planned services: their other SSOT files (stack registry, health bindings, backups, ...) are not updated
+        # in this fixture, so the mutation guard refuses their cutover (D35 on the estate after the move). The runbook
+        # forces it with a reason (recorded in each receipt), then rolls them back, which only removes errors.
         $planned = @((Read-Manifest).Services | Where-Object StatusText -EQ planned)
         $planned.Count | Should -Be 12
-        $c = $planned | Set-RelocationServiceStatus -Root $root -Status cutover
+        { $planned[0] | Set-RelocationServiceStatus -Root $root -Status cutover -ErrorAction Stop } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand"
+        Expect 'Set-RelocationServiceStatus/Blocked'
+        $c = $planned | Set-RelocationServiceStatus -Root $root -Status cutover -Force -Reason 'runbook: their SSOT files move in a later change'
         $c.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
-        $a = $planned | Set-RelocationServiceStatus -Root $root -Status applied -Force
-        $a.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
-        $a | ForEach-Object { $_.Overrides | Should -Match 'without the health-gated promotion' }
+        $c.OverrideReason | Sort-Object -Unique | Should -Be 'runbook: their SSOT files move in a later change'
+        $rb = $planned | Set-RelocationServiceStatus -Root $root -Status rolled-back
+        $rb.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
         1..24 | ForEach-Object { Expect 'Set-RelocationServiceStatus/Succeeded' }
 
         $cl = Set-RelocationState -Root $root -State cleanup -Confirm:$false
         $cl.Outcome | Should -Be 'Succeeded'
         Expect 'Set-RelocationState/Succeeded'
-        # Post-change parity of this phase: the promoted services agree everywhere and D37 passes; D35 names only
-        # the services recorded applied with -Force, whose other SSOT files this fixture leaves unchanged.
+        # Post-change parity of this phase: the promoted services agree everywhere, the rolled-back ones name their
+        # rollback targets; D35 and D37 pass (cleanup needs D35 green).
         $parity = Invoke-RelocationParity -Root $root
-        Expect 'Invoke-RelocationParity/Failed'
-        $d35 = @($parity | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Severity -eq 'Error' })
-        $d35.Count | Should -BeGreaterThan 0
-        $d35.RuleId | ForEach-Object { $_ | Should -BeLike 'D35.*' }
-        $d35.Subject | Sort-Object -Unique | ForEach-Object { $_ | Should -BeIn $planned.Service }
-        ($parity | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Results.Where({ $_.GateId -eq 'D37' }).Passed | Should -BeTrue
-        $done = (Read-Manifest).Services | Set-RelocationServiceStatus -Root $root -Status complete
-        @($done).Count | Should -Be 19
+        Expect 'Invoke-RelocationParity/Passed'
+        @($parity | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Severity -eq 'Error' }) | Should -BeNullOrEmpty
+        $done = (Read-Manifest).Services | Where-Object StatusText -EQ applied | Set-RelocationServiceStatus -Root $root -Status complete
+        @($done).Count | Should -Be 7
         $done.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
-        1..19 | ForEach-Object { Expect 'Set-RelocationServiceStatus/Succeeded' }
+        1..7 | ForEach-Object { Expect 'Set-RelocationServiceStatus/Succeeded' }
         $final = Set-RelocationState -Root $root -State complete -Confirm:$false
         $final.Outcome | Should -Be 'Succeeded'
         $final.Before | Should -Be 'cleanup'
         Expect 'Set-RelocationState/Succeeded'
         $m = Read-Manifest
         $m.ActiveRelocation.StateText | Should -Be 'complete'
-        $m.Services.StatusText | Sort-Object -Unique | Should -Be 'complete'
+        $m.Services.StatusText | Sort-Object -Unique | Should -Be @('complete', 'rolled-back')
         Assert-Ledger
     }
 

@@ -13,8 +13,17 @@ BeforeAll {
 
     function New-TransitionEstate([switch] $NoEvidence) {
         $root = New-TestEstate -Name transitions
+        Set-SsotReady $root 'bookmarks'
+        Set-SsotReady $root 'rss-reader'
         if (-not $NoEvidence) { & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $root }
         $root
+    }
+
+    # The operator's SSOT updates before a planned service moves (stack registry deploy target, health binding), so
+    # the mutation guard (D35 on the estate after the move) passes; the service registry follows the move itself.
+    function Set-SsotReady([string] $Root, [string] $Service, [string] $HostName = 'app-core') {
+        Edit-EstateFile $Root 'ops/governance/STACK_REGISTRY.yaml' "(stack_id: $Service\n(?:    .*\n)*?    deploy_target: host:)legacy-docker" "`${1}$HostName"
+        Edit-EstateFile $Root $Health "(- id: $Service\n    host: )legacy-docker" "`${1}$HostName"
     }
 
     function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
@@ -355,13 +364,20 @@ Describe 'Invoke-RelocationPromotion' {
         }
     }
 
-    It 'reverts by itself when parity fails on the written files, and says so in the receipt' {
+    It 'is refused before the write when parity would fail; forced with a reason, it reverts itself after the write' {
         $root = New-PromotionEstate '/ok'
-        # The health binding of wiki points at the old host: D35 fails once the change is written.
+        # The health binding of wiki points at the old host: D35 fails on the estate after the change.
         Edit-EstateFile $root $Health '(- id: wiki\n    host: )app-core' '${1}legacy-docker'
         $before = Get-Snapshot $root
-        $receipt = Invoke-RelocationPromotion -Root $root -Service wiki -Probes 1 -Interval 0.05 -Window 20 -ErrorVariable promotionErrors -ErrorAction SilentlyContinue
+        $err = { Invoke-RelocationPromotion -Root $root -Service wiki -Probes 1 -Interval 0.05 -Window 20 -ErrorAction Stop } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.InvokeRelocationPromotionCommand" -PassThru
+        $err.Exception.Message | Should -Match 'D35\.HealthHostMismatch'
+        $err.Exception.Message | Should -Match 'ops/bindings/infra\.relocation\.plan\.yaml:\d+:\d+'
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+
+        $receipt = Invoke-RelocationPromotion -Root $root -Service wiki -Probes 1 -Interval 0.05 -Window 20 -Force -Reason 'health binding follows in CHG-2' -ErrorVariable promotionErrors -ErrorAction SilentlyContinue
         $receipt.Outcome | Should -Be 'Reverted'
+        $receipt.OverrideReason | Should -Be 'health binding follows in CHG-2'
         $receipt.ParityPassed | Should -BeFalse
         $receipt.RevertReason | Should -Match 'D35.HealthHostMismatch'
         $receipt.Files | Should -Not -BeNullOrEmpty
@@ -378,22 +394,111 @@ Describe 'Invoke-RelocationPromotion' {
     }
 }
 
+Describe 'The mutation guard (SCHEMA, D35, D37, identity on the estate after the change)' {
+    BeforeAll {
+        function Get-LastReceipt([string] $Root) { (Get-Content (Join-Path $Root 'receipts' 'ledger.jsonl') | Select-Object -Last 1 | ConvertFrom-Json).receipt }
+    }
+
+    It 'blocked: a move that breaks D35 names every finding with file:line:column, writes nothing, records a Blocked receipt' {
+        $root = New-TransitionEstate
+        $before = Get-Snapshot $root
+        $err = { Set-RelocationServiceStatus -Root $root -Service loki -Status shadow -ErrorAction Stop } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand" -PassThru
+        $err.Exception.Message | Should -Match 'ops/bindings/infra\.relocation\.plan\.yaml:\d+:\d+: Error D35\.StackTargetMismatch'
+        $err.Exception.Message | Should -Match 'D35\.HealthHostMismatch'
+        $err.Exception.Message | Should -Match '-Force -Reason'
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+        $last = Get-LastReceipt $root
+        $last.Outcome | Should -Be 'Blocked'
+        $last.Findings.RuleId | Should -Contain 'D35.StackTargetMismatch'
+    }
+
+    It '-WhatIf shows the same verdict' {
+        $root = New-TransitionEstate
+        { Set-RelocationServiceStatus -Root $root -Service loki -Status shadow -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand"
+    }
+
+    It 'forced with a reason: written, and the override, the findings and the reason are in the receipt' {
+        $root = New-TransitionEstate
+        { Set-RelocationServiceStatus -Root $root -Service loki -Status shadow -Force -ErrorAction Stop } |
+            Should -Throw -ErrorId "ForceNeedsReason,$Ns.SetRelocationServiceStatusCommand"
+        $r = Set-RelocationServiceStatus -Root $root -Service loki -Status shadow -Force -Reason 'stack moves with CHG-7'
+        $r.Outcome | Should -Be 'Succeeded'
+        $r.OverrideReason | Should -Be 'stack moves with CHG-7'
+        $r.Overrides | Should -Match 'Forced past 2 gate error\(s\).*reason: stack moves with CHG-7'
+        ($r.Findings | Where-Object Message -Like 'Overridden (-Force):*').RuleId | Sort-Object | Should -Be @('D35.HealthHostMismatch', 'D35.StackTargetMismatch')
+        ((Get-RelocationManifest -Root $root).Services | Where-Object Service -EQ loki).StatusText | Should -Be 'shadow'
+    }
+
+    It 'passing: a move whose SSOT files agree' {
+        $root = New-TransitionEstate
+        (Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow).Outcome | Should -Be 'Succeeded'
+        (Invoke-RelocationGate -Root $root | Select-Object -Last 1).Outcome | Should -Be 'Passed'
+    }
+
+    It 'an unrelated error blocks every change, a change that only removes errors goes ahead' {
+        $root = New-TransitionEstate
+        Edit-EstateFile $root $Registry '(  wiki:\n    host: )app-core' '${1}legacy-docker'
+        Edit-EstateFile $root $Registry '(  pastebin:\n    host: )app-core' '${1}legacy-docker'
+        $err = { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -ErrorAction Stop } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand" -PassThru
+        $err.Exception.Message | Should -Match 'wiki'
+        $r = Set-RelocationServiceStatus -Root $root -Service pastebin -Status planned -WarningVariable w
+        $r.Outcome | Should -Be 'Succeeded'
+        $r.Findings.RuleId | Should -Contain 'GUARD.OnlyRemovesErrors'
+    }
+
+    It 'host changes (provision, bootstrap, hostname) are refused while a gate fails, -WhatIf included' {
+        $root = New-TransitionEstate
+        Edit-EstateFile $root $Registry '(  wiki:\n    host: )app-core' '${1}legacy-docker'
+        { Initialize-RelocationVm -Root $root -Hostname app-core -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId 'MutationGuardBlocked,InfraRelocation.Commands.Commands.InitializeRelocationVmCommand'
+        (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
+        { Set-HypervisorHostname -Root $root -HostId pve-fra1-a -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId 'MutationGuardBlocked,InfraRelocation.Commands.Commands.SetHypervisorHostnameCommand'
+        (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
+        New-ProxmoxVm -Root $root -Hostname files-core -WhatIf -ErrorVariable pveErrors -ErrorAction SilentlyContinue | Out-Null
+        $pveErrors[0].FullyQualifiedErrorId | Should -Be 'MutationGuardBlocked,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
+    }
+
+    It 'schema errors stop every change and a malformed estate appends no receipt' {
+        $root = New-TransitionEstate
+        Edit-EstateFile $root $Manifest '^  change_id: "CHG-2026-1118-SPLIT-LEGACY"' '  change_id: [1, 2]'
+        $count = Get-LedgerCount $root
+        $before = Get-Snapshot $root
+        { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'try' -ErrorAction Stop } |
+            Should -Throw -ErrorId "EstateSchemaInvalid,$Ns.SetRelocationServiceStatusCommand"
+        { Initialize-RelocationVm -Root $root -Hostname app-core -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId 'EstateSchemaInvalid,InfraRelocation.Commands.Commands.InitializeRelocationVmCommand'
+        Get-LedgerCount $root | Should -Be $count
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+    }
+}
+
 Describe 'The sample relocation, preflight to complete' {
     It 'walks every state and service status with receipts; the registry follows every move' {
         $root = New-TransitionEstate
         $asOf = [DateTimeOffset]::UtcNow
         (Set-RelocationState -Root $root -State cutover -ApprovedBy 'cab-chair' -Confirm:$false).Outcome | Should -Be 'Succeeded'
-        (Get-RelocationManifest -Root $root).Services | Where-Object Status -In Planned, Shadow |
-            Set-RelocationServiceStatus -Root $root -Status cutover -WarningAction SilentlyContinue | Out-Null
-        # The registry followed every move in the same transactions; the other SSOT files are the operator's to update
-        # (the receipts warned), so D35 names only those, and D37 passes.
+        $services = (Get-RelocationManifest -Root $root).Services
+        $ready = @($services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in 'bookmarks', 'rss-reader' })
+        $notReady = @($services | Where-Object { $_.Status -eq 'Planned' -and $_.Service -notin 'bookmarks', 'rss-reader' })
+        ($ready | Set-RelocationServiceStatus -Root $root -Status cutover).Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
+        # The others' SSOT files still name the old hosts: their cutover is forced (recorded), then rolled back, which
+        # only removes errors.
+        $forced = $notReady | Set-RelocationServiceStatus -Root $root -Status cutover -Force -Reason 'walk: cut over, then rolled back'
+        $forced.OverrideReason | Sort-Object -Unique | Should -Be 'walk: cut over, then rolled back'
         $parity = Invoke-RelocationParity -Root $root
         $parity | Where-Object RuleId -EQ 'D35.RegistryHostMismatch' | Should -BeNullOrEmpty
+        ($parity | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Severity -eq 'Error' }).Subject | Sort-Object -Unique | Should -Be ($notReady.Service | Sort-Object)
         ($parity | Select-Object -Last 1).Results.Where({ $_.GateId -eq 'D37' }).Passed | Should -BeTrue
+        ($notReady | Set-RelocationServiceStatus -Root $root -Status rolled-back).Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
         { Set-RelocationState -Root $root -State cleanup -Confirm:$false } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand"
-        (Get-RelocationManifest -Root $root).Services | Set-RelocationServiceStatus -Root $root -Status applied -Force -WarningAction SilentlyContinue | Out-Null
+        ($ready | Set-RelocationServiceStatus -Root $root -Status applied -Force -Reason 'walk: no health endpoints').Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
         (Set-RelocationState -Root $root -State cleanup -Confirm:$false).Outcome | Should -Be 'Succeeded'
-        (Get-RelocationManifest -Root $root).Services | Set-RelocationServiceStatus -Root $root -Status complete | Out-Null
+        $ready | Set-RelocationServiceStatus -Root $root -Status complete | Out-Null
         $done = Set-RelocationState -Root $root -State complete -Confirm:$false
         $done.Outcome | Should -Be 'Succeeded'
         $done.Before | Should -Be 'cleanup'
@@ -401,7 +506,8 @@ Describe 'The sample relocation, preflight to complete' {
         $manifest = Get-RelocationManifest -Root $root
         $manifest.ActiveRelocation.StateText | Should -Be 'complete'
         $manifest.ActiveRelocation.ApprovedBy | Should -Be 'cab-chair'
-        $manifest.Services.StatusText | Sort-Object -Unique | Should -Be 'complete'
+        ($manifest.Services | Where-Object Service -In $ready.Service).StatusText | Sort-Object -Unique | Should -Be 'complete'
+        ($manifest.Services | Where-Object Service -In $notReady.Service).StatusText | Sort-Object -Unique | Should -Be 'rolled-back'
         (Invoke-RelocationGate -Root $root -AsOf $asOf -ErrorAction SilentlyContinue | Select-Object -Last 1).Outcome | Should -Be 'Passed'
         $chain = Test-RelocationReceiptChain -Root $root
         $chain.IsValid | Should -BeTrue

@@ -77,10 +77,23 @@ try {
     Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:$false |
         Format-List Outcome, Summary, Changes, Files, RunId | Out-Host
 
-    Write-DemoStep 'Move every planned and shadow service to cutover through the pipeline (the registry follows)'
-    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -In Planned, Shadow | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -WarningAction SilentlyContinue'
-    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -In Planned, Shadow |
-        Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -WarningAction SilentlyContinue | Format-Table | Out-Host
+    Write-DemoStep 'Move the shadow services to cutover through the pipeline (their SSOT files agree: the mutation guard passes)'
+    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Shadow | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
+    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Shadow |
+        Set-RelocationServiceStatus -Root $WalkRoot -Status cutover | Format-Table | Out-Host
+
+    Write-DemoStep 'A planned service whose SSOT files still name the old host: the guard judges the estate after the move and refuses'
+    Write-DemoCommand 'Set-RelocationServiceStatus -Root $WalkRoot -Service loki -Status cutover'
+    try { Set-RelocationServiceStatus -Root $WalkRoot -Service loki -Status cutover -ErrorAction Stop | Out-Null; throw 'The guard let D35 red through.' }
+    catch { if ($_.FullyQualifiedErrorId -notlike 'TransitionBlocked,*') { throw }; Write-Host $_.Exception.Message }
+
+    Write-DemoStep 'The planned services: cutover forced with a reason (recorded), then rolled back (a change that only removes errors)'
+    Write-DemoCommand '$planned | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason ''demo: their SSOT files move in a later change'''
+    $planned = (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Planned
+    $planned | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason 'demo: their SSOT files move in a later change' -WarningAction SilentlyContinue |
+        Select-Object -First 1 | Format-List Subject, Outcome, OverrideReason, Overrides | Out-Host
+    Write-DemoCommand '$planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back'
+    $planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back -WarningAction SilentlyContinue | Measure-Object | ForEach-Object { Write-Host "$($_.Count) services rolled back." }
 
     Write-DemoStep 'Health-gated promotion of wiki: 3 consecutive healthy probes, then parity on the written files'
     Write-DemoCommand 'Invoke-RelocationPromotion -Root $WalkRoot -Service wiki -Probes 3 -IntervalSeconds 0.2 -WindowSeconds 10 | Format-List'
@@ -94,9 +107,9 @@ try {
 }
 
 Write-DemoStep 'The other services have no reachable endpoint here: record applied without probes (-Force, recorded)'
-Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Cutover | Set-RelocationServiceStatus -Root $WalkRoot -Status applied -Force'
+Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Cutover | Set-RelocationServiceStatus -Root $WalkRoot -Status applied -Force -Reason ''no reachable endpoint in the demo'''
 (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Cutover |
-    Set-RelocationServiceStatus -Root $WalkRoot -Status applied -Force -WarningAction SilentlyContinue | Measure-Object | ForEach-Object { Write-Host "$($_.Count) services applied." }
+    Set-RelocationServiceStatus -Root $WalkRoot -Status applied -Force -Reason 'no reachable endpoint in the demo' -WarningAction SilentlyContinue | Measure-Object | ForEach-Object { Write-Host "$($_.Count) services applied." }
 
 Write-DemoStep 'Cleanup, decommission every service, complete'
 Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false'

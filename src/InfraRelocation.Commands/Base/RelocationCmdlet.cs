@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Secrets;
 using InfraRelocation.Receipts;
@@ -245,6 +246,14 @@ public abstract class EstateCmdlet : RelocationCmdlet
         }
         return _layout;
     }
+
+    /// <summary>
+    /// The mutation guard of a change made on a host (provision, bootstrap, hostname): the estate's files stay as they
+    /// are, so SCHEMA, D35, D37 and identity are judged on the estate as it is. Null when the change may go ahead;
+    /// else the refusal (<see cref="MutationGuard.IsUnreadableEstate"/> says whether it is bad input, with no receipt).
+    /// </summary>
+    protected static RelocationException? HostChangeRefusal(Core.Estate.Estate estate, string what) =>
+        MutationGuard.Refusal(MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow), what, canForce: false);
 
     /// <summary>Starts the evidence of a run of <paramref name="capability"/>.</summary>
     protected RunContext BeginRun(string capability, RunMode mode) =>

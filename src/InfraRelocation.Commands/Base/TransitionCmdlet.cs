@@ -21,7 +21,34 @@ public abstract class TransitionCmdlet : EstateCmdlet
     [ValidateRange(0, 3600)]
     public int LeaseTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Go ahead although the mutation guard (D35, D37, identity on the estate after the change) or a cmdlet's own
+    /// overridable guard refuses; needs -Reason. The findings, the override and the reason go into the receipt.
+    /// Schema errors are never overridden.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Why -Force is used (recorded in the receipt; required with -Force).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Reason { get; set; }
+
     protected abstract string Capability { get; }
+
+    /// <summary>Refuses -Force without -Reason (and -Reason without -Force) before anything is read.</summary>
+    private void ValidateOverride()
+    {
+        if (Force && string.IsNullOrWhiteSpace(Reason))
+        {
+            Fail("ForceNeedsReason", FailureKind.InvalidArgument,
+                "-Force overrides a guard and needs -Reason '<why>', which is recorded in the receipt.", "Force");
+        }
+        if (!Force && Reason is not null)
+        {
+            Fail("ReasonNeedsForce", FailureKind.InvalidArgument, "-Reason explains an override; it is only used with -Force.", Reason);
+        }
+    }
 
     /// <summary>
     /// True (default) when a refused or failed transition stops the command; false for cmdlets that take many items
@@ -141,6 +168,8 @@ public abstract class TransitionCmdlet : EstateCmdlet
         Func<TReceipt, TReceipt>? decorate)
         where TReceipt : TransitionReceipt
     {
+        ValidateOverride();
+        var guard = new TransitionGuard { Now = DateTimeOffset.UtcNow, ForceReason = Force ? Reason : null };
         var env = new TransitionEnvironment
         {
             Now = DateTimeOffset.UtcNow,
@@ -155,9 +184,9 @@ public abstract class TransitionCmdlet : EstateCmdlet
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            preview = TransitionExecutor.Preview(Layout, e => planner(e, env));
+            preview = TransitionExecutor.Preview(Layout, e => planner(e, env), guard);
         }
-        catch (RelocationException ex) when (ex.Kind == FailureKind.ParserError)
+        catch (RelocationException ex) when (TransitionExecutor.IsUnreadableEstate(ex))
         {
             Stop(ex);
             return null;
@@ -221,7 +250,13 @@ public abstract class TransitionCmdlet : EstateCmdlet
                             ? Fill(template, run, ReceiptOutcome.Reverted, $"{run.Plan.Summary} was written and reverted: {run.RevertReason}")
                             : Fill(template, run, ReceiptOutcome.Succeeded, run.Plan.Summary)));
                     },
+                    Guard = guard,
                 }, CancelToken);
+        }
+        catch (RelocationException ex) when (TransitionExecutor.IsUnreadableEstate(ex))
+        {
+            Stop(ex);
+            return null;
         }
         catch (RelocationException ex)
         {
@@ -265,7 +300,13 @@ public abstract class TransitionCmdlet : EstateCmdlet
         where TReceipt : TransitionReceipt
     {
         var errors = run.Plan.Findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
-        var message = $"{run.Plan.Summary} is blocked: {string.Join(" ", errors.Select(f => f.Message))}";
+        var message = $"{run.Plan.Summary} is blocked:{Environment.NewLine}{string.Join(Environment.NewLine, errors.Select(f => "  " + f))}";
+        if (run.Plan.Guard is { Passed: false } verdict && errors.Any(e => verdict.Blocking.Contains(e)))
+        {
+            message += Environment.NewLine + (verdict.SchemaBlocks
+                ? "Schema errors cannot be overridden: fix them first (Test-RelocationManifest lists them)."
+                : "These are errors of the gates on the estate as it would be after the change: fix them (Invoke-RelocationGate lists them), or repeat with -Force -Reason '<why>' (recorded in the receipt).");
+        }
         EmitReceipt(runContext, decorate(Fill(template, run, ReceiptOutcome.Blocked, message) with { Diff = "", Changes = [] }));
         Stop(new RelocationException("TransitionBlocked", FailureKind.InvalidOperation, message, errors.FirstOrDefault()?.Location, run.Plan.Subject)
         {
@@ -333,6 +374,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
             After = plan?.After ?? template.After,
             Findings = [.. plan?.Findings ?? [], .. extraFindings ?? []],
             Overrides = plan?.Overrides ?? [],
+            OverrideReason = plan?.OverrideReason,
             Changes = run?.Changes ?? [],
             Diff = run?.Diff ?? "",
             Files = run?.Outcome?.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList() ?? [],

@@ -49,6 +49,19 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
         var run = BeginRun("infra.vm.bootstrap", RunMode.Execute);
         run.RecordInputs(estate.InputDigests);
         var target = Run(() => ReadinessChecker.ResolveTarget(estate, Hostname, string.IsNullOrWhiteSpace(Profile) ? null : Profile, null));
+        if (HostChangeRefusal(estate, $"bootstrapping {Hostname}") is { } refusal)
+        {
+            if (!Core.Governance.MutationGuard.IsUnreadableEstate(refusal))
+            {
+                EmitReceipt(run, new BootstrapReceipt
+                {
+                    Hostname = Hostname, Profile = target.Profile, Outcome = ReceiptOutcome.Blocked, Findings = refusal.Findings,
+                    Summary = $"{Hostname}: refused by the gates ({refusal.Findings.Count} error(s)); nothing ran",
+                });
+            }
+            Fail(refusal);
+            return;
+        }
         var profile = estate.Profiles!.Profiles[target.Profile];
         var resolver = new SshEndpointResolver(estate.SshTargets, estate.Layout.Root, SshOptions(TimeSpan.FromSeconds(CommandTimeout)));
         var endpoint = resolver.TryResolve(Hostname, out var whyNot);

@@ -81,7 +81,7 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
             if (healthUrl is null)
             {
                 return new GateFailure("HealthUrlMissing",
-                    $"'{Service}' has no health_url to probe; promote it with Set-RelocationServiceStatus -Status applied -Force (recorded as an override).");
+                    $"'{Service}' has no health_url to probe; promote it with Set-RelocationServiceStatus -Status applied -Force -Reason '<why>' (recorded as an override).");
             }
             if (!Uri.TryCreate(healthUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             {

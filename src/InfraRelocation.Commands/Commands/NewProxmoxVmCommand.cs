@@ -105,6 +105,7 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
                 try
                 {
                     prepared = executor.Prepare(hostname, Profile, forExecute: !whatIf);
+                    if (HostChangeRefusal(estate, $"provisioning {hostname}") is { } refusal) throw refusal;
                     token ??= ProxmoxTokenResolver.Resolve(this, settings, ApiToken);
                     if (!clients.TryGetValue(prepared.Host.HostId, out client!))
                     {
@@ -116,6 +117,11 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
                 catch (OperationCanceledException ex) when (CancelToken.IsCancellationRequested)
                 {
                     throw new PipelineStoppedException(ex.Message);
+                }
+                catch (RelocationException ex) when (Core.Governance.MutationGuard.IsUnreadableEstate(ex))
+                {
+                    Fail(ex);
+                    return;
                 }
                 catch (RelocationException ex)
                 {

@@ -39,6 +39,19 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
                 $"'{HostId}' is not a host of kind proxmox in the placement policy.", HostId);
             return;
         }
+        if (HostChangeRefusal(estate, $"setting the hostname of {HostId}") is { } refusal)
+        {
+            if (!Core.Governance.MutationGuard.IsUnreadableEstate(refusal))
+            {
+                EmitReceipt(run, new HostnameChangeReceipt
+                {
+                    HostId = HostId, NewName = name, PinnedMachineId = host.MachineId, Outcome = ReceiptOutcome.Blocked, Findings = refusal.Findings,
+                    Summary = $"{HostId}: refused by the gates ({refusal.Findings.Count} error(s)); nothing sent",
+                });
+            }
+            Fail(refusal);
+            return;
+        }
         var endpoint = Run(() => new SshEndpointResolver(estate.SshTargets, estate.Layout.Root, SshOptions()).Resolve(HostId));
         var receipt = new HostnameChangeReceipt { HostId = HostId, NewName = name, PinnedMachineId = host.MachineId };
 

@@ -26,10 +26,6 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
     [ArgumentCompleter(typeof(StatusCompleter))]
     public string Status { get; set; } = "";
 
-    /// <summary>Roll back outside the rollback window, or record applied without the health-gated promotion.</summary>
-    [Parameter]
-    public SwitchParameter Force { get; set; }
-
     /// <summary>Each piped item is its own transaction: a refused item is a non-terminating error.</summary>
     protected override bool StopOnItemError => false;
 

@@ -24,9 +24,17 @@ public static class EstateLoader
     /// cross-file references are checked only between files that were loaded.
     /// </summary>
     public static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes = LocatedYamlReader.DefaultMaxBytes) =>
-        Load(layout, only, maxBytes, UseCache ? EstateFileCache.Shared : null);
+        Load(layout, only, maxBytes, UseCache ? EstateFileCache.Shared : null, null);
 
-    private static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes, EstateFileCache? cache)
+    /// <summary>
+    /// Loads the estate as it will be after a change: files named in <paramref name="overlay"/> (relative paths, as
+    /// <see cref="EstateLayout.RelativePath"/> spells them) are parsed from those bytes instead of the disk. Nothing
+    /// is written; the mutation guard judges this estate before a transaction commits.
+    /// </summary>
+    public static Estate Load(EstateLayout layout, IReadOnlyDictionary<string, byte[]> overlay) =>
+        Load(layout, null, LocatedYamlReader.DefaultMaxBytes, UseCache ? EstateFileCache.Shared : null, overlay);
+
+    private static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes, EstateFileCache? cache, IReadOnlyDictionary<string, byte[]>? overlay)
     {
         ArgumentNullException.ThrowIfNull(layout);
         var files = Enum.GetValues<EstateFile>().Where(f => only is null || only.Contains(f)).ToArray();
@@ -36,7 +44,7 @@ public static class EstateLoader
             var result = new FileResult();
             try
             {
-                result.Value = LoadFile(layout, files[i], maxBytes, result, cache);
+                result.Value = LoadFile(layout, files[i], maxBytes, result, cache, overlay);
             }
             catch (Exception ex)
             {
@@ -112,15 +120,16 @@ public static class EstateLoader
     /// <summary>Forgets every file of the shared cache.</summary>
     public static void ClearCache() => EstateFileCache.Shared.Clear();
 
-    private static object? LoadFile(EstateLayout layout, EstateFile file, long maxBytes, FileResult result, EstateFileCache? cache)
+    private static object? LoadFile(EstateLayout layout, EstateFile file, long maxBytes, FileResult result, EstateFileCache? cache, IReadOnlyDictionary<string, byte[]>? overlay)
     {
         var relative = layout.RelativePath(file);
         var full = layout.FullPath(file);
-        if (!File.Exists(full) && !Directory.Exists(full))
+        var staged = overlay?.GetValueOrDefault(relative.Replace('\\', '/'));
+        if (staged is null && !File.Exists(full) && !Directory.Exists(full))
         {
             return null;
         }
-        var bytes = LocatedYamlReader.ReadBytes(full, relative, maxBytes);
+        var bytes = staged ?? LocatedYamlReader.ReadBytes(full, relative, maxBytes);
         var digest = LocatedYamlReader.Sha256Hex(bytes);
         result.Digest = digest;
         if (cache?.TryGet(full, relative, digest, out var cached) == true)

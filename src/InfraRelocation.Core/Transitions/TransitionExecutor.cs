@@ -1,5 +1,6 @@
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
+using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Transactions;
 using InfraRelocation.Receipts;
 using EstateModel = InfraRelocation.Core.Estate.Estate;
@@ -56,6 +57,16 @@ public sealed record TransitionCommitOptions
     public ReceiptStore? Receipts { get; init; }
     /// <summary>Builds the receipt of a committed run (Outcome and, when reverted, RevertReason set).</summary>
     public Func<TransitionRun, RelocationReceipt>? Receipt { get; init; }
+    /// <summary>The mutation guard's settings for the commit (the same as the preview's).</summary>
+    public TransitionGuard Guard { get; init; } = new();
+}
+
+/// <summary>How the mutation guard judges a transition (see docs/design/mutation-guard.md).</summary>
+public sealed record TransitionGuard
+{
+    public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
+    /// <summary>-Force -Reason: go ahead past D35/D37/identity errors, recording them and this reason. Never past schema errors.</summary>
+    public string? ForceReason { get; init; }
 }
 
 /// <summary>
@@ -66,7 +77,7 @@ public sealed record TransitionCommitOptions
 public static class TransitionExecutor
 {
     /// <summary>Decides and stages without the lease; writes nothing (-WhatIf, and the preview a -Confirm prompt shows).</summary>
-    public static TransitionRun Preview(EstateLayout layout, Func<EstateModel, TransitionPlan> plan)
+    public static TransitionRun Preview(EstateLayout layout, Func<EstateModel, TransitionPlan> plan, TransitionGuard? guard = null)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(plan);
@@ -74,7 +85,57 @@ public static class TransitionExecutor
         var (estate, _) = LoadThrough(tx, layout);
         var decided = plan(estate);
         var run = Stage(tx, decided, decided.Blocked ? [] : decided.Edits);
+        run = run with { Plan = Guard(tx, estate, decided, guard ?? new TransitionGuard()) };
         return run with { PendingJournals = EstateTransaction.PendingJournals(layout.Root) };
+    }
+
+    /// <summary>True when <paramref name="ex"/> says the estate could not be read (bad input: no receipt is written).</summary>
+    public static bool IsUnreadableEstate(RelocationException ex) => MutationGuard.IsUnreadableEstate(ex);
+
+    /// <summary>
+    /// The mutation guard on the staged change (a plan its own guards already block is left as it is): SCHEMA, D35,
+    /// D37 and identity on the estate the staged bytes describe. An estate whose files already break the schema is
+    /// bad input (<c>EstateSchemaInvalid</c>, no receipt); a forced run keeps the findings as overridden warnings.
+    /// </summary>
+    private static TransitionPlan Guard(EstateTransaction tx, EstateModel before, TransitionPlan plan, TransitionGuard guard)
+    {
+        if (plan.Blocked || plan.NoOp)
+        {
+            return plan;
+        }
+        var changed = tx.ChangedFiles.ToDictionary(p => p, p => tx.Read(p)!, StringComparer.Ordinal);
+        var verdict = MutationGuard.Evaluate(before, changed, guard.Now);
+        if (verdict.Passed)
+        {
+            return verdict.OnlyRemovesErrors
+                ? plan with
+                {
+                    Guard = verdict,
+                    Findings = [.. plan.Findings, new RelocationFinding
+                    {
+                        RuleId = "GUARD.OnlyRemovesErrors", Severity = FindingSeverity.Warning, Subject = plan.Subject,
+                        Message = $"Allowed although {verdict.ErrorsAfter.Count} gate error(s) remain: the change only removes errors ({verdict.ErrorsBefore.Count} before it).",
+                        Location = verdict.ErrorsAfter[0].Location,
+                    }],
+                }
+                : plan with { Guard = verdict };
+        }
+        if (verdict.ErrorsBefore.Any(MutationGuard.IsSchema))
+        {
+            throw MutationGuard.Refusal(verdict, plan.Summary, canForce: false)!;
+        }
+        if (guard.ForceReason is { } reason && !verdict.SchemaBlocks)
+        {
+            var rules = string.Join(", ", verdict.Blocking.Select(f => f.RuleId).Distinct(StringComparer.Ordinal));
+            return plan with
+            {
+                Guard = verdict,
+                OverrideReason = reason,
+                Findings = [.. plan.Findings, .. verdict.Blocking.Select(f => f with { Severity = FindingSeverity.Warning, Message = $"Overridden (-Force): {f.Message}" })],
+                Overrides = [.. plan.Overrides, $"Forced past {verdict.Blocking.Count} gate error(s) ({rules}) on the estate after the change; reason: {reason}"],
+            };
+        }
+        return plan with { Guard = verdict, Findings = [.. plan.Findings, .. verdict.Blocking] };
     }
 
     /// <summary>
@@ -102,6 +163,11 @@ public static class TransitionExecutor
             ? approved.Edits.Select(e => e.Edit.Path == TransitionPlanner.UpdatedAtPath ? e with { Edit = e.Edit with { Value = TransitionPlanner.Timestamp(now) } } : e).ToList()
             : approved.Edits;
         var run = Stage(tx, approved, edits) with { Takeovers = lease.Takeovers, Recovered = tx.Recovered };
+        var judged = Guard(tx, estate, fresh, options.Guard with { Now = options.Now ?? options.Guard.Now });
+        if (judged.Blocked)
+        {
+            return run with { Plan = judged, Diff = "", Changes = [] };
+        }
         if (tx.ChangedFiles.Count == 0)
         {
             return run with { Outcome = new TransactionOutcome("", []) };
@@ -184,7 +250,16 @@ public static class TransitionExecutor
             }
             originals[relative.Replace('\\', '/')] = tx.Read(relative);
         }
-        var estate = EstateLoader.Load(layout);
+        EstateModel estate;
+        try
+        {
+            estate = EstateLoader.Load(layout);
+        }
+        catch (RelocationException ex)
+        {
+            MutationGuard.MarkUnreadable(ex);
+            throw;
+        }
         foreach (var (path, digest) in estate.InputDigests)
         {
             if (tx.Inputs.Digests.TryGetValue(path, out var read) && read != digest)

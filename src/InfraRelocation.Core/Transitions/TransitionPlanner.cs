@@ -64,6 +64,10 @@ public sealed record TransitionPlan
     public IReadOnlyList<RelocationFinding> Findings { get; init; } = [];
     /// <summary>Guards overridden on purpose (recorded in the receipt).</summary>
     public IReadOnlyList<string> Overrides { get; init; } = [];
+    /// <summary>The mutation guard's verdict on the estate after this change (null until the executor judged it).</summary>
+    public Governance.GuardVerdict? Guard { get; init; }
+    /// <summary>Why the operator forced past the mutation guard (-Force -Reason); null when nothing was forced.</summary>
+    public string? OverrideReason { get; init; }
     public string Summary { get; init; } = "";
 
     public bool Blocked => Findings.Any(f => f.Severity == FindingSeverity.Error);
@@ -151,12 +155,13 @@ public static class TransitionPlanner
         }
         else
         {
-            if (current == RelocationState.Planning)
+            // SCHEMA, D35, D37 and identity on the estate after the step are the mutation guard's (TransitionExecutor).
+            if (target is RelocationState.Cleanup or RelocationState.Complete)
             {
-                var results = GateRunner.Run(estate, new GateOptions { Now = env.Now, AssumedState = target }, [GateIds.Parity, GateIds.Placement]);
-                foreach (var finding in results.SelectMany(r => r.Findings).Where(f => f.Severity == FindingSeverity.Error))
+                // Entering cleanup or complete needs D35 green outright: no "only removes errors" allowance, no -Force.
+                foreach (var finding in ParityGate.Evaluate(estate, new GateOptions { Now = env.Now }).Findings.Where(f => f.Severity == FindingSeverity.Error))
                 {
-                    findings.Add(finding);
+                    findings.Add(finding with { Message = $"Entering {after} needs D35 green: {finding.Message}" });
                 }
             }
             switch (target)
@@ -386,43 +391,12 @@ public static class TransitionPlanner
                 });
             }
         }
-        ParityPending(estate, manifest, service, target, after, edits, env, findings);
         return new TransitionPlan
         {
             Subject = service.Service, ChangeId = active.ChangeId, Before = before, After = after,
             Edits = edits, Findings = findings, Overrides = overrides,
             Summary = $"Service {service.Service}: {before} → {after}",
         };
-    }
-
-    /// <summary>
-    /// What D35 will say about the service once it has moved (the registry host this transition fixes aside): warnings,
-    /// so the operator learns which other SSOT files still need the change before the next parity run.
-    /// </summary>
-    private static void ParityPending(EstateModel estate, RelocationManifest manifest, ServiceMove service, ServiceStatus target, string after,
-        List<PlannedEdit> edits, TransitionEnvironment env, List<RelocationFinding> findings)
-    {
-        if (target == ServiceStatus.Planned)
-        {
-            return;
-        }
-        var projected = estate with
-        {
-            Manifest = manifest with
-            {
-                Services = manifest.Services.Select(s => s.Service == service.Service ? s with { Status = target, StatusText = after } : s).ToList(),
-            },
-        };
-        var registryFixed = edits.Any(e => estate.ServiceRegistry is { } r && e.File == r.File);
-        foreach (var finding in ParityGate.Evaluate(projected, new GateOptions { Now = env.Now }).Findings)
-        {
-            if (finding.Severity != FindingSeverity.Error || finding.Subject != service.Service
-                || (registryFixed && finding.RuleId == "D35.RegistryHostMismatch"))
-            {
-                continue;
-            }
-            findings.Add(finding with { Severity = FindingSeverity.Warning, Message = $"After this move, parity will still fail: {finding.Message}" });
-        }
     }
 
     private static void RollbackWindow(RelocationManifest manifest, ServiceMove service, ServiceStatus current, ServiceTransitionRequest request,

@@ -67,6 +67,8 @@ public record TransitionReceipt : RelocationReceipt
     public IReadOnlyList<string> RecoveredJournals { get; init; } = [];
     /// <summary>Guards overridden on purpose (-Force, -AllowSelfApproval), one sentence each.</summary>
     public IReadOnlyList<string> Overrides { get; init; } = [];
+    /// <summary>The -Reason given with -Force (null when nothing was forced); the overridden findings are in Findings as warnings.</summary>
+    public string? OverrideReason { get; init; }
 }
 
 /// <summary>Receipt of Set-RelocationState (capability <c>infra.relocation.state.transition</c>).</summary>

@@ -51,6 +51,24 @@ internal sealed class SampleCopy : IDisposable
         File.WriteAllText(Full(Manifest), string.Join("\n", lines) + "\n");
     }
 
+    /// <summary>
+    /// The operator's SSOT updates before moving a planned service (the stack registry's deploy target and the health
+    /// binding name <paramref name="host"/>), so that D35 passes once the service moves and the registry follows.
+    /// </summary>
+    public void PrepareSsot(string service, string host = "app-core")
+    {
+        Rewrite("ops/governance/STACK_REGISTRY.yaml", $@"(stack_id: {service}\n(?:    .*\n)*?    deploy_target: host:)legacy-docker", "${1}" + host);
+        Rewrite("ops/bindings/services.health.yaml", $@"(- id: {service}\n    host: )legacy-docker", "${1}" + host);
+    }
+
+    private void Rewrite(string relative, string pattern, string replacement)
+    {
+        var text = Text(relative);
+        var edited = System.Text.RegularExpressions.Regex.Replace(text, pattern, replacement);
+        Assert.NotEqual(text, edited);
+        File.WriteAllText(Full(relative), edited);
+    }
+
     public void SetState(string state) => Replace(Manifest, "state: \"preflight\"", $"state: \"{state}\"");
 
     public void Approve(string who = "cab-chair") => Replace(Manifest, "approved_by: null ", $"approved_by: \"{who}\"");

@@ -10,6 +10,13 @@ public sealed class TransitionExecutorTests : IDisposable
     private static readonly DateTimeOffset Now = new(2026, 11, 26, 12, 0, 0, TimeSpan.Zero);
     private readonly SampleCopy _estate = new();
 
+    public TransitionExecutorTests()
+    {
+        // These tests are about the transaction; the moved services' SSOT files agree, so the mutation guard passes.
+        _estate.PrepareSsot("bookmarks");
+        _estate.PrepareSsot("rss-reader");
+    }
+
     public void Dispose() => _estate.Dispose();
 
     private static readonly TransitionEnvironment Env = new() { Now = Now, Actor = "operator" };

@@ -132,17 +132,6 @@ public sealed class TransitionPlannerTests : IDisposable
     }
 
     [Fact]
-    public void LeavingPlanningNeedsParityAsPreflightWillApplyIt()
-    {
-        _estate.SetState("planning");
-        // wiki is in shadow: D35 (active from preflight on) requires the registry to name app-core.
-        _estate.Replace(SampleCopy.Registry, "  wiki:\n    host: app-core", "  wiki:\n    host: legacy-docker");
-        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Preflight), Env());
-        Assert.Contains(plan.Findings, f => f.RuleId.StartsWith("D35.", StringComparison.Ordinal) && f.Subject == "wiki");
-        Assert.True(plan.Blocked);
-    }
-
-    [Fact]
     public void CleanupNeedsNoServiceInShadowOrCutover()
     {
         _estate.SetState("cutover");
@@ -208,17 +197,6 @@ public sealed class TransitionPlannerTests : IDisposable
              (SampleCopy.Manifest, "active_relocation.updated_at", "2026-11-26T12:00:00Z", null),
              (SampleCopy.Registry, "services.bookmarks.host", "app-core", "legacy-docker")],
             plan.Edits.Select(e => (e.File, e.Edit.Path, e.Edit.Value, e.Edit.Expected)));
-    }
-
-    [Fact]
-    public void ParityStillPendingAfterTheMoveIsAWarning()
-    {
-        // bookmarks: the registry is fixed by the transition, the health binding still names legacy-docker.
-        var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("bookmarks", ServiceStatus.Shadow), Env());
-        Assert.False(plan.Blocked);
-        Assert.DoesNotContain(plan.Findings, f => f.RuleId == "D35.RegistryHostMismatch");
-        Assert.All(plan.Findings, f => Assert.Equal(FindingSeverity.Warning, f.Severity));
-        Assert.Contains(plan.Findings, f => f.RuleId.StartsWith("D35.", StringComparison.Ordinal) && f.Subject == "bookmarks");
     }
 
     [Fact]
