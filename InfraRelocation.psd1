@@ -35,6 +35,8 @@
         'Set-RelocationServiceStatus'
         'Set-RelocationVmTarget'
         'Invoke-RelocationPromotion'
+        'Start-Relocation'
+        'Close-Relocation'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -119,6 +119,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
         Set-TestHealthUrls -Root $base -BaseUrl "http://127.0.0.1:$($Http.Port)"
         Set-TestBackupTargets -Root $base -Folder (Join-Path $TestDrive 'backups')
         & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $base
+        Set-TestSsotReady $base 'bookmarks'
         $script:Work = (New-Item -ItemType Directory (Join-Path $TestDrive 'vm-files')).FullName
         $q = { param($p) "'" + $p + "'" }
         Add-TestStepProfile -Root $base -Name test-marker-v1 -Description 'test: one marker-file step on the sshd host' -Steps @(
@@ -157,6 +158,18 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     Ledger = $false
                     Setup  = { param($Root) Invoke-RelocationGate -Root $Root -ErrorAction SilentlyContinue | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] } }
                     Run    = { param($Root, $In) $In | Export-RelocationReport -Format Sarif -Path (Join-Path $Root 'reports' 'gate.sarif') -WhatIf }
+                }
+                'Close-Relocation'            = @{
+                    Setup = { param($Root) Edit-EstateFile $Root $Manifest '^  state: "preflight"' '  state: "complete"' }
+                    Run   = { param($Root) Close-Relocation -Root $Root -WhatIf }
+                }
+                'Start-Relocation'            = @{
+                    Setup = {
+                        param($Root)
+                        Edit-EstateFile $Root $Manifest '^  state: "preflight"' '  state: "complete"'
+                        Close-Relocation -Root $Root -Confirm:$false | Out-Null
+                    }
+                    Run   = { param($Root) Start-Relocation -Root $Root -ChangeId CHG-NEXT -Owner '@ops' -WhatIf }
                 }
                 'Initialize-RelocationVm'     = @{ Run = { param($Root) Initialize-RelocationVm -Root $Root -Hostname app-core -Profile test-marker-v1 -WhatIf } }
                 'Invoke-RelocationPromotion'  = @{
@@ -375,6 +388,8 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
             # Mandatory arguments per cmdlet (the rest take none).
             $script:Arguments = @{
                 'Get-VmReadiness'             = @{ Hostname = 'app-core' }
+                'Close-Relocation'            = @{ Confirm = $false }
+                'Start-Relocation'            = @{ ChangeId = 'CHG-NEXT'; Owner = '@ops'; Confirm = $false }
                 'Initialize-RelocationVm'     = @{ Hostname = 'app-core'; Profile = 'test-marker-v1'; Confirm = $false }
                 'Invoke-RelocationPromotion'  = @{ Service = 'wiki'; Confirm = $false }
                 'New-ProxmoxVm'               = @{ Hostname = 'files-core'; Confirm = $false }

@@ -296,7 +296,7 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $p.Probes.StatusCode | Sort-Object -Unique | Should -Be 200
         $p.ParityPassed | Should -BeTrue
         Expect 'Invoke-RelocationPromotion/Succeeded'
-        (Get-Service wiki).StatusText | Should -Be 'applied'
+        (Get-Service wiki).StatusText | Should -Be 'migrated'
 
         # pastebin's new instance answers 503: the promotion is refused and the manifest is not touched.
         Edit-Manifest '/svc/pastebin"' '/status/503"'
@@ -340,7 +340,7 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $parity = Invoke-RelocationParity -Root $root
         Expect 'Invoke-RelocationParity/Passed'
         @($parity | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Severity -eq 'Error' }) | Should -BeNullOrEmpty
-        $done = (Read-Manifest).Services | Where-Object StatusText -EQ applied | Set-RelocationServiceStatus -Root $root -Status complete
+        $done = (Read-Manifest).Services | Where-Object StatusText -EQ migrated | Set-RelocationServiceStatus -Root $root -Status complete
         @($done).Count | Should -Be 7
         $done.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
         1..7 | ForEach-Object { Expect 'Set-RelocationServiceStatus/Succeeded' }

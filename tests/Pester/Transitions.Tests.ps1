@@ -13,17 +13,10 @@ BeforeAll {
 
     function New-TransitionEstate([switch] $NoEvidence) {
         $root = New-TestEstate -Name transitions
-        Set-SsotReady $root 'bookmarks'
-        Set-SsotReady $root 'rss-reader'
+        Set-TestSsotReady $root 'bookmarks'
+        Set-TestSsotReady $root 'rss-reader'
         if (-not $NoEvidence) { & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $root }
         $root
-    }
-
-    # The operator's SSOT updates before a planned service moves (stack registry deploy target, health binding), so
-    # the mutation guard (D35 on the estate after the move) passes; the service registry follows the move itself.
-    function Set-SsotReady([string] $Root, [string] $Service, [string] $HostName = 'app-core') {
-        Edit-EstateFile $Root 'ops/governance/STACK_REGISTRY.yaml' "(stack_id: $Service\n(?:    .*\n)*?    deploy_target: host:)legacy-docker" "`${1}$HostName"
-        Edit-EstateFile $Root $Health "(- id: $Service\n    host: )legacy-docker" "`${1}$HostName"
     }
 
     function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
@@ -178,7 +171,8 @@ Describe 'Writes' {
             Set-RelocationServiceStatus -Root $root -Status Cutover
         $receipts.Count | Should -Be 7
         $receipts.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
-        (Set-RelocationServiceStatus -Root $root -Service wiki -Status RolledBack -WarningAction SilentlyContinue).After | Should -Be 'rolled-back'
+        # wiki's SSOT files name app-core; rolled back to legacy-docker without reverting them first is forced (recorded).
+        (Set-RelocationServiceStatus -Root $root -Service wiki -Status RolledBack -Force -Reason 'test: SSOT files revert later' -WarningAction SilentlyContinue).After | Should -Be 'rolled-back'
         (Set-RelocationServiceStatus -Root $root -Service wiki -Status planned).Before | Should -Be 'rolled-back'
         (Get-RelocationManifest -Root $root).Services.Where({ $_.Service -eq 'wiki' }).StatusText | Should -Be 'planned'
     }
@@ -346,8 +340,8 @@ Describe 'Invoke-RelocationPromotion' {
         $receipt.Probes.StatusCode | Sort-Object -Unique | Should -Be 200
         $receipt.ParityPassed | Should -BeTrue
         $receipt.Before | Should -Be 'cutover'
-        $receipt.After | Should -Be 'applied'
-        ((Get-RelocationManifest -Root $root).Services | Where-Object Service -EQ wiki).StatusText | Should -Be 'applied'
+        $receipt.After | Should -Be 'migrated'
+        ((Get-RelocationManifest -Root $root).Services | Where-Object Service -EQ wiki).StatusText | Should -Be 'migrated'
     }
 
     It 'is blocked by unhealthy answers and by timeouts, writing nothing' {

@@ -109,3 +109,18 @@ try {
         Remove-Item $work -Recurse -Force -ErrorAction Ignore
     }
 }
+
+# The operator's SSOT updates before a planned service moves (the stack registry's deploy target and the health
+# binding name the new host), so the mutation guard (D35 on the estate after the move) lets the move through; the
+# service registry follows the move itself.
+function Set-TestSsotReady([string] $Root, [string] $Service, [string] $HostName = 'app-core') {
+    foreach ($edit in @(
+            @{ File = 'ops/governance/STACK_REGISTRY.yaml'; Pattern = "(stack_id: $Service\n(?:    .*\n)*?    deploy_target: host:)legacy-docker" },
+            @{ File = 'ops/bindings/services.health.yaml'; Pattern = "(- id: $Service\n    host: )legacy-docker" })) {
+        $path = Join-Path $Root $edit.File
+        $text = [IO.File]::ReadAllText($path)
+        $new = [regex]::Replace($text, $edit.Pattern, "`${1}$HostName")
+        if ($new -eq $text) { throw "Set-TestSsotReady: $Service not found in $($edit.File)" }
+        [IO.File]::WriteAllText($path, $new)
+    }
+}

@@ -120,6 +120,12 @@ Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Obj
 Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false'
 Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false | Format-Table | Out-Host
 
+Write-DemoStep 'Archive the complete relocation with its evidence (active_relocation: null), then start the next one'
+Write-DemoCommand 'Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff'
+Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff | Out-Host
+Write-DemoCommand "Start-Relocation -Root `$WalkRoot -ChangeId 'CHG-2027-0001-NEXT' -Owner '@mkoenig' | Format-Table"
+Start-Relocation -Root $WalkRoot -ChangeId 'CHG-2027-0001-NEXT' -Owner '@mkoenig' | Format-Table | Out-Host
+
 Write-DemoStep 'The ledger is the history: every transition, chained'
 Write-DemoCommand 'Test-RelocationReceiptChain -Root $WalkRoot'
 Test-RelocationReceiptChain -Root $WalkRoot | Format-List IsValid, ReceiptCount | Out-Host

@@ -66,14 +66,14 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
             {
                 healthUrl = PromotionHealthGate.HealthUrlOf(service);
                 expected = PromotionHealthGate.ExpectedStatus(estate, Service);
-                if (service.Status is not (ServiceStatus.Cutover or ServiceStatus.Applied))
+                if (service.Status is not { } status || !(status == ServiceStatus.Cutover || ServiceStatusMachine.IsPromoted(status)))
                 {
                     throw new RelocationException("PromotionNeedsCutover", FailureKind.InvalidOperation,
                         $"Only a service in cutover can be promoted; '{Service}' is {service.StatusText ?? "(no status)"}.",
                         service.LocationOf("status"), Service);
                 }
             }
-            return TransitionPlanner.PlanService(estate, new ServiceTransitionRequest(Service, ServiceStatus.Applied) { ViaPromotion = true }, env);
+            return TransitionPlanner.PlanService(estate, new ServiceTransitionRequest(Service, ServiceStatus.Migrated) { ViaPromotion = true }, env);
         }
 
         GateFailure? ProbeGate(TransitionRun preview)

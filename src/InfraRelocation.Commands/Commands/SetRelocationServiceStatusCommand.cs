@@ -39,7 +39,7 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
         if (status is null)
         {
             Fail("InvalidServiceStatus", FailureKind.InvalidArgument,
-                $"'{Status}' is not a service status. Valid: planned, shadow, cutover, applied, complete, rolled-back (or RolledBack).", Status);
+                $"'{Status}' is not a service status. Valid: the protocol's planned, cutover, migrated, complete, and shadow, applied (= migrated), rolled-back (or RolledBack).", Status);
             return;
         }
         var request = new ServiceTransitionRequest(Service, status.Value) { Force = Force };

@@ -58,7 +58,8 @@ public static class RelocationStateMachine
 /// The service status table (<c>services[].status</c>), see about_InfraRelocation "States and statuses":
 /// planned → shadow | cutover; shadow → cutover | rolled-back | planned; cutover → applied | rolled-back;
 /// applied | migrated → complete | rolled-back; rolled-back → planned; X → X is an idempotent no-op.
-/// <c>migrated</c> is read and accepted but never written.
+/// <c>migrated</c> (the protocol's word) and <c>applied</c> mean the same: promoted to the new host. A move to either
+/// writes the word the estate already uses (<see cref="PromotedWord"/>).
 /// </summary>
 public static class ServiceStatusMachine
 {
@@ -66,11 +67,21 @@ public static class ServiceStatusMachine
     {
         ServiceStatus.Planned => [ServiceStatus.Shadow, ServiceStatus.Cutover],
         ServiceStatus.Shadow => [ServiceStatus.Cutover, ServiceStatus.RolledBack, ServiceStatus.Planned],
-        ServiceStatus.Cutover => [ServiceStatus.Applied, ServiceStatus.RolledBack],
+        ServiceStatus.Cutover => [ServiceStatus.Migrated, ServiceStatus.Applied, ServiceStatus.RolledBack],
         ServiceStatus.Applied or ServiceStatus.Migrated => [ServiceStatus.Complete, ServiceStatus.RolledBack],
         ServiceStatus.RolledBack => [ServiceStatus.Planned],
         _ => [],
     };
+
+    /// <summary>True for the promoted meaning (the protocol's <c>migrated</c>, or <c>applied</c>).</summary>
+    public static bool IsPromoted(ServiceStatus status) => status is ServiceStatus.Migrated or ServiceStatus.Applied;
+
+    /// <summary>
+    /// The word a move to the promoted meaning writes: the one a service of the manifest already has (an estate that
+    /// writes <c>applied</c> keeps writing it), else the protocol's <c>migrated</c>.
+    /// </summary>
+    public static ServiceStatus PromotedWord(IEnumerable<ServiceMove> services) =>
+        services.Select(s => s.Status).FirstOrDefault(s => s is { } v && IsPromoted(v)) ?? ServiceStatus.Migrated;
 
     public static bool IsAllowed(ServiceStatus from, ServiceStatus to) => from == to || AllowedNext(from).Contains(to);
 

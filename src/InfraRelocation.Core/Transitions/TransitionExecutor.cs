@@ -84,7 +84,7 @@ public static class TransitionExecutor
         using var tx = EstateTransaction.Preview(layout.Root);
         var (estate, _) = LoadThrough(tx, layout);
         var decided = plan(estate);
-        var run = Stage(tx, decided, decided.Blocked ? [] : decided.Edits);
+        var run = Stage(tx, decided, decided.Blocked ? [] : decided.Edits, decided.Blocked ? [] : decided.Rewrites);
         run = run with { Plan = Guard(tx, estate, decided, guard ?? new TransitionGuard()) };
         return run with { PendingJournals = EstateTransaction.PendingJournals(layout.Root) };
     }
@@ -162,7 +162,7 @@ public static class TransitionExecutor
         var edits = options.Now is { } now
             ? approved.Edits.Select(e => e.Edit.Path == TransitionPlanner.UpdatedAtPath ? e with { Edit = e.Edit with { Value = TransitionPlanner.Timestamp(now) } } : e).ToList()
             : approved.Edits;
-        var run = Stage(tx, approved, edits) with { Takeovers = lease.Takeovers, Recovered = tx.Recovered };
+        var run = Stage(tx, approved, edits, approved.Rewrites) with { Takeovers = lease.Takeovers, Recovered = tx.Recovered };
         var judged = Guard(tx, estate, fresh, options.Guard with { Now = options.Now ?? options.Guard.Now });
         if (judged.Blocked)
         {
@@ -271,9 +271,22 @@ public static class TransitionExecutor
         return (estate, originals);
     }
 
-    private static TransitionRun Stage(EstateTransaction tx, TransitionPlan plan, IReadOnlyList<PlannedEdit> edits)
+    private static TransitionRun Stage(EstateTransaction tx, TransitionPlan plan, IReadOnlyList<PlannedEdit> edits, IReadOnlyList<PlannedRewrite>? rewrites = null)
     {
         var changes = new List<ValueChange>();
+        rewrites ??= [];
+        foreach (var rewrite in rewrites)
+        {
+            var current = tx.Read(rewrite.File);
+            if (current is null || InputDigests.Sha256(current) != rewrite.OriginalSha256)
+            {
+                throw new RelocationException("EstateValueChanged", FailureKind.InvalidOperation,
+                    $"{rewrite.File} changed after the change was planned; nothing was written. Re-run to re-evaluate.",
+                    new SourceLocation(rewrite.File, 1, 1), rewrite.File);
+            }
+            tx.Stage(rewrite.File, rewrite.Content);
+            changes.Add(new ValueChange { File = rewrite.File, Path = "active_relocation", Before = plan.Before, After = plan.After });
+        }
         foreach (var group in edits.GroupBy(e => e.File, StringComparer.Ordinal))
         {
             var list = group.Select(e => e.Edit).ToList();
@@ -290,6 +303,8 @@ public static class TransitionExecutor
             }
         }
         var digests = tx.Inputs.Digests.Where(d => d.Value is not null).ToDictionary(d => d.Key, d => d.Value!, StringComparer.Ordinal);
-        return new TransitionRun { Plan = plan, Diff = tx.Diff, Changes = changes, InputDigests = digests };
+        // A block edit's own diff (the transaction only knows the file was rewritten); lifecycle plans have no scalar edits.
+        var diff = rewrites.Count == 0 ? tx.Diff : string.Concat(rewrites.Select(r => r.Diff));
+        return new TransitionRun { Plan = plan, Diff = diff, Changes = changes, InputDigests = digests };
     }
 }

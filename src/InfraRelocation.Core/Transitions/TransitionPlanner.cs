@@ -61,6 +61,8 @@ public sealed record TransitionPlan
     public string? Before { get; init; }
     public string? After { get; init; }
     public IReadOnlyList<PlannedEdit> Edits { get; init; } = [];
+    /// <summary>Block edits (the relocation lifecycle), each planned from a file's exact bytes.</summary>
+    public IReadOnlyList<PlannedRewrite> Rewrites { get; init; } = [];
     public IReadOnlyList<RelocationFinding> Findings { get; init; } = [];
     /// <summary>Guards overridden on purpose (recorded in the receipt).</summary>
     public IReadOnlyList<string> Overrides { get; init; } = [];
@@ -71,7 +73,7 @@ public sealed record TransitionPlan
     public string Summary { get; init; } = "";
 
     public bool Blocked => Findings.Any(f => f.Severity == FindingSeverity.Error);
-    public bool NoOp => Edits.Count == 0;
+    public bool NoOp => Edits.Count == 0 && Rewrites.Count == 0;
 }
 
 /// <summary>
@@ -303,14 +305,10 @@ public static class TransitionPlanner
         var current = service.Status ?? throw new RelocationException("ServiceStatusUnknown", FailureKind.InvalidData,
             $"Service '{service.Service}' has status '{service.StatusText ?? "(missing)"}', not a known status; fix the manifest first.",
             service.LocationOf("status"), service.Service);
-        var target = request.Target;
+        // migrated (the protocol's word) and applied mean the same; write the one the estate already uses.
+        var target = ServiceStatusMachine.IsPromoted(request.Target) ? ServiceStatusMachine.PromotedWord(manifest.Services) : request.Target;
         var before = service.StatusText;
         var after = ServiceStatusMachine.Yaml(target);
-        if (target == ServiceStatus.Migrated)
-        {
-            throw new RelocationException("ServiceStatusNotWritable", FailureKind.InvalidArgument,
-                "'migrated' is a legacy synonym of 'applied': it is read and accepted, never written. Use applied.", null, after);
-        }
         if (current == target)
         {
             return new TransitionPlan
@@ -342,7 +340,7 @@ public static class TransitionPlanner
                 $"Moving '{service.Service}' to {after} needs active_relocation.approved_by (set it with Set-RelocationState cutover -ApprovedBy).",
                 "an approver", null, service.Service));
         }
-        if (target == ServiceStatus.Applied && !request.ViaPromotion)
+        if (ServiceStatusMachine.IsPromoted(target) && !request.ViaPromotion)
         {
             if (request.Force)
             {
@@ -372,24 +370,10 @@ public static class TransitionPlanner
         };
         // The service registry must name the host the new status expects (to_host, or rollback_to when rolled back).
         var expectedHost = ServiceRules.ExpectedHost(service with { Status = target, StatusText = after });
-        if (target != ServiceStatus.Planned && expectedHost is not null && estate.ServiceRegistry is { } registry)
+        // A move the registry cannot follow is refused (nothing written), never a manifest-only change.
+        if (target != ServiceStatus.Planned && expectedHost is not null)
         {
-            if (registry.Services.TryGetValue(service.Service, out var registered) && registered.Host is { } host)
-            {
-                if (host != expectedHost && IsPathSafe(service.Service))
-                {
-                    edits.Add(new PlannedEdit(registry.File, YamlEdit.Set($"services.{service.Service}.host", expectedHost, expected: host)));
-                }
-            }
-            else
-            {
-                findings.Add(new RelocationFinding
-                {
-                    RuleId = "TRANSITION.RegistryEntryMissing", Severity = FindingSeverity.Warning, Subject = service.Service,
-                    Message = $"{registry.File} has no host for '{service.Service}'; add it (D35 requires {expectedHost}).",
-                    Location = registry.Location ?? new SourceLocation(registry.File, 1, 1), Expected = expectedHost,
-                });
-            }
+            RegistryFollows(estate, manifest, service, after, expectedHost, edits, findings);
         }
         return new TransitionPlan
         {
@@ -397,6 +381,45 @@ public static class TransitionPlanner
             Edits = edits, Findings = findings, Overrides = overrides,
             Summary = $"Service {service.Service}: {before} → {after}",
         };
+    }
+
+    private static void RegistryFollows(EstateModel estate, RelocationManifest manifest, ServiceMove service, string after, string expectedHost,
+        List<PlannedEdit> edits, List<RelocationFinding> findings)
+    {
+        var path = estate.Layout.RelativePath(EstateFile.ServiceRegistry);
+        var full = estate.Layout.FullPath(EstateFile.ServiceRegistry);
+        var at = service.LocationOf("status");
+        var needs = $"moving '{service.Service}' to {after} must set its host in {path} to {expectedHost}";
+        if (estate.ServiceRegistry is not { } registry)
+        {
+            findings.Add(Block("TRANSITION.RegistryMissing", manifest, at,
+                $"The service registry {path} does not exist (check paths.service_registry in {EstateLayout.ConfigFile}); {needs}.", expectedHost, null, service.Service));
+            return;
+        }
+        if (new FileInfo(full).LinkTarget is { } link)
+        {
+            findings.Add(Block("TRANSITION.RegistryIsSymlink", manifest, at,
+                $"The service registry {path} is a symbolic link (to {link}); writing it would replace the link with a file. Point the configuration at the real file; {needs}.",
+                "a regular file", link, service.Service));
+            return;
+        }
+        if (!registry.Services.TryGetValue(service.Service, out var registered) || registered.Host is not { } host)
+        {
+            findings.Add(Block("TRANSITION.RegistryEntryMissing", manifest, registry.Location ?? new SourceLocation(registry.File, 1, 1),
+                $"{registry.File} has no services.{service.Service}.host (or its services are not a mapping); {needs}. Add the entry first.", expectedHost, null, service.Service));
+            return;
+        }
+        if (host == expectedHost)
+        {
+            return;
+        }
+        if (!IsPathSafe(service.Service))
+        {
+            findings.Add(Block("TRANSITION.RegistryEntryNotAddressable", manifest, at,
+                $"The service name '{service.Service}' cannot be addressed as a registry key path; {needs}. Edit the registry by hand first.", expectedHost, host, service.Service));
+            return;
+        }
+        edits.Add(new PlannedEdit(registry.File, YamlEdit.Set($"services.{service.Service}.host", expectedHost, expected: host)));
     }
 
     private static void RollbackWindow(RelocationManifest manifest, ServiceMove service, ServiceStatus current, ServiceTransitionRequest request,
@@ -515,7 +538,7 @@ public static class TransitionPlanner
         var manifest = estate.Manifest ?? throw new RelocationException("ManifestMissing", FailureKind.ObjectNotFound,
             $"The relocation manifest {estate.Layout.RelativePath(EstateFile.Manifest)} does not exist.", null, estate.Layout.RelativePath(EstateFile.Manifest));
         var active = manifest.ActiveRelocation ?? throw new RelocationException("NoActiveRelocation", FailureKind.InvalidOperation,
-            $"{manifest.File} has no active relocation (active_relocation is null or missing); start one by writing an active_relocation block with state planning.",
+            $"{manifest.File} has no active relocation (active_relocation is null or missing); start one with Start-Relocation.",
             new SourceLocation(manifest.File, 1, 1), manifest.File);
         return (manifest, manifest.File, active);
     }

@@ -79,6 +79,17 @@ public sealed record RelocationStateReceipt : TransitionReceipt
     public string? ApprovedBy { get; init; }
 }
 
+/// <summary>
+/// Receipt of Start-Relocation (capability <c>infra.relocation.start</c>) and Close-Relocation (capability
+/// <c>infra.relocation.archive</c>): the relocation's change id, owner, and for an archive the evidence recorded.
+/// </summary>
+public sealed record RelocationLifecycleReceipt : TransitionReceipt
+{
+    /// <summary><c>start</c> or <c>archive</c>.</summary>
+    public string Action { get; init; } = "";
+    public string? Owner { get; init; }
+}
+
 /// <summary>Receipt of Set-RelocationServiceStatus (capability <c>infra.relocation.service.transition</c>).</summary>
 public sealed record ServiceStatusReceipt : TransitionReceipt
 {

@@ -52,7 +52,7 @@ public class ServiceStatusMachineTests
     {
         { ServiceStatus.Planned, [ServiceStatus.Shadow, ServiceStatus.Cutover] },
         { ServiceStatus.Shadow, [ServiceStatus.Cutover, ServiceStatus.RolledBack, ServiceStatus.Planned] },
-        { ServiceStatus.Cutover, [ServiceStatus.Applied, ServiceStatus.RolledBack] },
+        { ServiceStatus.Cutover, [ServiceStatus.Migrated, ServiceStatus.Applied, ServiceStatus.RolledBack] },
         { ServiceStatus.Applied, [ServiceStatus.Complete, ServiceStatus.RolledBack] },
         { ServiceStatus.Migrated, [ServiceStatus.Complete, ServiceStatus.RolledBack] },
         { ServiceStatus.RolledBack, [ServiceStatus.Planned] },

@@ -221,11 +221,41 @@ public sealed class TransitionPlannerTests : IDisposable
     }
 
     [Fact]
-    public void MigratedIsNeverWritten()
+    public void ThePromotedMeaningIsWrittenInTheEstatesOwnWord()
     {
-        var ex = Assert.Throws<RelocationException>(() =>
-            TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Migrated), Env()));
-        Assert.Equal("ServiceStatusNotWritable", ex.ErrorId);
+        _estate.SetState("cutover");
+        _estate.Approve();
+        _estate.SetServiceStatus("wiki", "cutover");
+        _estate.SetServiceStatus("pastebin", "cutover");
+        // No service promoted yet: the protocol's word, whichever word was asked for.
+        var migrated = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Applied) { ViaPromotion = true }, Env());
+        Assert.Equal("migrated", migrated.After);
+        Assert.Contains(migrated.Edits, e => e.Edit.Value == "migrated");
+        // An estate that already writes applied keeps writing it, also when asked for migrated.
+        _estate.SetServiceStatus("status-page", "applied");
+        var applied = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("pastebin", ServiceStatus.Migrated) { ViaPromotion = true }, Env());
+        Assert.Equal("applied", applied.After);
+        Assert.False(applied.Blocked);
+    }
+
+    [Fact]
+    public void AMoveTheRegistryCannotFollowIsRefused()
+    {
+        _estate.SetState("cutover");
+        _estate.Approve();
+        var registry = _estate.Full(SampleCopy.Registry);
+        // Not a mapping.
+        var original = File.ReadAllText(registry);
+        File.WriteAllText(registry, "version: 1\nservices: 42\n");
+        Assert.Contains("TRANSITION.RegistryEntryMissing", Rules(TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Cutover), Env())));
+        // A symbolic link to another file.
+        File.WriteAllText(registry + ".real", original);
+        File.Delete(registry);
+        File.CreateSymbolicLink(registry, registry + ".real");
+        Assert.Contains("TRANSITION.RegistryIsSymlink", Rules(TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Cutover), Env())));
+        // Missing.
+        File.Delete(registry);
+        Assert.Contains("TRANSITION.RegistryMissing", Rules(TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Cutover), Env())));
     }
 
     [Fact]
