@@ -78,8 +78,8 @@ try {
         Format-List Outcome, Summary, Changes, Files, RunId | Out-Host
 
     Write-DemoStep 'Move the shadow services to cutover through the pipeline (their SSOT files agree: the mutation guard passes)'
-    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Shadow | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
-    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Shadow |
+    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Shadow'' -or $_.Service -eq ''ci-agent'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
+    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -eq 'ci-agent' } |
         Set-RelocationServiceStatus -Root $WalkRoot -Status cutover | Format-Table | Out-Host
 
     Write-DemoStep 'A planned service whose SSOT files still name the old host: the guard judges the estate after the move and refuses'
@@ -89,7 +89,7 @@ try {
 
     Write-DemoStep 'The planned services: cutover forced with a reason (recorded), then rolled back (a change that only removes errors)'
     Write-DemoCommand '$planned | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason ''demo: their SSOT files move in a later change'''
-    $planned = (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Planned
+    $planned = (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Planned' -and $_.RollbackTo }
     $planned | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason 'demo: their SSOT files move in a later change' -WarningAction SilentlyContinue |
         Select-Object -First 1 | Format-List Subject, Outcome, OverrideReason, Overrides | Out-Host
     Write-DemoCommand '$planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back'
