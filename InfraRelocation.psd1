@@ -37,6 +37,7 @@
         'Invoke-RelocationPromotion'
         'Start-Relocation'
         'Close-Relocation'
+        'Approve-RelocationEdit'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -159,6 +159,15 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     Setup  = { param($Root) Invoke-RelocationGate -Root $Root -ErrorAction SilentlyContinue | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] } }
                     Run    = { param($Root, $In) $In | Export-RelocationReport -Format Sarif -Path (Join-Path $Root 'reports' 'gate.sarif') -WhatIf }
                 }
+                'Approve-RelocationEdit'      = @{
+                    # A hand edit to adopt: the state a receipt set, changed back by hand.
+                    Setup = {
+                        param($Root)
+                        Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Confirm:$false | Out-Null
+                        Edit-EstateFile $Root $Manifest '^  state: "cutover"' '  state: "preflight"'
+                    }
+                    Run   = { param($Root) Approve-RelocationEdit -Root $Root -ApprovedBy cab-chair -WhatIf }
+                }
                 'Close-Relocation'            = @{
                     Setup = { param($Root) Edit-EstateFile $Root $Manifest '^  state: "preflight"' '  state: "complete"' }
                     Run   = { param($Root) Close-Relocation -Root $Root -WhatIf }
@@ -389,6 +398,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
             $script:Arguments = @{
                 'Get-VmReadiness'             = @{ Hostname = 'app-core' }
                 'Close-Relocation'            = @{ Confirm = $false }
+                'Approve-RelocationEdit'      = @{ ApprovedBy = 'cab-chair'; Confirm = $false }
                 'Start-Relocation'            = @{ ChangeId = 'CHG-NEXT'; Owner = '@ops'; Confirm = $false }
                 'Initialize-RelocationVm'     = @{ Hostname = 'app-core'; Profile = 'test-marker-v1'; Confirm = $false }
                 'Invoke-RelocationPromotion'  = @{ Service = 'wiki'; Confirm = $false }

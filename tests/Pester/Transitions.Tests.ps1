@@ -457,6 +457,39 @@ Describe 'The mutation guard (SCHEMA, D35, D37, identity on the estate after the
         (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
     }
 
+    It 'a hand-edited field (state, approved_by, service and VM target status) is named with its location and the run that set it; Approve-RelocationEdit adopts it' {
+        $root = New-TransitionEstate
+        (Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow).Outcome | Should -Be 'Succeeded'
+        (Set-RelocationVmTarget -Root $root -Hostname files-core -Status provisioned).Outcome | Should -Be 'Succeeded'
+        $state = Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Confirm:$false
+        $state.Outcome | Should -Be 'Succeeded'
+        # Four hand edits, one per controlled field kind.
+        Set-ServiceLine $root 'bookmarks' 'planned'
+        Edit-EstateFile $root $Manifest '^  state: "cutover"' '  state: "preflight"'
+        Edit-EstateFile $root $Manifest '^  approved_by: "cab-chair"' '  approved_by: "someone-else"'
+        Edit-EstateFile $root $Manifest '(hostname: "files-core"(?:\n(?!  - ).*)*?\n    status: )"provisioned"' '$1"planned"'
+        $before = Get-Snapshot $root
+        $err = { Set-RelocationServiceStatus -Root $root -Service rss-reader -Status shadow -ErrorAction Stop } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand" -PassThru
+        $m = $err.Exception.Message
+        $m | Should -Match 'HANDEDIT\.FieldChanged: state is preflight at ops/bindings/infra\.relocation\.plan\.yaml:\d+:\d+; the last Set-RelocationState set cutover, run '
+        $m | Should -Match ([regex]::Escape($state.RunId))
+        $m | Should -Match 'approved_by is someone-else at ops/bindings/infra\.relocation\.plan\.yaml:\d+:\d+; the last Set-RelocationState set cab-chair'
+        $m | Should -Match 'the status of service bookmarks is planned at .*; the last Set-RelocationServiceStatus set shadow'
+        $m | Should -Match 'the status of VM target files-core is planned at .*; the last Set-RelocationVmTarget set provisioned'
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+
+        $preview = Approve-RelocationEdit -Root $root -ApprovedBy 'cab-chair' -WhatIf
+        $preview.Outcome | Should -Be 'Previewed'
+        $adopted = Approve-RelocationEdit -Root $root -ApprovedBy 'cab-chair' -Reason 'reviewed in CAB 2026-12-01'
+        $adopted.Outcome | Should -Be 'Succeeded'
+        $adopted.ApprovedBy | Should -Be 'cab-chair'
+        $adopted.OverrideReason | Should -Be 'reviewed in CAB 2026-12-01'
+        $adopted.Changes.Path | Sort-Object | Should -Be @('active_relocation.approved_by', 'active_relocation.state', 'services[?service=bookmarks].status', 'vm_targets[?hostname=files-core].status')
+        (Approve-RelocationEdit -Root $root -ApprovedBy 'cab-chair').Outcome | Should -Be 'Unchanged'
+        (Set-RelocationServiceStatus -Root $root -Service rss-reader -Status shadow).Outcome | Should -Be 'Succeeded'
+    }
+
     It 'schema errors stop every change and a malformed estate appends no receipt' {
         $root = New-TransitionEstate
         Edit-EstateFile $root $Manifest '^  change_id: "CHG-2026-1118-SPLIT-LEGACY"' '  change_id: [1, 2]'
@@ -477,8 +510,10 @@ Describe 'The sample relocation, preflight to complete' {
         $asOf = [DateTimeOffset]::UtcNow
         (Set-RelocationState -Root $root -State cutover -ApprovedBy 'cab-chair' -Confirm:$false).Outcome | Should -Be 'Succeeded'
         $services = (Get-RelocationManifest -Root $root).Services
-        $ready = @($services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in 'bookmarks', 'rss-reader' })
-        $notReady = @($services | Where-Object { $_.Status -eq 'Planned' -and $_.Service -notin 'bookmarks', 'rss-reader' })
+        # Ready: the shadow services, the two whose SSOT files New-TransitionEstate updated, and ci-agent (a new
+        # deployment whose SSOT files already name ci-runner).
+        $ready = @($services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in 'bookmarks', 'rss-reader', 'ci-agent' })
+        $notReady = @($services | Where-Object { $_.Status -eq 'Planned' -and $_.Service -notin 'bookmarks', 'rss-reader', 'ci-agent' })
         ($ready | Set-RelocationServiceStatus -Root $root -Status cutover).Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
         # The others' SSOT files still name the old hosts: their cutover is forced (recorded), then rolled back, which
         # only removes errors.

@@ -169,13 +169,13 @@ public abstract class TransitionCmdlet : EstateCmdlet
         where TReceipt : TransitionReceipt
     {
         ValidateOverride();
-        var guard = new TransitionGuard { Now = DateTimeOffset.UtcNow, ForceReason = Force ? Reason : null };
         var env = new TransitionEnvironment
         {
             Now = DateTimeOffset.UtcNow,
             Actor = Environment.UserName,
             Ledger = Run(() => LedgerView.Load(Receipts.LedgerPath)),
         };
+        var guard = new TransitionGuard { Now = DateTimeOffset.UtcNow, ForceReason = Force ? Reason : null, Ledger = env.Ledger };
         var runContext = BeginRun(Capability, RunMode.Preview);
         _activeRun = runContext;
         decorate ??= r => r;

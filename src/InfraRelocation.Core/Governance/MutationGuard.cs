@@ -23,11 +23,16 @@ public sealed record GuardVerdict
     /// </summary>
     public bool OnlyRemovesErrors { get; init; }
 
-    /// <summary>No error after the change, or a change that only removes errors.</summary>
-    public bool Passed => ErrorsAfter.Count == 0 || OnlyRemovesErrors;
+    /// <summary>Controlled fields that differ from what their last receipt set (<see cref="HandEditGate"/>); they block until adopted.</summary>
+    public IReadOnlyList<RelocationFinding> HandEdits { get; init; } = [];
+
+    private bool GatesPassed => ErrorsAfter.Count == 0 || OnlyRemovesErrors;
+
+    /// <summary>No error after the change (or a change that only removes errors), and no unadopted hand edit.</summary>
+    public bool Passed => GatesPassed && HandEdits.Count == 0;
 
     /// <summary>The errors that block the change (empty when it passed).</summary>
-    public IReadOnlyList<RelocationFinding> Blocking => Passed ? [] : ErrorsAfter;
+    public IReadOnlyList<RelocationFinding> Blocking => Passed ? [] : [.. GatesPassed ? [] : ErrorsAfter, .. HandEdits];
 
     /// <summary>True when a blocking error is a schema error (never overridable: the model itself is unreliable).</summary>
     public bool SchemaBlocks => Blocking.Any(MutationGuard.IsSchema);
@@ -50,7 +55,7 @@ public static class MutationGuard
         finding.RuleId.StartsWith("SCHEMA", StringComparison.Ordinal) || finding.RuleId.StartsWith("YAML", StringComparison.Ordinal);
 
     /// <summary>Judges a change from the estate before it and the estate after it.</summary>
-    public static GuardVerdict Evaluate(EstateModel before, EstateModel after, DateTimeOffset now)
+    public static GuardVerdict Evaluate(EstateModel before, EstateModel after, DateTimeOffset now, Transitions.LedgerView? ledger = null)
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
@@ -59,17 +64,21 @@ public static class MutationGuard
         var known = errorsBefore.Select(Key).ToHashSet(StringComparer.Ordinal);
         var remaining = errorsAfter.Select(Key).ToHashSet(StringComparer.Ordinal);
         var onlyRemoves = errorsAfter.Count > 0 && errorsAfter.All(f => known.Contains(Key(f))) && known.Any(k => !remaining.Contains(k));
-        return new GuardVerdict { ErrorsBefore = errorsBefore, ErrorsAfter = errorsAfter, OnlyRemovesErrors = onlyRemoves };
+        return new GuardVerdict
+        {
+            ErrorsBefore = errorsBefore, ErrorsAfter = errorsAfter, OnlyRemovesErrors = onlyRemoves,
+            HandEdits = ledger is null ? [] : HandEditGate.Evaluate(before, ledger),
+        };
     }
 
     /// <summary>Judges a change that leaves the estate's files as they are (a change on a host: bootstrap, hostname).</summary>
-    public static GuardVerdict Evaluate(EstateModel estate, DateTimeOffset now) => Evaluate(estate, estate, now);
+    public static GuardVerdict Evaluate(EstateModel estate, DateTimeOffset now, Transitions.LedgerView? ledger = null) => Evaluate(estate, estate, now, ledger);
 
     /// <summary>Judges staged file contents (relative path → bytes that would be written) against the estate they change.</summary>
-    public static GuardVerdict Evaluate(EstateModel before, IReadOnlyDictionary<string, byte[]> changedFiles, DateTimeOffset now)
+    public static GuardVerdict Evaluate(EstateModel before, IReadOnlyDictionary<string, byte[]> changedFiles, DateTimeOffset now, Transitions.LedgerView? ledger = null)
     {
         ArgumentNullException.ThrowIfNull(changedFiles);
-        return changedFiles.Count == 0 ? Evaluate(before, now) : Evaluate(before, EstateLoader.Load(before.Layout, changedFiles), now);
+        return changedFiles.Count == 0 ? Evaluate(before, now, ledger) : Evaluate(before, EstateLoader.Load(before.Layout, changedFiles), now, ledger);
     }
 
     /// <summary>Judges scalar edits of the estate's files (applied in memory to the bytes on disk).</summary>
@@ -117,7 +126,7 @@ public static class MutationGuard
                 ? "Fix them (Invoke-RelocationGate lists them), or repeat with -Force -Reason '<why>' (recorded in the receipt)."
                 : "Fix them first (Invoke-RelocationGate lists them).";
         return new RelocationException("MutationGuardBlocked", FailureKind.InvalidOperation,
-            $"Refused: the gates (SCHEMA, D35, D37, IDENTITY) fail on the estate as it would be after {what}: {verdict.Blocking.Count} error(s).{Environment.NewLine}" +
+            $"Refused: the gates (SCHEMA, D35, D37, IDENTITY, hand edits) fail on the estate as it would be after {what}: {verdict.Blocking.Count} error(s).{Environment.NewLine}" +
             List(verdict.Blocking) + Environment.NewLine + fix, verdict.Blocking[0].Location, what) { Findings = verdict.Blocking };
     }
 

@@ -67,6 +67,8 @@ public sealed record TransitionGuard
     public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
     /// <summary>-Force -Reason: go ahead past D35/D37/identity errors, recording them and this reason. Never past schema errors.</summary>
     public string? ForceReason { get; init; }
+    /// <summary>The receipt ledger: hand edits of controlled fields (what the last receipts set) block too.</summary>
+    public LedgerView? Ledger { get; init; }
 }
 
 /// <summary>
@@ -104,7 +106,7 @@ public static class TransitionExecutor
             return plan;
         }
         var changed = tx.ChangedFiles.ToDictionary(p => p, p => tx.Read(p)!, StringComparer.Ordinal);
-        var verdict = MutationGuard.Evaluate(before, changed, guard.Now);
+        var verdict = MutationGuard.Evaluate(before, changed, guard.Now, guard.Ledger);
         if (verdict.Passed)
         {
             return verdict.OnlyRemovesErrors
@@ -285,7 +287,7 @@ public static class TransitionExecutor
                     new SourceLocation(rewrite.File, 1, 1), rewrite.File);
             }
             tx.Stage(rewrite.File, rewrite.Content);
-            changes.Add(new ValueChange { File = rewrite.File, Path = "active_relocation", Before = plan.Before, After = plan.After });
+            changes.Add(new ValueChange { File = rewrite.File, Path = TransitionPlanner.StatePath, Before = plan.Before, After = plan.After });
         }
         foreach (var group in edits.GroupBy(e => e.File, StringComparer.Ordinal))
         {

@@ -84,6 +84,8 @@ public sealed record TransitionPlan
 public static class TransitionPlanner
 {
     public const string UpdatedAtPath = "active_relocation.updated_at";
+    public const string StatePath = "active_relocation.state";
+    public const string ApprovedByPath = "active_relocation.approved_by";
 
     /// <summary>UTC timestamp as the manifest stores it: <c>yyyy-MM-ddTHH:mm:ssZ</c>.</summary>
     public static string Timestamp(DateTimeOffset now) => now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
@@ -474,7 +476,7 @@ public static class TransitionPlanner
         {
             throw new RelocationException("InvalidAddress", FailureKind.InvalidArgument, $"'{address}' is not an IPv4 or IPv6 address.", null, address);
         }
-        var path = IsPathSafe(vm.Hostname) ? $"vm_targets[?hostname={vm.Hostname}]" : $"vm_targets[{vm.Index}]";
+        var path = VmTargetPath(vm);
         var edits = new List<PlannedEdit>();
         var findings = new List<RelocationFinding>();
         string? before = vm.StatusText, after = vm.StatusText;
@@ -530,6 +532,10 @@ public static class TransitionPlanner
     /// <summary>Document path of a service entry: <c>services[?service=name]</c> (by index when the name has path characters).</summary>
     public static string ServicePath(ServiceMove service) =>
         IsPathSafe(service.Service) ? $"services[?service={service.Service}]" : $"services[{service.Index}]";
+
+    /// <summary>Document path of a VM target entry: <c>vm_targets[?hostname=name]</c> (by index when the name has path characters).</summary>
+    public static string VmTargetPath(VmTarget vm) =>
+        IsPathSafe(vm.Hostname) ? $"vm_targets[?hostname={vm.Hostname}]" : $"vm_targets[{vm.Index}]";
 
     private static bool IsPathSafe(string name) => name.Length > 0 && name.IndexOfAny(['.', '[', ']', '=', '?']) < 0;
 

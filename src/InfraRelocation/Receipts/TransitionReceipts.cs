@@ -90,6 +90,15 @@ public sealed record RelocationLifecycleReceipt : TransitionReceipt
     public string? Owner { get; init; }
 }
 
+/// <summary>
+/// Receipt of Approve-RelocationEdit (capability <c>infra.relocation.handedit.adopt</c>): the hand-edited controlled
+/// fields adopted (Changes: the value the last receipt set → the value in the file), who approved them and why.
+/// </summary>
+public sealed record HandEditAdoptionReceipt : TransitionReceipt
+{
+    public string ApprovedBy { get; init; } = "";
+}
+
 /// <summary>Receipt of Set-RelocationServiceStatus (capability <c>infra.relocation.service.transition</c>).</summary>
 public sealed record ServiceStatusReceipt : TransitionReceipt
 {

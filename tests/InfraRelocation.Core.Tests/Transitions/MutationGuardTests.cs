@@ -143,4 +143,43 @@ public sealed class MutationGuardTests : IDisposable
         Assert.Contains("ops/bindings/infra.relocation.plan.yaml:", refusal.Message, StringComparison.Ordinal);
         Assert.False(MutationGuard.IsUnreadableEstate(refusal));
     }
+
+    private static string SetBy(string capability, string command, string run, string path, string? after) => System.Text.Json.JsonSerializer.Serialize(new
+    {
+        Capability = capability, Command = command, Mode = "Execute", Outcome = "Succeeded", ChangeId = SampleCopy.ChangeId, RunId = run,
+        EndedUtc = "2026-11-26T10:00:00Z", Changes = new[] { new { File = SampleCopy.Manifest, Path = path, Before = (string?)null, After = after } },
+    });
+
+    [Fact]
+    public void AHandEditedFieldNamesTheRunThatSetItAndBlocksUntilAdopted()
+    {
+        _estate.SetState("cutover");
+        _estate.Approve();
+        var set = SetBy("infra.relocation.state.transition", "Set-RelocationState", "run-1", "active_relocation.state", "preflight");
+        Assert.Empty(HandEditGate.Evaluate(_estate.Load(), LedgerView.Empty)); // nothing set by a receipt: not judged
+        var finding = Assert.Single(HandEditGate.Evaluate(_estate.Load(), SampleCopy.Ledger(set)));
+        Assert.Equal("HANDEDIT.FieldChanged", finding.RuleId);
+        Assert.Matches(@"^state is cutover at ops/bindings/infra\.relocation\.plan\.yaml:\d+:\d+; the last Set-RelocationState set preflight, run run-1 ", finding.Message);
+
+        var run = TransitionExecutor.Preview(_estate.Layout, Service("wiki", ServiceStatus.Cutover), Guard with { Ledger = SampleCopy.Ledger(set) });
+        Assert.True(run.Plan.Blocked);
+        Assert.Contains(run.Plan.Findings, f => f.RuleId == "HANDEDIT.FieldChanged");
+
+        // Approve-RelocationEdit's receipt makes the file's value the controlled one.
+        var adopted = SetBy(HandEditGate.AdoptCapability, "Approve-RelocationEdit", "run-2", "active_relocation.state", "cutover");
+        Assert.Empty(HandEditGate.Evaluate(_estate.Load(), SampleCopy.Ledger(set, adopted)));
+        Assert.False(TransitionExecutor.Preview(_estate.Layout, Service("wiki", ServiceStatus.Cutover), Guard with { Ledger = SampleCopy.Ledger(set, adopted) }).Plan.Blocked);
+    }
+
+    [Fact]
+    public void HandEditsOfServiceAndVmTargetStatusesAndApprovalAreEachReported()
+    {
+        var ledger = SampleCopy.Ledger(
+            SetBy("infra.relocation.service.transition", "Set-RelocationServiceStatus", "r1", "services[?service=wiki].status", "cutover"),
+            SetBy("infra.relocation.vm.target", "Set-RelocationVmTarget", "r2", "vm_targets[?hostname=db-main].status", "ready"),
+            SetBy("infra.relocation.state.transition", "Set-RelocationState", "r3", "active_relocation.approved_by", "cab-chair"));
+        var findings = HandEditGate.Evaluate(_estate.Load(), ledger);
+        Assert.Equal(["active_relocation.approved_by", "services[?service=wiki].status", "vm_targets[?hostname=db-main].status"], findings.Select(f => f.DocumentPath).Order());
+        Assert.All(findings, f => Assert.Matches(@"^ops/bindings/infra\.relocation\.plan\.yaml:\d+:\d+$", f.Location!.ToString()));
+    }
 }
