@@ -320,12 +320,12 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         # The planned services: their other SSOT files (stack registry, health bindings, backups, ...) are not updated
         # in this fixture, so the mutation guard refuses their cutover (D35 on the estate after the move). The runbook
         # forces it with a reason (recorded in each receipt), then rolls them back, which only removes errors.
-        # ci-agent is a new deployment (no rollback_to) whose SSOT files already name ci-runner: it moves normally.
+        # Two move normally: ci-agent, a new deployment whose SSOT files already name ci-runner, and alertmanager, whose
+        # rollback target is another host, after the operator updates its SSOT files.
+        Set-TestSsotReady $root 'alertmanager' 'mon-core'
         $all = @((Read-Manifest).Services | Where-Object StatusText -EQ planned)
         $all.Count | Should -Be 12
-        $planned = @($all | Where-Object { -not [string]::IsNullOrWhiteSpace($_.RollbackTo) })
-        $newDeployment = @($all | Where-Object { [string]::IsNullOrWhiteSpace($_.RollbackTo) })
-        $newDeployment.Service | Should -Be 'ci-agent'
+        $planned = @($all | Where-Object Service -NotIn 'ci-agent', 'alertmanager')
         { $planned[0] | Set-RelocationServiceStatus -Root $root -Status cutover -ErrorAction Stop } |
             Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand"
         Expect 'Set-RelocationServiceStatus/Blocked'
@@ -334,8 +334,10 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $c.OverrideReason | Sort-Object -Unique | Should -Be 'runbook: their SSOT files move in a later change'
         $rb = $planned | Set-RelocationServiceStatus -Root $root -Status rolled-back
         $rb.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
-        (Set-RelocationServiceStatus -Root $root -Service ci-agent -Status cutover).Outcome | Should -Be 'Succeeded'
-        (Set-RelocationServiceStatus -Root $root -Service ci-agent -Status migrated -Force -Reason 'runbook: ci-agent has no health endpoint').Outcome | Should -Be 'Succeeded'
+        foreach ($s in 'ci-agent', 'alertmanager') {
+            (Set-RelocationServiceStatus -Root $root -Service $s -Status cutover).Outcome | Should -Be 'Succeeded'
+            (Set-RelocationServiceStatus -Root $root -Service $s -Status migrated -Force -Reason 'runbook: recorded without probes').Outcome | Should -Be 'Succeeded'
+        }
         1..24 | ForEach-Object { Expect 'Set-RelocationServiceStatus/Succeeded' }
 
         $cl = Set-RelocationState -Root $root -State cleanup -Confirm:$false
@@ -347,9 +349,9 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         Expect 'Invoke-RelocationParity/Passed'
         @($parity | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Severity -eq 'Error' }) | Should -BeNullOrEmpty
         $done = (Read-Manifest).Services | Where-Object StatusText -EQ migrated | Set-RelocationServiceStatus -Root $root -Status complete
-        @($done).Count | Should -Be 8
+        @($done).Count | Should -Be 9
         $done.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
-        1..8 | ForEach-Object { Expect 'Set-RelocationServiceStatus/Succeeded' }
+        1..9 | ForEach-Object { Expect 'Set-RelocationServiceStatus/Succeeded' }
         $final = Set-RelocationState -Root $root -State complete -Confirm:$false
         $final.Outcome | Should -Be 'Succeeded'
         $final.Before | Should -Be 'cleanup'

@@ -466,7 +466,7 @@ Describe 'The mutation guard (SCHEMA, D35, D37, identity on the estate after the
         # Four hand edits, one per controlled field kind.
         Set-ServiceLine $root 'bookmarks' 'planned'
         Edit-EstateFile $root $Manifest '^  state: "cutover"' '  state: "preflight"'
-        Edit-EstateFile $root $Manifest '^  approved_by: "cab-chair"' '  approved_by: "someone-else"'
+        Edit-EstateFile $root $Manifest '^(  approved_by: )"?cab-chair"?' '$1"someone-else"'
         Edit-EstateFile $root $Manifest '(hostname: "files-core"(?:\n(?!  - ).*)*?\n    status: )"provisioned"' '$1"planned"'
         $before = Get-Snapshot $root
         $err = { Set-RelocationServiceStatus -Root $root -Service rss-reader -Status shadow -ErrorAction Stop } |
@@ -510,10 +510,13 @@ Describe 'The sample relocation, preflight to complete' {
         $asOf = [DateTimeOffset]::UtcNow
         (Set-RelocationState -Root $root -State cutover -ApprovedBy 'cab-chair' -Confirm:$false).Outcome | Should -Be 'Succeeded'
         $services = (Get-RelocationManifest -Root $root).Services
-        # Ready: the shadow services, the two whose SSOT files New-TransitionEstate updated, and ci-agent (a new
-        # deployment whose SSOT files already name ci-runner).
-        $ready = @($services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in 'bookmarks', 'rss-reader', 'ci-agent' })
-        $notReady = @($services | Where-Object { $_.Status -eq 'Planned' -and $_.Service -notin 'bookmarks', 'rss-reader', 'ci-agent' })
+        # Ready: the shadow services, those whose SSOT files were updated (New-TransitionEstate: bookmarks, rss-reader;
+        # here alertmanager, whose rollback target is another host), and ci-agent (a new deployment whose SSOT files
+        # already name ci-runner). The others roll back to the host their SSOT files still name.
+        Set-TestSsotReady $root 'alertmanager' 'mon-core'
+        $moving = 'bookmarks', 'rss-reader', 'alertmanager', 'ci-agent'
+        $ready = @($services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in $moving })
+        $notReady = @($services | Where-Object { $_.Status -eq 'Planned' -and $_.Service -notin $moving })
         ($ready | Set-RelocationServiceStatus -Root $root -Status cutover).Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
         # The others' SSOT files still name the old hosts: their cutover is forced (recorded), then rolled back, which
         # only removes errors.

@@ -77,9 +77,16 @@ try {
     Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:$false |
         Format-List Outcome, Summary, Changes, Files, RunId | Out-Host
 
-    Write-DemoStep 'Move the shadow services to cutover through the pipeline (their SSOT files agree: the mutation guard passes)'
-    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Shadow'' -or $_.Service -eq ''ci-agent'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
-    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -eq 'ci-agent' } |
+    Write-DemoStep 'The operator points alertmanager''s stack registry entry and health binding at its new host (mon-core)'
+    foreach ($e in @(@{ F = 'ops/governance/STACK_REGISTRY.yaml'; P = '(stack_id: alertmanager\n(?:    .*\n)*?    deploy_target: host:)legacy-docker' },
+                     @{ F = 'ops/bindings/services.health.yaml'; P = '(- id: alertmanager\n    host: )legacy-docker' })) {
+        $file = Join-Path $WalkRoot $e.F
+        [IO.File]::WriteAllText($file, [regex]::Replace([IO.File]::ReadAllText($file), $e.P, '${1}mon-core'))
+    }
+
+    Write-DemoStep 'Move the services whose SSOT files agree to cutover through the pipeline (the mutation guard passes)'
+    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Shadow'' -or $_.Service -in ''ci-agent'', ''alertmanager'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
+    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in 'ci-agent', 'alertmanager' } |
         Set-RelocationServiceStatus -Root $WalkRoot -Status cutover | Format-Table | Out-Host
 
     Write-DemoStep 'A planned service whose SSOT files still name the old host: the guard judges the estate after the move and refuses'

@@ -252,9 +252,11 @@ public abstract class EstateCmdlet : RelocationCmdlet
     /// are, so SCHEMA, D35, D37 and identity are judged on the estate as it is. Null when the change may go ahead;
     /// else the refusal (<see cref="MutationGuard.IsUnreadableEstate"/> says whether it is bad input, with no receipt).
     /// </summary>
-    protected RelocationException? HostChangeRefusal(Core.Estate.Estate estate, string what) =>
-        MutationGuard.Refusal(MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow,
-            Core.Transitions.LedgerView.Load(new ReceiptStore(Layout.ReceiptsPath).LedgerPath)), what, canForce: false);
+    protected RelocationException? HostChangeRefusal(Core.Estate.Estate estate, string what, Func<RelocationFinding, bool>? resolvedByTheChange = null)
+    {
+        var verdict = MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(new ReceiptStore(Layout.ReceiptsPath).LedgerPath));
+        return MutationGuard.Refusal(resolvedByTheChange is null ? verdict : MutationGuard.Except(verdict, resolvedByTheChange), what, canForce: false);
+    }
 
     /// <summary>Starts the evidence of a run of <paramref name="capability"/>.</summary>
     protected RunContext BeginRun(string capability, RunMode mode) =>

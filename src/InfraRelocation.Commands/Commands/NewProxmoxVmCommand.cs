@@ -75,6 +75,15 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
         }
     }
 
+    /// <summary>A target this run provisions may lack its vm_id: the run takes one from the site range and writes it.</summary>
+    private Func<RelocationFinding, bool> MissingVmIdOfThisRun(EstateModel estate)
+    {
+        var paths = (estate.Manifest?.VmTargets ?? []).Where(v => v.VmId is null && _hostnames.Contains(v.Hostname, StringComparer.Ordinal))
+            .Select(v => $"vm_targets[{v.Index}].vm_id").ToHashSet(StringComparer.Ordinal);
+        return f => f.RuleId is "SCHEMA.MissingField" or "D37.VmidMissing"
+            && paths.Any(p => f.DocumentPath == p || f.DocumentPath == p[..^".vm_id".Length] || f.Message.Contains($"'{p}'", StringComparison.Ordinal));
+    }
+
     protected override void EndProcessing()
     {
         var estate = Run(() => EstateLoader.Load(Layout));
@@ -105,7 +114,7 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
                 try
                 {
                     prepared = executor.Prepare(hostname, Profile, forExecute: !whatIf);
-                    if (HostChangeRefusal(estate, $"provisioning {hostname}") is { } refusal) throw refusal;
+                    if (HostChangeRefusal(estate, $"provisioning {hostname}", MissingVmIdOfThisRun(estate)) is { } refusal) throw refusal;
                     token ??= ProxmoxTokenResolver.Resolve(this, settings, ApiToken);
                     if (!clients.TryGetValue(prepared.Host.HostId, out client!))
                     {

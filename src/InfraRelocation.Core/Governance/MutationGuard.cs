@@ -95,6 +95,21 @@ public static class MutationGuard
         return Evaluate(before, staged, now);
     }
 
+    /// <summary>
+    /// The verdict without the findings the change itself resolves (provisioning writes the vm_id a target lacks,
+    /// so its missing vm_id is not held against it).
+    /// </summary>
+    public static GuardVerdict Except(GuardVerdict verdict, Func<RelocationFinding, bool> resolvedByTheChange)
+    {
+        ArgumentNullException.ThrowIfNull(verdict);
+        ArgumentNullException.ThrowIfNull(resolvedByTheChange);
+        return verdict with
+        {
+            ErrorsBefore = verdict.ErrorsBefore.Where(f => !resolvedByTheChange(f)).ToList(),
+            ErrorsAfter = verdict.ErrorsAfter.Where(f => !resolvedByTheChange(f)).ToList(),
+        };
+    }
+
     /// <summary>The guard's gates' errors on <paramref name="estate"/>.</summary>
     public static IReadOnlyList<RelocationFinding> Errors(EstateModel estate, DateTimeOffset now) =>
         GateRunner.Run(estate, new GateOptions { Now = now }, Gates)
