@@ -17,7 +17,7 @@ public static class EstateLoader
     public static Estate Load(EstateLayout layout) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes);
 
     /// <summary>Loads the whole estate reusing unchanged files from <paramref name="cache"/> (null: read everything).</summary>
-    public static Estate Load(EstateLayout layout, EstateFileCache? cache) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes, cache);
+    public static Estate Load(EstateLayout layout, EstateFileCache? cache) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes, cache, null);
 
     /// <summary>
     /// Loads only <paramref name="only"/> (null: every file) and validates what was loaded;
