@@ -46,7 +46,7 @@
         PSData = @{
             Tags         = @('Proxmox', 'Relocation', 'Migration', 'Governance', 'Infrastructure', 'PSEdition_Core', 'Linux')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ReleaseNotes = 'See README.md.'
+            ReleaseNotes = 'See CHANGELOG.md.'
         }
     }
 }

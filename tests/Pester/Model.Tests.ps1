@@ -66,11 +66,11 @@ Describe 'Get-RelocationManifest' {
             Should -Throw -ErrorId "YamlAliasNotAllowed,$suffix.GetRelocationManifestCommand"
     }
 
-    It 'fails with RelocationManifestNotFound when the estate has no manifest' {
+    It 'fails with ManifestMissing when the estate has no manifest' {
         Remove-Item (Join-Path $estate $manifestPath)
         New-Item -ItemType File (Join-Path $estate 'ops/bindings/.keep') | Out-Null
         { Get-RelocationManifest -Root $estate -ErrorAction Stop } |
-            Should -Throw -ErrorId "RelocationManifestNotFound,$suffix.GetRelocationManifestCommand"
+            Should -Throw -ErrorId "ManifestMissing,$suffix.GetRelocationManifestCommand"
     }
 }
 

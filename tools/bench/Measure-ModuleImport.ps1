@@ -48,20 +48,29 @@ $bare = 'exit'
 $empty = "Import-Module '$emptyModule'; exit"
 $import = "Import-Module '$($ModulePath -replace "'", "''")'; exit"
 $importNoFormat = "Import-Module '$($noFormatManifest -replace "'", "''")'; exit"
+# The peer: PSResourceGet, the binary module that ships with pwsh (issue 17.3: at least as cheap as its import).
+$peer = 'Import-Module Microsoft.PowerShell.PSResourceGet; exit'
+# The import measured must keep its full help and format views: checked once, in a fresh pwsh like the runs.
+$complete = "Import-Module '$($ModulePath -replace "'", "''")'; if (-not (Get-FormatData -TypeName InfraRelocation.Receipts.GateReceipt) -or " +
+    "-not ((Get-Help Invoke-RelocationGate -Full).Examples)) { exit 3 }; exit"
 try {
     Measure-Start $bare | Out-Null
     Measure-Start $import | Out-Null
+    Measure-Start $peer | Out-Null
+    Measure-Start $complete | Out-Null   # throws when the help or the format views are missing
 
     $bareTimes = [Collections.Generic.List[double]]::new()
     $emptyTimes = [Collections.Generic.List[double]]::new()
     $importTimes = [Collections.Generic.List[double]]::new()
     $noFormatTimes = [Collections.Generic.List[double]]::new()
+    $peerTimes = [Collections.Generic.List[double]]::new()
     for ($i = 0; $i -lt $Runs; $i++) {
         # Interleave, so a busy moment on the (shared) machine hits every series alike.
         $bareTimes.Add((Measure-Start $bare))
         $emptyTimes.Add((Measure-Start $empty))
         $importTimes.Add((Measure-Start $import))
         $noFormatTimes.Add((Measure-Start $importNoFormat))
+        $peerTimes.Add((Measure-Start $peer))
     }
 } finally {
     Remove-Item $emptyModule -ErrorAction Ignore
@@ -73,6 +82,8 @@ $importMedian = Get-Median $importTimes
 $extra = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importTimes[$i] - $bareTimes[$i] })
 $formatShare = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importTimes[$i] - $noFormatTimes[$i] })
 $overEmpty = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importTimes[$i] - $emptyTimes[$i] })
+$peerExtra = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $peerTimes[$i] - $bareTimes[$i] })
+$peerVerdict = if ($extra -le $peerExtra) { 'at least as cheap as' } else { 'MORE EXPENSIVE than' }
 $load = (Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ' | Select-Object -First 1
 $verdict = if ($extra -lt $GoalMilliseconds) { 'meets' } else { 'MISSES' }
 
@@ -84,10 +95,12 @@ $result = [pscustomobject]@{
     ExtraMedianMs      = [math]::Round($extra)
     ExtraOverEmptyMs   = [math]::Round($overEmpty)
     FormatFileMs       = [math]::Round($formatShare)
+    PSResourceGetExtraMs = [math]::Round($peerExtra)
     GoalMs             = $GoalMilliseconds
 }
 $result | Format-List | Out-Host
 Write-Host ("Import-Module adds {0:n0} ms (median of {1} paired runs): {2} the goal of < {3} ms." -f $extra, $Runs, $verdict, $GoalMilliseconds)
+Write-Host ("PSResourceGet's import adds {0:n0} ms in the same runs: InfraRelocation is {1} it." -f $peerExtra, $peerVerdict)
 
 if ($BenchmarksFile) {
     $version = (Import-PowerShellDataFile $ModulePath).ModuleVersion
@@ -107,6 +120,12 @@ Each series is $Runs runs of a fresh ``pwsh -NoProfile -NonInteractive``, interl
 | **Extra time of the import** (median of paired differences) | **$([math]::Round($extra)) ms** (goal < $GoalMilliseconds ms: $verdict) |
 | Extra time over importing an empty script module | $([math]::Round($overEmpty)) ms |
 | Share of the format file (import with vs without ``FormatsToProcess``) | $([math]::Round($formatShare)) ms |
+| ``pwsh -c "Import-Module Microsoft.PowerShell.PSResourceGet; exit"`` (the peer) | $([math]::Round((Get-Median $peerTimes))) ms |
+| **Extra time of PSResourceGet's import** (same runs) | **$([math]::Round($peerExtra)) ms**: InfraRelocation's is $peerVerdict it |
+
+Both imports are whole processes against the same bare pwsh, interleaved in one run. Before the runs, one fresh
+pwsh imports the built module and checks that the full help (``Get-Help Invoke-RelocationGate -Full`` has examples)
+and the format views (``Get-FormatData`` for GateReceipt) are there, so the figure is for the complete module.
 
 The import loads only InfraRelocation.dll (default context) and InfraRelocation.Commands.dll (module context);
 YamlDotNet, SSH.NET and BouncyCastle load on first use. Measured inside one process, the loader's own steps take

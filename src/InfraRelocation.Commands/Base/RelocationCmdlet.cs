@@ -38,12 +38,25 @@ public abstract class RelocationCmdlet : PSCmdlet, IDisposable
     protected string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
 
     /// <summary>Builds an error record from a Core failure, keeping its id, target and location.</summary>
-    protected static ErrorRecord ToErrorRecord(RelocationException ex)
+    protected static ErrorRecord ToErrorRecord(RelocationException ex) =>
+        Catalogued(new ErrorRecord(ex, ex.ErrorId, MapCategory(ex.Kind), ex.Target), ex.LocatedMessage,
+            ex.RecommendedAction);
+
+    /// <summary>
+    /// Gives an error record its message (located when known) and its RecommendedAction: the failure's own advice
+    /// when it has one, else what the error catalog (about_InfraRelocation_Errors) lists for its id, else the
+    /// default for its kind. Every error record of the module passes through here.
+    /// </summary>
+    protected static ErrorRecord Catalogued(ErrorRecord record, string? message = null, string? action = null)
     {
-        return new ErrorRecord(ex, ex.ErrorId, MapCategory(ex.Kind), ex.Target)
+        var id = record.FullyQualifiedErrorId.Split(',')[0];
+        record.ErrorDetails = new ErrorDetails(message ?? record.Exception.Message)
         {
-            ErrorDetails = new ErrorDetails(ex.LocatedMessage) { RecommendedAction = ex.RecommendedAction ?? RecommendedActionFor(ex) },
+            RecommendedAction = action
+                ?? ErrorCatalog.ActionFor(id)
+                ?? (record.Exception is RelocationException ex ? RecommendedActionFor(ex) : ""),
         };
+        return record;
     }
 
     /// <summary>The default advice for a failure of this kind, naming its location when it has one.</summary>

@@ -283,9 +283,9 @@ public abstract class TransitionCmdlet : EstateCmdlet
         {
             var reverted = (TReceipt)committed.Receipt!;
             WriteObject(reverted);
-            WriteError(new ErrorRecord(new RelocationException("TransitionReverted", FailureKind.InvalidOperation,
+            WriteError(Catalogued(new ErrorRecord(new RelocationException("TransitionReverted", FailureKind.InvalidOperation,
                 $"{committed.Plan.Summary} was written, then reverted: {committed.RevertReason}", null, target),
-                "TransitionReverted", ErrorCategory.InvalidResult, target));
+                "TransitionReverted", ErrorCategory.InvalidResult, target)));
             return reverted;
         }
         if (committed.Receipt is TReceipt recorded)

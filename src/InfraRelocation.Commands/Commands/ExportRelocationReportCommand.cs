@@ -96,15 +96,11 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
                 if (_readinessSeen.Add(check)) _checks.Add(Readiness(check));
                 break;
             default:
-                WriteError(new ErrorRecord(
+                WriteError(Catalogued(new ErrorRecord(
                     new ArgumentException($"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().FullName)}: it takes gate receipts, results and findings, impact items, rollback steps, and preflight or readiness receipts and checks."),
-                    "UnsupportedReportInput", ErrorCategory.InvalidArgument, item)
-                {
-                    ErrorDetails = new ErrorDetails($"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().Name)}.")
-                    {
-                        RecommendedAction = "Pipe the output of Invoke-RelocationGate, Get-RelocationImpact, Get-RelocationRollbackPlan, Invoke-RelocationPreflight or Get-VmReadiness.",
-                    },
-                });
+                    "UnsupportedReportInput", ErrorCategory.InvalidArgument, item),
+                    $"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().Name)}.",
+                    "Pipe the output of Invoke-RelocationGate, Get-RelocationImpact, Get-RelocationRollbackPlan, Invoke-RelocationPreflight or Get-VmReadiness."));
                 break;
         }
     }

@@ -19,7 +19,7 @@ public sealed class GetRelocationManifestCommand : EstateCmdlet
         var manifest = estate.Manifest;
         if (manifest is null)
         {
-            Fail("RelocationManifestNotFound", FailureKind.ObjectNotFound,
+            Fail("ManifestMissing", FailureKind.ObjectNotFound,
                 $"The estate at '{Layout.Root}' has no relocation manifest ({Layout.RelativePath(EstateFile.Manifest)}).",
                 Layout.FullPath(EstateFile.Manifest));
             return;

@@ -148,13 +148,13 @@ public static class ProvisionPlanner
         var name = string.IsNullOrWhiteSpace(profileName) ? target.Profile : profileName;
         if (string.IsNullOrWhiteSpace(name))
         {
-            throw new RelocationException("ProvisionProfileMissing", FailureKind.InvalidArgument,
+            throw new RelocationException("VmProfileNotGiven", FailureKind.InvalidArgument,
                 $"VM target {target.Hostname} at {target.Location} names no profile; pass -Profile or set its profile.",
                 target.Location, target.Hostname);
         }
         if (!catalog.Profiles.TryGetValue(name, out var profile))
         {
-            throw new RelocationException("ProvisionProfileNotFound", FailureKind.ObjectNotFound,
+            throw new RelocationException("VmProfileNotFound", FailureKind.ObjectNotFound,
                 $"{profilesFile} has no profile '{name}' (profiles: {string.Join(", ", catalog.Profiles.Keys)}).",
                 string.IsNullOrWhiteSpace(profileName) ? target.LocationOf("profile") : catalog.Location, name);
         }

@@ -1,0 +1,57 @@
+# The package: made by PSResourceGet's Compress-PSResource (as the build's package task does), with the manifest
+# metadata a gallery shows, and found by command name in a local file repository.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    $moduleFolder = Split-Path $BuiltManifest
+    $manifest = Import-PowerShellDataFile $BuiltManifest
+    $repository = Join-Path $TestDrive 'repository'
+    New-Item -ItemType Directory $repository | Out-Null
+    Compress-PSResource -Path $moduleFolder -DestinationPath $repository
+}
+
+Describe 'The module package' {
+    It 'is one .nupkg named after the module and its version' {
+        $packages = @(Get-ChildItem $repository -Filter '*.nupkg')
+        $packages.Name | Should -Be "InfraRelocation.$($manifest.ModuleVersion).nupkg"
+    }
+
+    It 'ships the license, the help and the merged format file' {
+        $zip = [IO.Compression.ZipFile]::OpenRead((Get-ChildItem $repository -Filter '*.nupkg').FullName)
+        try {
+            $names = $zip.Entries.FullName
+            $names | Should -Contain 'LICENSE'
+            $names | Should -Contain 'en-US/InfraRelocation.Commands.dll-Help.xml'
+            $names | Should -Contain 'en-US/about_InfraRelocation_Errors.help.txt'
+            $names | Should -Contain 'InfraRelocation.Format.ps1xml'
+        } finally {
+            $zip.Dispose()
+        }
+    }
+
+    It 'states its license, and promises no online help it does not have' {
+        $manifest.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
+        foreach ($command in (Get-Module InfraRelocation).ExportedCmdlets.Values) {
+            # Without a HelpUri, Get-Help -Online has nothing to open; a page's 'online version:' must then be empty too.
+            $command.HelpUri | Should -BeNullOrEmpty -Because "$($command.Name) has no online help page"
+            (Get-Content (Join-Path $RepoRoot 'docs' 'en-US' "$($command.Name).md") -TotalCount 6) -match '^online version:\s*\S' |
+                Should -BeNullOrEmpty -Because "docs/en-US/$($command.Name).md promises an online version"
+        }
+    }
+
+    It 'is found by Find-PSResource -CommandName in a local file repository' {
+        # A fresh pwsh whose PSResourceGet settings live in a temp folder, so no user's repository list is touched.
+        $run = Invoke-InFreshPwsh -NoImport {
+            param($Repository, $Data)
+            $env:XDG_DATA_HOME = $Data
+            $env:LOCALAPPDATA = $Data
+            Register-PSResourceRepository -Name InfraRelocationTest -Uri $Repository -Trusted
+            Find-PSResource -CommandName Invoke-RelocationGate -Repository InfraRelocationTest |
+                ForEach-Object { [pscustomobject]@{ Name = $_.Names -join ','; Package = $_.ParentResource.Name; Version = "$($_.ParentResource.Version)" } }
+        } -ArgumentList $repository, (Join-Path $TestDrive 'psresourceget-data')
+        $run.Errors | Should -BeNullOrEmpty
+        @($run.Output).Count | Should -Be 1
+        $run.Output[0].Package | Should -Be 'InfraRelocation'
+        $run.Output[0].Version | Should -Be $manifest.ModuleVersion
+        $run.Output[0].Name | Should -Match 'Invoke-RelocationGate'
+    }
+}
