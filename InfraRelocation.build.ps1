@@ -144,8 +144,19 @@ task BuildModule BuildManaged, {
     assert (-not (Test-Path (Join-Path $bin 'System.Management.Automation.dll'))) `
         'System.Management.Automation.dll landed in bin/: reference PowerShell with PrivateAssets="all" only.'
     Copy-Item (Join-Path $RepoRoot "$ModuleName.psd1"), (Join-Path $RepoRoot 'LICENSE') $ModuleOut
+    # Find-PSResource -CommandName matches PSCommand_<name> tags, and Compress-PSResource takes the tags from the
+    # manifest as they are: the built manifest gets one per exported cmdlet (the repository's stays short).
+    $commandTags = (Import-PowerShellDataFile $BuiltManifest).CmdletsToExport | ForEach-Object { "'PSCommand_$_'" }
+    $text = [regex]::new('(?m)^(\s*Tags\s*=\s*@\()').Replace((Get-Content $BuiltManifest -Raw), '$1' + ($commandTags -join ', ') + ', ', 1)
+    Set-Content $BuiltManifest $text -NoNewline -Encoding utf8NoBOM
+    assert ((Import-PowerShellDataFile $BuiltManifest).PrivateData.PSData.Tags -contains 'PSCommand_Invoke-RelocationGate') 'The built manifest has no PSCommand_ tags.'
     Copy-Item (Join-Path $RepoRoot 'module' "$ModuleName.psm1") $ModuleOut
     Merge-FormatFile (Join-Path $ModuleOut "$ModuleName.Format.ps1xml")
+    # Editors validate estate files against these (a '# yaml-language-server: $schema=' line; see the README).
+    Copy-Item (Join-Path $RepoRoot 'module' 'Schemas') $ModuleOut -Recurse
+    # The sample estate (the repository root is its estate root), so a user can try the module without a clone.
+    $sample = New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'Samples' 'Estate')
+    Copy-Item (Join-Path $RepoRoot 'ops') $sample -Recurse
 }
 
 # Synopsis: docs/en-US/*.md to MAML and about_*.help.txt in the output folder (a fresh pwsh: the converter

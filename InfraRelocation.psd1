@@ -13,6 +13,7 @@
     FormatsToProcess     = @('InfraRelocation.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-RelocationEstate'
+        'New-RelocationEstate'
         'Get-RelocationManifest'
         'Get-RelocationReceipt'
         'Test-RelocationManifest'

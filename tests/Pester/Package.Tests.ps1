@@ -28,6 +28,21 @@ Describe 'The module package' {
         }
     }
 
+    It 'ships the sample estate, which is a valid estate' {
+        $copy = Join-Path $TestDrive 'sample'
+        Copy-Item (Join-Path $moduleFolder 'Samples' 'Estate') $copy -Recurse
+        Test-Path (Join-Path $copy 'ops' 'bindings' 'infra.relocation.plan.yaml') | Should -BeTrue
+        $out = @(Test-RelocationManifest -Root $copy)
+        @($out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] }) | Should -BeNullOrEmpty
+        $out[-1].PSObject.TypeNames[0] | Should -Be 'InfraRelocation.Receipts.ManifestValidationReceipt'
+    }
+
+    It 'ships a JSON Schema for every estate file of the configuration' {
+        $schemas = @(Get-ChildItem (Join-Path $moduleFolder 'Schemas') -Filter '*.schema.json')
+        $schemas.Count | Should -Be 11
+        foreach ($schema in $schemas) { { Get-Content $schema.FullName -Raw | ConvertFrom-Json } | Should -Not -Throw }
+    }
+
     It 'states its license, and promises no online help it does not have' {
         $manifest.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
         foreach ($command in (Get-Module InfraRelocation).ExportedCmdlets.Values) {
@@ -39,15 +54,22 @@ Describe 'The module package' {
     }
 
     It 'is found by Find-PSResource -CommandName in a local file repository' {
-        # A fresh pwsh whose PSResourceGet settings live in a temp folder, so no user's repository list is touched.
-        $run = Invoke-InFreshPwsh -NoImport {
-            param($Repository, $Data)
-            $env:XDG_DATA_HOME = $Data
-            $env:LOCALAPPDATA = $Data
-            Register-PSResourceRepository -Name InfraRelocationTest -Uri $Repository -Trusted
-            Find-PSResource -CommandName Invoke-RelocationGate -Repository InfraRelocationTest |
-                ForEach-Object { [pscustomobject]@{ Name = $_.Names -join ','; Package = $_.ParentResource.Name; Version = "$($_.ParentResource.Version)" } }
-        } -ArgumentList $repository, (Join-Path $TestDrive 'psresourceget-data')
+        # PSResourceGet keeps its repository list under $XDG_DATA_HOME (read when the process starts, and only when
+        # the folder exists): a fresh pwsh with a temp one, so no user's repository list is touched.
+        $data = New-Item -ItemType Directory (Join-Path $TestDrive 'psresourceget-data')
+        $saved = $env:XDG_DATA_HOME
+        $env:XDG_DATA_HOME = $data.FullName
+        try {
+            $run = Invoke-InFreshPwsh -NoImport {
+                param($Repository)
+                Register-PSResourceRepository -Name InfraRelocationTest -Uri $Repository -Trusted
+                Find-PSResource -CommandName Invoke-RelocationGate -Repository InfraRelocationTest |
+                    ForEach-Object { [pscustomobject]@{ Name = $_.Names -join ','; Package = $_.ParentResource.Name; Version = "$($_.ParentResource.Version)" } }
+            } -ArgumentList $repository
+        } finally {
+            $env:XDG_DATA_HOME = $saved
+        }
+        Test-Path (Join-Path $data 'PSResourceGet' 'PSResourceRepository.xml') | Should -BeTrue
         $run.Errors | Should -BeNullOrEmpty
         @($run.Output).Count | Should -Be 1
         $run.Output[0].Package | Should -Be 'InfraRelocation'
