@@ -181,6 +181,11 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     Run   = { param($Root) Start-Relocation -Root $Root -ChangeId CHG-NEXT -Owner '@ops' -WhatIf }
                 }
                 'Initialize-RelocationVm'     = @{ Run = { param($Root) Initialize-RelocationVm -Root $Root -Hostname app-core -Profile test-marker-v1 -WhatIf } }
+                'New-RelocationEstate'        = @{
+                    Ledger = $false
+                    Setup  = { param($Root) (New-Item -ItemType Directory (Join-Path $Root 'new-repository')).FullName }
+                    Run    = { param($Root, $In) New-RelocationEstate -Path $In -WhatIf }
+                }
                 'Invoke-RelocationPromotion'  = @{
                     Setup = {
                         param($Root)
