@@ -87,6 +87,14 @@ Describe 'Help for <Name>' -ForEach $cmdlets {
     }
 }
 
+Describe 'about_ topics' {
+    It 'cite no test files (a user reads them in a shell, without the repository)' {
+        $cited = @(Get-ChildItem (Join-Path $RepoRoot 'docs' 'en-US') -Filter 'about_*.md' | Select-String -Pattern 'tests/|\.Tests\.ps1|Tests\.cs' |
+                ForEach-Object { "$($_.Filename):$($_.LineNumber): $($_.Line.Trim())" })
+        $cited | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'about_InfraRelocation' {
     It 'is found by Get-Help and explains the estate root' {
         $text = Get-Help about_InfraRelocation | Out-String

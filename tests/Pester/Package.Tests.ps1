@@ -43,6 +43,12 @@ Describe 'The module package' {
         foreach ($schema in $schemas) { { Get-Content $schema.FullName -Raw | ConvertFrom-Json } | Should -Not -Throw }
     }
 
+    It 'ships no test-only code (the synthetic estate generator lives in tests/)' {
+        foreach ($dll in Get-ChildItem (Join-Path $moduleFolder 'bin') -Filter 'InfraRelocation*.dll') {
+            Select-String -LiteralPath $dll.FullName -SimpleMatch 'SyntheticEstateGenerator' -Quiet | Should -BeFalse -Because "$($dll.Name) is shipped"
+        }
+    }
+
     It 'states its license, and promises no online help it does not have' {
         $manifest.PrivateData.PSData.LicenseUri | Should -Not -BeNullOrEmpty
         foreach ($command in (Get-Module InfraRelocation).ExportedCmdlets.Values) {

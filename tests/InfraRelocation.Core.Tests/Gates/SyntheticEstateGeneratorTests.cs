@@ -1,6 +1,6 @@
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
-using InfraRelocation.Core.Synthetic;
+using InfraRelocation.SyntheticEstate;
 using InfraRelocation.Gates;
 
 namespace InfraRelocation.Core.Tests.Gates;

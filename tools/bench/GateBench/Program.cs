@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
-using InfraRelocation.Core.Synthetic;
+using InfraRelocation.SyntheticEstate;
 
 // Usage: GateBench [--sizes 100,1000,10000,50000] [--vm-ratio 5] [--runs 5] [--broken 0] [--keep DIR]
 // Prints one tab-separated line per size: services vms bytes parse_ms gates_ms total_ms errors cpu_ms

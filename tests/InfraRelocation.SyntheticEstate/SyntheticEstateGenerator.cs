@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using InfraRelocation.Core.Estate;
 
-namespace InfraRelocation.Core.Synthetic;
+namespace InfraRelocation.SyntheticEstate;
 
 /// <summary>Size and damage of a synthetic estate.</summary>
 public sealed record SyntheticEstateOptions
