@@ -76,8 +76,8 @@ public static class EstateScaffold
             # The folder holding ops/ is the estate root; every path below is relative to it.
             # Schemas for editors: the module's Schemas/ folder (see the README, "Point it at your repository").
 
-            # paths: where a protocol file lives when not at its default location. Uncomment "paths:" and the keys
-            # of the files you keep elsewhere; each value shown is the default.
+            # The paths section moves a protocol file away from its default location. Uncomment the "paths:" line
+            # and the keys of the files you keep elsewhere; each value shown is the default.
             # paths:
 
             """);
