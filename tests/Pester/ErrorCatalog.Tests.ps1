@@ -45,6 +45,8 @@ BeforeAll {
             'new\s+GateFailure\(\s*"(?<id>[A-Z][A-Za-z0-9]+)"'
         )
         $rulePattern = '(?<!\$)"(?<id>(?:D\d+|[A-Z]{3,})\.[A-Z][A-Za-z0-9]*)"(?!\s*\+)'
+        # Dotted literals of that shape that are not rule ids: Proxmox privilege names.
+        $notRuleIds = @('SDN.Use')
         $familyPatterns = @(
             '"(?<id>(?:D\d+|[A-Z]{3,})\.[A-Za-z0-9]*)"\s*\+'
             '\$"(?<id>(?:D\d+|[A-Z]{3,})\.[A-Za-z0-9]*)\{'
@@ -56,6 +58,7 @@ BeforeAll {
             $add = {
                 param($kind, $pattern)
                 foreach ($match in [regex]::Matches($text, $pattern)) {
+                    if ($kind -eq 'Rule' -and $match.Groups['id'].Value -in $notRuleIds) { continue }
                     $line = ($text.Substring(0, $match.Index) -split "`n").Count
                     $found.Add([pscustomobject]@{ Kind = $kind; Id = $match.Groups['id'].Value; At = "${relative}:$line" })
                 }
