@@ -36,7 +36,7 @@ public sealed class EstateScaffoldTests : IDisposable
             Assert.Contains($"#   {EstateScaffold.ConfigKey(file)}: {EstateLayout.DefaultPaths[file]}\n", config);
         }
 
-        // Uncommented, every key is accepted (an unknown key would throw EstateConfigUnknownPath) and changes nothing.
+        // Uncommented, every key is accepted (an unknown key would be an EstateConfigInvalid error) and changes nothing.
         var uncommented = config.Replace("# paths:", "paths:", StringComparison.Ordinal).Replace("#   ", "  ", StringComparison.Ordinal);
         File.WriteAllText(Path.Combine(_root, EstateScaffold.ConfigPath), uncommented);
         var layout = EstateLayoutLoader.Load(_root);
