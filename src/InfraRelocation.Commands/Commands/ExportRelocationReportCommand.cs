@@ -99,8 +99,7 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
                 WriteError(Catalogued(new ErrorRecord(
                     new ArgumentException($"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().FullName)}: it takes gate receipts, results and findings, impact items, rollback steps, and preflight or readiness receipts and checks."),
                     "UnsupportedReportInput", ErrorCategory.InvalidArgument, item),
-                    $"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().Name)}.",
-                    "Pipe the output of Invoke-RelocationGate, Get-RelocationImpact, Get-RelocationRollbackPlan, Invoke-RelocationPreflight or Get-VmReadiness."));
+                    $"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().Name)}."));
                 break;
         }
     }
