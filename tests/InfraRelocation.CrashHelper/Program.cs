@@ -191,23 +191,28 @@ static int Cycle(string root, int seed)
         {
             continue;
         }
+        var runId = $"crash-{seed}-{i}";
         var run = TransitionExecutor.Commit(layout, preview.Plan, planner,
-            new TransitionCommitOptions { Purpose = op, LeaseWait = TimeSpan.FromSeconds(30), AfterCommit = afterCommit, Now = DateTimeOffset.UtcNow });
-        var outcome = run.Reverted ? ReceiptOutcome.Reverted : run.Committed ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
+            new TransitionCommitOptions
+            {
+                Purpose = op, LeaseWait = TimeSpan.FromSeconds(30), AfterCommit = afterCommit, Now = DateTimeOffset.UtcNow,
+                // The receipt is part of the transaction, as TransitionCmdlet records it (issue 16.1).
+                Receipts = store,
+                Receipt = r => new TransitionReceipt
+                {
+                    Capability = capability,
+                    Command = op,
+                    RunId = runId,
+                    Mode = RunMode.Execute,
+                    Outcome = r.Reverted ? ReceiptOutcome.Reverted : ReceiptOutcome.Succeeded,
+                    Summary = r.Plan.Summary,
+                    Subject = r.Plan.Subject,
+                    TransactionId = r.Outcome?.TransactionId,
+                    Files = r.Outcome?.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList() ?? [],
+                },
+            });
         var txid = run.Outcome is { Files.Count: > 0 } o ? o.TransactionId : "-";
         Console.WriteLine($"committed {txid}");
-        store.Append(new TransitionReceipt
-        {
-            Capability = capability,
-            Command = op,
-            RunId = $"crash-{seed}-{i}",
-            Mode = RunMode.Execute,
-            Outcome = outcome,
-            Summary = run.Plan.Summary,
-            Subject = run.Plan.Subject,
-            TransactionId = txid == "-" ? null : txid,
-            Files = run.Outcome?.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList() ?? [],
-        });
         Console.WriteLine($"receipted {txid}");
     }
 }

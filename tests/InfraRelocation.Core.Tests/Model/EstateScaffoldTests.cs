@@ -37,7 +37,12 @@ public sealed class EstateScaffoldTests : IDisposable
         }
 
         // Uncommented, every key is accepted (an unknown key would be an EstateConfigInvalid error) and changes nothing.
-        var uncommented = config.Replace("# paths:", "paths:", StringComparison.Ordinal).Replace("#   ", "  ", StringComparison.Ordinal);
+        var uncommented = config.Replace("# paths:", "paths:", StringComparison.Ordinal);
+        foreach (var file in Enum.GetValues<EstateFile>())
+        {
+            var key = EstateScaffold.ConfigKey(file);
+            uncommented = uncommented.Replace($"#   {key}:", $"  {key}:", StringComparison.Ordinal);
+        }
         File.WriteAllText(Path.Combine(_root, EstateScaffold.ConfigPath), uncommented);
         var layout = EstateLayoutLoader.Load(_root);
         foreach (var file in Enum.GetValues<EstateFile>())
