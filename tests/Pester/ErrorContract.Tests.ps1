@@ -99,7 +99,8 @@ Describe 'Ctrl+C on a change' {
             $env:INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS = '60000'
             [void] $ps.AddCommand('Import-Module').AddParameter('Name', $BuiltManifest).AddStatement()
             [void] $ps.AddCommand('Set-RelocationServiceStatus').AddParameter('Root', $root).AddParameter('Service', 'bookmarks').
-                AddParameter('Status', 'shadow').AddParameter('Confirm', $false).AddParameter('Verbose', $true)
+                AddParameter('Status', 'shadow').AddParameter('Force', $true).AddParameter('Reason', 'Ctrl+C test: the SSOTs are not moved').
+                AddParameter('Confirm', $false).AddParameter('Verbose', $true)
             $async = $ps.BeginInvoke()
             # With -Verbose, ShouldProcess writes the previewed diff just before the commit, where the test pause holds it.
             $deadline = [DateTime]::UtcNow.AddSeconds(120)

@@ -63,7 +63,7 @@ Describe 'A torn ledger' {
 
     It 'stops a change before anything is written' {
         $before = Get-EstateDigest $root
-        { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
+        { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
             Should -Throw -ErrorId "ReceiptLedgerTorn,$Ns.SetRelocationServiceStatusCommand"
         Get-EstateDigest $root | Should -Be $before
         Test-Path (Join-Path $root '.infra-relocation/journal/*.json') | Should -BeFalse
@@ -80,7 +80,7 @@ Describe 'A torn ledger' {
         $chain.IsValid | Should -BeTrue
         $chain.ReceiptCount | Should -Be 3
         (Get-RelocationReceipt -Root $root)[-1].Capability | Should -Be 'infra.relocation.receipts.repair'
-        $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Confirm:$false -WarningAction SilentlyContinue
+        $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -WarningAction SilentlyContinue
         $receipt.Outcome | Should -Be 'Succeeded'
     }
 
@@ -97,7 +97,7 @@ Describe 'A ledger that cannot be written' {
         $root = New-TestEstate -Name readonly
         Mount-Receipts $root 'size=1m,ro' | Should -BeNullOrEmpty
         $before = Get-EstateDigest $root
-        { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
+        { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
             Should -Throw -ErrorId "ReceiptLedgerUnwritable,$Ns.SetRelocationServiceStatusCommand"
         Get-EstateDigest $root | Should -Be $before
         $gate = @(Invoke-RelocationGate -Root $root -WarningVariable warned -WarningAction SilentlyContinue)
@@ -111,7 +111,7 @@ Describe 'A ledger that cannot be written' {
         $filler = Join-Path $root 'receipts/filler'
         try { [IO.File]::WriteAllBytes($filler, [byte[]]::new(1MB)) } catch { } # fills the 64 KiB file system
         $before = Get-EstateDigest $root
-        { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
+        { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
             Should -Throw -ErrorId "ReceiptLedgerUnwritable,$Ns.SetRelocationServiceStatusCommand"
         Get-EstateDigest $root | Should -Be $before
         Test-Path (Join-Path $root '.infra-relocation/journal/*.json') | Should -BeFalse

@@ -67,8 +67,11 @@ Describe 'Cmdlet <Name>' -ForEach $cmdlets {
 
     It 'has a format view for every output type of the module' {
         # Plain .NET values (the exit code of -AsExitCode, report text) are formatted by PowerShell itself.
+        # A view may be registered for a base type (every receipt shares the RelocationReceipt view).
         foreach ($type in $command.OutputType | Where-Object Name -like 'InfraRelocation.*') {
-            Get-FormatData -TypeName $type.Name | Should -Not -BeNullOrEmpty -Because "$($type.Name) needs a view in module/Formats/"
+            $names = @($type.Name)
+            for ($t = $type.Type.BaseType; $t -and $t -ne [object]; $t = $t.BaseType) { $names += $t.FullName }
+            @($names | Where-Object { Get-FormatData -TypeName $_ }) | Should -Not -BeNullOrEmpty -Because "$($type.Name) needs a view in module/Formats/"
         }
     }
 }

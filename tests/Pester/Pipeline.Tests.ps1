@@ -62,7 +62,7 @@ Describe '-Verbose narrates gates and transitions' {
 
     It 'a transition preview names its inputs and what would change' {
         $root = New-TestEstate -Name verbose
-        $verbose = @(Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -WhatIf -Verbose 4>&1 |
+        $verbose = @(Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'preview test: the SSOTs are not moved' -WhatIf -Verbose 4>&1 |
             Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
         $verbose | Where-Object { $_ -like "Estate $root*" } | Should -Not -BeNullOrEmpty
         $verbose | Where-Object { $_ -like 'Guards and preview: *bookmarks*file(s) would change' } | Should -Not -BeNullOrEmpty

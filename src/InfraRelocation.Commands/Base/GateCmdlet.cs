@@ -96,7 +96,7 @@ public abstract class GateCmdlet : EstateCmdlet
             return;
         }
         var run = BeginRun(Capability, RunMode.Read);
-        EmitReceipt(run, new GateReceipt
+        EmitUnrecorded(run, new GateReceipt
         {
             Results = [new GateResult { GateId = GateIds.Schema, Passed = false, Findings = [finding], Summary = "estate unreadable" }],
             Findings = [finding],

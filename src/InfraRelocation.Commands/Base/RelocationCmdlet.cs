@@ -50,12 +50,14 @@ public abstract class RelocationCmdlet : PSCmdlet, IDisposable
     protected static ErrorRecord Catalogued(ErrorRecord record, string? message = null, string? action = null)
     {
         var id = record.FullyQualifiedErrorId.Split(',')[0];
-        record.ErrorDetails = new ErrorDetails(message ?? record.Exception.Message)
+        var failure = record.Exception as RelocationException;
+        action ??= ErrorCatalog.ActionFor(id) ?? (failure is null ? "" : RecommendedActionFor(failure));
+        // The advice names the place to fix when the failure has one, whichever source the advice came from.
+        if (failure?.Location is { } location && !action.Contains(location.ToString(), StringComparison.Ordinal))
         {
-            RecommendedAction = action
-                ?? ErrorCatalog.ActionFor(id)
-                ?? (record.Exception is RelocationException ex ? RecommendedActionFor(ex) : ""),
-        };
+            action = $"{action} (at {location})";
+        }
+        record.ErrorDetails = new ErrorDetails(message ?? record.Exception.Message) { RecommendedAction = action };
         return record;
     }
 
@@ -350,6 +352,17 @@ public abstract class EstateCmdlet : RelocationCmdlet
         var stored = changed ? Run(() => Receipts.Append(stamped)) : TryRecord(stamped);
         WriteObject(stored);
         return stored;
+    }
+
+    /// <summary>
+    /// Returns the receipt of a run that could not read its input, without recording it: bad input changes nothing
+    /// on disk, not even the ledger (about_InfraRelocation, GUARANTEES).
+    /// </summary>
+    protected T EmitUnrecorded<T>(RunContext run, T receipt) where T : RelocationReceipt
+    {
+        var stamped = run.Stamp(receipt);
+        WriteObject(stamped);
+        return stamped;
     }
 
     /// <summary>Appends evidence of a run that changed nothing; on a ledger that cannot be written, warns and returns it unrecorded.</summary>

@@ -35,7 +35,7 @@ public sealed class TestRelocationManifestCommand : EstateCmdlet
         {
             // Reported like any other finding: the file that cannot be read, where, and a failed receipt.
             WriteObject(unreadable);
-            EmitReceipt(run, new ManifestValidationReceipt
+            EmitUnrecorded(run, new ManifestValidationReceipt
             {
                 Outcome = ReceiptOutcome.Failed,
                 Summary = $"{unreadable!.Location?.File ?? "A file"} cannot be read: 1 error(s).",
