@@ -274,6 +274,28 @@ exit (Invoke-RelocationGate -Root `$Root -AsOf '2026-11-26T00:00:00Z' -AsExitCod
         Invoke-Pwsh @('-Command', "Import-Module '$BuiltManifest'; exit (Invoke-RelocationParity -Root '$(Join-Path $TestDrive 'nope')' -AsExitCode)") | Should -Be 2
     }
 
+    It '-AsExitCode logs a count per rule and the first 20 findings of a drifting estate; -Verbose logs them all' {
+        $drift = New-TestEstate -Name exit-drift
+        # Every moved service drifts back to its old host in three surfaces (registry, stack, health): 3 x 7 findings.
+        Edit-EstateFile $drift $Registry '(?<=^    host: )\S+' 'docker-host'
+        Edit-EstateFile $drift 'ops/governance/STACK_REGISTRY.yaml' '(?<=deploy_target: host:)\S+' 'docker-host'
+        Edit-EstateFile $drift 'ops/bindings/services.health.yaml' '(?<=^    host: )\S+' 'docker-host'
+        $findings = @(Invoke-RelocationGate -Root $drift -AsOf $AsOf | Where-Object { $_ -is [InfraRelocation.RelocationFinding] })
+        $findings.Count | Should -BeGreaterThan 20
+
+        $log = @(Invoke-RelocationGate -Root $drift -AsOf $AsOf -AsExitCode 6>&1 | Where-Object { $_ -isnot [int] } | ForEach-Object { "$_" })
+        $log[0] | Should -Match '^Rule\s+Errors\s+Warnings$'
+        foreach ($rule in $findings | Group-Object RuleId) {
+            $errors = @($rule.Group | Where-Object Severity -eq Error).Count
+            $log | Where-Object { $_ -match "^$([regex]::Escape($rule.Name))\s+$errors\s" } | Should -HaveCount 1
+        }
+        @($log | Where-Object { $_ -match ': (Error|Warning) ' }) | Should -HaveCount 20
+        $log | Should -Contain "... $($findings.Count - 20) more finding(s) not shown: run with -Verbose, or keep them all with Export-RelocationReport (or -KeepReport)."
+
+        $all = @(Invoke-RelocationGate -Root $drift -AsOf $AsOf -AsExitCode -Verbose 4>$null 6>&1 | Where-Object { $_ -isnot [int] } | ForEach-Object { "$_" })
+        @($all | Where-Object { $_ -match ': (Error|Warning) ' }) | Should -HaveCount $findings.Count
+    }
+
     It '-AsExitCode sets $LASTEXITCODE in the session' {
         $code = Invoke-RelocationParity -Root $Bad -AsExitCode 6>$null
         $code | Should -Be 1

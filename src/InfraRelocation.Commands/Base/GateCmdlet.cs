@@ -10,7 +10,7 @@ namespace InfraRelocation.Commands.Base;
 /// <summary>
 /// Base of the read-only gate cmdlets: loads the estate once, runs the gates, writes every finding and then a
 /// <see cref="GateReceipt"/>. With -AsExitCode it writes only the exit code (0 pass, 1 findings, 2 invalid input),
-/// sets $global:LASTEXITCODE and prints findings to the host, for <c>exit (Invoke-RelocationGate -AsExitCode)</c>.
+/// sets $global:LASTEXITCODE and prints a per-rule count, the first findings and the summary to the host, for <c>exit (Invoke-RelocationGate -AsExitCode)</c>.
 /// </summary>
 public abstract class GateCmdlet : EstateCmdlet
 {
@@ -65,11 +65,12 @@ public abstract class GateCmdlet : EstateCmdlet
 
         if (AsExitCode)
         {
-            foreach (var finding in findings)
+            // The log gets the shape of the failure; -Verbose asks for every finding.
+            var verbose = MyInvocation.BoundParameters.ContainsKey("Verbose");
+            foreach (var line in ExitCodeLog.Lines(findings, receipt.Summary, verbose ? null : ExitCodeLog.DefaultFirstFindings))
             {
-                WriteInformation(new HostInformationMessage { Message = finding.ToString(), NoNewLine = false }, ["PSHOST"]);
+                WriteInformation(new HostInformationMessage { Message = line }, ["PSHOST"]);
             }
-            WriteInformation(new HostInformationMessage { Message = receipt.Summary }, ["PSHOST"]);
             TryRecord(run.Stamp(receipt));
             WriteExitCode(exitCode);
             return;
