@@ -89,13 +89,19 @@ Describe 'Error messages and advice' {
 }
 
 Describe 'Ctrl+C on a change' {
-    It 'records a Cancelled receipt that says how to resume, and writes nothing' {
-        $root = New-TestEstate -Name cancel
+    It 'records a Cancelled receipt (<Ledger>) that says how to resume, and writes nothing' -ForEach @(
+        @{ Ledger = 'in the estate' }
+        @{ Ledger = 'in $env:INFRA_RELOCATION_RECEIPTS'; Elsewhere = $true }
+    ) {
+        $root = New-TestEstate -Name "cancel-$([bool]$Elsewhere)"
         $path = Join-Path $root $Manifest
         $before = (Get-FileHash $path).Hash
         $saved = $env:INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS
+        $savedReceipts = $env:INFRA_RELOCATION_RECEIPTS
+        $elsewhereFolder = Join-Path $TestDrive "receipts-elsewhere-$([bool]$Elsewhere)"
         $ps = [powershell]::Create()
         try {
+            if ($Elsewhere) { $env:INFRA_RELOCATION_RECEIPTS = $elsewhereFolder }
             $env:INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS = '60000'
             [void] $ps.AddCommand('Import-Module').AddParameter('Name', $BuiltManifest).AddStatement()
             [void] $ps.AddCommand('Set-RelocationServiceStatus').AddParameter('Root', $root).AddParameter('Service', 'bookmarks').
@@ -110,11 +116,14 @@ Describe 'Ctrl+C on a change' {
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
         } finally {
             $env:INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS = $saved
+            $env:INFRA_RELOCATION_RECEIPTS = $savedReceipts
             $ps.Dispose()
         }
         (Get-FileHash $path).Hash | Should -Be $before
-        $receipt = Get-RelocationReceipt -Root $root -Capability infra.relocation.service.transition | Select-Object -Last 1
-        $receipt.Outcome | Should -Be 'Cancelled'
-        $receipt.Summary | Should -Match 'To resume, run the same command again'
+        $ledger = if ($Elsewhere) { Join-Path $elsewhereFolder 'ledger.jsonl' } else { Join-Path $root 'receipts' 'ledger.jsonl' }
+        $receipt = (Get-Content $ledger | Select-Object -Last 1 | ConvertFrom-Json).receipt
+        $receipt.outcome | Should -Be 'Cancelled'
+        $receipt.summary | Should -Match 'To resume, run the same command again'
+        if ($Elsewhere) { Test-Path (Join-Path $root 'receipts' 'ledger.jsonl') | Should -BeFalse -Because 'the ledger moved for this run' }
     }
 }

@@ -153,7 +153,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
             var what = _activePreview is null ? "before its preview finished" : $"before {_activePreview.Plan.Summary} was committed";
             var receipt = (decorate ?? (r => r))(Fill(template, _activePreview, ReceiptOutcome.Cancelled,
                 $"Cancelled (Ctrl+C) {what}; nothing was committed. To resume, run the same command again{(line.Length > 0 ? $": {line}" : "")}"));
-            new ReceiptStore(Layout.ReceiptsPath).Append(run.Stamp(receipt));
+            Receipts.Append(run.Stamp(receipt));
             throw;
         }
     }
