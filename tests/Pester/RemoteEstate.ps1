@@ -22,8 +22,10 @@ function Set-TestSshTargets {
     $policy = Get-Content -Raw (Join-Path $Root 'ops/bindings/infra.placement.policy.yaml')
     $hypervisors = [regex]::Matches($policy, '(?m)^\s*([A-Za-z0-9._-]+):\s*\{[^}]*kind:\s*proxmox') | ForEach-Object { $_.Groups[1].Value }
     $known = Join-Path $Root 'ops/bindings/test_known_hosts'
-    $servers = @($Default) + @($Map.Values) | Select-Object -Unique
-    Set-Content -Path $known -Value ($servers | ForEach-Object KnownHostsLine)
+    # One line per distinct server (Select-Object -Unique on the objects themselves would compare their
+    # string forms, which are all alike, and keep only the first server).
+    $servers = @($Default) + @($Map.Values)
+    Set-Content -Path $known -Value ($servers | ForEach-Object KnownHostsLine | Select-Object -Unique)
     $lines = [System.Collections.Generic.List[string]]::new()
     $lines.Add('ssh:')
     $lines.Add('  defaults:')
