@@ -31,6 +31,9 @@ public static class BoundedParallel
             for (var i = 0; i < items.Count; i++)
             {
                 await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                // A slot freed by an item that was itself being cancelled can win the race with the wait's own
+                // cancellation: never start an item once the run is cancelled.
+                cancellationToken.ThrowIfCancellationRequested();
                 var index = i;
                 tasks.Add(Task.Run(async () =>
                 {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using InfraRelocation.Core.Proxmox;
 
 namespace InfraRelocation.Core.Tests.Proxmox;
@@ -117,9 +116,9 @@ public sealed class ProxmoxTaskWaiterTests : IAsyncLifetime
         using var client = _host.TokenClient();
         var upid = await client.StartVmAsync(EmulatorHost.Node, EmulatorHost.Template);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-        var watch = Stopwatch.StartNew();
+        // The task hangs, so a waiter that ignored the token would end with its own stall or timeout error
+        // (ProxmoxTaskTimeout), not with a cancellation.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => EmulatorHost.Waiter(client).WaitAsync(upid, null, cts.Token));
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"took {watch.Elapsed}");
     }
 
     [Fact]

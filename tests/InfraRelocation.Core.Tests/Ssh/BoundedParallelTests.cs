@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using InfraRelocation.Core.Ssh;
 
 namespace InfraRelocation.Core.Tests.Ssh;
@@ -27,23 +26,38 @@ public sealed class BoundedParallelTests
     }
 
     [Fact]
-    public async Task ForEach_TakesAboutCeilOfNOverParallelismRounds()
+    public async Task ForEach_RunsAFullRoundAtOnce()
     {
-        var sw = Stopwatch.StartNew();
-        await BoundedParallel.ForEachAsync(Enumerable.Range(0, 16).ToList(), async (_, ct) => { await Task.Delay(200, ct); return 0; }, maxParallelism: 8);
-        // 2 rounds of 200 ms; sequential would be 3.2 s. Loose bound: scheduling on a busy box.
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1.6), $"took {sw.Elapsed}");
+        // Each item waits until eight are running together: that only completes if the fan-out runs a whole round
+        // at once (a sequential loop would wait forever, and the guard below fails it). No clock involved.
+        var running = 0;
+        var fullRound = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var all = BoundedParallel.ForEachAsync(Enumerable.Range(0, 16).ToList(), async (_, ct) =>
+        {
+            if (Interlocked.Increment(ref running) >= 8) fullRound.TrySetResult();
+            await fullRound.Task.WaitAsync(ct);
+            return 0;
+        }, maxParallelism: 8);
+
+        var results = await all.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.All(results, r => Assert.True(r.Succeeded));
     }
 
     [Fact]
     public async Task ForEach_Cancellation_StopsStartingItemsAndThrows()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(150));
+        using var cts = new CancellationTokenSource();
         var started = 0;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => BoundedParallel.ForEachAsync(
-            Enumerable.Range(0, 100).ToList(), async (_, ct) => { Interlocked.Increment(ref started); await Task.Delay(100, ct); return 0; },
+            Enumerable.Range(0, 100).ToList(), async (_, ct) =>
+            {
+                if (Interlocked.Increment(ref started) == 2) cts.Cancel(); // both slots taken, then cancelled
+                await Task.Delay(Timeout.Infinite, ct);
+                return 0;
+            },
             maxParallelism: 2, cts.Token));
-        Assert.True(started < 10, $"started {started}");
+        // The cancelled items free their slots, and still nothing more is started.
+        Assert.Equal(2, started);
     }
 
     private static void InterlockedMax(ref int target, int value)
