@@ -291,6 +291,8 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
             function Stop-After([string] $Script, [scriptblock] $Ready, [int] $DelayMs = 1000) {
                 # Runs $Script in a new runspace of this pwsh (module imported), waits until it started the command and
                 # $Ready is true, then ~1 s, then Stop(); returns how long Stop() took and the runspace's state.
+                # The callers bound Stop() at 20 s: not a speed goal but a hang guard, far from the 30 to 600 s the
+                # waits take when Ctrl+C is ignored, and far from what a loaded machine adds to an immediate stop.
                 $started = Join-Path $TestDrive "started-$([guid]::NewGuid().ToString('n'))"
                 $ps = [powershell]::Create()
                 try {
@@ -325,7 +327,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 $r = Stop-After "New-ProxmoxVm -Root '$root' -Hostname files-core -Confirm:`$false -Timeout 600" {
                     Get-TestProxmoxRequest $pve2 | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/clone' }
                 }
-                $r.Seconds | Should -BeLessThan 5
+                $r.Seconds | Should -BeLessThan 20
                 $r.State | Should -Be 'Stopped'
                 Get-EstateHash $root -ExcludeState | Should -Be $before
                 (Get-RelocationManifest -Root $root).VmTargets.Count | Should -BeGreaterThan 0 -Because 'the estate still loads'
@@ -342,7 +344,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 Set-TestSshTargets -Root $root -Default $Vm -Map $HvMap -Override @{ 'app-core' = @{ port = $hole.Port } }
                 $before = Get-EstateHash $root -ExcludeState
                 $r = Stop-After "Invoke-RelocationPreflight -Root '$root' -Timeout 300" { $hole.Accepted -gt 0 }
-                $r.Seconds | Should -BeLessThan 5
+                $r.Seconds | Should -BeLessThan 20
                 $r.State | Should -Be 'Stopped'
                 Get-EstateHash $root -ExcludeState | Should -Be $before
             } finally { $hole.Dispose() }
@@ -353,7 +355,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
             $before = Get-EstateHash $root -ExcludeState
             $logins = Get-AcceptedLogins
             $r = Stop-After "Initialize-RelocationVm -Root '$root' -Hostname app-core -Profile test-slow-v1 -Confirm:`$false" { (Get-AcceptedLogins) -gt $logins } -DelayMs 1500
-            $r.Seconds | Should -BeLessThan 5
+            $r.Seconds | Should -BeLessThan 20
             $r.State | Should -Be 'Stopped'
             Get-EstateHash $root -ExcludeState | Should -Be $before
         }
@@ -367,7 +369,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
             $before = Get-EstateHash $root -ExcludeState
             $n = $Http.Requests
             $r = Stop-After "Invoke-RelocationPromotion -Root '$root' -Service wiki -Probes 2 -TimeoutSeconds 120 -WindowSeconds 300 -Confirm:`$false" { $Http.Requests -gt $n }
-            $r.Seconds | Should -BeLessThan 5
+            $r.Seconds | Should -BeLessThan 20
             $r.State | Should -Be 'Stopped'
             Get-EstateHash $root -ExcludeState | Should -Be $before
         }
@@ -383,7 +385,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
             try {
                 $before = Get-EstateHash $root
                 $r = Stop-After "Set-RelocationServiceStatus -Root '$root' -Service bookmarks -Status shadow -LeaseTimeoutSeconds 600 -Confirm:`$false" { $true } -DelayMs 1500
-                $r.Seconds | Should -BeLessThan 5
+                $r.Seconds | Should -BeLessThan 20
                 $r.State | Should -Be 'Stopped'
                 Get-EstateHash $root | Should -Be $before -Because 'the waiter neither wrote nor broke the live lease'
             } finally { Remove-Item $lease }
