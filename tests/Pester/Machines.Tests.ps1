@@ -73,7 +73,7 @@ Describe 'Bootstrap and readiness on real Debian 12 machines' -Skip:([bool]$skip
         $machine = if ($Name -eq 'app-core') { $core } else { $web }
         $out = Initialize-RelocationVm -Root $root -Hostname $Name -Profile debian-test-v1 -Confirm:$false
         $rows = Get-Rows $out
-        ($rows | Where-Object State -notin 'Done', 'AlreadyDone', 'NotApplicable') | Should -BeNullOrEmpty
+        ($rows | Where-Object State -notin 'Done', 'Unchanged', 'NotApplicable') | Should -BeNullOrEmpty
         ($rows | Where-Object Step -eq 'package:cron').State | Should -Be 'Done'
         ($rows | Where-Object Step -eq 'mesh:tailscale').State | Should -Be 'NotApplicable'
         if ($User -ne 'root') { $rows[0].Step | Should -Be 'access:sudo' }
@@ -94,7 +94,7 @@ Describe 'Bootstrap and readiness on real Debian 12 machines' -Skip:([bool]$skip
         # The second run restarts the stopped unit (its check failed), then a third changes nothing at all.
         (Get-Rows (Initialize-RelocationVm -Root $root -Hostname $Name -Profile debian-test-v1 -Confirm:$false) | Where-Object Step -eq 'service:cron').State | Should -Be 'Done'
         $again = Initialize-RelocationVm -Root $root -Hostname $Name -Profile debian-test-v1 -Confirm:$false
-        (Get-Rows $again | Where-Object Step -ne 'mesh:tailscale').State | Sort-Object -Unique | Should -Be 'AlreadyDone'
+        (Get-Rows $again | Where-Object Step -ne 'mesh:tailscale').State | Sort-Object -Unique | Should -Be 'Unchanged'
         (Get-Receipt $again).Outcome | Should -Be 'Unchanged'
     }
 
@@ -120,7 +120,7 @@ Describe 'Bootstrap and readiness on real Debian 12 machines' -Skip:([bool]$skip
         Set-TestSshTargets -Root $bad -Default (ConvertTo-TestSshServer $core -User root -UserKeyPath $set.UserKeyPath) -ExtraIds 'app-core'
         $out = Initialize-RelocationVm -Root $bad -Hostname app-core -Profile debian-test-v1 -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
         $rows = Get-Rows $out
-        ($rows | Where-Object Step -eq 'package:cron').State | Should -Be 'AlreadyDone'
+        ($rows | Where-Object Step -eq 'package:cron').State | Should -Be 'Unchanged'
         ($rows | Where-Object Step -eq 'package:ir-no-such-package').State | Should -Be 'Failed'
         ($rows | Where-Object Step -eq 'package:ir-no-such-package').Evidence | Should -Match 'Unable to locate package ir-no-such-package'
         ($rows | Where-Object Step -eq 'service:cron').State | Should -Be 'NotRun'

@@ -181,7 +181,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             $script:vm = Start-TestSshServer -Name vms -Hostname app-core -Port $server.Port
             $again = Initialize-RelocationVm -Root $root -Hostname app-core -Profile test-boot-v1 -Confirm:$false
             $rows = $again | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] }
-            ($rows | Where-Object Step -eq 'step:one').State | Should -Be 'AlreadyDone'
+            ($rows | Where-Object Step -eq 'step:one').State | Should -Be 'Unchanged'
             ($rows | Where-Object Step -eq 'step:two').State | Should -Be 'Done'
             ($rows | Where-Object Step -eq 'step:three').State | Should -Be 'Done'
             Test-Path "$work/three" | Should -BeTrue
@@ -190,7 +190,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
 
         It 'changes nothing on a third run' {
             $out = Initialize-RelocationVm -Root $root -Hostname app-core -Profile test-boot-v1 -Confirm:$false
-            ($out | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] -and $_.State -ne 'Skipped' }).State | Sort-Object -Unique | Should -Be 'AlreadyDone'
+            ($out | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] -and $_.State -ne 'Skipped' }).State | Sort-Object -Unique | Should -Be 'Unchanged'
             ($out | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] }).Outcome | Should -Be 'Unchanged'
         }
 

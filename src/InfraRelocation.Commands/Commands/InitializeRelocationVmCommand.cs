@@ -123,7 +123,7 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
             Steps = results,
             Findings = failed.Select(f => PreflightRunner.Finding("BOOTSTRAP.StepFailed", true, $"{Hostname}: {f.Step}: {f.Evidence}", null, null, Hostname)).ToList(),
             Outcome = failed.Count > 0 ? ReceiptOutcome.Failed : doneCount > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged,
-            Summary = $"{Hostname} ({target.Profile}): {doneCount} done, {results.Count(r => r.State == BootstrapStepState.AlreadyDone)} already done, " +
+            Summary = $"{Hostname} ({target.Profile}): {doneCount} done, {results.Count(r => r.State == BootstrapStepState.Unchanged)} unchanged, " +
                       $"{failed.Count} failed, {results.Count(r => r.State == BootstrapStepState.NotRun)} not run, {results.Count(r => r.State == BootstrapStepState.Skipped)} skipped, " +
                       $"{results.Count(r => r.State == BootstrapStepState.NotApplicable)} not applicable",
         });

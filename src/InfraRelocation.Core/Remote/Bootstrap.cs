@@ -199,7 +199,7 @@ public static class BootstrapPlanner
 public sealed class BootstrapExecutor(SshSessionPool pool)
 {
     /// <summary>
-    /// Runs the steps in order on <paramref name="endpoint"/>. A step whose check passes is AlreadyDone; otherwise
+    /// Runs the steps in order on <paramref name="endpoint"/>. A step whose check passes is Unchanged (nothing ran); otherwise
     /// its run command runs and the check must pass afterwards. The first failure (including a dropped connection
     /// or a timeout) stops the run; the remaining steps are NotRun, so a re-run resumes where it stopped.
     /// </summary>
@@ -244,7 +244,7 @@ public sealed class BootstrapExecutor(SshSessionPool pool)
                 if (!applies.Succeeded) return row with { State = BootstrapStepState.NotApplicable, Evidence = s.NotApplicableReason ?? $"does not apply (exit {applies.ExitCode})" };
             }
             var check = await pool.RunAsync(endpoint, s.Check, cancellationToken: ct).ConfigureAwait(false);
-            if (check.Succeeded) return row with { State = BootstrapStepState.AlreadyDone, Evidence = "check passed; nothing to do" };
+            if (check.Succeeded) return row with { State = BootstrapStepState.Unchanged, Evidence = "check passed; nothing to do" };
             if (s.Run is null) return Failed(row, s, $"check failed (exit {check.ExitCode}){Tail(check.Stderr)}");
 
             if (s.NeedsSecret && authKey is null)

@@ -76,8 +76,8 @@ public sealed record ReadinessCheck
 /// <summary>What a bootstrap step did.</summary>
 public enum BootstrapStepState
 {
-    /// <summary>Its check showed it was already done; nothing ran.</summary>
-    AlreadyDone,
+    /// <summary>Its check showed it was already done; nothing ran (a second run reports every step so, and its receipt Unchanged).</summary>
+    Unchanged,
     /// <summary>It ran and its check now passes.</summary>
     Done,
     /// <summary>-WhatIf: listed, nothing ran.</summary>

@@ -81,7 +81,7 @@ public sealed class DebianMachineTests(DebianMachineFixture fx)
         var before = machine.Run("dpkg-query -W -f='${Package} ${Status}\\n' | sort").Stdout;
         using var pool = new SshSessionPool();
         var first = await new BootstrapExecutor(pool).RunAsync(ep, machine.Hostname, steps, authKey: null);
-        Assert.True(first.All(r => r.State is BootstrapStepState.Done or BootstrapStepState.AlreadyDone or BootstrapStepState.NotApplicable), States(first));
+        Assert.True(first.All(r => r.State is BootstrapStepState.Done or BootstrapStepState.Unchanged or BootstrapStepState.NotApplicable), States(first));
 
         // What the machine itself says, read with the OpenSSH client, not with the code under test.
         Assert.Equal("install ok installed", machine.Run("dpkg-query -W -f='${Status}' cron").Stdout);
@@ -91,10 +91,10 @@ public sealed class DebianMachineTests(DebianMachineFixture fx)
         // The mesh step ran its check and said why it does not apply: no tailscale on the machine.
         var mesh = Assert.Single(first, r => r.Step == "mesh:tailscale");
         Assert.Equal(BootstrapStepState.NotApplicable, mesh.State);
-        if (user != "root") Assert.Equal(BootstrapStepState.AlreadyDone, first[0].State); // access:sudo
+        if (user != "root") Assert.Equal(BootstrapStepState.Unchanged, first[0].State); // access:sudo
 
         var second = await new BootstrapExecutor(pool).RunAsync(ep, machine.Hostname, steps, authKey: null);
-        Assert.All(second.Where(r => r.Step != "mesh:tailscale"), r => Assert.Equal(BootstrapStepState.AlreadyDone, r.State));
+        Assert.All(second.Where(r => r.Step != "mesh:tailscale"), r => Assert.Equal(BootstrapStepState.Unchanged, r.State));
     }
 
     [SkippableFact]
@@ -171,7 +171,7 @@ public sealed class DebianMachineTests(DebianMachineFixture fx)
         // A package Debian does not have.
         var missing = await Run(With(["cron", "ir-no-such-package"], []));
         Assert.Equal([BootstrapStepState.Failed, BootstrapStepState.NotRun], missing.Skip(1).Select(r => r.State));
-        Assert.Contains(missing[0].State, new[] { BootstrapStepState.Done, BootstrapStepState.AlreadyDone });
+        Assert.Contains(missing[0].State, new[] { BootstrapStepState.Done, BootstrapStepState.Unchanged });
         Assert.Contains("Unable to locate package ir-no-such-package", missing[1].Evidence);
 
         // A unit that fails to start.
@@ -185,13 +185,13 @@ public sealed class DebianMachineTests(DebianMachineFixture fx)
         try
         {
             var full = await Run(With(["cron", "logrotate"], []));
-            Assert.Equal([BootstrapStepState.AlreadyDone, BootstrapStepState.Failed, BootstrapStepState.NotRun], full.Select(r => r.State)); // cron: from the first run
+            Assert.Equal([BootstrapStepState.Unchanged, BootstrapStepState.Failed, BootstrapStepState.NotRun], full.Select(r => r.State)); // cron: from the first run
             Assert.Contains("enough free space", full[1].Evidence);
         }
         finally { m.Run("umount /var/cache/apt/archives"); }
         var resumed = await Run(With(["cron", "logrotate"], []));
-        Assert.True(resumed.All(r => r.State is BootstrapStepState.Done or BootstrapStepState.AlreadyDone), States(resumed));
-        Assert.Equal(BootstrapStepState.AlreadyDone, resumed[0].State);
+        Assert.True(resumed.All(r => r.State is BootstrapStepState.Done or BootstrapStepState.Unchanged), States(resumed));
+        Assert.Equal(BootstrapStepState.Unchanged, resumed[0].State);
     }
 
     [SkippableFact]

@@ -39,7 +39,7 @@ public sealed class RemoteAgainstSshdTests(SshServerFixture fx) : IDisposable
         Assert.DoesNotContain(key, rows[0].RunCommand!, StringComparison.Ordinal);
 
         var again = await new BootstrapExecutor(pool).RunAsync(fx.Endpoint(fx.Default), "vm", [step], authKey: null);
-        Assert.Equal(BootstrapStepState.AlreadyDone, again[0].State);
+        Assert.Equal(BootstrapStepState.Unchanged, again[0].State);
     }
 
     [SkippableFact]
@@ -134,7 +134,7 @@ public sealed class RemoteAgainstSshdTests(SshServerFixture fx) : IDisposable
         Assert.Equal([BootstrapStepState.Done, BootstrapStepState.Failed, BootstrapStepState.NotRun, BootstrapStepState.NotRun], first.Select(r => r.State));
         File.WriteAllText(gate, "");
         var second = await new BootstrapExecutor(pool).RunAsync(fx.Endpoint(fx.Default), "vm", steps, null);
-        Assert.Equal([BootstrapStepState.AlreadyDone, BootstrapStepState.AlreadyDone, BootstrapStepState.Done, BootstrapStepState.Failed], second.Select(r => r.State));
+        Assert.Equal([BootstrapStepState.Unchanged, BootstrapStepState.Unchanged, BootstrapStepState.Done, BootstrapStepState.Failed], second.Select(r => r.State));
         Assert.Contains("no auth key", second[3].Evidence, StringComparison.Ordinal);
         Assert.Equal(1, pool.ConnectionsOpened);
     }
