@@ -206,6 +206,42 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
         }
     }
 
+    Context 'Initialize-RelocationVm -ThrottleLimit' {
+        BeforeAll {
+            $script:troot = New-RemoteEstate -Name boot-throttle
+            $script:meet = Join-Path $troot 'meet'
+            New-Item -ItemType Directory -Path $meet | Out-Null
+            # A barrier: each VM's step arrives, then waits (3 s at most) until two VMs have arrived. It passes only
+            # when both bootstraps run at the same time. Each VM is told apart by its connection's client port.
+            $port = 'p=$(echo "$SSH_CONNECTION" | cut -d" " -f2); '
+            $m = "'$meet'"
+            Add-TestStepProfile -Root $troot -Name test-meet-v1 -Description 'test: a step that waits for the other VM' -Steps @(
+                @{ name = 'meet'; check = $port + "test -f $m/done-`$p"
+                   run = $port + "touch $m/arrived-`$p; i=0; until [ `$(ls $m | grep -c '^arrived-') -ge 2 ]; do i=`$((i+1)); [ `$i -lt 30 ] || exit 3; sleep 0.1; done; touch $m/done-`$p" })
+        }
+        BeforeEach { Get-ChildItem $meet | Remove-Item }
+
+        It 'bootstraps piped VMs together up to -ThrottleLimit (the barrier step passes only when they overlap)' {
+            $out = 'app-core', 'app-web' | ForEach-Object { [pscustomobject]@{ Hostname = $_; Profile = 'test-meet-v1' } } |
+                Initialize-RelocationVm -Root $troot -ThrottleLimit 2 -Confirm:$false
+            $rows = $out | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] }
+            ($rows | Sort-Object Hostname).Hostname | Should -Be @('app-core', 'app-web')
+            $rows.State | Sort-Object -Unique | Should -Be 'Done'
+            $receipts = $out | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] }
+            $receipts.Hostname | Should -Be @('app-core', 'app-web') -Because 'receipts follow the input order'
+            $receipts.Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
+        }
+
+        It 'bootstraps one VM at a time by default (the same barrier then fails on its step, alone)' {
+            $out = 'app-core', 'app-web' | ForEach-Object { [pscustomobject]@{ Hostname = $_; Profile = 'test-meet-v1' } } |
+                Initialize-RelocationVm -Root $troot -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+            $rows = $out | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] }
+            ($rows | Where-Object Hostname -eq 'app-core').State | Should -Be 'Failed'
+            ($rows | Where-Object Hostname -eq 'app-core').Evidence | Should -Match 'exit 3'
+            @($err | Where-Object FullyQualifiedErrorId -like 'BootstrapStepFailed*').Count | Should -BeGreaterOrEqual 1
+        }
+    }
+
     Context 'Get-VmReadiness' {
         BeforeAll {
             $script:rroot = New-RemoteEstate -Name ready
@@ -235,6 +271,16 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             $row = $out | Where-Object Check -eq 'vm_running'
             $row.Status | Should -Be 'Fail'
             $row.Evidence | Should -Match 'token'
+        }
+        It 'checks several VMs -ThrottleLimit at a time and writes them in input order' {
+            $hosts = 'app-core', 'app-web', 'db-main'
+            $out = $hosts | Get-VmReadiness -Root $rroot -ThrottleLimit 3
+            $receipts = $out | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] }
+            $receipts.Hostname | Should -Be $hosts
+            $checks = $out | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] }
+            ($checks.Hostname | Select-Object -Unique) | Should -Be $hosts -Because 'each VM''s checks come out together, in input order'
+            foreach ($h in $hosts) { ($checks | Where-Object { $_.Hostname -eq $h -and $_.Check -eq 'ssh_reachability' }).Status | Should -Be 'Ok' }
+            { Get-VmReadiness -Root $rroot -Hostname app-core -ThrottleLimit 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         }
         It 'skips a check the profile switches off with false' {
             $out = Get-VmReadiness -Root $rroot -Hostname db-main

@@ -3,12 +3,17 @@ using InfraRelocation.Commands.Base;
 using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Remote;
+using InfraRelocation.Core.Ssh;
 using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
 
 namespace InfraRelocation.Commands.Commands;
 
-/// <summary>Get-VmReadiness: the named readiness checks of a VM, each OK, FAIL or SKIP with evidence (capability infra.vm.ready.status).</summary>
+/// <summary>
+/// Get-VmReadiness: the named readiness checks of a VM, each OK, FAIL or SKIP with evidence (capability infra.vm.ready.status).
+/// Every VM named (by parameter or pipeline) is checked once the input ends, up to -ThrottleLimit at a time; the
+/// results come out in input order.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "VmReadiness")]
 [OutputType(typeof(ReadinessCheck), typeof(ReadinessReceipt))]
 public sealed class GetVmReadinessCommand : RemoteCmdlet
@@ -36,7 +41,13 @@ public sealed class GetVmReadinessCommand : RemoteCmdlet
     [Credential]
     public PSCredential? ApiToken { get; set; }
 
+    /// <summary>How many VMs are checked at once.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = BoundedParallel.DefaultParallelism;
+
     private Core.Estate.Estate? _estate;
+    private readonly List<(Core.Receipts.RunContext Run, ReadinessTarget Target)> _pending = [];
     private IVmStatusSource? _vmStatus;
     private bool _vmStatusResolved;
 
@@ -65,12 +76,6 @@ public sealed class GetVmReadinessCommand : RemoteCmdlet
         return _vmStatus;
     }
 
-    protected override void EndProcessing()
-    {
-        (_vmStatus as IDisposable)?.Dispose();
-        base.EndProcessing();
-    }
-
     protected override void ProcessRecord()
     {
         _estate ??= LoadEstate();
@@ -78,19 +83,59 @@ public sealed class GetVmReadinessCommand : RemoteCmdlet
         {
             var run = BeginRun("infra.vm.ready.status", RunMode.Read);
             run.RecordInputs(_estate.InputDigests);
-            ReadinessTarget target;
             try
             {
-                target = ReadinessChecker.ResolveTarget(_estate, host, Profile, VmId);
+                _pending.Add((run, ReadinessChecker.ResolveTarget(_estate, host, Profile, VmId)));
             }
             catch (RelocationException ex)
             {
                 WriteRelocationError(ex);
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        try
+        {
+            if (_pending.Count > 0 && _estate is { } estate) CheckAll(estate);
+        }
+        finally
+        {
+            (_vmStatus as IDisposable)?.Dispose();
+            base.EndProcessing();
+        }
+    }
+
+    // The checks of every VM run on worker threads, -ThrottleLimit at a time; objects and receipts are written here,
+    // on the pipeline thread, in input order.
+    private void CheckAll(Core.Estate.Estate estate)
+    {
+        var vmStatus = VmStatus();
+        var ssh = SshOptions(TimeSpan.FromSeconds(Math.Max(Timeout, 30)));
+        var targets = _pending.Select(p => p.Target).ToList();
+        var label = targets.Count == 1 ? $"Readiness {targets[0].Hostname}" : $"Readiness of {targets.Count} VMs";
+        var results = Pump(label, async (progress, ct) =>
+        {
+            var finished = 0;
+            return await BoundedParallel.ForEachAsync(targets, async (target, token) =>
+            {
+                var checks = await new ReadinessChecker(Pool, vmStatus).CheckAsync(estate, target, ssh, token).ConfigureAwait(false);
+                progress(new FanOutProgress(label, target.Hostname, Interlocked.Increment(ref finished), targets.Count));
+                return checks;
+            }, ThrottleLimit, ct).ConfigureAwait(false);
+        });
+        for (var i = 0; i < results.Count; i++)
+        {
+            var (run, target) = _pending[i];
+            if (results[i].Error is { } error)
+            {
+                WriteRelocationError(error as RelocationException ?? new RelocationException("UnexpectedFailure", FailureKind.InvalidOperation,
+                    $"Readiness of {target.Hostname} failed: {error.Message}", target: target.Hostname, inner: error));
                 continue;
             }
-            var estate = _estate;
-            var vmStatus = VmStatus();
-            var checks = Pump($"Readiness {host}", (_, ct) => new ReadinessChecker(Pool, vmStatus).CheckAsync(estate, target, SshOptions(TimeSpan.FromSeconds(Math.Max(Timeout, 30))), ct));
+            var checks = results[i].Value!;
+            var host = target.Hostname;
             foreach (var c in checks) WriteObject(c);
             var failed = checks.Where(c => c.Status == RemoteCheckStatus.Fail).ToList();
             var findings = failed.Select(c => PreflightRunner.Finding($"READINESS.{c.Check}", true, $"{host}: {c.Check} failed: {c.Evidence}", null, null, host)).ToList();

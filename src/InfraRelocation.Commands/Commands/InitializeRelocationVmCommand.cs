@@ -13,6 +13,7 @@ namespace InfraRelocation.Commands.Commands;
 /// <summary>
 /// Initialize-RelocationVm: brings a VM to its profile's baseline over SSH (packages, services, running checks,
 /// mesh join, cron hooks, the profile's own steps); every step checks before it acts (capability infra.vm.bootstrap).
+/// With -ThrottleLimit above 1, the VMs piped in are bootstrapped together once the input ends, up to that many at once.
 /// </summary>
 [Cmdlet(VerbsData.Initialize, "RelocationVm", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(BootstrapStepResult), typeof(BootstrapReceipt))]
@@ -40,7 +41,17 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
     [ValidateRange(1, 86400)]
     public double CommandTimeout { get; set; } = 600;
 
+    /// <summary>How many VMs (piped in) are bootstrapped at once; 1 (the default) bootstraps each as it arrives.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = 1;
+
     private Core.Estate.Estate? _estate;
+    private readonly List<Bootstrap> _pending = [];
+
+    // One VM's bootstrap, planned and confirmed on the pipeline thread, run on a worker.
+    private sealed record Bootstrap(Core.Receipts.RunContext Run, string Hostname, string Profile, SshEndpoint Endpoint,
+        IReadOnlyList<BootstrapStep> Steps, SshSecret? Key);
 
     protected override void ProcessRecord()
     {
@@ -102,28 +113,65 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
             else WriteVerbose("No mesh auth key given: the mesh step can only pass if the VM is already connected.");
         }
 
-        var results = Pump($"Bootstrap {Hostname}", (progress, ct) =>
-            new BootstrapExecutor(Pool).RunAsync(endpoint, Hostname, steps, key, row =>
-            {
-                Post(row);
-                progress(new FanOutProgress($"Bootstrap {Hostname}", row.Step, row.Order, steps.Count));
-            }, ct));
+        _pending.Add(new Bootstrap(run, Hostname, target.Profile, endpoint, steps, key));
+        if (ThrottleLimit == 1) RunPending();
+    }
 
+    protected override void EndProcessing()
+    {
+        RunPending();
+        base.EndProcessing();
+    }
+
+    // Runs the queued bootstraps, ThrottleLimit at a time (each VM's steps stay in order on its own connection);
+    // rows stream as steps finish, errors and receipts follow in input order on the pipeline thread.
+    private void RunPending()
+    {
+        if (_pending.Count == 0) return;
+        var jobs = _pending.ToList();
+        _pending.Clear();
+        var label = jobs.Count == 1 ? $"Bootstrap {jobs[0].Hostname}" : $"Bootstrap of {jobs.Count} VMs";
+        var total = jobs.Sum(j => j.Steps.Count);
+        var results = Pump(label, (progress, ct) =>
+        {
+            var finished = 0;
+            return BoundedParallel.ForEachAsync(jobs, (job, token) =>
+                new BootstrapExecutor(Pool).RunAsync(job.Endpoint, job.Hostname, job.Steps, job.Key, row =>
+                {
+                    Post(row);
+                    progress(new FanOutProgress(label, $"{job.Hostname}: {row.Step}", Interlocked.Increment(ref finished), total));
+                }, token), ThrottleLimit, ct);
+        });
+        foreach (var r in results)
+        {
+            if (r.Error is { } error)
+            {
+                WriteRelocationError(error as RelocationException ?? new RelocationException("UnexpectedFailure", FailureKind.InvalidOperation,
+                    $"Bootstrap of {r.Item.Hostname} failed: {error.Message}", target: r.Item.Hostname, inner: error));
+                continue;
+            }
+            Finish(r.Item, r.Value!);
+        }
+    }
+
+    private void Finish(Bootstrap job, IReadOnlyList<BootstrapStepResult> results)
+    {
+        var (run, host) = (job.Run, job.Hostname);
         var failed = results.Where(r => r.State == BootstrapStepState.Failed).ToList();
         foreach (var f in failed)
         {
             WriteRelocationError(new RelocationException("BootstrapStepFailed", FailureKind.InvalidOperation,
-                $"{Hostname}: step {f.Step} failed: {f.Evidence}. Re-run to resume: finished steps are checked and skipped.", target: Hostname));
+                $"{host}: step {f.Step} failed: {f.Evidence}. Re-run to resume: finished steps are checked and skipped.", target: host));
         }
         var doneCount = results.Count(r => r.State == BootstrapStepState.Done);
         EmitReceipt(run, new BootstrapReceipt
         {
-            Hostname = Hostname,
-            Profile = target.Profile,
+            Hostname = host,
+            Profile = job.Profile,
             Steps = results,
-            Findings = failed.Select(f => PreflightRunner.Finding("BOOTSTRAP.StepFailed", true, $"{Hostname}: {f.Step}: {f.Evidence}", null, null, Hostname)).ToList(),
+            Findings = failed.Select(f => PreflightRunner.Finding("BOOTSTRAP.StepFailed", true, $"{host}: {f.Step}: {f.Evidence}", null, null, host)).ToList(),
             Outcome = failed.Count > 0 ? ReceiptOutcome.Failed : doneCount > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged,
-            Summary = $"{Hostname} ({target.Profile}): {doneCount} done, {results.Count(r => r.State == BootstrapStepState.Unchanged)} unchanged, " +
+            Summary = $"{host} ({job.Profile}): {doneCount} done, {results.Count(r => r.State == BootstrapStepState.Unchanged)} unchanged, " +
                       $"{failed.Count} failed, {results.Count(r => r.State == BootstrapStepState.NotRun)} not run, {results.Count(r => r.State == BootstrapStepState.Skipped)} skipped, " +
                       $"{results.Count(r => r.State == BootstrapStepState.NotApplicable)} not applicable",
         });
