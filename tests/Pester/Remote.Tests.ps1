@@ -132,7 +132,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
                 -BootstrapLines @('cron_hooks:', '  - { name: "optional-hook", schedule: "5 * * * *", command: "/bin/true", required: false }') `
                 -Steps @(
                     @{ name = 'one'; check = "test -f $(& $q "$work/one")"; run = "touch $(& $q "$work/one")" }
-                    @{ name = 'two'; check = "test -f $(& $q "$work/two")"; run = "sleep 3 && touch $(& $q "$work/two")" }
+                    @{ name = 'two'; check = "test -f $(& $q "$work/two")"; run = "touch $(& $q "$work/two-started") && sleep 3 && touch $(& $q "$work/two")" }
                     @{ name = 'three'; check = "test -f $(& $q "$work/three")"; run = "touch $(& $q "$work/three")" })
             Add-TestStepProfile -Root $root -Name test-slow-v1 -Description 'test: a step that outlives the command timeout' -Steps @(
                 @{ name = 'slow'; check = "test -f $(& $q "$work/slow")"; run = "sleep 30 && touch $(& $q "$work/slow")" })
@@ -165,7 +165,13 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
 
         It 'resumes after the connection drops mid-bootstrap' {
             $server = $vm
-            $killer = Start-ThreadJob -ScriptBlock { Start-Sleep -Milliseconds 1500; ($using:server).Process.Kill($true) }
+            # Dropped while step two runs: the killer waits for the step to start (no guess at how long the run takes to get there).
+            $started = "$work/two-started"
+            $killer = Start-ThreadJob -ScriptBlock {
+                $deadline = [DateTime]::UtcNow.AddMinutes(2)
+                while (-not (Test-Path $using:started) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+                ($using:server).Process.Kill($true)
+            }
             $out = Initialize-RelocationVm -Root $root -Hostname app-core -Profile test-boot-v1 -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
             $killer | Wait-Job | Remove-Job
             $rows = $out | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] }
