@@ -45,6 +45,7 @@ internal sealed class AdminEndpoints(EmulatorState state)
                         Str(body, "name") ?? "template", Str(body, "storage") ?? "local-lvm")),
                     ("POST", "/storages") => Do(() => SeedFile.AddStorage(state, body)),
                     ("POST", "/vms") => Do(() => SeedFile.AddVm(state, body)),
+                    ("POST", "/pools") => Do(() => state.AddPool(Str(body, "poolid")!)),
                     ("POST", "/tokens") => Do(() => state.AddToken(Str(body, "tokenId")!, Str(body, "secret")!)),
                     ("POST", "/users") => Do(() => state.AddUser(Str(body, "username")!, Str(body, "password")!)),
                     ("POST", "/deny") => Do(() => state.Deny(Str(body, "path")!, Str(body, "privilege")!, Str(body, "principal") ?? "*")),
@@ -109,5 +110,6 @@ internal sealed class AdminEndpoints(EmulatorState state)
         nodes = state.Nodes.Keys,
         vms = state.Vms.Values.Select(v => new { vmid = v.VmId, node = v.Node, status = v.Status, config = v.Config }),
         tasks = state.Tasks.Select(t => new { upid = t.Upid, type = t.Type, id = t.Id, finished = t.Finished, exitstatus = t.ExitStatus }),
+        pools = state.Pools.ToDictionary(p => p.Key, p => p.Value.ToList()),
     };
 }

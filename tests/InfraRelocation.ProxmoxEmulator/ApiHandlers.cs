@@ -54,6 +54,7 @@ public sealed partial class ApiHandlers
         Map("GET", "/cluster/resources", ClusterResources);
         Map("GET", "/cluster/nextid", NextId);
         Map("GET", "/cluster/tasks", _ => _state.Tasks.Select(TaskEntry).ToList());
+        Map("GET", "/pools", ListPools);
         Map("GET", "/storage", _ => _state.Storages.Select(s => new { storage = s.Id, type = s.Type, content = s.Content, shared = s.Shared ? 1 : 0 }).ToList());
         Map("GET", "/nodes/{node}/storage", r => { NodeOf(r); return _state.Storages.Select(s => new { storage = s.Id, type = s.Type, content = s.Content, active = 1, enabled = 1, shared = s.Shared ? 1 : 0, total = 107374182400L, used = 10737418240L, avail = 96636764160L }).ToList(); });
         Map("GET", "/nodes/{node}/status", r => { NodeOf(r); return new { cpu = 0.03, uptime = 123456, pveversion = "pve-manager/" + _state.Options.Version, memory = new { total = 34359738368L, used = 4294967296L, free = 30064771072L }, loadavg = new[] { "0.10", "0.20", "0.30" }, cpuinfo = new { cores = 4, cpus = 8, sockets = 1, model = "Emulated CPU" } }; });
@@ -486,6 +487,24 @@ public sealed partial class ApiHandlers
         return next.ToString(CultureInfo.InvariantCulture);
     }
 
+    // pve-access-control PVE/API2/Pool.pm GET /pools: every pool, or with poolid only that one and its members
+    // (id "qemu/<vmid>", node, type, vmid); an unknown poolid is "pool '<id>' does not exist" (HTTP 500).
+    private object? ListPools(Request r)
+    {
+        var only = r.P.GetValueOrDefault("poolid");
+        if (only is not null && !_state.Pools.ContainsKey(only)) throw new ApiError(500, $"pool '{only}' does not exist");
+        return _state.Pools.Where(p => only is null || p.Key == only).Select(p => only is null
+            ? (object)new { poolid = p.Key }
+            : new
+            {
+                poolid = p.Key,
+                members = p.Value.Where(_state.Vms.ContainsKey).Select(id => new
+                {
+                    id = $"qemu/{id}", node = _state.Vms[id].Node, type = "qemu", vmid = id,
+                }).ToList(),
+            }).ToList();
+    }
+
     private object? Clone(Request r)
     {
         var source = VmOf(r);
@@ -503,6 +522,12 @@ public sealed partial class ApiHandlers
             throw new ApiError(500, $"can't clone VM to node '{target}' (VM uses local storage)");
         if (r.P.TryGetValue("storage", out var st) && !_state.Storages.Any(s => s.Id == st && s.Content.Contains("images")))
             throw new ApiError(400, "Parameter verification failed.", new() { ["storage"] = $"storage '{st}' does not support vm images" });
+        // qemu-server PVE/API2/Qemu.pm clone_vm: $rpcenv->check_pool_exist($pool) before anything is created;
+        // pve-access-control PVE/RPCEnvironment.pm check_pool_exist: raise_perm_exc("pool '$pool' does not exist"),
+        // a 403 "Permission check failed (...)".
+        var pool = r.P.GetValueOrDefault("pool");
+        if (pool is not null && !_state.Pools.ContainsKey(pool))
+            throw new ApiError(403, $"Permission check failed (pool '{pool}' does not exist)");
 
         // The new config is written on the target node ("After the clone the new config lives on target"); the task runs on the source node.
         var clone = _state.AddVm(newId, target, new Dictionary<string, string> { ["lock"] = "clone" });
@@ -530,6 +555,8 @@ public sealed partial class ApiHandlers
             }
             clone.Config["name"] = name;
             if (r.P.TryGetValue("description", out var desc)) clone.Config["description"] = desc;
+            // clone_vm's worker: PVE::AccessControl::add_vm_to_pool($newid, $pool) if $pool, once the config is written.
+            if (pool is not null) _state.Pools[pool].Add(newId);
         }, lines);
         return task.Upid;
     }

@@ -105,6 +105,7 @@ public static class ApiRules
         new("GET", "/cluster/resources", [Enum("type", "vm", "storage", "node", "sdn")]),
         new("GET", "/cluster/nextid", [VmIdParam(optional: true)]),
         new("GET", "/cluster/tasks", []),
+        new("GET", "/pools", [Str("poolid", format: "pve-poolid"), Enum("type", "qemu", "lxc", "storage")]),
         new("GET", "/storage", [Enum("type", "btrfs", "cephfs", "cifs", "dir", "esxi", "iscsi", "iscsidirect", "lvm", "lvmthin", "nfs", "pbs", "rbd", "zfs", "zfspool")]),
         new("GET", "/nodes/{node}/storage", [Node, Str("content", format: "pve-storage-content-list"), Bool("enabled"), Bool("format"),
             Str("storage", format: "pve-storage-id"), Str("target", format: "pve-node")]),

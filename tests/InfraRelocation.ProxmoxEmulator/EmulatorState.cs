@@ -113,6 +113,8 @@ public sealed class EmulatorState
     public List<StorageState> Storages { get; } =
         [new("local", "dir", "iso,vztmpl,backup,snippets", false), new("local-lvm", "lvmthin", "images,rootdir", false)];
     public SortedDictionary<int, VmState> Vms { get; } = [];
+    /// <summary>user.cfg's pools: pool id → member VMIDs (none unless a seed or a test adds one).</summary>
+    public Dictionary<string, SortedSet<int>> Pools { get; } = new(StringComparer.Ordinal);
     public List<EmulatorTask> Tasks { get; } = [];
     public Dictionary<string, string> Tokens { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, string> Users { get; } = new(StringComparer.Ordinal);
@@ -168,6 +170,7 @@ public sealed class EmulatorState
         ["smbios1"] = $"uuid={Guid.NewGuid()}",
     }, template: true);
 
+    public void AddPool(string poolId) { lock (Sync) Pools.TryAdd(poolId, []); }
     public void AddToken(string tokenId, string secret) { lock (Sync) Tokens[tokenId] = secret; }
     public void AddUser(string user, string password) { lock (Sync) Users[user] = password; }
     public void Deny(string aclPath, string privilege, string principal = "*") { lock (Sync) Denied.Add((principal, aclPath, privilege)); }

@@ -149,6 +149,8 @@ internal static class SeedFile
             foreach (var s in storages.EnumerateArray()) AddStorage(state, s);
         if (root.TryGetProperty("vms", out var vms))
             foreach (var v in vms.EnumerateArray()) AddVm(state, v);
+        if (root.TryGetProperty("pools", out var pools))
+            foreach (var pool in pools.EnumerateArray()) state.AddPool(pool.GetString()!);
         if (root.TryGetProperty("tokens", out var tokens))
             foreach (var t in tokens.EnumerateArray()) state.AddToken(Str(t, "tokenId")!, Str(t, "secret")!);
         if (root.TryGetProperty("users", out var users))

@@ -329,6 +329,40 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         (Get-TestProxmoxVm $script:Pve -VmId 216).config.scsi0 | Should -Match 'size=64G'
     }
 
+    It 'a profile''s pool: the clone joins it, with VM.Allocate checked on /pool/<pool> before any mutating request' {
+        Invoke-TestProxmoxControl $script:Pve POST pools @{ poolid = 'relocation' } | Out-Null
+        $profiles = Join-Path $script:Root 'ops' 'bindings' 'infra.vm.profiles.yaml'
+        Set-Content $profiles ((Get-Content $profiles -Raw).Replace("`ndefaults:`n", "`ndefaults:`n  pool: `"relocation`"`n")) -NoNewline
+
+        $preview = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf
+        ($preview.Steps | Where-Object Name -eq 'clone').Parameters['pool'] | Should -Be 'relocation'
+        $preview.Settings['pool'] | Should -Be 'relocation'
+
+        Invoke-TestProxmoxControl $script:Pve POST deny @{ path = '/pool/relocation'; privilege = 'VM.Allocate' } | Out-Null
+        $refused = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $refused.Outcome | Should -Be 'Failed'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ProvisionPrivilegeMissing,*'
+        $err[0].Exception.Message | Should -Match 'VM\.Allocate on /pool/relocation'
+        @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
+
+        Invoke-TestProxmoxControl $script:Pve DELETE deny | Out-Null
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+        $receipt.Outcome | Should -Be 'Succeeded'
+        (Get-TestProxmoxMutatingRequest $script:Pve | Where-Object path -like '*/clone').parameters.pool | Should -Be 'relocation'
+        (Invoke-TestProxmoxControl $script:Pve GET state).pools.relocation | Should -Be @($receipt.VmId)
+    }
+
+    It 'a pool that does not exist is the server''s clear refusal, and nothing is created' {
+        $profiles = Join-Path $script:Root 'ops' 'bindings' 'infra.vm.profiles.yaml'
+        Set-Content $profiles ((Get-Content $profiles -Raw).Replace("`ndefaults:`n", "`ndefaults:`n  pool: `"nowhere`"`n")) -NoNewline
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+
+        $receipt.Outcome | Should -Be 'Failed'
+        $err[0].Exception.Message | Should -Match "pool 'nowhere' does not exist"
+        @((Invoke-TestProxmoxControl $script:Pve GET state).vms | Where-Object { $_.config.name -eq 'files-core' }).Count | Should -Be 0
+    }
+
     It 'a missing privilege is refused before any mutating request, naming the privilege and the path' {
         Invoke-TestProxmoxControl $script:Pve POST deny @{ path = '/vms/9002'; privilege = 'VM.Audit' } | Out-Null
         $manifestBefore = Get-Content (Join-Path $script:Root $script:Manifest) -Raw

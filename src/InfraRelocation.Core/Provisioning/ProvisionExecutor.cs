@@ -162,7 +162,7 @@ public sealed class ProvisionExecutor
         if (prepared.Settings.TemplateVmId is { } templateId)
         {
             await CheckPrivilegesAsync(client, ProvisionPrivileges.For(prepared.Settings, templateId,
-                ProvisionJournal.Open(Root, prepared.Target.Hostname).VmId ?? prepared.Target.VmId, null, MajorOf(version)), ct).ConfigureAwait(false);
+                ProvisionJournal.Open(Root, prepared.Target.Hostname).VmId ?? prepared.Target.VmId, prepared.Settings.Pool, MajorOf(version)), ct).ConfigureAwait(false);
         }
         var journal = ProvisionJournal.Open(Root, prepared.Target.Hostname);
         if (journal.Existed)
@@ -281,7 +281,7 @@ public sealed class ProvisionExecutor
             Report(current, $"connecting to {prepared.Host.ApiUrl}");
             var version = await client.GetVersionAsync(ct).ConfigureAwait(false);
             await CheckNodeIdentityAsync(client, prepared, ct).ConfigureAwait(false);
-            await CheckPrivilegesAsync(client, ProvisionPrivileges.For(prepared.Settings, template, vmId, null, MajorOf(version)), ct).ConfigureAwait(false);
+            await CheckPrivilegesAsync(client, ProvisionPrivileges.For(prepared.Settings, template, vmId, prepared.Settings.Pool, MajorOf(version)), ct).ConfigureAwait(false);
 
             // VMID: journal (a resumed run), the target, else the lowest free id of the site's range, reserved in the manifest.
             if (vmId is null)
@@ -334,7 +334,7 @@ public sealed class ProvisionExecutor
                     {
                         upid = await Retry(c => client.CloneVmAsync(templateNode, template, new CloneRequest(id)
                         {
-                            Name = hostname, Full = true, Storage = prepared.Settings.Storage,
+                            Name = hostname, Full = true, Storage = prepared.Settings.Storage, Pool = prepared.Settings.Pool,
                             Target = route == CloneRoute.CloneWithTarget ? node : null,
                         }, c), ct).ConfigureAwait(false);
                         break;

@@ -28,6 +28,8 @@ public sealed record ResolvedProvisioning
     public string? SshKeyFile { get; init; }
     public bool QemuAgent { get; init; }
     public bool OnBoot { get; init; }
+    /// <summary>Resource pool the clone joins; null: none.</summary>
+    public string? Pool { get; init; }
 
     /// <summary>The <c>ipconfig0</c> value: <c>ip=dhcp</c> or <c>ip=10.0.0.5/24,gw=10.0.0.1</c>.</summary>
     public string IpConfig0 => CiNetwork.Contains("ip=", StringComparison.Ordinal) || CiNetwork.Contains("ip6=", StringComparison.Ordinal)
@@ -51,6 +53,7 @@ public sealed record ResolvedProvisioning
         if (Nameserver is not null) d["nameserver"] = Nameserver;
         if (SearchDomain is not null) d["search_domain"] = SearchDomain;
         if (SshKeyFile is not null) d["sshkey_file"] = SshKeyFile;
+        if (Pool is not null) d["pool"] = Pool;
         return d;
     }
 }
@@ -182,6 +185,7 @@ public static class ProvisionPlanner
             SshKeyFile = keyFile is null ? null : ExpandHome(keyFile, homeDirectory),
             QemuAgent = p.QemuAgent ?? defaults.QemuAgent ?? true,
             OnBoot = p.OnBoot ?? defaults.OnBoot ?? true,
+            Pool = Blank(p.Pool ?? defaults.Pool),
         };
         if (resolved.Cores < 1 || resolved.MemoryMb < 16 || resolved.DiskGb < 1)
         {
@@ -218,6 +222,7 @@ public static class ProvisionPlanner
         var cloneNode = templateNode ?? node;
         var clone = new Dictionary<string, string> { ["newid"] = id, ["name"] = target.Hostname, ["full"] = "1", ["storage"] = settings.Storage };
         if (route == CloneRoute.CloneWithTarget) clone["target"] = node;
+        if (settings.Pool is not null) clone["pool"] = settings.Pool;
         Add("clone", "POST", $"/nodes/{cloneNode}/qemu/{tpl}/clone", clone, route switch
         {
             CloneRoute.CloneWithTarget => $"template on node {cloneNode}, all its volumes on shared storage: cloned straight to {node}; then wait for the qmclone task",

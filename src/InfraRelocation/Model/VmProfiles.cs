@@ -39,6 +39,8 @@ public sealed record ProvisioningSettings : ModelEntry
     public string? SshKeyFile { get; init; }
     public bool? QemuAgent { get; init; }
     public bool? OnBoot { get; init; }
+    /// <summary>Resource pool the clone joins (PVE <c>pool</c>), for ACLs granted through pools; null: none.</summary>
+    public string? Pool { get; init; }
 }
 
 public sealed record BootstrapSettings : ModelEntry

@@ -57,6 +57,25 @@ public sealed class ProvisionPlannerTests
     }
 
     [Fact]
+    public void A_pool_from_the_profile_or_its_defaults_goes_into_the_clone_and_the_privileges()
+    {
+        var target = ProvisionPlanner.FindTarget(Sample, "files-core");
+        var (name, profile, catalog) = ProvisionPlanner.FindProfile(Sample, target, null);
+        Assert.Null(ProvisionPlanner.Resolve(target, profile, catalog.Defaults).Pool);
+
+        var s = ProvisionPlanner.Resolve(target, profile, catalog.Defaults with { Pool = "relocation" });
+        var overridden = ProvisionPlanner.Resolve(target, profile with { Provisioning = profile.Provisioning with { Pool = "dr" } },
+            catalog.Defaults with { Pool = "relocation" });
+        var host = new ProxmoxHostSettings("pve-fra1-a", new Uri("https://127.0.0.1:8006"), "pve-fra1-a", null, null);
+        var plan = ProvisionPlanner.Plan(Sample, target, name, s, host, 216, reserveVmId: false, sshKeys: null);
+
+        Assert.Equal("dr", overridden.Pool);
+        Assert.Equal("relocation", plan.Steps.Single(x => x.Name == "clone").Parameters["pool"]);
+        Assert.Equal("relocation", s.ToDictionary()["pool"]);
+        Assert.Contains(ProvisionPrivileges.For(s, 9002, 216, s.Pool, 8), p => p.Path == "/pool/relocation" && p.Privilege == "VM.Allocate");
+    }
+
+    [Fact]
     public void Net0_keeps_the_mac_and_options_and_sets_the_bridge()
     {
         Assert.Equal("virtio=BC:24:11:00:00:01,bridge=vmbr1,firewall=1", ProvisionPlanner.Net0For("virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1", "vmbr1"));

@@ -53,6 +53,7 @@ public static class VmProfilesReader
         SshKeyFile = f.Str("sshkey_file"),
         QemuAgent = f.Bool("qemu_agent"),
         OnBoot = f.Bool("onboot"),
+        Pool = f.Str("pool"),
     });
 
     // "__SET_ME__" is the reference's placeholder for "not set yet".
