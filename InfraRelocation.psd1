@@ -39,6 +39,8 @@
         'Start-Relocation'
         'Close-Relocation'
         'Approve-RelocationEdit'
+        'Get-RelocationChecklist'
+        'Confirm-RelocationChecklistItem'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

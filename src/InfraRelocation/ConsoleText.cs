@@ -26,7 +26,7 @@ public static partial class ConsoleText
 
     private static readonly HashSet<string> s_note = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Warning", "Previewed", "Skip", "Skipped", "Planned", "Pending", "Information",
+        "Warning", "Previewed", "Skip", "Skipped", "Planned", "Pending", "Information", "Missing", "Overridden",
     };
 
     /// <summary>"Bad", "Good", "Note" or "" for a value such as an outcome, a severity or OK/FAIL/SKIP.</summary>

@@ -168,6 +168,11 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     }
                     Run   = { param($Root) Approve-RelocationEdit -Root $Root -ApprovedBy cab-chair -WhatIf }
                 }
+                'Confirm-RelocationChecklistItem' = @{
+                    # An impact run to confirm as reviewed.
+                    Setup = { param($Root) Get-RelocationImpact -Root $Root | Out-Null }
+                    Run   = { param($Root) Confirm-RelocationChecklistItem -Root $Root -Item ImpactReviewed -ConfirmedBy cab-chair -Evidence 'CAB-1' -WhatIf }
+                }
                 'Close-Relocation'            = @{
                     Setup = { param($Root) Edit-EstateFile $Root $Manifest '^  state: "preflight"' '  state: "complete"' }
                     Run   = { param($Root) Close-Relocation -Root $Root -WhatIf }
@@ -406,6 +411,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 'Get-VmReadiness'             = @{ Hostname = 'app-core' }
                 'Close-Relocation'            = @{ Confirm = $false }
                 'Approve-RelocationEdit'      = @{ ApprovedBy = 'cab-chair'; Confirm = $false }
+                'Confirm-RelocationChecklistItem' = @{ Item = 'ImpactReviewed'; ConfirmedBy = 'cab-chair'; Evidence = 'CAB-1'; Confirm = $false }
                 'Start-Relocation'            = @{ ChangeId = 'CHG-NEXT'; Owner = '@ops'; Confirm = $false }
                 'Initialize-RelocationVm'     = @{ Hostname = 'app-core'; Profile = 'test-marker-v1'; Confirm = $false }
                 'Invoke-RelocationPromotion'  = @{ Service = 'wiki'; Confirm = $false }
