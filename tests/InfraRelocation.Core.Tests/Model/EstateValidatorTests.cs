@@ -263,6 +263,47 @@ public sealed class EstateValidatorTests : IDisposable
         Assert.Equal(Manifest, Single("SCHEMA.FileMissing").Subject);
     }
 
+    [Theory]
+    [InlineData("vm_targets")]
+    [InlineData("services")]
+    [InlineData("required_updates")]
+    public void WhileARelocationIsActiveTheProtocolsListsAreRequired(string key)
+    {
+        // Cut the list (key and items) out of the manifest: reported at the active_relocation block, with the fix.
+        TestEstate.Edit(_estate.Root, Manifest, t =>
+        {
+            var lines = t.Split('\n').ToList();
+            var start = lines.FindIndex(l => l == $"{key}:");
+            var end = lines.FindIndex(start + 1, l => l.Length > 0 && !char.IsWhiteSpace(l[0]) && l[0] != '-');
+            lines.RemoveRange(start, end - start);
+            return string.Join('\n', lines);
+        });
+        var f = Assert.Single(TestEstate.Load(_estate.Root).ValidationFindings, x => x.DocumentPath == key);
+        Assert.Equal("SCHEMA.MissingField", f.RuleId);
+        Assert.Contains($"write {key}: []", f.Message, StringComparison.Ordinal);
+        Assert.Equal(LineOf(Manifest, "  change_id:"), f.Location!.Line); // the active_relocation block's first field
+        // Empty lists are fine.
+        TestEstate.Edit(_estate.Root, Manifest, t => t.Replace("active_relocation:\n", $"{key}: []\nactive_relocation:\n", StringComparison.Ordinal));
+        Assert.DoesNotContain(TestEstate.Load(_estate.Root).ValidationFindings, x => x.DocumentPath == key);
+    }
+
+    [Fact]
+    public void AHealthUrlMustBeAnHttpUrl()
+    {
+        Edit(Manifest, "health_url: \"http://192.0.2.110:3000/healthz\"", "health_url: \"192.0.2.110:3000/healthz\"");
+        var f = Single("SCHEMA.InvalidUrl");
+        Assert.Equal("services[0].health_url", f.DocumentPath);
+        Assert.Equal("wiki", f.Subject);
+        Assert.Equal(LineOf(Manifest, "health_url: \"192.0.2.110"), f.Location!.Line);
+    }
+
+    [Fact]
+    public void ANullManifestDocumentIsAnError()
+    {
+        File.WriteAllText(Path.Combine(_estate.Root, Manifest), "# nothing here\n~\n");
+        Assert.Contains(TestEstate.Load(_estate.Root).ValidationFindings, f => f.RuleId == "SCHEMA.EmptyDocument" && f.Location!.File == Manifest);
+    }
+
     [Fact]
     public void NullActiveRelocationReadsAsNone()
     {

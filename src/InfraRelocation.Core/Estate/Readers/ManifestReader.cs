@@ -43,6 +43,13 @@ public static class ManifestReader
 
     public static RelocationManifest Read(YNode? root, ReadContext context)
     {
+        if (root is null || root is YScalar { IsNull: true })
+        {
+            // An empty manifest says nothing, not "no relocation": that is written active_relocation: null.
+            context.Report("SCHEMA.EmptyDocument", root, "$",
+                $"{context.File} is empty: a manifest needs at least version and active_relocation (null when no relocation is in flight).",
+                expected: "a mapping", actual: "an empty document");
+        }
         var doc = context.Root(root);
         var manifest = new RelocationManifest
         {
@@ -62,6 +69,20 @@ public static class ManifestReader
                 .Select(i => ReadException(Fields.Of(context, i.Node, i.Path, i.Path), requireAllowedPaths: false)).ToList(),
             Rollback = ReadRollback(doc.Map("rollback")),
         };
+        if (manifest.ActiveRelocation is not null)
+        {
+            // The protocol's required fields: while a relocation is active these lists are present (they may be empty).
+            foreach (var key in RequiredLists)
+            {
+                var node = doc.Node(key);
+                if (node is null || node is YScalar { IsNull: true })
+                {
+                    context.Report("SCHEMA.MissingField", node ?? doc.Node("active_relocation"), key,
+                        $"Required field '{key}' is {(node is null ? "missing" : "null")}: while a relocation is active the manifest lists its {key} (write {key}: [] when there are none).",
+                        expected: "a list (may be empty)", actual: node is null ? null : "null");
+                }
+            }
+        }
         context.Duplicates(manifest.Services, s => s.Service, "SCHEMA.DuplicateService", "service", "services", "service");
         context.Duplicates(manifest.VmTargets, v => v.Hostname, "SCHEMA.DuplicateVmHostname", "VM hostname", "vm_targets", "hostname");
         context.Duplicates(manifest.VmTargets, v => v.VmId?.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -122,12 +143,27 @@ public static class ManifestReader
             FromHost = f.Str("from_host"),
             ToHost = f.Str("to_host", required: true),
             Phase = f.Int("phase"),
-            HealthUrl = f.Str("health_url"),
+            HealthUrl = HealthUrl(f, service),
             RollbackTo = f.Str("rollback_to"),
             BackupTarget = f.Str("backup_target"),
             Status = f.Enum("status", ServiceStatuses, out var statusText, required: true, subject: service),
             StatusText = statusText,
         });
+    }
+
+    /// <summary>The lists the protocol requires while a relocation is active.</summary>
+    public static readonly IReadOnlyList<string> RequiredLists = ["vm_targets", "services", "required_updates"];
+
+    /// <summary><c>health_url</c>: absent or null, or an absolute http(s) URL.</summary>
+    private static string? HealthUrl(Fields f, string service)
+    {
+        var url = f.Str("health_url");
+        if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+        {
+            f.Context.Report("SCHEMA.InvalidUrl", f.Node("health_url"), f.PathOf("health_url"),
+                $"{f.PathOf("health_url")} of service {service} is '{url}', not an http or https URL.", service, "an http(s) URL", url);
+        }
+        return url;
     }
 
     private static List<RequiredUpdate> ReadRequiredUpdates(ReadContext context, YNode? node)
