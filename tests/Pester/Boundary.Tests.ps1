@@ -32,7 +32,7 @@ Describe 'The estate root is a boundary' {
         $script:Root = New-TestEstate -Name boundary
         Move-Item $Root (Join-Path $Parent 'estate')
         $script:Root = Join-Path $Parent 'estate'
-        & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $Root
+        Invoke-RelocationParity -Root $Root | Out-Null   # a real receipt: the ledger exists before the refusals
         # Outside the root: a copy of the governance folder the escapes point at.
         $script:Outside = Join-Path $Parent 'outside'
         Copy-Item (Join-Path $Root 'ops' 'governance') $Outside -Recurse

@@ -3,8 +3,15 @@
 # its result with a warning, the ledger moves with $env:INFRA_RELOCATION_RECEIPTS, and Test-RelocationReceiptChain
 # writes nothing.
 
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'PreflightFixture.ps1')
+    $script:noPreflightHosts = Test-TestPreflightAvailable
+}
+
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
+    . (Join-Path $PSScriptRoot 'PreflightFixture.ps1')
     $script:Ns = 'InfraRelocation.Commands.Commands'
 
     function Get-EstateDigest([string] $Root) {
@@ -138,10 +145,14 @@ Describe 'Where the ledger is' {
     }
 }
 
-Describe 'Guards verify the chain before they trust evidence' {
+Describe 'Guards verify the chain before they trust evidence' -Skip:([bool]$noPreflightHosts) {
+    BeforeAll { $script:Hosts = Start-TestPreflightHosts -Prefix lg }
+    AfterAll { Stop-TestPreflightHosts $script:Hosts }
+
     It 'refuses cutover when the preflight evidence was edited after it was written' {
         $root = New-TestEstate -Name forged
-        & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $root -Outcome Failed
+        # A real preflight that fails (wiki answers 503), then turned into a passing one by hand.
+        (Add-TestPreflightEvidence -Root $root -Hosts $Hosts -Unhealthy wiki -AllowFailure).Outcome | Should -Be 'Failed'
         $ledger = Join-Path $root 'receipts/ledger.jsonl'
         $lines = @(Get-Content $ledger)
         $lines[-1] = $lines[-1].Replace('"Outcome":"Failed"', '"Outcome":"Passed"')  # turn a failed preflight into a passing one
