@@ -178,3 +178,117 @@ Describe 'Test-HypervisorIdentity -Live on real machines' -Skip:([bool]$skipReas
         ($out | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Failed'
     }
 }
+
+Describe 'Bad input and interruptions on a real Debian 12 machine' -Skip:([bool]$skipReason) {
+    BeforeAll {
+        $script:bset = New-TestMachineSet
+        $script:box = $bset.Start('app-box')
+        $script:broot = New-TestEstate -Name machines-badinput
+        # cron and at come from the image's apt cache (no network needed); ir-broken is a unit that always fails.
+        function Add-Profile([string]$Name, [string[]]$Packages, [string[]]$Services = @()) {
+            Add-Content -Path (Join-Path $broot 'ops/bindings/infra.vm.profiles.yaml') -Value @(
+                '', "  ${Name}:", '    description: "test: packages and units on a real Debian 12 machine"', '    bootstrap:',
+                '      package_manager: "apt"', "      packages: [$($Packages -join ', ')]", "      services_enable: [$($Services -join ', ')]",
+                '      require_docker_running: false', '      require_qemu_agent_running: false', '      require_cron_running: false',
+                '      require_tailscale_connected: false')
+        }
+        Add-Profile -Name test-cron-v1 -Packages cron -Services cron
+        Add-Profile -Name test-at-v1 -Packages at -Services atd
+        Add-Profile -Name test-broken-v1 -Packages cron -Services cron, ir-broken
+        $script:asRootBox = ConvertTo-TestSshServer $box -User root -UserKeyPath $bset.UserKeyPath
+        Set-TestSshTargets -Root $broot -Default $asRootBox -ExtraIds 'app-core'
+        function Invoke-Boot([string]$Profile, [string]$Root = $broot) {
+            Initialize-RelocationVm -Root $Root -Hostname app-core -Profile $Profile -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable script:bootErr
+        }
+        function Get-Status([string]$Package) { $box.Run("dpkg-query -W -f='`${Status}' $Package 2>/dev/null").Stdout }
+    }
+    AfterAll { if ($script:bset) { $bset.Dispose() } }
+
+    It 'an unreachable machine is one clear error on the first step; nothing else runs' {
+        $root = New-TestEstate -Name machines-unreachable
+        Copy-Item (Join-Path $broot 'ops/bindings/infra.vm.profiles.yaml') (Join-Path $root 'ops/bindings/infra.vm.profiles.yaml') -Force
+        Set-TestSshTargets -Root $root -Default $asRootBox -ExtraIds 'app-core' -Override @{ 'app-core' = @{ port = [InfraRelocation.TestKit.ServerProcess]::FreeLoopbackPort() } }
+        $rows = Get-Rows (Invoke-Boot -Profile test-at-v1 -Root $root)
+        $rows[0].State | Should -Be 'Failed'
+        $rows[0].Evidence | Should -Match 'SshConnectFailed'
+        @($rows | Select-Object -Skip 1).State | Sort-Object -Unique | Should -Be 'NotRun'
+        @($bootErr).Count | Should -Be 1
+        $bootErr[0].FullyQualifiedErrorId | Should -Match '^BootstrapStepFailed'
+    }
+
+    It 'a wrong host key is one clear error and no command runs on the machine' {
+        $root = New-TestEstate -Name machines-hostkey
+        Copy-Item (Join-Path $broot 'ops/bindings/infra.vm.profiles.yaml') (Join-Path $root 'ops/bindings/infra.vm.profiles.yaml') -Force
+        Set-TestSshTargets -Root $root -Default $asRootBox -ExtraIds 'app-core' -Override @{ 'app-core' = @{ host_key = 'SHA256:' + ('A' * 43) } }
+        $before = Get-Status at
+        $rows = Get-Rows (Invoke-Boot -Profile test-at-v1 -Root $root)
+        $rows[0].State | Should -Be 'Failed'
+        $rows[0].Evidence | Should -Match 'HostKey'
+        @($rows | Select-Object -Skip 1).State | Sort-Object -Unique | Should -Be 'NotRun'
+        @($bootErr).Count | Should -Be 1
+        Get-Status at | Should -Be $before
+    }
+
+    It 'a unit that fails to start is one clear error on its step; the package before it stays recorded; the next run resumes' {
+        $out = Invoke-Boot -Profile test-broken-v1
+        $rows = Get-Rows $out
+        ($rows | Where-Object Step -eq 'package:cron').State | Should -BeIn 'Done', 'Unchanged'
+        ($rows | Where-Object Step -eq 'service:cron').State | Should -BeIn 'Done', 'Unchanged'
+        ($rows | Where-Object Step -eq 'service:ir-broken').State | Should -Be 'Failed'
+        ($rows | Where-Object Step -eq 'service:ir-broken').Evidence | Should -Match 'ir-broken'
+        @($bootErr).Count | Should -Be 1
+        (Get-Receipt $out).Outcome | Should -Be 'Failed'
+        $box.Run('systemctl is-active cron').Stdout | Should -Be "active`n" -Because 'the steps before the failure stay done'
+        # The next run resumes: what was done is Unchanged, the broken unit fails again on its own step.
+        $again = Get-Rows (Invoke-Boot -Profile test-broken-v1)
+        ($again | Where-Object Step -eq 'package:cron').State | Should -Be 'Unchanged'
+        ($again | Where-Object Step -eq 'service:cron').State | Should -Be 'Unchanged'
+        ($again | Where-Object Step -eq 'service:ir-broken').State | Should -Be 'Failed'
+    }
+
+    It 'a full disk during apt is one clear error on the package step; the next run resumes' {
+        # A one-page (4 KiB) tmpfs over apt's archive folder: apt cannot fetch or stage the package there.
+        $box.Run('mount -t tmpfs -o size=4k tmpfs /var/cache/apt/archives && mkdir -p /var/cache/apt/archives/partial').Succeeded | Should -BeTrue
+        try {
+            $out = Invoke-Boot -Profile test-at-v1
+            $rows = Get-Rows $out
+            ($rows | Where-Object Step -eq 'package:at').State | Should -Be 'Failed'
+            ($rows | Where-Object Step -eq 'package:at').Evidence | Should -Match 'space|No space left'
+            ($rows | Where-Object Step -eq 'service:atd').State | Should -Be 'NotRun'
+            @($bootErr).Count | Should -Be 1
+        } finally { $box.Run('umount /var/cache/apt/archives').Succeeded | Should -BeTrue }
+        $again = Invoke-Boot -Profile test-at-v1
+        (Get-Rows $again | Where-Object Step -eq 'package:at').State | Should -Be 'Done'
+        (Get-Receipt $again).Outcome | Should -Be 'Succeeded'
+        Get-Status at | Should -Be 'install ok installed'
+    }
+
+    It 'a bootstrap process killed while apt-get install runs in the machine resumes on the next run' {
+        $box.Run('apt-get remove -y -q at >/dev/null 2>&1; dpkg --purge at >/dev/null 2>&1; true').Succeeded | Should -BeTrue
+        Get-Status at | Should -Not -Be 'install ok installed'
+        # apt marks when it starts dpkg and then holds for a few seconds, so the kill lands while apt-get runs.
+        $box.Run("echo 'DPkg::Pre-Invoke { ""touch /run/ir-apt-running; sleep 4""; };' > /etc/apt/apt.conf.d/99ir-test-slow; rm -f /run/ir-apt-running").Succeeded | Should -BeTrue
+        $script = "Import-Module '$($BuiltManifest -replace "'", "''")'; Initialize-RelocationVm -Root '$broot' -Hostname app-core -Profile test-at-v1 -Confirm:`$false"
+        $psi = [Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $script) { $psi.ArgumentList.Add($a) }
+        $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+        $boot = [Diagnostics.Process]::Start($psi)
+        try {
+            $deadline = [DateTime]::UtcNow.AddMinutes(3)
+            while (-not $box.Run('test -f /run/ir-apt-running').Succeeded -and -not $boot.HasExited -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+            $boot.HasExited | Should -BeFalse -Because "the bootstrap is still inside apt-get install ($(if ($boot.HasExited) { $boot.StandardOutput.ReadToEnd() + $boot.StandardError.ReadToEnd() }))"
+            $box.Run('pgrep -x apt-get').Succeeded | Should -BeTrue -Because 'apt-get install runs in the machine'
+        } finally { $boot.Kill($true); $boot.WaitForExit() }
+        $box.Run('rm -f /etc/apt/apt.conf.d/99ir-test-slow').Succeeded | Should -BeTrue
+        Write-Host "after the kill: at is '$(Get-Status at)'; apt processes: $($box.Run('pgrep -a apt-get; pgrep -a dpkg').Stdout)"
+        Get-Status at | Should -Not -Be 'install ok installed' -Because 'the run was cut off before the package was installed'
+
+        $again = Invoke-Boot -Profile test-at-v1
+        @($bootErr).Count | Should -Be 0
+        (Get-Rows $again | Where-Object Step -eq 'package:at').State | Should -BeIn 'Done', 'Unchanged'
+        (Get-Receipt $again).Outcome | Should -BeIn 'Succeeded', 'Unchanged'
+        Get-Status at | Should -Be 'install ok installed'
+        $box.Run('systemctl is-active atd').Stdout | Should -Be "active`n"
+        $box.Run('dpkg --audit').Stdout | Should -BeNullOrEmpty -Because 'nothing is left half-installed'
+    }
+}
