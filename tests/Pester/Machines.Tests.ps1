@@ -266,8 +266,9 @@ Describe 'Bad input and interruptions on a real Debian 12 machine' -Skip:([bool]
     It 'a bootstrap process killed while apt-get install runs in the machine resumes on the next run' {
         $box.Run('apt-get remove -y -q at >/dev/null 2>&1; dpkg --purge at >/dev/null 2>&1; true').Succeeded | Should -BeTrue
         Get-Status at | Should -Not -Be 'install ok installed'
-        # apt marks when it starts dpkg and then holds for a few seconds, so the kill lands while apt-get runs.
-        $box.Run("echo 'DPkg::Pre-Invoke { ""touch /run/ir-apt-running; sleep 4""; };' > /etc/apt/apt.conf.d/99ir-test-slow; rm -f /run/ir-apt-running").Succeeded | Should -BeTrue
+        # apt marks when it is about to run dpkg and then holds for 20 s, so the kill lands while apt-get install runs
+        # (however slowly this machine polls); after the kill that apt-get goes on without its SSH session.
+        $box.Run("echo 'DPkg::Pre-Invoke { ""touch /run/ir-apt-running; sleep 20""; };' > /etc/apt/apt.conf.d/99ir-test-slow; rm -f /run/ir-apt-running").Succeeded | Should -BeTrue
         $script = "Import-Module '$($BuiltManifest -replace "'", "''")'; Initialize-RelocationVm -Root '$broot' -Hostname app-core -Profile test-at-v1 -Confirm:`$false"
         $psi = [Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
         foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $script) { $psi.ArgumentList.Add($a) }
