@@ -270,7 +270,9 @@ Describe 'Bad input and interruptions on a real Debian 12 machine' -Skip:([bool]
         # (however slowly this machine polls); after the kill that apt-get goes on without its SSH session.
         $box.Run("echo 'DPkg::Pre-Invoke { ""touch /run/ir-apt-running; sleep 20""; };' > /etc/apt/apt.conf.d/99ir-test-slow; rm -f /run/ir-apt-running").Succeeded | Should -BeTrue
         $script = "Import-Module '$($BuiltManifest -replace "'", "''")'; Initialize-RelocationVm -Root '$broot' -Hostname app-core -Profile test-at-v1 -Confirm:`$false"
-        $psi = [Diagnostics.ProcessStartInfo]::new((Get-Process -Id $PID).Path)
+        # The same pwsh as this one (under `dotnet pwsh` the process is dotnet, which takes pwsh.dll first).
+        $psi = [Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath)
+        if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { $psi.ArgumentList.Add((Join-Path $PSHOME 'pwsh.dll')) }
         foreach ($a in '-NoProfile', '-NonInteractive', '-Command', $script) { $psi.ArgumentList.Add($a) }
         $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
         $boot = [Diagnostics.Process]::Start($psi)
