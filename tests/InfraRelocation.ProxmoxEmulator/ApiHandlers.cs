@@ -45,7 +45,7 @@ public sealed partial class ApiHandlers
         Map("GET", "/nodes", _ => _state.Nodes.Values.Select(n => new Dictionary<string, object?>
         {
             ["node"] = n.Name, ["status"] = n.Status, ["type"] = "node", ["id"] = "node/" + n.Name, ["level"] = "",
-            ["ssl_fingerprint"] = _state.CertificateFingerprint, ["maxcpu"] = 8, ["maxmem"] = 34359738368L, ["mem"] = 4294967296L, ["uptime"] = 123456, ["cpu"] = 0.03,
+            ["ssl_fingerprint"] = _state.NodeFingerprint(n.Name), ["maxcpu"] = 8, ["maxmem"] = 34359738368L, ["mem"] = 4294967296L, ["uptime"] = 123456, ["cpu"] = 0.03,
         }).ToList());
         Map("GET", "/cluster/status", _ => _state.Nodes.Values.Select((n, i) => (object)new
         {

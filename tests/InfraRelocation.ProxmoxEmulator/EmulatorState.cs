@@ -124,6 +124,22 @@ public sealed class EmulatorState
     public List<RequestRecord> Requests { get; } = [];
     public string CertificateFingerprint { get; set; } = "";
 
+    /// <summary>
+    /// A node's own certificate fingerprint, as GET /nodes reports it (pve-manager PVE/API2/Nodes.pm index:
+    /// ssl_fingerprint from PVE::Cluster::get_node_fingerprint, each node's own pve-ssl.pem). The first node is the
+    /// one this emulator serves as (its certificate is the served one); every other node has a certificate of its
+    /// own, so an API URL on one node (or a VIP) presents a certificate that differs from the target node's.
+    /// </summary>
+    public string NodeFingerprint(string node)
+    {
+        lock (Sync)
+        {
+            if (Nodes.Count == 0 || Nodes.Keys.First() == node) return CertificateFingerprint;
+        }
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("pve-ssl.pem of " + node));
+        return string.Join(':', hash.Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
     public NodeState AddNode(string name)
     {
         lock (Sync)

@@ -329,6 +329,31 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         (Get-TestProxmoxVm $script:Pve -VmId 216).config.scsi0 | Should -Match 'size=64G'
     }
 
+    It 'the API URL of another node (as a VIP would be): pin rotation by a list, and node_fingerprint pinning the node itself' {
+        # The emulator answers as node pve1; pve-fra1-a has a certificate of its own, as on a real cluster.
+        $nodeFingerprint = (Invoke-RestMethod -Uri "$($script:Pve.Url)/api2/json/nodes" -SkipCertificateCheck -SkipHeaderValidation `
+            -Headers @{ Authorization = "PVEAPIToken=$($script:Pve.TokenId)=$($script:Pve.Secret)" }).data |
+            Where-Object node -eq 'pve-fra1-a' | Select-Object -ExpandProperty ssl_fingerprint
+        $nodeFingerprint | Should -Not -Be $script:Pve.Fingerprint
+        $config = Join-Path $script:Root 'ops' 'infra-relocation.yaml'
+        $pinned = Get-Content $config -Raw
+        $old = (@('AB') * 32) -join ':'
+        $rotating = "node: `"pve-fra1-a`", fingerprint: [`"$old`", `"$($script:Pve.Fingerprint)`"]"
+        $single = "node: `"pve-fra1-a`", fingerprint: `"$($script:Pve.Fingerprint)`""
+
+        Set-Content $config $pinned.Replace($single, "$rotating, node_fingerprint: `"$old`"") -NoNewline
+        $refused = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+        $refused.Outcome | Should -Be 'Failed'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ProvisionNodeIdentityMismatch,*'
+        $err[0].Exception.Message | Should -Match ([regex]::Escape($nodeFingerprint))
+        @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
+
+        Set-Content $config $pinned.Replace($single, "$rotating, node_fingerprint: `"$nodeFingerprint`"") -NoNewline
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+        $receipt.Outcome | Should -Be 'Succeeded'
+        (Get-TestProxmoxVm $script:Pve -VmId 216).node | Should -Be 'pve-fra1-a'
+    }
+
     It 'a profile''s pool: the clone joins it, with VM.Allocate checked on /pool/<pool> before any mutating request' {
         Invoke-TestProxmoxControl $script:Pve POST pools @{ poolid = 'relocation' } | Out-Null
         $profiles = Join-Path $script:Root 'ops' 'bindings' 'infra.vm.profiles.yaml'

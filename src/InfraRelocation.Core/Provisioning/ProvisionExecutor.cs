@@ -589,11 +589,14 @@ public sealed class ProvisionExecutor
             throw new RelocationException("ProvisionNodeOffline", FailureKind.ResourceUnavailable,
                 $"Node {host.Node} is {node.Status}.", host.Location, host.HostId);
         }
-        if (host.Fingerprint is not null && node.SslFingerprint is { Length: > 0 } fp &&
-            ProxmoxEndpoint.NormaliseFingerprint(fp) != ProxmoxEndpoint.NormaliseFingerprint(host.Fingerprint))
+        // The URL may be any node of the cluster or a VIP: its certificate was checked against `fingerprint` by TLS.
+        // The node's own certificate is checked only where the estate pins it (`node_fingerprint`).
+        if (host.NodeFingerprints.Count > 0 &&
+            !host.NodeFingerprints.Any(pin => ProxmoxEndpoint.NormaliseFingerprint(pin) == ProxmoxEndpoint.NormaliseFingerprint(node.SslFingerprint ?? "")))
         {
             throw new RelocationException("ProvisionNodeIdentityMismatch", FailureKind.SecurityError,
-                $"Refusing to provision on {host.HostId}: node {host.Node} reports certificate {fp}, but {host.Fingerprint} is pinned at {host.Location}.",
+                $"Refusing to provision on {host.HostId}: node {host.Node} reports certificate {node.SslFingerprint ?? "(none)"}, but node_fingerprint pins " +
+                $"{string.Join(" or ", host.NodeFingerprints)} at {host.Location}.",
                 host.Location, host.HostId);
         }
     }

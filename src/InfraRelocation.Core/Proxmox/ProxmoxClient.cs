@@ -56,8 +56,7 @@ public sealed class ProxmoxClient : IDisposable
         if (certificate is null) return false;
         using var cert = new X509Certificate2(certificate);
         var actual = ProxmoxEndpoint.FingerprintOf(cert);
-        if (Endpoint.CertificateFingerprint is not null &&
-            ProxmoxEndpoint.NormaliseFingerprint(actual) == ProxmoxEndpoint.NormaliseFingerprint(Endpoint.CertificateFingerprint))
+        if (Endpoint.IsPinned(actual))
         {
             return true;
         }
@@ -119,7 +118,7 @@ public sealed class ProxmoxClient : IDisposable
         }
         catch (HttpRequestException e) when (e.InnerException is AuthenticationException && _lastRejectedFingerprint is { } actual)
         {
-            var expected = Endpoint.CertificateFingerprint;
+            var expected = Endpoint.CertificateFingerprints.Count == 0 ? null : string.Join(" or ", Endpoint.CertificateFingerprints);
             throw new RelocationException(expected is null ? "ProxmoxCertificateUntrusted" : "ProxmoxCertificateMismatch", FailureKind.SecurityError,
                 expected is null
                     ? $"The certificate of {Endpoint.BaseUri} is not trusted and no fingerprint is pinned; its SHA-256 fingerprint is {actual}. Pin it if you trust it."

@@ -4,12 +4,19 @@ using System.Security.Cryptography.X509Certificates;
 namespace InfraRelocation.Core.Proxmox;
 
 /// <summary>
-/// Where a Proxmox VE API lives: a base URI such as https://pve1:8006 and, optionally, the pinned
-/// SHA-256 fingerprint of the node's certificate (AA:BB:... as shown by GET /nodes or pvenode cert info).
+/// Where a Proxmox VE API lives: a base URI such as https://pve1:8006 (a node, or a VIP in front of the cluster) and,
+/// optionally, the pinned SHA-256 fingerprints of the certificate that URL presents (AA:BB:... as shown by
+/// GET /nodes or pvenode cert info). Any one pin matching is enough, so an ACME renewal is rotated by listing the
+/// old and the new fingerprint until the switch is done. Without pins, normal CA validation applies.
 /// </summary>
 public sealed record ProxmoxEndpoint
 {
     public ProxmoxEndpoint(Uri baseUri, string? certificateFingerprint = null)
+        : this(baseUri, certificateFingerprint is null ? [] : [certificateFingerprint])
+    {
+    }
+
+    public ProxmoxEndpoint(Uri baseUri, IEnumerable<string> certificateFingerprints)
     {
         ArgumentNullException.ThrowIfNull(baseUri);
         if (!baseUri.IsAbsoluteUri || (baseUri.Scheme != Uri.UriSchemeHttps && baseUri.Scheme != Uri.UriSchemeHttp))
@@ -18,24 +25,30 @@ public sealed record ProxmoxEndpoint
                 $"The Proxmox endpoint '{baseUri}' must be an absolute https:// URI.", target: baseUri);
         }
         BaseUri = new Uri(baseUri.GetLeftPart(UriPartial.Authority) + "/");
-        if (certificateFingerprint is not null)
+        var pins = new List<string>();
+        foreach (var fingerprint in certificateFingerprints)
         {
-            var normalised = NormaliseFingerprint(certificateFingerprint);
+            var normalised = NormaliseFingerprint(fingerprint);
             if (normalised.Length != 64 || !normalised.All(Uri.IsHexDigit))
             {
                 throw new RelocationException("ProxmoxFingerprintInvalid", FailureKind.InvalidArgument,
-                    $"The certificate fingerprint '{certificateFingerprint}' is not a SHA-256 fingerprint (32 hex pairs).",
-                    target: certificateFingerprint);
+                    $"The certificate fingerprint '{fingerprint}' is not a SHA-256 fingerprint (32 hex pairs).",
+                    target: fingerprint);
             }
-            CertificateFingerprint = FormatFingerprint(normalised);
+            pins.Add(FormatFingerprint(normalised));
         }
+        CertificateFingerprints = pins;
     }
 
     /// <summary>Scheme, host and port only, with a trailing slash.</summary>
     public Uri BaseUri { get; }
 
-    /// <summary>Pinned fingerprint in canonical form (upper-case, colon-separated), or null.</summary>
-    public string? CertificateFingerprint { get; }
+    /// <summary>Pinned fingerprints in canonical form (upper-case, colon-separated); empty: CA validation.</summary>
+    public IReadOnlyList<string> CertificateFingerprints { get; }
+
+    /// <summary>Whether <paramref name="fingerprint"/> (any separator or case) is one of the pins.</summary>
+    public bool IsPinned(string fingerprint) =>
+        CertificateFingerprints.Any(pin => NormaliseFingerprint(pin) == NormaliseFingerprint(fingerprint));
 
     /// <summary>Upper-case hex without separators.</summary>
     public static string NormaliseFingerprint(string fingerprint) =>
@@ -50,7 +63,7 @@ public sealed record ProxmoxEndpoint
         FormatFingerprint(Convert.ToHexString(SHA256.HashData(certificate.RawData)));
 
     public override string ToString() =>
-        CertificateFingerprint is null ? BaseUri.ToString() : $"{BaseUri} (pinned {CertificateFingerprint})";
+        CertificateFingerprints.Count == 0 ? BaseUri.ToString() : $"{BaseUri} (pinned {string.Join(" or ", CertificateFingerprints)})";
 }
 
 /// <summary>How the client authenticates.</summary>

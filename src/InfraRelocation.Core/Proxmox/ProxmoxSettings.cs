@@ -3,10 +3,17 @@ using YamlDotNet.RepresentationModel;
 
 namespace InfraRelocation.Core.Proxmox;
 
-/// <summary>One hypervisor of the <c>proxmox.hosts</c> map: where its API is, its node name, its pinned certificate.</summary>
-public sealed record ProxmoxHostSettings(string HostId, Uri ApiUrl, string Node, string? Fingerprint, SourceLocation? Location)
+/// <summary>
+/// One hypervisor of the <c>proxmox.hosts</c> map: where its API is (the node itself, another node of its cluster, or
+/// a VIP), its node name, the pins of the certificate that URL presents (<see cref="Fingerprints"/>), and optionally
+/// the pins of the node's own certificate (<see cref="NodeFingerprints"/>, checked against what GET /nodes reports).
+/// </summary>
+public sealed record ProxmoxHostSettings(string HostId, Uri ApiUrl, string Node, IReadOnlyList<string>? Fingerprints, SourceLocation? Location)
 {
-    public ProxmoxEndpoint Endpoint => new(ApiUrl, Fingerprint);
+    public ProxmoxEndpoint Endpoint => new(ApiUrl, Fingerprints ?? []);
+
+    /// <summary>The node's own certificate pins; empty: the node is identified by its name over the pinned endpoint.</summary>
+    public IReadOnlyList<string> NodeFingerprints { get; init; } = [];
 }
 
 /// <summary>Where the API token secret comes from (never the secret itself).</summary>
@@ -28,7 +35,11 @@ public enum ProxmoxSecretSource
 ///   token_secret: { env: INFRA_RELOCATION_PVE_TOKEN }   # or { vault: PveRelocationToken }
 ///   hosts:
 ///     pve-east-1: { api_url: "https://10.0.0.5:8006", node: "pve-east-1", fingerprint: "AA:BB:..." }
+///     pve-east-2: { api_url: "https://pve-vip.example.net:8006", node: "pve-east-2",
+///                   fingerprint: ["AA:BB:...", "CC:DD:..."], node_fingerprint: "EE:FF:..." }
 /// </code>
+/// <c>fingerprint</c> pins the certificate the URL presents (one or a list, for rotation); <c>node_fingerprint</c>
+/// pins the target node's own certificate as GET /nodes reports it (one or a list).
 /// The secret is never written in the file: a plain string for <c>token_secret</c> is refused.
 /// </summary>
 public sealed class ProxmoxSettings
@@ -40,7 +51,7 @@ public sealed class ProxmoxSettings
     public const string DefaultSecretVariable = "INFRA_RELOCATION_PVE_TOKEN";
 
     private static readonly HashSet<string> s_sectionKeys = new(StringComparer.Ordinal) { "token_id", "token_secret", "hosts" };
-    private static readonly HashSet<string> s_hostKeys = new(StringComparer.Ordinal) { "api_url", "node", "fingerprint" };
+    private static readonly HashSet<string> s_hostKeys = new(StringComparer.Ordinal) { "api_url", "node", "fingerprint", "node_fingerprint" };
 
     private ProxmoxSettings(string file) => File = file;
 
@@ -175,7 +186,7 @@ public sealed class ProxmoxSettings
             var name = (k as YamlScalarNode)?.Value ?? "";
             if (!s_hostKeys.Contains(name))
             {
-                throw Invalid(file, k, $"unknown key 'proxmox.hosts.{hostId}.{name}'; known keys: api_url, node, fingerprint.");
+                throw Invalid(file, k, $"unknown key 'proxmox.hosts.{hostId}.{name}'; known keys: api_url, node, fingerprint, node_fingerprint.");
             }
         }
         if (!map.Children.TryGetValue(new YamlScalarNode("api_url"), out var urlNode) || Scalar(file, urlNode, "api_url") is not { Length: > 0 } urlText)
@@ -195,17 +206,29 @@ public sealed class ProxmoxSettings
             }
             node = nodeText;
         }
-        string? fingerprint = null;
-        if (map.Children.TryGetValue(new YamlScalarNode("fingerprint"), out var fpNode) && Scalar(file, fpNode, "fingerprint") is { Length: > 0 } fpText)
+        return new ProxmoxHostSettings(hostId, url, node, Fingerprints(file, hostId, map, "fingerprint"), At(file, key))
         {
-            var hex = ProxmoxEndpoint.NormaliseFingerprint(fpText);
+            NodeFingerprints = Fingerprints(file, hostId, map, "node_fingerprint"),
+        };
+    }
+
+    // One SHA-256 fingerprint or a list of them (an ACME renewal lists the old and the new one for a while).
+    private static IReadOnlyList<string> Fingerprints(string file, string hostId, YamlMappingNode map, string key)
+    {
+        if (!map.Children.TryGetValue(new YamlScalarNode(key), out var node) || IsNull(node)) return [];
+        var items = node is YamlSequenceNode list ? list.Children : (IEnumerable<YamlNode>)[node];
+        var pins = new List<string>();
+        foreach (var item in items)
+        {
+            if (Scalar(file, item, $"proxmox.hosts.{hostId}.{key}") is not { Length: > 0 } text) continue;
+            var hex = ProxmoxEndpoint.NormaliseFingerprint(text);
             if (hex.Length != 64 || !hex.All(Uri.IsHexDigit))
             {
-                throw Invalid(file, fpNode, $"proxmox.hosts.{hostId}.fingerprint '{fpText}' is not a SHA-256 fingerprint (32 hex pairs, AA:BB:...).");
+                throw Invalid(file, item, $"proxmox.hosts.{hostId}.{key} '{text}' is not a SHA-256 fingerprint (32 hex pairs, AA:BB:...).");
             }
-            fingerprint = ProxmoxEndpoint.FormatFingerprint(hex);
+            pins.Add(ProxmoxEndpoint.FormatFingerprint(hex));
         }
-        return new ProxmoxHostSettings(hostId, url, node, fingerprint, At(file, key));
+        return pins;
     }
 
     /// <summary>The settings of one hypervisor; a clear error when it is not configured.</summary>

@@ -231,6 +231,29 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task The_api_url_may_be_another_node_or_a_vip_and_node_fingerprint_pins_the_node_itself()
+    {
+        // The emulator serves as pve1; pve-fra1-a has a certificate of its own, as on a real cluster.
+        var nodeFingerprint = _host.State.NodeFingerprint("pve-fra1-a");
+        Assert.NotEqual(_host.Emulator.CertificateFingerprint, nodeFingerprint);
+        var config = Path.Combine(_estate.Root, EstateLayout.ConfigFile);
+        var pinned = File.ReadAllText(config);
+        var wrong = string.Join(':', Enumerable.Repeat("AB", 32));
+        File.WriteAllText(config, pinned.Replace("node: \"pve-fra1-a\", fingerprint:", $"node: \"pve-fra1-a\", node_fingerprint: \"{wrong}\", fingerprint:"));
+
+        var refused = await ProvisionAsync("files-core");
+        Assert.Equal("ProvisionNodeIdentityMismatch", refused.Error!.ErrorId);
+        Assert.Contains(nodeFingerprint, refused.Error.Message);
+        Assert.Equal(0, Mutating());
+
+        File.WriteAllText(config, pinned.Replace("node: \"pve-fra1-a\", fingerprint:", $"node: \"pve-fra1-a\", node_fingerprint: \"{nodeFingerprint}\", fingerprint:"));
+        var result = await ProvisionAsync("files-core");
+        Assert.Null(result.Error);
+        Assert.Equal(ReceiptOutcome.Succeeded, result.Outcome);
+        Assert.Equal("pve-fra1-a", _host.State.Vms[216].Node); // files-core's vm_id in the sample plan
+    }
+
+    [Fact]
     public async Task A_wrong_pinned_fingerprint_is_refused_before_any_request_is_answered()
     {
         var config = Path.Combine(_estate.Root, EstateLayout.ConfigFile);

@@ -86,6 +86,8 @@ public sealed class ProvisionPlannerTests
     [InlineData("proxmox:\n  token_secret: \"abc\"\n", 2, "must not hold the secret")]
     [InlineData("proxmox:\n  hosts:\n    pve1: { api_url: \"http://x:8006\" }\n", 3, "https://")]
     [InlineData("proxmox:\n  hosts:\n    pve1: { api_url: \"https://x:8006\", fingerprint: \"AB:CD\" }\n", 3, "SHA-256")]
+    [InlineData("proxmox:\n  hosts:\n    pve1:\n      api_url: \"https://x:8006\"\n      fingerprint:\n        - \"AB:CD\"\n", 6, "SHA-256")]
+    [InlineData("proxmox:\n  hosts:\n    pve1: { api_url: \"https://x:8006\", node_fingerprint: [{}] }\n", 3, "must be a string")]
     [InlineData("proxmox:\n  token_id: \"root@pam\"\n", 2, "USER@REALM!TOKENID")]
     [InlineData("proxmox:\n  tokens: 1\n", 2, "unknown key")]
     public void Bad_settings_are_located_errors(string yaml, int line, string expected)
@@ -95,6 +97,23 @@ public sealed class ProvisionPlannerTests
         Assert.Equal(line, ex.Location!.Line);
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("abc", ex.Message.Replace("abc", "", StringComparison.Ordinal) == ex.Message ? "" : "abc");
+    }
+
+    [Fact]
+    public void Several_pins_rotate_the_endpoint_certificate_and_node_fingerprint_pins_the_node_itself()
+    {
+        var a = string.Join(':', Enumerable.Repeat("AA", 32));
+        var b = string.Join(':', Enumerable.Repeat("bb", 32));
+        var settings = ProxmoxSettings.Parse(Parse(
+            $"proxmox:\n  hosts:\n    pve-a: {{ api_url: \"https://vip.example.net:8006\", node: \"pve-a\", fingerprint: [\"{a}\", \"{b}\"], node_fingerprint: \"{a}\" }}\n"),
+            "ops/infra-relocation.yaml");
+        var host = settings.GetHost("pve-a");
+
+        Assert.Equal([a, b.ToUpperInvariant()], host.Endpoint.CertificateFingerprints);
+        Assert.True(host.Endpoint.IsPinned(b.Replace(":", "", StringComparison.Ordinal)));
+        Assert.False(host.Endpoint.IsPinned(string.Join(':', Enumerable.Repeat("CC", 32))));
+        Assert.Equal([a], host.NodeFingerprints);
+        Assert.Empty(ProxmoxSettings.Parse(Parse("proxmox:\n  hosts:\n    pve-b: { api_url: \"https://x:8006\" }\n"), "f").GetHost("pve-b").NodeFingerprints);
     }
 
     [Fact]

@@ -45,6 +45,23 @@ public sealed class ProxmoxClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnyOfSeveralPinsIsEnough_SoARenewalCanBeRotated()
+    {
+        var old = string.Join(':', Enumerable.Repeat("AB", 32));
+        var token = new ProxmoxApiToken(_host.Emulator.TokenId, new ProxmoxSecret(_host.Emulator.TokenSecret));
+        using (var client = new ProxmoxClient(new ProxmoxEndpoint(_host.Emulator.BaseUri, [old, _host.Emulator.CertificateFingerprint]), token))
+        {
+            Assert.Equal("9.1", (await client.GetVersionAsync()).Release);
+        }
+
+        var other = string.Join(':', Enumerable.Repeat("CD", 32));
+        using var refused = new ProxmoxClient(new ProxmoxEndpoint(_host.Emulator.BaseUri, [old, other]), token);
+        var e = await Assert.ThrowsAsync<RelocationException>(() => refused.GetVersionAsync());
+        Assert.Equal("ProxmoxCertificateMismatch", e.ErrorId);
+        Assert.Contains($"expected {old} or {other}", e.Message);
+    }
+
+    [Fact]
     public async Task NoPinRejectsSelfSignedCertificate()
     {
         using var client = new ProxmoxClient(new ProxmoxEndpoint(_host.Emulator.BaseUri),
