@@ -162,3 +162,86 @@ Describe 'Guards verify the chain before they trust evidence' -Skip:([bool]$noPr
         $err.Exception.Findings.RuleId | Should -Contain 'TRANSITION.LedgerChainBroken'
     }
 }
+
+Describe 'Each ledger attack is detected: the chain head is anchored in the manifest' {
+    BeforeAll {
+        $script:Plan = 'ops/bindings/infra.relocation.plan.yaml'
+
+        # What an attacker does after editing: recompute every link and hash, so the chain verifies on its own.
+        function Set-Rehashed([string] $Ledger, [scriptblock] $Edit = { param($r) $r }) {
+            $previous = ''
+            $out = foreach ($line in Get-Content $Ledger) {
+                if ($line -notmatch '^\{"hash":"[0-9a-f]{64}","type":"([^"]+)","receipt":(.*)\}$') { throw "not a receipt line: $line" }
+                $type = $Matches[1]
+                $receipt = (& $Edit $Matches[2]) -replace '"PreviousHash":"[0-9a-f]*"', "`"PreviousHash`":`"$previous`""
+                $previous = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($receipt))).ToLowerInvariant()
+                "{`"hash`":`"$previous`",`"type`":`"$type`",`"receipt`":$receipt}"
+            }
+            Set-Content $Ledger $out
+        }
+
+        function Assert-CutoverRefused([string] $Root, [string] $Because) {
+            $err = { Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
+                Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+            $broken = $err.Exception.Findings | Where-Object RuleId -EQ 'TRANSITION.LedgerChainBroken'
+            $broken | Should -Not -BeNullOrEmpty -Because $Because
+            $broken.Message | Should -Match $Because
+        }
+    }
+
+    BeforeEach {
+        # a read, a change (which anchors the head), a read after it
+        $script:root = New-TestEstate -Name anchored
+        Invoke-RelocationParity -Root $root -WarningAction SilentlyContinue | Out-Null
+        Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        Invoke-RelocationParity -Root $root -WarningAction SilentlyContinue | Out-Null
+        $script:ledger = Join-Path $root 'receipts/ledger.jsonl'
+        $script:anchorLine = (Select-String -Path (Join-Path $root $Plan) -Pattern '^ledger_anchor: ').LineNumber
+    }
+
+    It 'a change writes ledger_anchor into the manifest in its transaction, and the intact ledger reaches it' {
+        $anchor = (Get-Content (Join-Path $root $Plan))[$anchorLine - 1]
+        $change = (Get-RelocationReceipt -Root $root)[1]
+        $anchor | Should -Match "^ledger_anchor: tx $($change.TransactionId) after $((Get-RelocationReceipt -Root $root)[0].Hash)$"
+        $chain = Test-RelocationReceiptChain -Root $root
+        $chain.IsValid | Should -BeTrue
+        $chain.Anchored | Should -BeTrue
+        $chain.Anchor | Should -Be $anchor.Substring('ledger_anchor: '.Length)
+    }
+
+    It 'a truncated tail (the change''s receipt cut off) is reported at the anchor, and cutover is refused' {
+        Set-Content $ledger @(Get-Content $ledger)[0]
+        $chain = Test-RelocationReceiptChain -Root $root -WarningVariable warned -WarningAction SilentlyContinue
+        $chain.IsValid | Should -BeFalse
+        $chain.Break | Should -Be 'Anchor'
+        $chain.Findings[0].RuleId | Should -Be 'RECEIPT.ChainAnchor'
+        "$($chain.Findings[0].Location)" | Should -Be "${Plan}:${anchorLine}:16"
+        "$warned" | Should -Match "${Plan}:${anchorLine}:16: .*truncated"
+        Assert-CutoverRefused $root -Because 'truncated'
+    }
+
+    It 'a rewritten and re-hashed ledger (every link recomputed) is reported, and cutover is refused' {
+        Set-Rehashed $ledger { param($r) $r.Replace('"Mode":"Read"', '"Mode":"Execute"') }
+        $chain = Test-RelocationReceiptChain -Root $root -WarningAction SilentlyContinue
+        $chain.Break | Should -Be 'Anchor'
+        $chain.Summary | Should -Match 'rewritten and re-hashed'
+        Assert-CutoverRefused $root -Because 'rewritten'
+    }
+
+    It 'a forged receipt appended with a made-up link breaks the chain, and cutover is refused' {
+        $lines = @(Get-Content $ledger)
+        $forged = $lines[0] -replace '"PreviousHash":"[0-9a-f]*"', ('"PreviousHash":"' + ('0' * 64) + '"')
+        Set-Content $ledger ($lines + $forged)
+        (Test-RelocationReceiptChain -Root $root -WarningAction SilentlyContinue).IsValid | Should -BeFalse
+        Assert-CutoverRefused $root -Because 'was edited|does not follow'
+    }
+
+    It 'a broken chain (a receipt removed) is reported by line, and cutover is refused' {
+        $lines = @(Get-Content $ledger)
+        Set-Content $ledger $lines[0], $lines[2]
+        $chain = Test-RelocationReceiptChain -Root $root -WarningAction SilentlyContinue
+        $chain.Break | Should -Be 'Removed'
+        $chain.BrokenAtLine | Should -Be 2
+        Assert-CutoverRefused $root -Because 'does not follow|removed'
+    }
+}

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Receipts;
 
@@ -7,8 +8,10 @@ namespace InfraRelocation.Commands.Commands;
 
 /// <summary>
 /// Test-RelocationReceiptChain: verifies the receipt ledger's hash chain and reports the first broken
-/// link (an edited, removed or reordered receipt) with its line number, or a torn tail (an interrupted write) with its
-/// byte offset. Reading evidence is not a run: it writes nothing, and the receipt it returns is not appended.
+/// link (an edited, removed or reordered receipt) with its line number, a torn tail (an interrupted write) with its
+/// byte offset, or a chain that no longer reaches the head the manifest anchors (<c>ledger_anchor</c>: a truncated or
+/// rewritten ledger) with the anchor's location. Reading evidence is not a run: it writes nothing, and the receipt it
+/// returns is not appended.
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "RelocationReceiptChain")]
 [OutputType(typeof(ReceiptChainReceipt))]
@@ -18,8 +21,12 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
     {
         var run = BeginRun("infra.relocation.receipts.verify", RunMode.Read);
         var store = Receipts;
-        var result = Run(store.Verify);
+        var manifest = ReadManifest();
+        var result = Run(() => store.Verify(manifest?.LedgerAnchor));
         var relative = Path.GetRelativePath(Layout.Root, store.LedgerPath).Replace('\\', '/');
+        var location = result.Break == ReceiptChainBreak.Anchor && manifest?.LocationOf(LedgerAnchor.ManifestKey) is { } anchorAt
+            ? anchorAt
+            : new SourceLocation(relative, result.BrokenAtLine ?? 1, 1);
         IReadOnlyList<RelocationFinding> findings = result.IsValid ? [] :
         [
             new RelocationFinding
@@ -27,19 +34,23 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
                 RuleId = "RECEIPT.Chain" + result.Break,
                 Severity = FindingSeverity.Error,
                 Message = result.Message,
-                Location = new SourceLocation(relative, result.BrokenAtLine ?? 1, 1),
+                Location = location,
                 Subject = relative,
                 Actual = result.BrokenAtOffset is { } offset ? $"byte {offset}" : null,
             },
         ];
         if (!result.IsValid)
         {
-            WriteWarning($"{relative}:{result.BrokenAtLine}:1 (byte {result.BrokenAtOffset}): {result.Message}");
+            WriteWarning($"{location.File}:{location.Line}:{location.Column}{(result.BrokenAtOffset is { } at ? $" (byte {at})" : "")}: {result.Message}");
+        }
+        else if (manifest is { LedgerAnchor: null })
+        {
+            WriteVerbose($"{manifest.File} has no {LedgerAnchor.ManifestKey} yet (no change since anchoring began): the chain was checked on its own.");
         }
         WriteObject(run.Stamp(new ReceiptChainReceipt
         {
             Outcome = result.IsValid ? ReceiptOutcome.Passed : ReceiptOutcome.Failed,
-            Summary = result.Message,
+            Summary = result.Message + (result.Anchored ? " It reaches the head the manifest anchors." : ""),
             Findings = findings,
             LedgerPath = relative,
             IsValid = result.IsValid,
@@ -47,6 +58,22 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
             BrokenAtLine = result.BrokenAtLine,
             BrokenAtOffset = result.BrokenAtOffset,
             Break = result.Break?.ToString(),
+            Anchor = manifest?.LedgerAnchor,
+            Anchored = result.Anchored,
         }));
+    }
+
+    // The anchor lives in the manifest; a manifest that cannot be read leaves the chain checked on its own (with a warning).
+    private Model.RelocationManifest? ReadManifest()
+    {
+        try
+        {
+            return EstateLoader.Load(Layout, [EstateFile.Manifest]).Manifest;
+        }
+        catch (RelocationException ex)
+        {
+            WriteWarning($"The manifest cannot be read ({ex.ErrorId}), so the ledger was not checked against its {LedgerAnchor.ManifestKey}: {ex.Message}");
+            return null;
+        }
     }
 }

@@ -211,6 +211,32 @@ public sealed class ReceiptStore
     }
 
     /// <summary>
+    /// <see cref="Verify()"/>, then the head anchored in the manifest (<paramref name="anchor"/>, the <c>ledger_anchor</c> value
+    /// as written; null when the estate has none): a chain that does not reach it was truncated or rewritten
+    /// (<see cref="ReceiptChainBreak.Anchor"/>). A torn tail is reported only when the anchor holds.
+    /// </summary>
+    public ReceiptChainResult Verify(string? anchor)
+    {
+        var result = Verify();
+        if (anchor is null || result.Break is not (null or ReceiptChainBreak.Torn))
+        {
+            return result;
+        }
+        var problem = LedgerAnchor.Parse(anchor) is { } parsed
+            ? parsed.Problem(LedgerAnchor.ReadBackward(LedgerPath))
+            : $"the manifest's {LedgerAnchor.ManifestKey} '{anchor}' is not an anchor (expected 'tx <id> after <sha256>')";
+        if (problem is null)
+        {
+            return result with { Anchored = true };
+        }
+        return new ReceiptChainResult(false, result.ReceiptCount, null, ReceiptChainBreak.Anchor,
+            $"The ledger does not reach the head the manifest anchors: {problem}.") { HeadHash = result.HeadHash };
+    }
+
+    /// <summary>The hash of the last intact receipt ("" for an empty ledger): the head a change anchors in the manifest.</summary>
+    public string HeadHash() => InspectTail().LastHash;
+
+    /// <summary>
     /// Cuts a torn tail (see <see cref="Verify"/>) off the ledger, keeping the removed bytes in
     /// <c>ledger.jsonl.torn-&lt;offset&gt;-&lt;sha256 prefix&gt;</c> beside it; null when the tail is intact. Damage before the
     /// last intact receipt is not a torn write and is not repaired here.
@@ -620,6 +646,8 @@ public sealed record ReceiptChainResult(bool IsValid, int ReceiptCount, int? Bro
     public long? BrokenAtOffset { get; init; }
     /// <summary>Hash of the last intact receipt ("" for an empty ledger).</summary>
     public string HeadHash { get; init; } = "";
+    /// <summary>True when the chain was also checked against the head the manifest anchors, and reaches it.</summary>
+    public bool Anchored { get; init; }
 }
 
 /// <summary>What <see cref="ReceiptStore.RepairTornTail"/> cut and where it kept it.</summary>

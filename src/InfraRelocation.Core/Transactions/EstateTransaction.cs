@@ -33,6 +33,11 @@ public sealed record CommitReceipt
     public Func<TransactionOutcome, string?>? Verify { get; init; }
     /// <summary>Builds the receipt of the outcome (the revert reason is null when the change was kept).</summary>
     public required Func<TransactionOutcome, string?, RelocationReceipt> Build { get; init; }
+    /// <summary>
+    /// The YAML file (the manifest, relative path) whose top-level <c>ledger_anchor</c> records the ledger's head and this
+    /// transaction, written with the change (<see cref="LedgerAnchor"/>); null writes no anchor.
+    /// </summary>
+    public string? AnchorIn { get; init; }
 }
 
 /// <summary>What <see cref="EstateTransaction.Commit(CommitReceipt)"/> wrote and recorded.</summary>
@@ -212,7 +217,7 @@ public sealed class EstateTransaction : IDisposable
 
         Lease.EnsureHeld();
         Inputs.VerifyUnchanged();
-        var (journalPath, _, outcome) = WriteAll(changed, receiptsFolder: null);
+        var (journalPath, _, outcome) = WriteAll(changed, receiptsFolder: null, NewTransactionId());
         File.Delete(journalPath);
         return outcome;
     }
@@ -244,11 +249,18 @@ public sealed class EstateTransaction : IDisposable
             return new RecordedCommit(nothing, null, receipt.Store.Append(receipt.Build(nothing, null)));
         }
         Lease.EnsureHeld();
-        Inputs.VerifyUnchanged();
         receipt.Store.EnsureWritable();
+        var id = NewTransactionId();
+        if (receipt.AnchorIn is { } anchorFile)
+        {
+            // The head before this change's receipt, and the change itself: the git history of the manifest anchors the ledger.
+            EditYaml(anchorFile, [YamlEdit.Set(LedgerAnchor.ManifestKey, new LedgerAnchor(id, receipt.Store.HeadHash()).Text)]);
+            changed = ChangedFiles.Select(p => _staged[p]).ToList();
+        }
+        Inputs.VerifyUnchanged();
         _committed = true;
 
-        var (journalPath, journal, outcome) = WriteAll(changed, receipt.Store.Folder);
+        var (journalPath, journal, outcome) = WriteAll(changed, receipt.Store.Folder, id);
         string? reason;
         try
         {
@@ -289,9 +301,10 @@ public sealed class EstateTransaction : IDisposable
     /// <summary>Test hook: called after the receipt is appended and before the journal is deleted.</summary>
     internal Action? AfterReceiptAppend { get; set; }
 
-    private (string JournalPath, Journal Journal, TransactionOutcome Outcome) WriteAll(List<StagedFile> changed, string? receiptsFolder)
+    private static string NewTransactionId() => Guid.NewGuid().ToString("N")[..12];
+
+    private (string JournalPath, Journal Journal, TransactionOutcome Outcome) WriteAll(List<StagedFile> changed, string? receiptsFolder, string id)
     {
-        var id = Guid.NewGuid().ToString("N")[..12];
         var journal = new Journal(id, Environment.ProcessId, Environment.MachineName, DateTime.UtcNow,
             changed.Select(s => new JournalEntry(s.Path, s.Original is null ? null : Convert.ToBase64String(s.Original),
                 s.Original is null ? null : InputDigests.Sha256(s.Original), InputDigests.Sha256(s.NewBytes!))

@@ -103,7 +103,28 @@ public sealed class LedgerView
     /// receipts refuse on a broken chain. Costs what <see cref="Relocation"/> costs; Test-RelocationReceiptChain verifies
     /// the whole ledger.
     /// </summary>
-    public string? ChainProblem(string? changeId)
+    public string? ChainProblem(string? changeId) => ChainProblem(changeId, anchor: null);
+
+    /// <summary>
+    /// <see cref="ChainProblem(string?)"/>, then the manifest's <c>ledger_anchor</c> (<paramref name="anchor"/>, as written;
+    /// null for an estate that predates anchoring): the ledger must still reach the anchored head, with the anchoring
+    /// change's receipt after it (<see cref="LedgerAnchor.Problem"/>). A value that is not an anchor is a problem too.
+    /// </summary>
+    public string? ChainProblem(string? changeId, string? anchor)
+    {
+        if (SegmentProblem(changeId) is { } broken)
+        {
+            return broken;
+        }
+        return anchor is null ? null : AnchorProblem(anchor);
+    }
+
+    /// <summary>Null when the ledger reaches the anchor written in the manifest; else what is wrong (see <see cref="LedgerAnchor.Problem"/>).</summary>
+    public string? AnchorProblem(string anchor) => LedgerAnchor.Parse(anchor) is { } parsed
+        ? parsed.Problem(_newestFirst().Select(e => new LedgerAnchor.Line(e.Hash, e.Receipt, e.Offset)))
+        : $"the manifest's {LedgerAnchor.ManifestKey} '{anchor}' is not an anchor (expected 'tx <id> after <sha256>')";
+
+    private string? SegmentProblem(string? changeId)
     {
         var (entries, expected) = changeId is null ? (Entries, "") : (SegmentOf(changeId).Entries, SegmentOf(changeId).Before);
         foreach (var e in entries)

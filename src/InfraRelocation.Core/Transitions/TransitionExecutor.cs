@@ -182,6 +182,7 @@ public static class TransitionExecutor
                 Store = store,
                 Verify = options.AfterCommit is null ? null : _ => Check(options.AfterCommit, layout),
                 Build = (o, reason) => build(committed with { Outcome = o, RevertReason = reason }),
+                AnchorIn = layout.RelativePath(EstateFile.Manifest).Replace('\\', '/'),
             });
             return run with { Outcome = recorded.Outcome, RevertReason = recorded.RevertReason, Receipt = recorded.Receipt };
         }

@@ -248,9 +248,9 @@ public static class TransitionPlanner
             return;
         }
         var location = policy?.Location;
-        if (env.Ledger.ChainProblem(active.ChangeId) is { } broken)
+        if (env.Ledger.ChainProblem(active.ChangeId, manifest.LedgerAnchor) is { } broken)
         {
-            findings.Add(Block("TRANSITION.LedgerChainBroken", manifest, location,
+            findings.Add(Block("TRANSITION.LedgerChainBroken", manifest, manifest.LedgerAnchor is null ? location : manifest.LocationOf(Receipts.LedgerAnchor.ManifestKey),
                 $"The receipt ledger's chain is broken ({broken}), so its evidence cannot be trusted. Run Test-RelocationReceiptChain.",
                 "an intact receipt chain", broken));
             return;

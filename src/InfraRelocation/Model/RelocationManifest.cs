@@ -16,6 +16,11 @@ public sealed record RelocationManifest : ModelEntry
     public IReadOnlyList<RequiredUpdate> RequiredUpdates { get; init; } = [];
     public IReadOnlyList<ExceptionEntry> Exceptions { get; init; } = [];
     public RollbackPolicy? Rollback { get; init; }
+    /// <summary>
+    /// <c>ledger_anchor</c>: the receipt ledger's head and the transaction of the last change, written by every change
+    /// (<c>tx &lt;id&gt; after &lt;sha256&gt;</c>); null for an estate no change has anchored yet.
+    /// </summary>
+    public string? LedgerAnchor { get; init; }
     /// <summary>The estate root the object was read from (set by Get-RelocationManifest), so -Root binds from it down a pipeline.</summary>
     public string? EstateRoot { get; init; }
 }

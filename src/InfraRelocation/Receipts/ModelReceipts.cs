@@ -35,6 +35,10 @@ public sealed record ReceiptChainReceipt : RelocationReceipt
     public string? Break { get; init; }
     /// <summary>Byte offset in the ledger file where the damage starts; null when intact.</summary>
     public long? BrokenAtOffset { get; init; }
+    /// <summary>The manifest's <c>ledger_anchor</c> the chain was checked against; null when the estate has none yet.</summary>
+    public string? Anchor { get; init; }
+    /// <summary>True when the chain reaches the head the manifest anchors (false when there is no anchor, or it is not reached).</summary>
+    public bool Anchored { get; init; }
 }
 
 /// <summary>Receipt of Repair-RelocationReceiptChain: what was cut from the ledger's torn tail and where it was kept.</summary>

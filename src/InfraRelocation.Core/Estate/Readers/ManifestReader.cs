@@ -68,6 +68,7 @@ public static class ManifestReader
             Exceptions = context.Items(doc.Node("exceptions"), "exceptions")
                 .Select(i => ReadException(Fields.Of(context, i.Node, i.Path, i.Path), requireAllowedPaths: false)).ToList(),
             Rollback = ReadRollback(doc.Map("rollback")),
+            LedgerAnchor = doc.Str(Receipts.LedgerAnchor.ManifestKey),
         };
         if (manifest.ActiveRelocation is not null)
         {
