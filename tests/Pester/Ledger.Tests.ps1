@@ -245,3 +245,81 @@ Describe 'Each ledger attack is detected: the chain head is anchored in the mani
         Assert-CutoverRefused $root -Because 'does not follow|removed'
     }
 }
+
+Describe 'Operator signatures: the estate lists its signers, evidence counts only when one of them signed it' {
+    BeforeAll {
+        $script:Key = Join-Path $TestDrive 'alice_ed25519'
+        & ssh-keygen -t ed25519 -N '' -C 'alice@ledger-test' -f $Key -q
+        $script:PublicKey = (Get-Content "$Key.pub" -Raw).Trim()
+        $script:Fingerprint = ((& ssh-keygen -l -f "$Key.pub") -split ' ')[1]
+
+        function New-SignedEstate {
+            $root = New-TestEstate -Name signed
+            $config = Join-Path $root 'ops/infra-relocation.yaml'
+            $text = (Get-Content -Raw $config).Replace("receipts:`n  folder: receipts`n",
+                "receipts:`n  folder: receipts`n  signers:`n    - name: alice`n      key: $PublicKey`n")
+            [IO.File]::WriteAllText($config, $text)
+            $root
+        }
+
+        # Runs a command with the operator's key (the variable is removed again, whatever happens).
+        function Invoke-Signed([scriptblock] $Command) {
+            $env:INFRA_RELOCATION_SIGNING_KEY = $Key
+            try { & $Command } finally { Remove-Item Env:INFRA_RELOCATION_SIGNING_KEY }
+        }
+    }
+
+    It 'Test-RelocationReceiptChain says who signed what (ssh-keygen''s own fingerprint)' {
+        $root = New-SignedEstate
+        Invoke-Signed { Invoke-RelocationParity -Root $root -WarningAction SilentlyContinue | Out-Null }
+        Invoke-RelocationParity -Root $root -WarningAction SilentlyContinue | Out-Null
+        $chain = Test-RelocationReceiptChain -Root $root
+        $chain.IsValid | Should -BeTrue
+        $chain.UnsignedCount | Should -Be 1
+        $signed = @($chain.Signatures)
+        $signed.Count | Should -Be 1
+        $signed[0].Line | Should -Be 1
+        $signed[0].Signer | Should -Be 'alice'
+        $signed[0].Status | Should -Be 'Valid'
+        $signed[0].Fingerprint | Should -Be $Fingerprint
+        $signed[0].Capability | Should -Be 'infra.relocation.parity'
+    }
+
+    It 'a forged passing preflight appended after the last anchor, correctly linked, passes the chain but is refused as evidence' {
+        $root = New-SignedEstate
+        Invoke-Signed {
+            Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        }
+        $ledger = Join-Path $root 'receipts/ledger.jsonl'
+        $head = (@(Get-Content $ledger)[-1] | ConvertFrom-Json).hash
+        $changeId = (Get-RelocationManifest -Root $root).ActiveRelocation.ChangeId
+        $receipt = '{"Capability":"infra.relocation.preflight","Command":"Invoke-RelocationPreflight","RunId":"forged","Mode":"Read","Outcome":"Passed",' +
+            "`"EndedUtc`":`"$([DateTimeOffset]::UtcNow.ToString('o'))`",`"ChangeId`":`"$changeId`",`"HealthBaseline`":[],`"BackupVerification`":[],`"PreviousHash`":`"$head`"}"
+        $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($receipt))).ToLowerInvariant()
+        Add-Content $ledger "{`"hash`":`"$hash`",`"type`":`"InfraRelocation.Receipts.PreflightReceipt`",`"receipt`":$receipt}"
+
+        $chain = Test-RelocationReceiptChain -Root $root
+        $chain.IsValid | Should -BeTrue -Because 'hashes need no secret: the chain and the anchor cannot see this forgery'
+        $chain.Anchored | Should -BeTrue
+        @($chain.Signatures).Count | Should -Be 1 -Because 'only the real change is signed'
+
+        $err = { Invoke-Signed { Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        $unsigned = $err.Exception.Findings | Where-Object RuleId -EQ 'TRANSITION.EvidenceUnsigned'
+        $unsigned.Message | Should -Match 'The latest passing preflight receipt \(forged\) is unsigned'
+        "$($unsigned.Location)" | Should -Match '^ops/bindings/infra.relocation.plan.yaml:\d+:\d+$'
+    }
+
+    It 'a signing key that is not an OpenSSH Ed25519 key stops a change before anything is written' {
+        $root = New-SignedEstate
+        $bad = Join-Path $TestDrive 'not-a-key'
+        Set-Content $bad 'not a key'
+        $before = Get-EstateDigest $root
+        $env:INFRA_RELOCATION_SIGNING_KEY = $bad
+        try {
+            { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'ledger test' -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } |
+                Should -Throw -ErrorId "ReceiptSigningKeyInvalid,$Ns.SetRelocationServiceStatusCommand"
+        } finally { Remove-Item Env:INFRA_RELOCATION_SIGNING_KEY }
+        Get-EstateDigest $root | Should -Be $before
+    }
+}

@@ -222,7 +222,8 @@ Describe 'Crash recovery and stale leases' {
         $null = Test-RelocationManifest -Root $root -WarningVariable testWarnings
         foreach ($w in @(($readWarnings -join "`n"), ($testWarnings -join "`n"))) {
             $w | Should -Match 'Journal .infra-relocation/journal/20261126T000000000-crashed01.json is pending: transaction crashed01 .* crashed while writing ops/bindings/infra.relocation.plan.yaml'
-            $w | Should -Match 'Set-RelocationState, Set-RelocationServiceStatus'
+            $w | Should -Match 'The ledger holds no receipt for it, so the next mutating run undoes it'
+            $w | Should -Match 'Any mutating command \(Set-RelocationState, Set-RelocationServiceStatus'
         }
         $preview = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -WhatIf -WarningVariable warnings
         ($warnings -join "`n") | Should -Match 'Journal .infra-relocation/journal/20261126T000000000-crashed01.json is pending'

@@ -173,7 +173,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         {
             Now = DateTimeOffset.UtcNow,
             Actor = Environment.UserName,
-            Ledger = Run(() => LedgerView.Load(Receipts.LedgerPath)),
+            Ledger = Run(() => LedgerView.Load(Receipts.LedgerPath, Layout.Config?.Signers ?? [])),
         };
         var guard = new TransitionGuard { Now = DateTimeOffset.UtcNow, ForceReason = Force ? Reason : null, Ledger = env.Ledger };
         var runContext = BeginRun(Capability, RunMode.Preview);

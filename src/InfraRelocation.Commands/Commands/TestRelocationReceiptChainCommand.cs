@@ -27,8 +27,29 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
         var location = result.Break == ReceiptChainBreak.Anchor && manifest?.LocationOf(LedgerAnchor.ManifestKey) is { } anchorAt
             ? anchorAt
             : new SourceLocation(relative, result.BrokenAtLine ?? 1, 1);
-        IReadOnlyList<RelocationFinding> findings = result.IsValid ? [] :
+        var signatures = Run(() => store.Signatures(Layout.Config?.Signers ?? []));
+        var signed = signatures.Where(x => x.Status != ReceiptSignatureStatus.Unsigned).ToList();
+        var badSignatures = signed.Where(x => x.Status is ReceiptSignatureStatus.Invalid or ReceiptSignatureStatus.UnknownKey)
+            .Select(x => new RelocationFinding
+            {
+                RuleId = x.Status == ReceiptSignatureStatus.Invalid ? "RECEIPT.SignatureInvalid" : "RECEIPT.SignatureUnknownKey",
+                Severity = x.Status == ReceiptSignatureStatus.Invalid ? FindingSeverity.Error : FindingSeverity.Warning,
+                Message = $"The {x.Capability} receipt on line {x.Line} (run {x.RunId}) is {ReceiptSigner.Describe(x.Status)} ({x.Fingerprint}).",
+                Location = new SourceLocation(relative, x.Line, 1),
+                Subject = relative,
+                Actual = x.Fingerprint,
+            }).ToList();
+        if (badSignatures.Any(f => f.Severity == FindingSeverity.Error) && result.IsValid)
+        {
+            result = result with { IsValid = false, Message = $"{badSignatures.Count(f => f.Severity == FindingSeverity.Error)} signed receipt(s) no longer match their signature; the first is on line {badSignatures[0].Location!.Line}." };
+        }
+        foreach (var f in badSignatures)
+        {
+            WriteWarning($"{f.Location}: {f.Message}");
+        }
+        IReadOnlyList<RelocationFinding> findings = result.Break is null ? badSignatures :
         [
+            .. badSignatures,
             new RelocationFinding
             {
                 RuleId = "RECEIPT.Chain" + result.Break,
@@ -39,7 +60,7 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
                 Actual = result.BrokenAtOffset is { } offset ? $"byte {offset}" : null,
             },
         ];
-        if (!result.IsValid)
+        if (result.Break is not null)
         {
             WriteWarning($"{location.File}:{location.Line}:{location.Column}{(result.BrokenAtOffset is { } at ? $" (byte {at})" : "")}: {result.Message}");
         }
@@ -60,6 +81,12 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
             Break = result.Break?.ToString(),
             Anchor = manifest?.LedgerAnchor,
             Anchored = result.Anchored,
+            Signatures = signed.Select(x => new ReceiptSignatureInfo
+            {
+                Line = x.Line, Capability = x.Capability, RunId = x.RunId, Outcome = x.Outcome, Status = x.Status.ToString(),
+                Signer = x.Signer, Fingerprint = x.Fingerprint,
+            }).ToList(),
+            UnsignedCount = signatures.Count - signed.Count,
         }));
     }
 

@@ -66,6 +66,9 @@ public sealed class EstateConfig
     public Dictionary<EstateFile, SourceLocation> PathLocations { get; } = new();
     public SourceLocation? ReceiptsFolderLocation { get; private set; }
 
+    /// <summary><c>receipts.signers</c>: the keys whose signatures make a receipt evidence the guards accept (none: signatures are not required).</summary>
+    public List<Receipts.ReceiptSignerKey> Signers { get; } = [];
+
     /// <summary>
     /// The document as YamlDotNet's representation model, for <c>ProxmoxSettings</c> until it reads <see cref="Root"/>.
     /// Built only from text the located reader accepted (bounded depth, no aliases), and only when asked for.
@@ -125,9 +128,13 @@ public sealed class EstateConfig
             {
                 foreach (var (name, target, itemPath) in context.Entries(value, path))
                 {
-                    if (name.Value != "folder")
+                    if (name.Value == "signers")
                     {
-                        UnknownKey(context, name, itemPath, ["folder"]);
+                        ReadSigners(context, target, itemPath, config.Signers);
+                    }
+                    else if (name.Value != "folder")
+                    {
+                        UnknownKey(context, name, itemPath, ["folder", "signers"]);
                     }
                     else
                     {
@@ -151,6 +158,53 @@ public sealed class EstateConfig
             };
         }
         return config;
+    }
+
+    // receipts.signers: [{name, key: "ssh-ed25519 AAAA… comment"}]: the operators whose signed receipts guards accept.
+    private static void ReadSigners(ReadContext context, YNode node, string path, List<Receipts.ReceiptSignerKey> signers)
+    {
+        if (node is not YSequence)
+        {
+            context.Report("SCHEMA.WrongType", node, path, $"{path} must be a list of {{name, key}}, found {node.Describe}.", expected: "a list", actual: node.Describe);
+            return;
+        }
+        foreach (var (item, _, itemPath) in context.Items(node, path))
+        {
+            string? name = null, key = null;
+            YNode? keyNode = null;
+            foreach (var (field, value, fieldPath) in context.Entries(item, itemPath))
+            {
+                if (field.Value is not ("name" or "key"))
+                {
+                    UnknownKey(context, field, fieldPath, ["name", "key"]);
+                }
+                else if (value is not YScalar { IsNull: false } scalar || scalar.Value.Trim().Length == 0)
+                {
+                    context.Report("SCHEMA.WrongType", value, fieldPath, $"{fieldPath} must be a string, found {value.Describe}.", expected: "a string", actual: value.Describe);
+                }
+                else if (field.Value == "name")
+                {
+                    name = scalar.Value;
+                }
+                else
+                {
+                    (key, keyNode) = (scalar.Value, value);
+                }
+            }
+            if (name is null || key is null)
+            {
+                context.Report("SCHEMA.MissingField", item, itemPath, $"{itemPath} needs a name and a key (an OpenSSH Ed25519 public key line).");
+                continue;
+            }
+            if (Receipts.ReceiptSignerKey.Parse(name, key, out var problem) is { } parsed)
+            {
+                signers.Add(parsed with { Location = context.At(keyNode!) });
+            }
+            else
+            {
+                context.Report("SCHEMA.WrongType", keyNode, $"{itemPath}.key", $"{itemPath}.key: {problem}.", expected: "ssh-ed25519 AAAA…");
+            }
+        }
     }
 
     private static void UnknownKey(ReadContext context, YScalar key, string path, IEnumerable<string> known) =>

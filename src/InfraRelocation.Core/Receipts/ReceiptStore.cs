@@ -42,11 +42,17 @@ public sealed class ReceiptStore
     /// <summary>Keep the full findings of a receipt that has more than <see cref="InlineFindings"/> in a content-addressed report file.</summary>
     public bool KeepReports { get; init; }
 
+    /// <summary>Signs every appended receipt; null uses <c>$env:INFRA_RELOCATION_SIGNING_KEY</c> when set (<see cref="ReceiptSigner"/>).</summary>
+    public ReceiptSigner? Signer { get; init; }
+
+    private ReceiptSigner? ActiveSigner => Signer ?? ReceiptSigner.FromEnvironment();
+
     /// <summary>Appends a receipt and returns it with <c>PreviousHash</c> and <c>Hash</c> set (and, for many findings, their counts and digest).</summary>
     /// <exception cref="RelocationException"><c>ReceiptLedgerTorn</c> or <c>ReceiptLedgerUnwritable</c>; the ledger is unchanged then.</exception>
     public T Append<T>(T receipt) where T : RelocationReceipt
     {
         ArgumentNullException.ThrowIfNull(receipt);
+        var signer = ActiveSigner;
         return Unwritable(() =>
         {
             Directory.CreateDirectory(_folder);
@@ -66,7 +72,9 @@ public sealed class ReceiptStore
                 full = Secrets.SecretMask.MaskRecord(full);
             }
             var hash = Sha256Hex(json);
-            var line = Encoding.UTF8.GetBytes($"{{\"hash\":\"{hash}\",\"type\":\"{chained.GetType().FullName}\",\"receipt\":{json}}}\n");
+            // The signature covers the hash, which covers the receipt's text and its link.
+            var signature = signer is null ? "" : $",\"signature\":{{\"key\":\"{signer.Fingerprint}\",\"sig\":\"{signer.Sign(hash)}\"}}";
+            var line = Encoding.UTF8.GetBytes($"{{\"hash\":\"{hash}\",\"type\":\"{chained.GetType().FullName}\",\"receipt\":{json}{signature}}}\n");
             WriteLine(line, tail.Length);
             return (T)(full with { PreviousHash = tail.LastHash, Hash = hash });
         });
@@ -78,6 +86,7 @@ public sealed class ReceiptStore
     /// </summary>
     public void EnsureWritable()
     {
+        _ = ActiveSigner; // a signing key that cannot be used stops the change too
         Unwritable(() =>
         {
             Directory.CreateDirectory(_folder);
@@ -233,6 +242,45 @@ public sealed class ReceiptStore
             $"The ledger does not reach the head the manifest anchors: {problem}.") { HeadHash = result.HeadHash };
     }
 
+    /// <summary>
+    /// Who signed what: every intact receipt line with its signature judged against <paramref name="signers"/> (the keys
+    /// <c>receipts.signers</c> lists), in ledger order.
+    /// </summary>
+    public IReadOnlyList<ReceiptSignature> Signatures(IReadOnlyList<ReceiptSignerKey> signers)
+    {
+        var tornAt = InspectTail().Torn?.Offset;
+        var result = new List<ReceiptSignature>();
+        foreach (var line in ReadLines())
+        {
+            if (tornAt is { } cut && line.Offset >= cut)
+            {
+                break;
+            }
+            try
+            {
+                using var doc = JsonDocument.Parse(line.Text);
+                var root = doc.RootElement;
+                var receipt = root.GetProperty("receipt");
+                var (fingerprint, signature) = SignatureOf(root);
+                var (status, key) = ReceiptSigner.Check(root.GetProperty("hash").GetString() ?? "", fingerprint, signature, signers);
+                string? Str(string name) => receipt.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+                result.Add(new ReceiptSignature(line.Number, line.Offset, Str("Capability") ?? "", Str("RunId") ?? "", Str("Outcome"), status, key?.Name, fingerprint));
+            }
+            catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                // not a receipt line: Verify reports it
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The signing key's fingerprint and the signature a ledger line carries (nulls when unsigned).</summary>
+    public static (string? Fingerprint, string? Signature) SignatureOf(JsonElement line) =>
+        line.TryGetProperty("signature", out var s) && s.ValueKind == JsonValueKind.Object
+        && s.TryGetProperty("key", out var k) && k.ValueKind == JsonValueKind.String && s.TryGetProperty("sig", out var v) && v.ValueKind == JsonValueKind.String
+            ? (k.GetString(), v.GetString())
+            : (null, null);
+
     /// <summary>The hash of the last intact receipt ("" for an empty ledger): the head a change anchors in the manifest.</summary>
     public string HeadHash() => InspectTail().LastHash;
 
@@ -270,7 +318,7 @@ public sealed class ReceiptStore
         });
     }
 
-    private static Type ResolveType(string? name)
+    internal static Type ResolveType(string? name)
     {
         if (name is not null)
         {
@@ -649,6 +697,10 @@ public sealed record ReceiptChainResult(bool IsValid, int ReceiptCount, int? Bro
     /// <summary>True when the chain was also checked against the head the manifest anchors, and reaches it.</summary>
     public bool Anchored { get; init; }
 }
+
+/// <summary>One receipt line and who signed it (<see cref="ReceiptStore.Signatures"/>).</summary>
+public sealed record ReceiptSignature(int Line, long Offset, string Capability, string RunId, string? Outcome, ReceiptSignatureStatus Status,
+    string? Signer, string? Fingerprint);
 
 /// <summary>What <see cref="ReceiptStore.RepairTornTail"/> cut and where it kept it.</summary>
 public sealed record LedgerRepair(long Offset, long RemovedBytes, string RemovedSha256, string SavedAs, string Reason);

@@ -114,13 +114,15 @@ public sealed class EstateTransaction : IDisposable
             : [];
     }
 
-    /// <summary>Commands that take the lease and so recover a pending journal first (named in <see cref="PendingJournalNotices"/>).</summary>
-    public const string RecoveringCommands = "Set-RelocationState, Set-RelocationServiceStatus, Set-RelocationVmTarget, Invoke-RelocationPromotion or New-ProxmoxVm (without -WhatIf)";
+    /// <summary>Commands that take the lease and so complete a pending journal first (named in <see cref="PendingJournalNotices"/>).</summary>
+    public const string RecoveringCommands = "Set-RelocationState, Set-RelocationServiceStatus, Set-RelocationVmTarget, Invoke-RelocationPromotion, " +
+        "Start-Relocation, Close-Relocation or New-ProxmoxVm, without -WhatIf";
 
     /// <summary>
-    /// One warning per journal a crashed transaction left: which journal, which transaction and files, that the files
-    /// may be half-applied now, and which command completes the recovery. Read-only commands show them, so a crash is
-    /// never reported silently as the estate's state (issue 16.9).
+    /// One warning per journal a crashed transaction left: which journal, transaction and files, how the next mutating run
+    /// will complete it (finish the change when the ledger holds its receipt, else restore the files' content from before
+    /// it), and which commands do that. Read-only commands show them, so a crash is never reported silently as the
+    /// estate's state (issue 16.9).
     /// </summary>
     public static IReadOnlyList<string> PendingJournalNotices(string estateRoot)
     {
@@ -132,16 +134,21 @@ public sealed class EstateTransaction : IDisposable
             try
             {
                 var journal = JsonSerializer.Deserialize<Journal>(File.ReadAllBytes(Path.Combine(root, rel))) ?? throw new JsonException("empty");
+                var files = string.Join(", ", journal.Files.Select(f => f.Path));
+                var forward = journal.ReceiptsFolder is { } folder && journal.Files.All(f => f.NewBase64 is not null)
+                    && RecordedOutcome(folder, journal) == nameof(ReceiptOutcome.Succeeded);
                 what = $"transaction {journal.Id} (pid {journal.Pid} on {journal.Machine}, started {journal.StartedUtc:yyyy-MM-ddTHH:mm:ssZ}) " +
-                       $"crashed while writing {string.Join(", ", journal.Files.Select(f => f.Path))}; those files may be half-applied";
+                       $"crashed while writing {files}. " +
+                       (forward
+                           ? "The ledger holds its receipt, so the next mutating run finishes it: those files get the content the receipt records"
+                           : "The ledger holds no receipt for it, so the next mutating run undoes it: those files get back their content from before it");
             }
             catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
             {
-                what = $"a crashed transaction left it, and it cannot be read ({ex.Message})";
+                what = $"a crashed transaction left it, and it cannot be read ({ex.Message}); the next mutating run stops on it until it is inspected and removed";
             }
-            notices.Add($"Journal {rel} is pending: {what}. What this command read may include that half-applied change. " +
-                        $"The next change of this estate ({RecoveringCommands}) recovers it first: it restores every file it names " +
-                        "to its content before the crashed change, or, when the ledger already holds the change's receipt, finishes writing it.");
+            notices.Add($"Journal {rel} is pending: {what}. Until then, what this command read may include part of that change. " +
+                        $"Any mutating command ({RecoveringCommands}) completes the journal before it does anything else.");
         }
         return notices;
     }
@@ -167,7 +174,8 @@ public sealed class EstateTransaction : IDisposable
                 $"{rel} does not exist; it cannot be edited.", new SourceLocation(rel, 1, 1), rel);
         }
         var all = staged.Edits.Concat(edits).ToList();
-        var result = YamlScalarEditor.Apply(staged.Original, all, rel);
+        // Edits apply to the bytes first read, or to the whole new content a Stage gave the file (e.g. an archived block).
+        var result = YamlScalarEditor.Apply(staged.Base ?? staged.Original, all, rel);
         staged.Edits = all;
         staged.NewBytes = result.Bytes;
         staged.Diff = result.Diff;
@@ -180,6 +188,7 @@ public sealed class EstateTransaction : IDisposable
         var rel = Inputs.Relative(relativePath);
         var staged = GetOrLoad(rel);
         staged.NewBytes = (byte[])newBytes.Clone();
+        staged.Base = staged.NewBytes;
         staged.Edits = [];
         staged.Diff = staged.Original is not null && staged.Original.AsSpan().SequenceEqual(newBytes)
             ? string.Empty
@@ -526,6 +535,8 @@ public sealed class EstateTransaction : IDisposable
         public byte[]? Original { get; } = original;
         public byte[]? NewBytes { get; set; }
         public List<YamlEdit> Edits { get; set; } = [];
+        /// <summary>The content a <see cref="Stage"/> gave the file, which later edits apply to (null: the original).</summary>
+        public byte[]? Base { get; set; }
         public string Diff { get; set; } = string.Empty;
         public bool Changed => NewBytes is not null && (Original is null || !Original.AsSpan().SequenceEqual(NewBytes));
     }

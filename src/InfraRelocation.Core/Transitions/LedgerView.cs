@@ -16,6 +16,10 @@ public sealed record LedgerEntry(int Line, string Capability, string? Type, Json
     /// <summary>The hash the ledger line stores for this receipt (null for entries built in memory).</summary>
     public string? Hash { get; init; }
 
+    /// <summary>The fingerprint of the key that signed the line, and its signature (nulls when unsigned).</summary>
+    public string? SignatureKey { get; init; }
+    public string? Signature { get; init; }
+
     /// <summary>The change id the receipt names (null when it names none).</summary>
     public string? ChangeId => String("ChangeId");
 
@@ -28,7 +32,13 @@ public sealed record LedgerEntry(int Line, string Capability, string? Type, Json
 
 /// <summary>Evidence a preflight run left: its health baseline and backup verification.</summary>
 public sealed record PreflightEvidence(DateTimeOffset EndedUtc, string RunId, IReadOnlyList<(string Service, bool Healthy)> HealthBaseline,
-    IReadOnlyList<(string Service, bool Verified)> BackupVerification);
+    IReadOnlyList<(string Service, bool Verified)> BackupVerification)
+{
+    /// <summary>How the receipt is signed, judged against the estate's signers (<see cref="LedgerView.Signers"/>).</summary>
+    public ReceiptSignatureStatus Signature { get; init; }
+    /// <summary>The signer's name when <see cref="Signature"/> is Valid.</summary>
+    public string? Signer { get; init; }
+}
 
 /// <summary>
 /// Read-only view of the receipt ledger (<c>ledger.jsonl</c>) by capability and JSON properties, so receipts written
@@ -61,6 +71,16 @@ public sealed class LedgerView
     }
 
     public static LedgerView Empty { get; } = new(Array.Empty<LedgerEntry>());
+
+    /// <summary>
+    /// The keys <c>receipts.signers</c> lists. When there are any, evidence counts only when signed by one of them: the
+    /// guards refuse unsigned, unknown-key and invalid signatures (a correctly linked forged receipt has none).
+    /// </summary>
+    public IReadOnlyList<ReceiptSignerKey> Signers { get; init; } = [];
+
+    /// <summary>How <paramref name="entry"/> is signed, judged against <see cref="Signers"/>.</summary>
+    public (ReceiptSignatureStatus Status, ReceiptSignerKey? Key) SignatureOf(LedgerEntry entry) =>
+        ReceiptSigner.Check(entry.Hash ?? "", entry.SignatureKey, entry.Signature, Signers);
 
     /// <summary>Every receipt, in ledger order (reads the whole file on first use; guards use <see cref="Relocation"/>).</summary>
     public IReadOnlyList<LedgerEntry> Entries => _entries.Value;
@@ -152,6 +172,10 @@ public sealed class LedgerView
     /// </summary>
     public static LedgerView Load(string ledgerPath) => new(() => Read(ledgerPath), () => ReadBackward(ledgerPath));
 
+    /// <summary><see cref="Load(string)"/> for an estate that lists <paramref name="signers"/> (<c>receipts.signers</c>).</summary>
+    public static LedgerView Load(string ledgerPath, IReadOnlyList<ReceiptSignerKey> signers) =>
+        new(() => Read(ledgerPath), () => ReadBackward(ledgerPath)) { Signers = signers };
+
     private static IEnumerable<LedgerEntry> ReadBackward(string ledgerPath)
     {
         foreach (var line in ReceiptStore.ReadLinesBackward(ledgerPath))
@@ -176,7 +200,8 @@ public sealed class LedgerView
             var type = doc.RootElement.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
             var capability = receipt.TryGetProperty("Capability", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
             var hash = doc.RootElement.TryGetProperty("hash", out var h) && h.ValueKind == JsonValueKind.String ? h.GetString() : null;
-            return new LedgerEntry(number, capability, type, receipt.Clone()) { Hash = hash };
+            var (key, signature) = ReceiptStore.SignatureOf(doc.RootElement);
+            return new LedgerEntry(number, capability, type, receipt.Clone()) { Hash = hash, SignatureKey = key, Signature = signature };
         }
         catch (JsonException)
         {
@@ -237,7 +262,12 @@ public sealed class LedgerView
                     backups.Add((Str(item, "Service"), Bool(item, "Verified")));
                 }
             }
-            return new PreflightEvidence(e.Time("EndedUtc") ?? e.Time("StartedUtc") ?? DateTimeOffset.MinValue, e.String("RunId") ?? "", health, backups);
+            var (signature, signer) = SignatureOf(e);
+            return new PreflightEvidence(e.Time("EndedUtc") ?? e.Time("StartedUtc") ?? DateTimeOffset.MinValue, e.String("RunId") ?? "", health, backups)
+            {
+                Signature = signature,
+                Signer = signer?.Name,
+            };
         }
         return null;
     }

@@ -264,6 +264,14 @@ public static class TransitionPlanner
                 "a passing infra.relocation.preflight receipt", null));
             return;
         }
+        if (env.Ledger.Signers.Count > 0 && evidence.Signature != Receipts.ReceiptSignatureStatus.Valid)
+        {
+            findings.Add(Block("TRANSITION.EvidenceUnsigned", manifest, location,
+                $"The latest passing preflight receipt ({evidence.RunId}) is {Receipts.ReceiptSigner.Describe(evidence.Signature)}, and ops/infra-relocation.yaml lists receipts.signers: " +
+                $"evidence counts only when one of them signed it. Run Invoke-RelocationPreflight with ${Receipts.ReceiptSigner.KeyVariable} set to a listed key.",
+                "a preflight receipt signed by a key receipts.signers lists", evidence.Signature.ToString()));
+            return;
+        }
         if (policy?.MaxRollbackWindowHours is { } hours && env.Now - evidence.EndedUtc > TimeSpan.FromHours(hours))
         {
             findings.Add(Block("TRANSITION.PreflightEvidenceStale", manifest, location,

@@ -39,6 +39,25 @@ public sealed record ReceiptChainReceipt : RelocationReceipt
     public string? Anchor { get; init; }
     /// <summary>True when the chain reaches the head the manifest anchors (false when there is no anchor, or it is not reached).</summary>
     public bool Anchored { get; init; }
+    /// <summary>Who signed what: every signed receipt with its signer (judged against <c>receipts.signers</c>).</summary>
+    public IReadOnlyList<ReceiptSignatureInfo> Signatures { get; init; } = [];
+    /// <summary>Receipts that carry no signature.</summary>
+    public int UnsignedCount { get; init; }
+}
+
+/// <summary>One signed receipt of the ledger and who signed it (<c>Test-RelocationReceiptChain</c>).</summary>
+public sealed record ReceiptSignatureInfo
+{
+    public int Line { get; init; }
+    public string Capability { get; init; } = "";
+    public string RunId { get; init; } = "";
+    public string? Outcome { get; init; }
+    /// <summary><c>Valid</c> (a listed key), <c>UnknownKey</c> or <c>Invalid</c> (the receipt or signature was changed).</summary>
+    public string Status { get; init; } = "";
+    /// <summary>The signer's name from <c>receipts.signers</c>; null for an unknown key.</summary>
+    public string? Signer { get; init; }
+    /// <summary>The signing key's fingerprint (<c>SHA256:…</c>, as <c>ssh-keygen -l</c> prints it).</summary>
+    public string? Fingerprint { get; init; }
 }
 
 /// <summary>Receipt of Repair-RelocationReceiptChain: what was cut from the ledger's torn tail and where it was kept.</summary>

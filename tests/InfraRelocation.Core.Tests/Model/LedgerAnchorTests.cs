@@ -80,6 +80,22 @@ public sealed class LedgerAnchorTests : IDisposable
     }
 
     [Fact]
+    public void AWholeFileRewriteKeepsItsContentAndGetsTheAnchor()
+    {
+        using (var lease = EstateLease.Acquire(_root, "test", TimeSpan.Zero))
+        using (var tx = EstateTransaction.Begin(lease))
+        {
+            tx.Stage(Manifest, System.Text.Encoding.UTF8.GetBytes("# the plan\nstatus: archived # keep\n\nowner: ops\n"));
+            var recorded = tx.Commit(new CommitReceipt
+            {
+                Store = Store, AnchorIn = Manifest,
+                Build = (o, _) => new ServiceStatusReceipt { Capability = LedgerView.ServiceCapability, Mode = RunMode.Execute, Outcome = ReceiptOutcome.Succeeded, TransactionId = o.TransactionId },
+            });
+            Assert.Equal($"# the plan\nstatus: archived # keep\n\nowner: ops\nledger_anchor: tx {recorded.Outcome.TransactionId} after start\n", File.ReadAllText(ManifestPath));
+        }
+    }
+
+    [Fact]
     public void ATruncatedTailIsDetected()
     {
         History();
