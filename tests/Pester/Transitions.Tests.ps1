@@ -152,7 +152,10 @@ Describe 'Writes' {
         $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow
         $mAfter = [IO.File]::ReadAllText($m) -split "`n"
         $gAfter = [IO.File]::ReadAllText($g) -split "`n"
-        $mAfter.Count | Should -Be $mBefore.Count
+        # one added line anchors the ledger's head (docs/design/ledger.md); every other line is compared as it was
+        $mAfter.Count | Should -Be ($mBefore.Count + 1)
+        $mAfter[-2] | Should -Match "^ledger_anchor: tx $($receipt.TransactionId) after "
+        $mAfter = @($mAfter[0..($mAfter.Count - 3)]) + $mAfter[-1]
         $changed = @(0..($mBefore.Count - 1) | Where-Object { $mBefore[$_] -cne $mAfter[$_] })
         $changed | ForEach-Object { $mAfter[$_] } | Should -Be @(('  updated_at: "' + $receipt.Changes[1].After + '"'), '    status: "shadow"')
         @(0..($gBefore.Count - 1) | Where-Object { $gBefore[$_] -cne $gAfter[$_] } | ForEach-Object { $gAfter[$_] }) | Should -Be @('    host: app-core')
