@@ -372,7 +372,7 @@ public abstract class EstateCmdlet : RelocationCmdlet
         {
             return Receipts.Append(stamped);
         }
-        catch (RelocationException ex) when (ex.ErrorId is "ReceiptLedgerUnwritable" or "ReceiptLedgerTorn")
+        catch (RelocationException ex) when (ex.ErrorId is "ReceiptLedgerUnwritable" or "ReceiptLedgerTorn" or "ReceiptSigningKeyInvalid")
         {
             WriteWarning($"Evidence was not recorded ({ex.ErrorId}): {ex.Message}");
             return stamped;
