@@ -36,6 +36,7 @@
         'Set-RelocationServiceStatus'
         'Set-RelocationVmTarget'
         'Invoke-RelocationPromotion'
+        'Invoke-RelocationRollback'
         'Start-Relocation'
         'Close-Relocation'
         'Approve-RelocationEdit'

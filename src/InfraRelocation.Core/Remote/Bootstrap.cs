@@ -195,7 +195,10 @@ public static class BootstrapPlanner
     }
 }
 
-/// <summary>Runs a bootstrap plan over SSH, step by step: check, then act, then check again.</summary>
+/// <summary>
+/// The step runner for remote steps (bootstrap, and the rollback's stop/restore/start/route): over SSH, step by step,
+/// check, then act, then check again. A step with an empty check and a run command just runs (exit 0 = done).
+/// </summary>
 public sealed class BootstrapExecutor(SshSessionPool pool)
 {
     /// <summary>
@@ -242,6 +245,14 @@ public sealed class BootstrapExecutor(SshSessionPool pool)
             {
                 var applies = await pool.RunAsync(endpoint, s.AppliesCheck, cancellationToken: ct).ConfigureAwait(false);
                 if (!applies.Succeeded) return row with { State = BootstrapStepState.NotApplicable, Evidence = s.NotApplicableReason ?? $"does not apply (exit {applies.ExitCode})" };
+            }
+            if (s.Check.Length == 0 && s.Run is not null)
+            {
+                // A step with nothing to check (a restore): the caller's journal makes it run once; exit 0 is done.
+                var once = await pool.RunAsync(endpoint, s.Run, cancellationToken: ct).ConfigureAwait(false);
+                return once.Succeeded
+                    ? row with { State = BootstrapStepState.Done, Evidence = $"ran in {once.Duration.TotalMilliseconds:0} ms (exit 0){Tail(once.Stdout)}" }
+                    : Failed(row, s, $"run failed (exit {once.ExitCode}){Tail(once.Stderr)}");
             }
             var check = await pool.RunAsync(endpoint, s.Check, cancellationToken: ct).ConfigureAwait(false);
             if (check.Succeeded) return row with { State = BootstrapStepState.Unchanged, Evidence = "check passed; nothing to do" };

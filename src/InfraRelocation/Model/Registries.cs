@@ -17,6 +17,25 @@ public sealed record RegisteredService : ModelEntry
     public string? Container { get; init; }
     public string? Compose { get; init; }
     public string? Status { get; init; }
+    /// <summary>The systemd unit that runs the service on its host (rollback stops and starts it with systemctl).</summary>
+    public string? Unit { get; init; }
+    /// <summary>Per-service commands (<c>commands:</c>); each overrides what <see cref="Unit"/> or <see cref="Compose"/> would give.</summary>
+    public ServiceCommands? Commands { get; init; }
+}
+
+/// <summary>
+/// <c>services.&lt;name&gt;.commands</c>: POSIX shell lines the rollback runs over SSH (see docs/design/step-runner.md).
+/// <c>running</c> exits 0 while the service runs (the stop and start steps' check); <c>verify_backup</c> and
+/// <c>restore</c> run on the rollback target; <c>route</c> switches DNS/routing (on the rollback target).
+/// </summary>
+public sealed record ServiceCommands : ModelEntry
+{
+    public string? Stop { get; init; }
+    public string? Start { get; init; }
+    public string? Running { get; init; }
+    public string? VerifyBackup { get; init; }
+    public string? Restore { get; init; }
+    public string? Route { get; init; }
 }
 
 public sealed record RegisteredHost : ModelEntry

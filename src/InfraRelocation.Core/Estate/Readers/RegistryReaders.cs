@@ -13,6 +13,12 @@ public static class ServiceRegistryReader
         foreach (var (key, value, path) in context.Entries(doc.Node("services"), "services"))
         {
             var f = Fields.Of(context, value, path, path);
+            var c = f.Map("commands");
+            var commands = c.Exists ? c.Finish(new ServiceCommands
+            {
+                Stop = c.Str("stop"), Start = c.Str("start"), Running = c.Str("running"),
+                VerifyBackup = c.Str("verify_backup"), Restore = c.Str("restore"), Route = c.Str("route"),
+            }) : null;
             services[key.Value] = f.Finish(new RegisteredService
             {
                 Name = key.Value,
@@ -23,6 +29,8 @@ public static class ServiceRegistryReader
                 Container = f.Str("container"),
                 Compose = f.Str("compose"),
                 Status = f.Str("status"),
+                Unit = f.Str("unit"),
+                Commands = commands,
             });
         }
         var hosts = new Dictionary<string, RegisteredHost>(StringComparer.Ordinal);
