@@ -31,10 +31,8 @@ BeforeAll {
     # Every estate file's bytes (hex), by path: the SSOTs the rollback must restore byte for byte.
     function Get-Snapshot([string] $Root) {
         $files = [ordered]@{}
-        foreach ($folder in 'ops', 'docs/governance') {
-            foreach ($f in Get-ChildItem -Recurse -File (Join-Path $Root $folder) | Sort-Object FullName) {
-                $files[[IO.Path]::GetRelativePath($Root, $f.FullName)] = [Convert]::ToHexString([IO.File]::ReadAllBytes($f.FullName))
-            }
+        foreach ($f in Get-ChildItem -Recurse -File (Join-Path $Root 'ops') | Sort-Object FullName) {
+            $files[[IO.Path]::GetRelativePath($Root, $f.FullName)] = [Convert]::ToHexString([IO.File]::ReadAllBytes($f.FullName))
         }
         $files
     }
@@ -96,17 +94,25 @@ Describe 'Invoke-RelocationRollback: bad input changes nothing' {
 
     It '-WhatIf prints every remote command and the file diff, and sends and writes nothing' {
         $before = Get-Snapshot $root
-        $out = Invoke-RelocationRollback -Root $root -Service bookmarks -Reason test -WhatIf -Verbose 4>&1 6>&1 | Out-String
-        $out | Should -Match 'systemctl stop .ir-bookmarks\.service.'
-        $out | Should -Match 'systemctl start .ir-bookmarks\.service.'
-        $out | Should -Match 'restore-bookmarks'
-        $out | Should -Match '-    host: app-core'
-        $out | Should -Match '\+    host: legacy-docker'
-        $out | Should -Match '-    status: "cutover"'
+        # The host's "What if:" text, as a user sees it (a fresh pwsh, its console output).
+        $exe = [Environment]::ProcessPath
+        [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+        $printed = & $exe @prefix -NoProfile -NonInteractive -Command "`$env:NO_COLOR = 1; Import-Module '$BuiltManifest'; Invoke-RelocationRollback -Root '$root' -Service bookmarks -Reason test -WhatIf | Out-Null" 2>&1 | Out-String
+        $printed | Should -Match "What if:"
+        $printed | Should -Match 'stop on app-core: check `! \{ systemctl is-active --quiet .ir-bookmarks\.service.; \}`; if not done run `systemctl stop .ir-bookmarks\.service.`'
+        $printed | Should -Match 'start on legacy-docker: .*run `systemctl start .ir-bookmarks\.service.`'
+        $printed | Should -Match 'restore on legacy-docker: run `.*sh /usr/local/sbin/restore-bookmarks`'
+        $printed | Should -Match '(?m)^-    host: app-core\s*$'
+        $printed | Should -Match '(?m)^\+    host: legacy-docker\s*$'
+
+        $out = Invoke-RelocationRollback -Root $root -Service bookmarks -Reason test -WhatIf
+        $rows = @($out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] })
+        $rows.State | Sort-Object -Unique | Should -Be 'Planned'
+        $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
+        $receipt.Outcome | Should -Be 'Previewed'
+        $receipt.Diff | Should -Match '(?m)^-    status: "cutover"\n\+    status: "planned"'
         Compare-Snapshot $before (Get-Snapshot $root) | Should -BeNullOrEmpty
         Test-Path (Join-Path $root '.infra-relocation/rollback') | Should -BeFalse
-        $receipt = Get-RelocationReceipt -Root $root | Select-Object -Last 1
-        $receipt.Outcome | Should -Be 'Previewed'
     }
 
     It 'an unreachable rollback host stops the rollback at its first step; nothing later runs, the next run resumes there' {

@@ -48,7 +48,9 @@ public static class RollbackPlanning
         var plan = RollbackPlanner.Plan(estate, name);
         if (plan.Errors.FirstOrDefault() is { } refused)
         {
-            throw new RelocationException(refused.RuleId, FailureKind.InvalidData, refused.Message, refused.Location, name);
+            throw refused.RuleId == "RollbackTargetViolatesDrPolicy"
+                ? new RelocationException("RollbackTargetViolatesDrPolicy", FailureKind.InvalidData, refused.Message, refused.Location, name)
+                : new RelocationException("RollbackTargetMissing", FailureKind.InvalidData, refused.Message, refused.Location, name);
         }
         var changeId = manifest.ActiveRelocation?.ChangeId;
         var rollbackTo = ServiceRules.Blank(move.RollbackTo)!;

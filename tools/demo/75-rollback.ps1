@@ -1,0 +1,86 @@
+# Demo step: a service moved and promoted, then rolled back end to end with Invoke-RelocationRollback, on two real
+# Debian 12 machines (tests/Pester/MachineFixture.ps1: systemd-nspawn) standing in for legacy-docker and app-core.
+# The service is busybox httpd as a systemd unit. When machines cannot run here, the rollback is shown with -WhatIf
+# and the reason is printed. Works on its own copy of $DemoRoot.
+
+. (Join-Path $RepoRoot 'tests/Pester/MachineFixture.ps1')
+. (Join-Path $RepoRoot 'tests/Pester/RemoteEstate.ps1')
+
+$rbRoot = "$DemoRoot-rollback"
+Copy-Item $DemoRoot $rbRoot -Recurse
+function Edit-DemoFile([string] $Relative, [string] $Pattern, [string] $Replacement) {
+    $path = Join-Path $rbRoot $Relative
+    $text = [IO.File]::ReadAllText($path)
+    $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
+    if ($new -eq $text) { throw "demo: '$Pattern' not found in $Relative" }
+    [IO.File]::WriteAllText($path, $new)
+}
+function Get-DemoPort { $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $l.Start(); $p = $l.LocalEndpoint.Port; $l.Stop(); $p }
+
+# The relocation in cutover, bookmarks' registry entry says how to run it (its unit) and how to restore its backup.
+$ports = @{ 'legacy-docker' = (Get-DemoPort); 'app-core' = (Get-DemoPort) }
+$manifest = 'ops/bindings/infra.relocation.plan.yaml'
+Edit-DemoFile $manifest '^  state: "preflight"' '  state: "cutover"'
+Edit-DemoFile $manifest '^  approved_by: null' '  approved_by: "cab-chair"'
+Edit-DemoFile $manifest '"http://192\.0\.2\.110:8085/health"' "`"http://127.0.0.1:$($ports['app-core'])/health`""
+Edit-DemoFile 'ops/governance/SERVICE_REGISTRY.yaml' '^(    compose: /opt/stacks/bookmarks/docker-compose.yml\n)' (
+    "`$1    unit: ir-bookmarks.service`n    commands:`n      verify_backup: `"tar -tf /var/backups/bookmarks.tar >/dev/null`"`n" +
+    "      restore: `"tar -xf /var/backups/bookmarks.tar -C / && systemctl restart ir-bookmarks`"`n")
+
+$why = Test-TestMachineAvailable
+$set = $null
+try {
+    if (-not $why) {
+        try {
+            $set = New-TestMachineSet
+            $legacy = $set.Start('legacy-docker')
+            $core = $set.Start('app-core')
+        } catch { $why = "$_" }
+    }
+    if ($why) {
+        Write-DemoStep "Rollback as -WhatIf (no Debian machines here: $why)"
+        Write-Host 'A rollback needs a move recorded in the ledger; without machines the demo cannot make one, so it stops here.'
+        return
+    }
+
+    foreach ($m in $legacy, $core) {
+        $null = $m.Run(@"
+mkdir -p /srv/bookmarks && printf 'bookmarks on $($m.Name)\n' > /srv/bookmarks/health &&
+printf '[Unit]\nDescription=bookmarks\n[Service]\nExecStart=/bin/busybox httpd -f -p 127.0.0.1:$($ports[$m.Name]) -h /srv/bookmarks\n' > /etc/systemd/system/ir-bookmarks.service &&
+systemctl daemon-reload && systemctl start ir-bookmarks
+"@)
+    }
+    $null = $legacy.Run("mkdir -p /tmp/b/srv/bookmarks && printf 'bookmarks restored from backup\n' > /tmp/b/srv/bookmarks/health && tar -cf /var/backups/bookmarks.tar -C /tmp/b srv")
+    Set-TestSshTargets -Root $rbRoot -Default (ConvertTo-TestSshServer $core -UserKeyPath $set.UserKeyPath) `
+        -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker'
+
+    Write-DemoStep 'The move: bookmarks to app-core (SSOTs, status, health-gated promotion), then the old instance retired'
+    foreach ($edit in @(@{ File = 'ops/governance/STACK_REGISTRY.yaml'; Pattern = '(stack_id: bookmarks\n(?:    .*\n)*?    deploy_target: host:)legacy-docker' },
+            @{ File = 'ops/bindings/services.health.yaml'; Pattern = '(- id: bookmarks\n    host: )legacy-docker' })) {
+        Edit-DemoFile $edit.File $edit.Pattern '${1}app-core'
+    }
+    Write-DemoCommand 'Set-RelocationServiceStatus -Root $root -Service bookmarks -Status cutover -Confirm:$false'
+    Set-RelocationServiceStatus -Root $rbRoot -Service bookmarks -Status cutover -Confirm:$false | Format-List Outcome, Summary | Out-Host
+    Write-DemoCommand 'Invoke-RelocationPromotion -Root $root -Service bookmarks -Probes 2 -Interval 0.2'
+    Invoke-RelocationPromotion -Root $rbRoot -Service bookmarks -Probes 2 -Interval 0.2 -Confirm:$false | Format-List Outcome, Summary | Out-Host
+    $null = $legacy.Run('systemctl stop ir-bookmarks')
+    Write-Host "app-core serves: $((Invoke-WebRequest "http://127.0.0.1:$($ports['app-core'])/health").Content.Trim())"
+
+    Write-DemoStep 'The rollback, previewed: every remote command and the diff of the SSOTs'
+    Write-DemoCommand "Invoke-RelocationRollback -Root `$root -Service bookmarks -Reason 'p99 latency doubled' -WhatIf"
+    Invoke-RelocationRollback -Root $rbRoot -Service bookmarks -Reason 'p99 latency doubled' -WhatIf |
+        Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, RunCommand -Wrap | Out-Host
+
+    Write-DemoStep 'The rollback, for real (DNS is changed by hand here: -RoutingConfirmed)'
+    Write-DemoCommand "Invoke-RelocationRollback -Root `$root -Service bookmarks -Reason 'p99 latency doubled' -RoutingConfirmed -Confirm:`$false"
+    $out = Invoke-RelocationRollback -Root $rbRoot -Service bookmarks -Reason 'p99 latency doubled' -RoutingConfirmed -Confirm:$false
+    $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, State, Evidence -Wrap | Out-Host
+    $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
+    $receipt | Out-Host
+    Write-Host "legacy-docker serves: $((Invoke-WebRequest "http://127.0.0.1:$($ports['legacy-docker'])/health").Content.Trim())"
+    Write-Host "app-core's unit: $($core.Run('systemctl is-active ir-bookmarks').Stdout.Trim())"
+    Write-DemoCommand "Get-Content (Join-Path `$root '$($receipt.IncidentRecord)')"
+    Get-Content (Join-Path $rbRoot $receipt.IncidentRecord) | Select-Object -First 24 | Out-Host
+} finally {
+    if ($set) { $set.Dispose() }
+}
