@@ -157,7 +157,9 @@ systemctl daemon-reload
         function Set-RestoreScript([string] $Body) { $legacy.Run("printf '%s\n' '$Body' > /usr/local/sbin/restore-bookmarks").Succeeded | Should -BeTrue }
 
         function Get-Http([int] $Port) {
-            try { (Invoke-WebRequest "http://127.0.0.1:$Port/health" -TimeoutSec 5).Content.Trim() } catch { "down: $($_.Exception.Message)" }
+            # busybox httpd sends no content type, so read the body as text.
+            $client = [Net.Http.HttpClient]::new(); $client.Timeout = [TimeSpan]::FromSeconds(5)
+            try { $client.GetStringAsync("http://127.0.0.1:$Port/health").GetAwaiter().GetResult().Trim() } catch { "down: $($_.Exception.Message)" } finally { $client.Dispose() }
         }
         function Test-Active($Machine) { $Machine.Run('systemctl is-active ir-bookmarks').Stdout.Trim() }
 
@@ -165,7 +167,8 @@ systemctl daemon-reload
         function New-MovedEstate {
             $root = New-RollbackEstate "http://127.0.0.1:$($ports['app-core'])/health"
             Set-TestSshTargets -Root $root -Default (ConvertTo-TestSshServer $core -UserKeyPath $set.UserKeyPath) `
-                -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker'
+                -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker' `
+                -Override @{ 'legacy-docker' = @{ host_key = $legacy.HostKeyFingerprint } }   # known_hosts holds one machine's key
             $before = Get-Snapshot $root
             $legacy.Run('systemctl start ir-bookmarks').Succeeded | Should -BeTrue
             $core.Run('systemctl start ir-bookmarks').Succeeded | Should -BeTrue     # the new instance is deployed
@@ -209,8 +212,9 @@ systemctl daemon-reload
         Test-Path (Join-Path $e.Root '.infra-relocation/rollback/bookmarks.json') | Should -BeFalse -Because 'the journal goes once the incident is recorded'
         (Get-RelocationManifest -Root $e.Root).Services | Where-Object Service -eq bookmarks | ForEach-Object StatusText | Should -Be 'planned'
 
-        $again = Invoke-RelocationRollback -Root $e.Root -Service bookmarks -Reason again -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
-        $err[0].FullyQualifiedErrorId | Should -Be "RollbackNothingMoved,$Ns.InvokeRelocationRollbackCommand"
+        { Invoke-RelocationRollback -Root $e.Root -Service bookmarks -Reason again -Confirm:$false } |
+            Should -Throw -ErrorId "RollbackNothingMoved,$Ns.InvokeRelocationRollbackCommand" -Because 'a finished rollback leaves nothing to roll back'
+        Get-Http $ports['legacy-docker'] | Should -Be 'bookmarks restored from backup' -Because 'and nothing was touched by trying
     }
 
     It 'a restore that fails stops there with the SSOTs untouched; once fixed, the next run resumes at the restore' {

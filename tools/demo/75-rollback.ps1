@@ -15,6 +15,10 @@ function Edit-DemoFile([string] $Relative, [string] $Pattern, [string] $Replacem
     if ($new -eq $text) { throw "demo: '$Pattern' not found in $Relative" }
     [IO.File]::WriteAllText($path, $new)
 }
+function Get-DemoHttp([int] $Port) {
+    $client = [Net.Http.HttpClient]::new()   # busybox httpd sends no content type: read the body as text
+    try { $client.GetStringAsync("http://127.0.0.1:$Port/health").GetAwaiter().GetResult().Trim() } catch { "down ($($_.Exception.Message))" } finally { $client.Dispose() }
+}
 function Get-DemoPort { $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $l.Start(); $p = $l.LocalEndpoint.Port; $l.Stop(); $p }
 
 # The relocation in cutover, bookmarks' registry entry says how to run it (its unit) and how to restore its backup.
@@ -52,7 +56,8 @@ systemctl daemon-reload && systemctl start ir-bookmarks
     }
     $null = $legacy.Run("mkdir -p /tmp/b/srv/bookmarks && printf 'bookmarks restored from backup\n' > /tmp/b/srv/bookmarks/health && tar -cf /var/backups/bookmarks.tar -C /tmp/b srv")
     Set-TestSshTargets -Root $rbRoot -Default (ConvertTo-TestSshServer $core -UserKeyPath $set.UserKeyPath) `
-        -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker'
+        -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker' `
+                -Override @{ 'legacy-docker' = @{ host_key = $legacy.HostKeyFingerprint } }   # known_hosts holds one machine's key
 
     Write-DemoStep 'The move: bookmarks to app-core (SSOTs, status, health-gated promotion), then the old instance retired'
     foreach ($edit in @(@{ File = 'ops/governance/STACK_REGISTRY.yaml'; Pattern = '(stack_id: bookmarks\n(?:    .*\n)*?    deploy_target: host:)legacy-docker' },
@@ -64,7 +69,7 @@ systemctl daemon-reload && systemctl start ir-bookmarks
     Write-DemoCommand 'Invoke-RelocationPromotion -Root $root -Service bookmarks -Probes 2 -Interval 0.2'
     Invoke-RelocationPromotion -Root $rbRoot -Service bookmarks -Probes 2 -Interval 0.2 -Confirm:$false | Format-List Outcome, Summary | Out-Host
     $null = $legacy.Run('systemctl stop ir-bookmarks')
-    Write-Host "app-core serves: $((Invoke-WebRequest "http://127.0.0.1:$($ports['app-core'])/health").Content.Trim())"
+    Write-Host "app-core serves: $(Get-DemoHttp $ports['app-core'])"
 
     Write-DemoStep 'The rollback, previewed: every remote command and the diff of the SSOTs'
     Write-DemoCommand "Invoke-RelocationRollback -Root `$root -Service bookmarks -Reason 'p99 latency doubled' -WhatIf"
@@ -77,7 +82,7 @@ systemctl daemon-reload && systemctl start ir-bookmarks
     $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, State, Evidence -Wrap | Out-Host
     $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
     $receipt | Out-Host
-    Write-Host "legacy-docker serves: $((Invoke-WebRequest "http://127.0.0.1:$($ports['legacy-docker'])/health").Content.Trim())"
+    Write-Host "legacy-docker serves: $(Get-DemoHttp $ports['legacy-docker'])"
     Write-Host "app-core's unit: $($core.Run('systemctl is-active ir-bookmarks').Stdout.Trim())"
     Write-DemoCommand "Get-Content (Join-Path `$root '$($receipt.IncidentRecord)')"
     Get-Content (Join-Path $rbRoot $receipt.IncidentRecord) | Select-Object -First 24 | Out-Host
