@@ -214,7 +214,7 @@ systemctl daemon-reload
 
         { Invoke-RelocationRollback -Root $e.Root -Service bookmarks -Reason again -Confirm:$false } |
             Should -Throw -ErrorId "RollbackNothingMoved,$Ns.InvokeRelocationRollbackCommand" -Because 'a finished rollback leaves nothing to roll back'
-        Get-Http $ports['legacy-docker'] | Should -Be 'bookmarks restored from backup' -Because 'and nothing was touched by trying
+        Get-Http $ports['legacy-docker'] | Should -Be 'bookmarks restored from backup' -Because 'nothing was touched by trying'
     }
 
     It 'a restore that fails stops there with the SSOTs untouched; once fixed, the next run resumes at the restore' {
@@ -237,6 +237,32 @@ systemctl daemon-reload
         @($out2 | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] }).Step -join ',' | Should -Be 'restore,start,route,revert,gates,document'
         Compare-Snapshot $e.Before (Get-Snapshot $e.Root) | Should -BeNullOrEmpty
         Get-Http $ports['legacy-docker'] | Should -Be 'bookmarks restored from backup'
+    }
+
+    It 'a promotion whose health gate fails rolls the service back by itself (-RollbackOnFailure), routing through the estate''s hook' {
+        Set-RestoreScript 'tar -xf /var/backups/bookmarks.tar -C / && systemctl restart ir-bookmarks'
+        $root = New-RollbackEstate "http://127.0.0.1:$($ports['app-core'])/health"
+        Edit-EstateFile $root $Registry '^(      restore: .*\n)' "`$1      route: `"printf 'bookmarks -> legacy-docker\\n' > /etc/ir-route`"`n"
+        Set-TestSshTargets -Root $root -Default (ConvertTo-TestSshServer $core -UserKeyPath $set.UserKeyPath) `
+            -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker' `
+            -Override @{ 'legacy-docker' = @{ host_key = $legacy.HostKeyFingerprint } }
+        $before = Get-Snapshot $root
+        $legacy.Run('rm -f /etc/ir-route; systemctl stop ir-bookmarks').Succeeded | Should -BeTrue
+        $core.Run('systemctl start ir-bookmarks').Succeeded | Should -BeTrue
+        Invoke-Move $root
+        $core.Run('systemctl stop ir-bookmarks').Succeeded | Should -BeTrue      # the new instance dies before its promotion
+
+        $out = Invoke-RelocationPromotion -Root $root -Service bookmarks -Probes 2 -Interval 0.2 -Window 2 -Timeout 1 -RollbackOnFailure -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+        @($err) | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -Match '^PromotionUnhealthy,'
+        ($out | Where-Object { $_ -is [InfraRelocation.Receipts.PromotionReceipt] }).Outcome | Should -Be 'Blocked'
+        $r = $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
+        $r.Outcome | Should -Be 'Succeeded'
+        $r.Why | Should -Match 'the health gate failed'
+        ($r.Steps | Where-Object Step -eq 'route').RunCommand | Should -Match '/etc/ir-route'
+        $legacy.Run('cat /etc/ir-route').Stdout | Should -Be "bookmarks -> legacy-docker`n"
+        Get-Http $ports['legacy-docker'] | Should -Be 'bookmarks restored from backup'
+        Compare-Snapshot $before (Get-Snapshot $root) | Should -BeNullOrEmpty
     }
 
     It 'a run killed in the middle of a step leaves its journal; the next run resumes at that step' {

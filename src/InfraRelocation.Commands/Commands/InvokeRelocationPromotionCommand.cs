@@ -14,7 +14,7 @@ namespace InfraRelocation.Commands.Commands;
 /// transaction, then runs parity (D35 + D37) on the files as written and reverts the write by itself if parity fails.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "RelocationPromotion", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-[OutputType(typeof(PromotionReceipt))]
+[OutputType(typeof(PromotionReceipt), typeof(RollbackStepRecord), typeof(RollbackReceipt))]
 public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
 {
     /// <summary>The service to promote; binds by property name from Get-RelocationManifest's Services.</summary>
@@ -46,6 +46,13 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
     [ValidateRange(0.1, 600.0)]
     public double TimeoutSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// When the health gate fails, run the service-level rollback (Invoke-RelocationRollback, with the same -Root,
+    /// -WhatIf and the gate's verdict as the reason); its steps and receipt follow the promotion's.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter RollbackOnFailure { get; set; }
+
     /// <summary>Each piped item is its own transaction: a refused item is a non-terminating error.</summary>
     protected override bool StopOnItemError => false;
 
@@ -58,6 +65,7 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
         var probes = new List<HealthProbeRecord>();
         bool? parityPassed = null;
         string? revertReason = null;
+        string? unhealthy = null;
 
         TransitionPlan Plan(Core.Estate.Estate estate, TransitionEnvironment env)
         {
@@ -102,6 +110,7 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
             {
                 WriteVerbose($"probe {p.Attempt}: {(p.Healthy ? "healthy" : "UNHEALTHY")} {p.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} {p.LatencyMs} ms {p.Error}");
             }
+            unhealthy = result.Healthy ? null : result.Summary;
             return result.Healthy ? null : new GateFailure("PromotionUnhealthy", $"Promotion of '{Service}' blocked: {result.Summary}. Nothing was written.");
         }
 
@@ -117,7 +126,7 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
             return revertReason;
         }
 
-        Transition(
+        var promoted = Transition(
             new PromotionReceipt { Subject = Service, Service = Service, After = "applied", RequiredProbes = Probes },
             Plan,
             Service,
@@ -132,5 +141,40 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
                 ParityPassed = parityPassed,
                 RevertReason = revertReason,
             });
+        if (promoted is null && unhealthy is not null && RollbackOnFailure)
+        {
+            RollBackAfterFailedGate(unhealthy);
+        }
+    }
+
+    /// <summary>The one rollback there is: Invoke-RelocationRollback in this runspace, its output and errors passed on.</summary>
+    private void RollBackAfterFailedGate(string verdict)
+    {
+        WriteWarning($"The health gate of '{Service}' failed ({verdict}): rolling it back (-RollbackOnFailure).");
+        using var rollback = System.Management.Automation.PowerShell.Create(RunspaceMode.CurrentRunspace);
+        rollback.AddCommand("Invoke-RelocationRollback")
+            .AddParameter("Root", Layout.Root)
+            .AddParameter("Service", new[] { Service })
+            .AddParameter("Reason", $"Invoke-RelocationPromotion: the health gate failed ({verdict})")
+            .AddParameter("Confirm", false);
+        if (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var whatIf))
+        {
+            rollback.AddParameter("WhatIf", whatIf);
+        }
+        try
+        {
+            foreach (var item in rollback.Invoke())
+            {
+                WriteObject(item);
+            }
+        }
+        catch (RuntimeException ex) when (ex is not PipelineStoppedException)
+        {
+            WriteError(ex.ErrorRecord); // a rollback refused before it ran (e.g. no rollback_to): its own clear error
+        }
+        foreach (var error in rollback.Streams.Error)
+        {
+            WriteError(error);
+        }
     }
 }
