@@ -115,6 +115,14 @@ Describe 'Invoke-RelocationRollback: bad input changes nothing' {
         Test-Path (Join-Path $root '.infra-relocation/rollback') | Should -BeFalse
     }
 
+    It '-Phase rolls back every moved service of the phase; one moved by hand (no receipts) is refused before anything runs' {
+        $before = Get-Snapshot $root
+        $err = { Invoke-RelocationRollback -Root $root -Phase 1 -Reason test -WhatIf } | Should -Throw -PassThru
+        $err.FullyQualifiedErrorId | Should -Be "RollbackMoveNotRecorded,$Ns.InvokeRelocationRollbackCommand"
+        $err.Exception.Message | Should -Match "no committed transition of 'wiki'"
+        Compare-Snapshot $before (Get-Snapshot $root) | Should -BeNullOrEmpty
+    }
+
     It 'an unreachable rollback host stops the rollback at its first step; nothing later runs, the next run resumes there' {
         $before = Get-Snapshot $root
         $out = Invoke-RelocationRollback -Root $root -Service bookmarks -Reason test -RoutingConfirmed -Confirm:$false -Timeout 2 -ErrorAction SilentlyContinue -ErrorVariable err
@@ -167,8 +175,7 @@ systemctl daemon-reload
         function New-MovedEstate {
             $root = New-RollbackEstate "http://127.0.0.1:$($ports['app-core'])/health"
             Set-TestSshTargets -Root $root -Default (ConvertTo-TestSshServer $core -UserKeyPath $set.UserKeyPath) `
-                -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker' `
-                -Override @{ 'legacy-docker' = @{ host_key = $legacy.HostKeyFingerprint } }   # known_hosts holds one machine's key
+                -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker'
             $before = Get-Snapshot $root
             $legacy.Run('systemctl start ir-bookmarks').Succeeded | Should -BeTrue
             $core.Run('systemctl start ir-bookmarks').Succeeded | Should -BeTrue     # the new instance is deployed
@@ -239,13 +246,34 @@ systemctl daemon-reload
         Get-Http $ports['legacy-docker'] | Should -Be 'bookmarks restored from backup'
     }
 
+    It 'a failing stop command stops at the stop step, nothing later runs; fixed in the registry, the next run resumes there' {
+        Set-RestoreScript 'tar -xf /var/backups/bookmarks.tar -C / && systemctl restart ir-bookmarks'
+        $e = New-MovedEstate
+        $moved = Get-Snapshot $e.Root
+        Edit-EstateFile $e.Root $Registry '^(    commands:\n)' "`$1      stop: `"echo 'unit is busy' >&2; exit 7`"`n"
+        $out = Invoke-RelocationRollback -Root $e.Root -Service bookmarks -Reason 'stop drill' -RoutingConfirmed -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+        @($err) | Should -HaveCount 1
+        $err[0].Exception.Message | Should -Match 'stopped at step 2 \(stop on app-core\).*exit 7.*unit is busy'
+        (($out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }).Steps | Where-Object Order -gt 2).State | Sort-Object -Unique | Should -Be 'Planned'
+        Test-Active $core | Should -Be 'active' -Because 'the stop failed'
+        Test-Active $legacy | Should -Be 'inactive' -Because 'nothing after the stop ran'
+
+        Edit-EstateFile $e.Root $Registry '^      stop: .*\n' ''
+        Compare-Snapshot $moved (Get-Snapshot $e.Root) | Should -BeNullOrEmpty -Because 'no SSOT was written'
+        $r = Invoke-RelocationRollback -Root $e.Root -Service bookmarks -Reason 'stop drill' -RoutingConfirmed -Confirm:$false |
+            Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
+        $r.Outcome | Should -Be 'Succeeded'
+        ($r.Steps | Where-Object Step -eq 'stop').RunCommand | Should -Be "systemctl stop 'ir-bookmarks.service'" -Because 'unfinished steps take the estate''s command as it is now'
+        Test-Active $core | Should -Be 'inactive'
+        Compare-Snapshot $e.Before (Get-Snapshot $e.Root) | Should -BeNullOrEmpty
+    }
+
     It 'a promotion whose health gate fails rolls the service back by itself (-RollbackOnFailure), routing through the estate''s hook' {
         Set-RestoreScript 'tar -xf /var/backups/bookmarks.tar -C / && systemctl restart ir-bookmarks'
         $root = New-RollbackEstate "http://127.0.0.1:$($ports['app-core'])/health"
         Edit-EstateFile $root $Registry '^(      restore: .*\n)' "`$1      route: `"printf 'bookmarks -> legacy-docker\\n' > /etc/ir-route`"`n"
         Set-TestSshTargets -Root $root -Default (ConvertTo-TestSshServer $core -UserKeyPath $set.UserKeyPath) `
-            -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker' `
-            -Override @{ 'legacy-docker' = @{ host_key = $legacy.HostKeyFingerprint } }
+            -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker'
         $before = Get-Snapshot $root
         $legacy.Run('rm -f /etc/ir-route; systemctl stop ir-bookmarks').Succeeded | Should -BeTrue
         $core.Run('systemctl start ir-bookmarks').Succeeded | Should -BeTrue

@@ -56,8 +56,7 @@ systemctl daemon-reload && systemctl start ir-bookmarks
     }
     $null = $legacy.Run("mkdir -p /tmp/b/srv/bookmarks && printf 'bookmarks restored from backup\n' > /tmp/b/srv/bookmarks/health && tar -cf /var/backups/bookmarks.tar -C /tmp/b srv")
     Set-TestSshTargets -Root $rbRoot -Default (ConvertTo-TestSshServer $core -UserKeyPath $set.UserKeyPath) `
-        -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker' `
-                -Override @{ 'legacy-docker' = @{ host_key = $legacy.HostKeyFingerprint } }   # known_hosts holds one machine's key
+        -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker'
 
     Write-DemoStep 'The move: bookmarks to app-core (SSOTs, status, health-gated promotion), then the old instance retired'
     foreach ($edit in @(@{ File = 'ops/governance/STACK_REGISTRY.yaml'; Pattern = '(stack_id: bookmarks\n(?:    .*\n)*?    deploy_target: host:)legacy-docker' },

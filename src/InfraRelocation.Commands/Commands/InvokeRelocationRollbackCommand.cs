@@ -116,6 +116,15 @@ public sealed class InvokeRelocationRollbackCommand : RemoteCmdlet
         else
         {
             WriteWarning($"Resuming the rollback of {name} started {journal.StartedUtc:u} by {journal.Actor} ({RollbackJournal.RelativePath(name)}): finished steps are skipped.");
+            try
+            {
+                journal = RollbackPlanning.Refresh(estate, journal);
+            }
+            catch (RelocationException ex)
+            {
+                Fail(ex);
+                return false;
+            }
             if (Force)
             {
                 journal = journal with { ForceReason = Reason };

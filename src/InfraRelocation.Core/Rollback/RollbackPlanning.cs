@@ -136,6 +136,46 @@ public static class RollbackPlanning
     }
 
     /// <summary>
+    /// On resume: the unfinished remote steps take their commands from the estate as it is now (a failing command is
+    /// fixed in the service registry, then the rollback resumes), the rest of the frozen plan stays. A command the
+    /// estate no longer gives is an error before anything runs.
+    /// </summary>
+    public static RollbackJournal Refresh(EstateModel estate, RollbackJournal journal)
+    {
+        ArgumentNullException.ThrowIfNull(estate);
+        ArgumentNullException.ThrowIfNull(journal);
+        var registered = estate.ServiceRegistry?.Services.GetValueOrDefault(journal.Service);
+        var control = ServiceControl.For(registered);
+        var backup = estate.Manifest?.Services.FirstOrDefault(s => s.Service == journal.Service) is { } move ? ServiceRules.Blank(move.BackupTarget) : null;
+        var env = backup is null ? "" : $"BACKUP_TARGET={ShellQuote.Single(backup)}; export BACKUP_TARGET; ";
+        var commands = registered?.Commands;
+        (string? Check, string? Run)? Now(JournalStep step) => step.Name switch
+        {
+            "stop" when control is not null => (control.Running is null ? "" : $"! {{ {control.Running}; }}", control.Stop),
+            "start" when control is not null => (control.Running ?? "", control.Start),
+            "verify-backup" when ServiceControl.Blank(commands?.VerifyBackup) is { } verify => (env + verify, null),
+            "restore" when ServiceControl.Blank(commands?.Restore) is { } restore => ("", env + restore),
+            "route" when ServiceControl.Blank(commands?.Route) is { } route => ("", route),
+            "reach" or "route" => (step.Check, step.Run),
+            _ => null,
+        };
+        var steps = new List<JournalStep>();
+        foreach (var step in journal.Steps)
+        {
+            if (!step.Remote || step.Finished)
+            {
+                steps.Add(step);
+                continue;
+            }
+            var now = Now(step) ?? throw new RelocationException("RollbackCommandsMissing", FailureKind.InvalidData,
+                $"The rollback of {journal.Service} resumes at step {step.Name}, but the service registry no longer gives its command; nothing was run. Restore the command in services.{journal.Service}.",
+                registered?.Location, journal.Service);
+            steps.Add(step with { Check = now.Check, Run = now.Run });
+        }
+        return journal with { Steps = steps };
+    }
+
+    /// <summary>
     /// The values to write back: every value the move's receipts changed (the value before its first change), then the
     /// surfaces the plan reverts that no receipt wrote (edited by hand for the move: the value the plan names, rollback_to).
     /// A value someone changed since the move is a conflict (refused), except the manifest's updated_at, which a later
