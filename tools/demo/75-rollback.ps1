@@ -1,13 +1,15 @@
 # Demo step: a service moved and promoted, then rolled back end to end with Invoke-RelocationRollback, on two real
 # Debian 12 machines (tests/Pester/MachineFixture.ps1: systemd-nspawn) standing in for legacy-docker and app-core.
-# The service is busybox httpd as a systemd unit. When machines cannot run here, the rollback is shown with -WhatIf
-# and the reason is printed. Works on its own copy of $DemoRoot.
+# The service is busybox httpd as a systemd unit. When machines cannot run here, the step prints why and stops.
+# Works on its own copy of the sample estate.
 
 . (Join-Path $RepoRoot 'tests/Pester/MachineFixture.ps1')
 . (Join-Path $RepoRoot 'tests/Pester/RemoteEstate.ps1')
 
+# A fresh copy of the sample estate (earlier steps have moved $DemoRoot along).
 $rbRoot = "$DemoRoot-rollback"
-Copy-Item $DemoRoot $rbRoot -Recurse
+New-Item -ItemType Directory $rbRoot | Out-Null
+Copy-Item (Join-Path $RepoRoot 'ops') (Join-Path $rbRoot 'ops') -Recurse
 function Edit-DemoFile([string] $Relative, [string] $Pattern, [string] $Replacement) {
     $path = Join-Path $rbRoot $Relative
     $text = [IO.File]::ReadAllText($path)
@@ -42,8 +44,8 @@ try {
         } catch { $why = "$_" }
     }
     if ($why) {
-        Write-DemoStep "Rollback as -WhatIf (no Debian machines here: $why)"
-        Write-Host 'A rollback needs a move recorded in the ledger; without machines the demo cannot make one, so it stops here.'
+        Write-DemoStep "Rollback skipped (no Debian machines here: $why)"
+        Write-Host 'A rollback needs a move recorded in the ledger and hosts to run on; see tests/Pester/Rollback.Tests.ps1.'
         return
     }
 

@@ -236,6 +236,23 @@ public sealed class RollbackTests : IDisposable
     }
 
     [Fact]
+    public void OnResumeUnfinishedRemoteStepsTakeTheRegistrysCommandsAsTheyAreNow()
+    {
+        Move(ServiceStatus.Cutover);
+        var journal = Plan();
+        journal = journal with { Steps = journal.Steps.Select(s => s.Name == "reach" ? s with { State = BootstrapStepState.AlreadyDone } : s).ToList() };
+        _estate.Replace(SampleCopy.Registry, "    commands:\n", "    commands:\n      stop: \"/opt/bookmarks/stop --now\"\n");
+        var fresh = RollbackPlanning.Refresh(_estate.Load(), journal);
+        Assert.Equal("/opt/bookmarks/stop --now", fresh.Steps.Single(s => s.Name == "stop").Run);
+        Assert.Equal(journal.Steps.Single(s => s.Name == "reach"), fresh.Steps.Single(s => s.Name == "reach"));
+        Assert.Equal(journal.Reverts, fresh.Reverts);
+
+        _estate.Replace(SampleCopy.Registry, "    unit: ir-bookmarks.service\n", "");
+        _estate.Replace(SampleCopy.Registry, "    compose: /opt/stacks/bookmarks/docker-compose.yml\n", "");
+        Assert.Equal("RollbackCommandsMissing", Assert.Throws<RelocationException>(() => RollbackPlanning.Refresh(_estate.Load(), journal)).ErrorId);
+    }
+
+    [Fact]
     public void ServiceControlComesFromCommandsThenUnitThenCompose()
     {
         Assert.Null(ServiceControl.For(new RegisteredService { Name = "x" }));
