@@ -197,7 +197,7 @@ systemctl daemon-reload
         $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
         $receipt.Outcome | Should -Be 'Succeeded'
         ($receipt.Steps | ForEach-Object Step) -join ',' | Should -Be 'reach,stop,verify-backup,restore,start,route,revert,gates,document'
-        ($receipt.Steps | Where-Object State -notin 'Done', 'AlreadyDone') | Should -BeNullOrEmpty
+        ($receipt.Steps | Where-Object State -notin 'Done', 'Unchanged') | Should -BeNullOrEmpty
         ($receipt.Steps | Where-Object Step -eq 'route').Evidence | Should -Match 'manual step: .* confirmed'
 
         # The machines say so, independently of the module (OpenSSH client, HTTP).
@@ -304,7 +304,7 @@ systemctl daemon-reload
         $proc = Start-Process -FilePath $exe -PassThru -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -RedirectStandardOutput (Join-Path $TestDrive 'kill.out')
         $journal = Join-Path $e.Root '.infra-relocation/rollback/bookmarks.json'
         $deadline = [DateTime]::UtcNow.AddMinutes(3)
-        while (-not ((Test-Path $journal) -and ((Get-Content -Raw $journal | ConvertFrom-Json).Steps | Where-Object Name -eq 'verify-backup').State -eq 'AlreadyDone')) {
+        while (-not ((Test-Path $journal) -and ((Get-Content -Raw $journal | ConvertFrom-Json).Steps | Where-Object Name -eq 'verify-backup').State -eq 'Unchanged')) {
             if ([DateTime]::UtcNow -gt $deadline -or $proc.HasExited) { throw 'the rollback did not reach the restore' }
             Start-Sleep -Milliseconds 200
         }

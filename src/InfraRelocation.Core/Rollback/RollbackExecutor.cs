@@ -127,7 +127,7 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         if (journal.Reverts.All(r => HasValue(boundary, r)))
         {
             var identity = ByteIdentity(boundary, journal);
-            return (planned with { State = BootstrapStepState.AlreadyDone, Evidence = "every value already holds its value before the move" }, null, journal with { ByteIdentity = identity });
+            return (planned with { State = BootstrapStepState.Unchanged, Evidence = "every value already holds its value before the move" }, null, journal with { ByteIdentity = identity });
         }
         var plan = RevertPlan(journal);
         RollbackReceipt? recorded = null;
@@ -215,7 +215,7 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         var boundary = new EstateBoundary(context.Layout.Root);
         if (File.Exists(boundary.Resolve(journal.IncidentPath)))
         {
-            return (planned with { State = BootstrapStepState.AlreadyDone, Evidence = $"{journal.IncidentPath} is written" }, null, journal);
+            return (planned with { State = BootstrapStepState.Unchanged, Evidence = $"{journal.IncidentPath} is written" }, null, journal);
         }
         var done = planned with { State = BootstrapStepState.Done, Evidence = $"incident record {journal.IncidentPath}", StartedUtc = DateTimeOffset.UtcNow, EndedUtc = DateTimeOffset.UtcNow };
         var final = journal.With(done);

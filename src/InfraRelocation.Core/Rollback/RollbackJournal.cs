@@ -27,7 +27,7 @@ public sealed record JournalStep
     public DateTimeOffset? EndedUtc { get; init; }
 
     [JsonIgnore]
-    public bool Finished => State is BootstrapStepState.Done or BootstrapStepState.AlreadyDone or BootstrapStepState.Skipped;
+    public bool Finished => State is BootstrapStepState.Done or BootstrapStepState.Unchanged or BootstrapStepState.Skipped;
 }
 
 /// <summary>One value the revert step writes back: the value before the move, expected to replace what the move wrote.</summary>

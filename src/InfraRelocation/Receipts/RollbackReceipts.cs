@@ -17,7 +17,7 @@ public sealed record RollbackStepRecord
     public string? CheckCommand { get; init; }
     /// <summary>The remote command (or, for estate steps, what is done).</summary>
     public string? RunCommand { get; init; }
-    /// <summary>Done / AlreadyDone (its check passed, or the journal says it finished) / Failed / NotRun / Planned / Skipped.</summary>
+    /// <summary>Done / Unchanged (its check passed, or the journal says it finished) / Failed / NotRun / Planned / Skipped.</summary>
     public BootstrapStepState State { get; init; }
     public string Evidence { get; init; } = "";
     public DateTimeOffset? StartedUtc { get; init; }

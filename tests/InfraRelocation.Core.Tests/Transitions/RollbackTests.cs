@@ -181,7 +181,7 @@ public sealed class RollbackTests : IDisposable
         });
         Assert.True(first.Completed);
         var again = await new RollbackExecutor(new SshSessionPool(), Context()).RunAsync(journal);
-        Assert.Equal(BootstrapStepState.AlreadyDone, again.Journal.Steps.Single(s => s.Name == "revert").State);
+        Assert.Equal(BootstrapStepState.Unchanged, again.Journal.Steps.Single(s => s.Name == "revert").State);
         Assert.All(Ssots, f => Assert.Equal(_beforeMove[f], _estate.Bytes(f)));
     }
 
@@ -240,7 +240,7 @@ public sealed class RollbackTests : IDisposable
     {
         Move(ServiceStatus.Cutover);
         var journal = Plan();
-        journal = journal with { Steps = journal.Steps.Select(s => s.Name == "reach" ? s with { State = BootstrapStepState.AlreadyDone } : s).ToList() };
+        journal = journal with { Steps = journal.Steps.Select(s => s.Name == "reach" ? s with { State = BootstrapStepState.Unchanged } : s).ToList() };
         _estate.Replace(SampleCopy.Registry, "    commands:\n", "    commands:\n      stop: \"/opt/bookmarks/stop --now\"\n");
         var fresh = RollbackPlanning.Refresh(_estate.Load(), journal);
         Assert.Equal("/opt/bookmarks/stop --now", fresh.Steps.Single(s => s.Name == "stop").Run);
