@@ -187,11 +187,30 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         journal.Reverts.Select(r => r.File).Distinct(StringComparer.Ordinal).Select(file =>
         {
             var full = boundary.Resolve(file);
-            var now = File.Exists(full) ? InputDigests.Sha256(File.ReadAllBytes(full)) : null;
+            var bytes = File.Exists(full) ? File.ReadAllBytes(full) : null;
+            var now = bytes is null ? null : InputDigests.Sha256(bytes);
+            // Every change (this rollback's too) writes the ledger's head into the manifest's ledger_anchor line: without it.
+            var unanchored = bytes is null ? null : InputDigests.Sha256(WithoutAnchor(bytes));
             return journal.DigestsBefore.TryGetValue(file, out var before) && before is not null
-                ? now == before ? $"{file}: byte-identical to before the move (sha256 {before[..12]})" : $"{file}: differs from before the move (sha256 {now?[..12]} vs {before[..12]}): a value no receipt of the move recorded changed"
+                ? now == before ? $"{file}: byte-identical to before the move (sha256 {before[..12]})"
+                : unanchored == before ? $"{file}: byte-identical to before the move apart from its ledger_anchor line, which every change rewrites (sha256 {before[..12]})"
+                : $"{file}: differs from before the move (sha256 {now?[..12]} vs {before[..12]}): a value no receipt of the move recorded changed"
                 : $"{file}: values written back (no receipt of the move wrote this file, so no digest before it to compare)";
         }).ToList();
+
+    /// <summary>The bytes without the top-level <c>ledger_anchor:</c> line.</summary>
+    private static byte[] WithoutAnchor(byte[] bytes)
+    {
+        var text = Encoding.UTF8.GetString(bytes);
+        var key = LedgerAnchor.ManifestKey + ":";
+        var at = text.StartsWith(key, StringComparison.Ordinal) ? 0 : text.IndexOf("\n" + key, StringComparison.Ordinal) is var i and >= 0 ? i + 1 : -1;
+        if (at < 0)
+        {
+            return bytes;
+        }
+        var end = text.IndexOf('\n', at);
+        return Encoding.UTF8.GetBytes(text[..at] + (end < 0 ? "" : text[(end + 1)..]));
+    }
 
     private JournalStep Gates(JournalStep planned)
     {
