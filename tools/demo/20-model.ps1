@@ -52,6 +52,10 @@ try {
 }
 
 Write-DemoStep 'The receipt ledger'
+# Reading and validating leave no trace; gate runs are evidence, and each appends a hash-chained receipt.
+Write-DemoCommand 'Invoke-RelocationParity -Root $DemoRoot; Test-PlacementPolicy -Root $DemoRoot'
+Invoke-RelocationParity -Root $DemoRoot | Format-List Capability, Outcome, Summary | Out-Host
+Test-PlacementPolicy -Root $DemoRoot | Format-List Capability, Outcome, Summary | Out-Host
 Write-DemoCommand 'Get-RelocationReceipt -Root $DemoRoot | Select-Object -Last 3'
 Get-RelocationReceipt -Root $DemoRoot | Select-Object -Last 3 | Format-Table | Out-Host
 
