@@ -201,6 +201,18 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     Run   = { param($Root) Invoke-RelocationPromotion -Root $Root -Service wiki -Probes 2 -IntervalSeconds 0.05 -WindowSeconds 10 -WhatIf }
                 }
                 'New-ProxmoxVm'               = @{ Run = { param($Root) New-ProxmoxVm -Root $Root -Hostname files-core -WhatIf } }
+                'Invoke-RelocationRollback'   = @{
+                    # A recorded move to roll back (the base estate's SSOTs are ready for bookmarks).
+                    Setup = {
+                        param($Root)
+                        Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Confirm:$false | Out-Null
+                        Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status cutover -Confirm:$false | Out-Null
+                        # How the service is stopped, started and restored (the registry's rollback commands).
+                        Edit-EstateFile $Root 'ops/governance/SERVICE_REGISTRY.yaml' '^(    compose: /opt/stacks/bookmarks/docker-compose.yml\r?\n)' (
+                            "`$1    unit: ir-bookmarks.service`n    commands:`n      verify_backup: `"true`"`n      restore: `"true`"`n")
+                    }
+                    Run   = { param($Root) Invoke-RelocationRollback -Root $Root -Service bookmarks -Reason 'contract test' -WhatIf }
+                }
                 'Set-HypervisorHostname'      = @{
                     # A preview still probes (read-only); without private namespaces the machine-id differs and it is refused.
                     Run = { param($Root) Set-HypervisorHostname -Root $Root -HostId pve-fra1-a -NewName pve-renamed -WhatIf -ErrorAction SilentlyContinue }
@@ -416,6 +428,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 'Initialize-RelocationVm'     = @{ Hostname = 'app-core'; Profile = 'test-marker-v1'; Confirm = $false }
                 'Invoke-RelocationPromotion'  = @{ Service = 'wiki'; Confirm = $false }
                 'New-ProxmoxVm'               = @{ Hostname = 'files-core'; Confirm = $false }
+                'Invoke-RelocationRollback'   = @{ Service = 'bookmarks'; Reason = 'contract test'; Confirm = $false }
                 'Set-HypervisorHostname'      = @{ HostId = 'pve-fra1-a'; Confirm = $false }
                 'Set-RelocationServiceStatus' = @{ Service = 'bookmarks'; Status = 'shadow'; Confirm = $false }
                 'Set-RelocationState'         = @{ State = 'cutover'; ApprovedBy = 'cab-chair'; Confirm = $false }
