@@ -118,7 +118,13 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
         Set-TestSshTargets -Root $base -Default $Vm -Map $HvMap
         Set-TestHealthUrls -Root $base -BaseUrl "http://127.0.0.1:$($Http.Port)"
         Set-TestBackupTargets -Root $base -Folder (Join-Path $TestDrive 'backups')
-        & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $base
+        # The cutover evidence: the real preflight against those loopback hosts.
+        $pf = Invoke-RelocationPreflight -Root $base -Timeout 5 -WarningAction SilentlyContinue -ErrorAction SilentlyContinue |
+            Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
+        if ($pf.Outcome -ne 'Passed') {
+            if ($Vm.IsolatesIdentity) { throw "The loopback preflight did not pass: $($pf.Summary)" }
+            Write-Warning "The loopback preflight did not pass without private namespaces (identity): $($pf.Summary)"
+        }
         Set-TestSsotReady $base 'bookmarks'
         $script:Work = (New-Item -ItemType Directory (Join-Path $TestDrive 'vm-files')).FullName
         $q = { param($p) "'" + $p + "'" }

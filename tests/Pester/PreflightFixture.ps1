@@ -4,11 +4,15 @@
 #
 #   $skip = Test-TestPreflightAvailable          # $null, or why the loopback hosts cannot run here
 #   $hosts = Start-TestPreflightHosts            # one sshd for every VM, one per hypervisor (pinned machine id), HTTP
+#   Set-TestPreflightTargets -Root $root -Hosts $hosts [-Unhealthy wiki]   # only the wiring
 #   $receipt = Add-TestPreflightEvidence -Root $root -Hosts $hosts [-Unhealthy wiki] [-AllowFailure]
 #   Stop-TestPreflightHosts $hosts
+#   $copy = Copy-TestEstate -From $root -Name x  # the estate with its ledger, as a git clone would have it
 #
-# Add-TestPreflightEvidence points the estate's ssh targets, health_url values and backup targets at those services
-# (fresh backup files in a folder beside the estate), then runs the real preflight and returns its receipt.
+# Add-TestPreflightEvidence points the estate's ssh targets, health_url values (scheme, host and port only: paths
+# and null values stay) and backup targets at those services (fresh backup files in a folder beside the estate),
+# then runs the real preflight and returns its receipt. Files that need many estates with evidence run it once and
+# copy that estate with Copy-TestEstate: the copy's files are byte for byte the ones the preflight read.
 
 . (Join-Path $PSScriptRoot 'SshFixture.ps1')
 . (Join-Path $PSScriptRoot 'HttpFixture.ps1')
@@ -48,6 +52,24 @@ function Stop-TestPreflightHosts($Hosts) {
     if ($Hosts.Http) { $Hosts.Http.Dispose() }
 }
 
+# Points the estate's ssh targets, health_url values (scheme, host and port: paths and null values stay) and backup
+# targets (fresh files in a folder beside the estate) at the loopback hosts.
+function Set-TestPreflightTargets {
+    param([Parameter(Mandatory)][string] $Root, [Parameter(Mandatory)] $Hosts, [string[]] $Unhealthy = @())
+    Set-TestSshTargets -Root $Root -Default $Hosts.Vm -Map $Hosts.HvMap
+    $manifest = Join-Path $Root 'ops/bindings/infra.relocation.plan.yaml'
+    $service = $null
+    $lines = foreach ($line in Get-Content $manifest) {
+        if ($line -match '^\s*-\s*service:\s*"?([A-Za-z0-9._-]+)"?') { $service = $Matches[1] }
+        if ($service -and $line -match '^(\s*health_url:\s*)"https?://[^/"]+(/[^"]*)?"(.*)$') {
+            $url = if ($service -in $Unhealthy) { "http://127.0.0.1:$($Hosts.Http.Port)/status/503" } else { "http://127.0.0.1:$($Hosts.Http.Port)$($Matches[2])" }
+            "$($Matches[1])`"$url`"$($Matches[3])"
+        } else { $line }
+    }
+    Set-Content -Path $manifest -Value $lines
+    Set-TestBackupTargets -Root $Root -Folder "$Root-backups"
+}
+
 function Add-TestPreflightEvidence {
     param(
         [Parameter(Mandatory)][string] $Root,
@@ -56,11 +78,7 @@ function Add-TestPreflightEvidence {
         [string[]] $Unhealthy = @(),
         [switch] $AllowFailure
     )
-    $override = @{}
-    foreach ($s in $Unhealthy) { $override[$s] = "http://127.0.0.1:$($Hosts.Http.Port)/status/503" }
-    Set-TestSshTargets -Root $Root -Default $Hosts.Vm -Map $Hosts.HvMap
-    Set-TestHealthUrls -Root $Root -BaseUrl "http://127.0.0.1:$($Hosts.Http.Port)" -Override $override
-    Set-TestBackupTargets -Root $Root -Folder "$Root-backups"
+    Set-TestPreflightTargets -Root $Root -Hosts $Hosts -Unhealthy $Unhealthy
     $out = Invoke-RelocationPreflight -Root $Root -Timeout 5 -WarningAction SilentlyContinue -ErrorAction SilentlyContinue
     $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
     if (-not $AllowFailure -and $receipt.Outcome -ne 'Passed') {
@@ -68,4 +86,12 @@ function Add-TestPreflightEvidence {
         throw "The loopback preflight did not pass ($($receipt.Outcome)): $($errors -join '; ')"
     }
     $receipt
+}
+
+function Copy-TestEstate([Parameter(Mandatory)][string] $From, [string] $Name = 'copy') {
+    $parent = if ((Get-Variable TestDrive -ValueOnly -ErrorAction Ignore)) { $TestDrive } else { [IO.Path]::GetTempPath() }
+    $root = Join-Path $parent "$Name-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+    New-Item -ItemType Directory -Path $root | Out-Null
+    Get-ChildItem -Force $From | Copy-Item -Destination $root -Recurse
+    $root
 }

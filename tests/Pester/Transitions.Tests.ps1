@@ -11,12 +11,25 @@ BeforeAll {
     # The receipts carry the parity-pending warnings; keep the test output readable.
     $script:WarningPreference = 'SilentlyContinue'
 
+    # The preflight evidence cutover needs comes from the real preflight against loopback hosts, run once on a
+    # template estate; each test gets a copy of it (files and ledger, byte for byte).
+    . (Join-Path $PSScriptRoot 'PreflightFixture.ps1')
     function New-TransitionEstate([switch] $NoEvidence) {
-        $root = New-TestEstate -Name transitions
-        Set-TestSsotReady $root 'bookmarks'
-        Set-TestSsotReady $root 'rss-reader'
-        if (-not $NoEvidence) { & (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $root }
-        $root
+        if ($NoEvidence) {
+            $root = New-TestEstate -Name transitions
+            Set-TestSsotReady $root 'bookmarks'
+            Set-TestSsotReady $root 'rss-reader'
+            return $root
+        }
+        if (-not $script:Template) {
+            if (Test-TestPreflightAvailable) { throw "The loopback preflight cannot run here: $(Test-TestPreflightAvailable)" }
+            $script:PreflightHosts = Start-TestPreflightHosts -Prefix tr
+            $script:Template = New-TestEstate -Name transitions-template
+            Set-TestSsotReady $script:Template 'bookmarks'
+            Set-TestSsotReady $script:Template 'rss-reader'
+            Add-TestPreflightEvidence -Root $script:Template -Hosts $script:PreflightHosts | Out-Null
+        }
+        Copy-TestEstate -From $script:Template -Name transitions
     }
 
     function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
@@ -48,6 +61,8 @@ BeforeAll {
         if (Test-Path $ledger) { @(Get-Content $ledger | Where-Object { $_.Trim() }).Count } else { 0 }
     }
 }
+
+AfterAll { Stop-TestPreflightHosts $script:PreflightHosts }
 
 Describe '-WhatIf' {
     It 'runs the guards, shows the exact diff and writes nothing but a Preview receipt' {
@@ -330,7 +345,7 @@ Describe 'Invoke-RelocationPromotion' {
             $root = New-TransitionEstate
             Enter-Cutover $root
             Set-ServiceLine $root 'wiki' 'cutover'
-            Edit-EstateFile $root $Manifest '"http://192\.0\.2\.110:3000/healthz"' "`"http://127.0.0.1:$Port$Path`""
+            Edit-EstateFile $root $Manifest '"http://127\.0\.0\.1:\d+/healthz"' "`"http://127.0.0.1:$Port$Path`""
             $root
         }
     }

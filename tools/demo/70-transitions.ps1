@@ -1,22 +1,30 @@
-# Demo step: the relocation of the sample estate from preflight to complete, through the transition cmdlets.
-# Runs inside tools/Invoke-Demo.ps1: $WalkRoot is a throw-away copy of the sample estate.
+# Demo step: the sample estate's relocation from preflight to archived, through the capabilities, with the protocol's
+# checklists turning green item by item (Get-RelocationChecklist). Runs inside tools/Invoke-Demo.ps1 on a throw-away
+# copy ($WalkRoot) of the demo estate, so the demo estate itself stays in preflight.
 #
-# Entering cutover needs a passing preflight receipt (the manifest's rollback section asks for a health baseline and
-# backup verification). The sample's hosts have documentation addresses the demo must never contact, so this walk
-# uses a stand-in receipt written by tools/Add-PreflightEvidence.ps1 (no probes run: demo evidence only); step 60
-# shows the real Invoke-RelocationPreflight against local sshd instances.
-#
-# The walk runs on its own copy of the demo estate ($WalkRoot), so the demo estate itself stays in preflight.
+# No stand-in evidence: the estate's hosts are local OpenSSH servers on 127.0.0.1 (hypervisors with their pinned
+# machine ids, in private namespaces when running as root) and a loopback HTTP responder behind every health_url
+# (tests/Pester/PreflightFixture.ps1), and every receipt comes from running the capability. Where sshd cannot run
+# here the walk is not shown (the cutover guard needs a real preflight receipt) and the reason is printed.
+
+. (Join-Path $RepoRoot 'tests/Pester/PreflightFixture.ps1')
 
 $WalkRoot = Join-Path ([IO.Path]::GetTempPath()) "infra-relocation-walk-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
 New-Item -ItemType Directory $WalkRoot | Out-Null
 Copy-Item (Join-Path $DemoRoot 'ops') (Join-Path $WalkRoot 'ops') -Recurse
+$ledgerPath = Join-Path $WalkRoot 'receipts' 'ledger.jsonl'
+
+function Show-Checklist([string] $Phase, [string] $Why) {
+    Write-DemoStep "Checklist ${Phase}: $Why"
+    Write-DemoCommand "Get-RelocationChecklist -Root `$WalkRoot -Phase $Phase"
+    $items = @(Get-RelocationChecklist -Root $WalkRoot -Phase $Phase | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] })
+    $items | Format-Table State, Title, @{ Label = 'Evidence / next command'; Expression = { if ($_.Command) { "$($_.Evidence) Next: $($_.Command)" } else { $_.Evidence } } } -Wrap | Out-Host
+    Write-Host "$(@($items | Where-Object IsDone).Count) of $($items.Count) done."
+}
+
 Write-DemoStep 'Transitions: a private copy of the demo estate for the walk'
 Write-DemoCommand '$WalkRoot = <temp folder>; Copy-Item $DemoRoot/ops $WalkRoot/ops -Recurse'
 Write-Host $WalkRoot
-
-$manifestPath = Join-Path $WalkRoot 'ops' 'bindings' 'infra.relocation.plan.yaml'
-$ledgerPath = Join-Path $WalkRoot 'receipts' 'ledger.jsonl'
 
 Write-DemoStep 'Cutover is refused without evidence and approval (guards run even with -WhatIf)'
 Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State cutover -WhatIf'
@@ -38,41 +46,55 @@ try {
     Write-Host $_.ErrorDetails.Message
 }
 
-Write-DemoStep 'Record a VM target after bootstrap: status and mesh address, written byte-exactly (preview, then apply)'
-Write-DemoCommand 'Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf'
-Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf | Out-Null
-Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -Confirm:$false |
-    Format-List Outcome, Summary, Changes | Out-Host
-
-Write-DemoStep 'Preflight evidence (a stand-in receipt: the sample hosts are not reachable; step 60 runs the real preflight)'
-Write-DemoCommand '& ./tools/Add-PreflightEvidence.ps1 -Root $WalkRoot'
-& (Join-Path $RepoRoot 'tools' 'Add-PreflightEvidence.ps1') -Root $WalkRoot
-
-# A loopback health endpoint for the promotion below; wiki's health_url points at it (a planning field, edited by
-# hand while the relocation is in preflight).
-$listener = [Net.HttpListener]::new()
-$probe = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-$probe.Start(); $port = $probe.LocalEndpoint.Port; $probe.Stop()
-$listener.Prefixes.Add("http://127.0.0.1:$port/")
-$listener.Start()
-$server = Start-ThreadJob -ArgumentList $listener -ScriptBlock {
-    param($l)
-    while ($l.IsListening) {
-        try { $c = $l.GetContext(); $c.Response.StatusCode = 200; $c.Response.Close() } catch { break }
-    }
+$noHosts = Test-TestPreflightAvailable
+$hosts = $null
+if (-not $noHosts) {
+    try { $hosts = Start-TestPreflightHosts -Prefix walk } catch { $noHosts = "$_" }
 }
-$text = [IO.File]::ReadAllText($manifestPath)
-[IO.File]::WriteAllText($manifestPath, $text.Replace('"http://192.0.2.110:3000/healthz"', "`"http://127.0.0.1:$port/healthz`""))
+if ($noHosts) {
+    Write-DemoStep "The walk to cutover needs a real preflight against local hosts, which cannot run here: $noHosts"
+    Show-Checklist PreCutover 'what is missing before cutover'
+    Remove-Item $WalkRoot -Recurse -Force -ErrorAction Ignore
+    return
+}
 
 try {
+    Set-TestPreflightTargets -Root $WalkRoot -Hosts $hosts
+    Write-DemoStep "The estate's hosts: $(1 + $hosts.HvMap.Count) local sshd instances and a loopback health responder on port $($hosts.Http.Port)"
+    Show-Checklist PreCutover 'before any evidence (only the manifest itself is judged)'
+
+    Write-DemoStep 'Impact + preflight, then parity: the read-only capabilities leave their receipts'
+    Write-DemoCommand 'Test-PlacementPolicy; Test-HypervisorIdentity -Live; Get-RelocationImpact; Invoke-RelocationPreflight; Invoke-RelocationParity'
+    Test-PlacementPolicy -Root $WalkRoot | Out-Null
+    Test-HypervisorIdentity -Root $WalkRoot -Live -Timeout 5 | Out-Null
+    $impact = Get-RelocationImpact -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Receipts.ImpactReceipt] }
+    $pf = Invoke-RelocationPreflight -Root $WalkRoot -Timeout 5 -WarningAction SilentlyContinue | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
+    Invoke-RelocationParity -Root $WalkRoot | Out-Null
+    $pf | Format-List Capability, Outcome, Summary, RunId | Out-Host
+    if ($pf.Outcome -ne 'Passed') { throw "The loopback preflight did not pass: $($pf.Summary)" }
+
+    Write-DemoStep 'A person confirms the impact review, with the evidence link (a receipt, never a file edit)'
+    Write-DemoCommand "Confirm-RelocationChecklistItem -Root `$WalkRoot -Item ImpactReviewed -ConfirmedBy '@cab-chair' -Evidence 'https://tickets.example/CAB-2026-118'"
+    Confirm-RelocationChecklistItem -Root $WalkRoot -Item ImpactReviewed -ConfirmedBy '@cab-chair' -Evidence 'https://tickets.example/CAB-2026-118' |
+        Format-List Item, ConfirmedBy, Evidence, ReviewedRunId | Out-Host
+
+    Write-DemoStep 'Record a VM target after bootstrap: status and mesh address, written byte-exactly (preview, then apply)'
+    Write-DemoCommand 'Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf'
+    Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf | Out-Null
+    Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -Confirm:$false |
+        Format-List Outcome, Summary, Changes | Out-Host
+
+    Show-Checklist PreCutover 'the evidence so far (provisioning, bootstrap and readiness of the VM targets run in steps 50 and 60)'
+
     Write-DemoStep 'Preview the cutover: every guard runs, the exact diff is shown, nothing is written'
+    $manifestPath = Join-Path $WalkRoot 'ops' 'bindings' 'infra.relocation.plan.yaml'
     $before = (Get-FileHash $manifestPath).Hash
     Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf"
     Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf | Out-Null
     if ((Get-FileHash $manifestPath).Hash -ne $before) { throw '-WhatIf changed the manifest.' }
     Write-Host 'Manifest unchanged (SHA-256 compared).'
 
-    Write-DemoStep 'Enter cutover (prompts by default; -Confirm:$false in scripts)'
+    Write-DemoStep 'Enter cutover, on the real preflight receipt (prompts by default; -Confirm:$false in scripts)'
     Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:`$false | Format-List"
     Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:$false |
         Format-List Outcome, Summary, Changes, Files, RunId | Out-Host
@@ -87,7 +109,7 @@ try {
     Write-DemoStep 'Move the services whose SSOT files agree to cutover through the pipeline (the mutation guard passes)'
     Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Shadow'' -or $_.Service -in ''ci-agent'', ''alertmanager'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
     (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in 'ci-agent', 'alertmanager' } |
-        Set-RelocationServiceStatus -Root $WalkRoot -Status cutover | Format-Table | Out-Host
+        Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -WarningAction SilentlyContinue | Format-Table | Out-Host
 
     Write-DemoStep 'A planned service whose SSOT files still name the old host: the guard judges the estate after the move and refuses'
     Write-DemoCommand 'Set-RelocationServiceStatus -Root $WalkRoot -Service loki -Status cutover'
@@ -102,41 +124,58 @@ try {
     Write-DemoCommand '$planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back'
     $planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back -WarningAction SilentlyContinue | Measure-Object | ForEach-Object { Write-Host "$($_.Count) services rolled back." }
 
-    Write-DemoStep 'Health-gated promotion of wiki: 3 consecutive healthy probes, then parity on the written files'
-    Write-DemoCommand 'Invoke-RelocationPromotion -Root $WalkRoot -Service wiki -Probes 3 -IntervalSeconds 0.2 -WindowSeconds 10 | Format-List'
-    $promotion = Invoke-RelocationPromotion -Root $WalkRoot -Service wiki -Probes 3 -IntervalSeconds 0.2 -WindowSeconds 10
-    $promotion | Format-List Outcome, Summary, Probes, ParityPassed, RevertReason | Out-Host
-    if ($promotion.Outcome -notin 'Succeeded', 'Reverted') { throw "Unexpected promotion outcome $($promotion.Outcome)." }
+    Show-Checklist PostCutover 'services in cutover, nothing verified after cutover yet'
+
+    Write-DemoStep 'Health-gated promotion of every service in cutover with a health_url: consecutive healthy probes, then parity on the written files'
+    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Cutover'' -and $_.HealthUrl } | Invoke-RelocationPromotion -Root $WalkRoot -Probes 2 -IntervalSeconds 0.1 -WindowSeconds 10'
+    $promoted = @((Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Cutover' -and $_.HealthUrl } |
+        Invoke-RelocationPromotion -Root $WalkRoot -Probes 2 -IntervalSeconds 0.1 -WindowSeconds 10 -WarningAction SilentlyContinue)
+    $promoted | Format-Table Subject, Outcome, Probes, ParityPassed | Out-Host
+    if ($promoted.Outcome | Where-Object { $_ -ne 'Succeeded' }) { throw 'A promotion did not succeed.' }
+
+    Write-DemoStep 'ci-agent has no HTTP endpoint: migrated without probes, by override with a reason (the checklist shows Overridden)'
+    Write-DemoCommand "Set-RelocationServiceStatus -Root `$WalkRoot -Service ci-agent -Status migrated -Force -Reason 'no HTTP endpoint: runner registration checked by hand'"
+    Set-RelocationServiceStatus -Root $WalkRoot -Service ci-agent -Status migrated -Force -Reason 'no HTTP endpoint: runner registration checked by hand' -WarningAction SilentlyContinue |
+        Format-List Subject, Outcome, OverrideReason | Out-Host
+
+    Write-DemoStep 'Post-change verification: impact (nothing pending), identity, parity, the final gate'
+    Write-DemoCommand 'Get-RelocationImpact; Test-HypervisorIdentity -Live; Invoke-RelocationParity; Invoke-RelocationGate'
+    Get-RelocationImpact -Root $WalkRoot | Out-Null
+    Test-HypervisorIdentity -Root $WalkRoot -Live -Timeout 5 | Out-Null
+    Invoke-RelocationParity -Root $WalkRoot | Out-Null
+    Invoke-RelocationGate -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] } | Format-List Capability, Outcome, Summary | Out-Host
+    Show-Checklist PostCutover 'after the promotions and the post-change checks'
+
+    Write-DemoStep 'Cleanup; the old resources are decommissioned (confirmed by a person); every service complete; complete'
+    Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false'
+    Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false | Format-Table | Out-Host
+    Write-DemoCommand "Confirm-RelocationChecklistItem -Root `$WalkRoot -Item OldResourcesDecommissioned -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118#legacy-docker-off'"
+    Confirm-RelocationChecklistItem -Root $WalkRoot -Item OldResourcesDecommissioned -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118#legacy-docker-off' | Out-Null
+    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -NE RolledBack | Set-RelocationServiceStatus -Root $WalkRoot -Status complete'
+    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -NE RolledBack |
+        Set-RelocationServiceStatus -Root $WalkRoot -Status complete -WarningAction SilentlyContinue | Out-Null
+    Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false'
+    Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false | Format-Table | Out-Host
+    Show-Checklist PostCleanup 'complete, the open loop still open'
+    Write-DemoCommand "Confirm-RelocationChecklistItem -Root `$WalkRoot -Item OpenLoopClosed -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118 (closed)'"
+    Confirm-RelocationChecklistItem -Root $WalkRoot -Item OpenLoopClosed -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118 (closed)' | Out-Null
+    Show-Checklist PostCleanup 'the open loop closed with evidence'
+
+    Write-DemoStep 'Archive the complete relocation with its evidence (active_relocation: null), then start the next one'
+    Write-DemoCommand 'Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff'
+    Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff | Out-Host
+    Write-DemoCommand "Start-Relocation -Root `$WalkRoot -ChangeId 'CHG-2027-0001-NEXT' -Owner '@mkoenig' | Format-Table"
+    Start-Relocation -Root $WalkRoot -ChangeId 'CHG-2027-0001-NEXT' -Owner '@mkoenig' | Format-Table | Out-Host
+    Write-DemoCommand 'Get-RelocationChecklist -Root $WalkRoot | Where-Object IsDone   # the new relocation inherits no evidence'
+    @(Get-RelocationChecklist -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.IsDone }) |
+        Format-Table State, Title, Evidence -Wrap | Out-Host
+
+    Write-DemoStep 'The ledger is the history: every run, chained'
+    Write-DemoCommand 'Test-RelocationReceiptChain -Root $WalkRoot'
+    Test-RelocationReceiptChain -Root $WalkRoot | Format-List IsValid, ReceiptCount | Out-Host
+    $counts = Get-Content $ledgerPath | ForEach-Object { ($_ | ConvertFrom-Json).receipt } | Group-Object Capability, Outcome -NoElement
+    $counts | Sort-Object Name | Format-Table Count, Name | Out-Host
 } finally {
-    $listener.Stop()
-    $server | Wait-Job -Timeout 5 | Out-Null
-    $server | Remove-Job -Force
+    Stop-TestPreflightHosts $hosts
+    Remove-Item $WalkRoot, "$WalkRoot-backups" -Recurse -Force -ErrorAction Ignore
 }
-
-Write-DemoStep 'The other services have no reachable endpoint here: record applied without probes (-Force, recorded)'
-Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Cutover | Set-RelocationServiceStatus -Root $WalkRoot -Status applied -Force -Reason ''no reachable endpoint in the demo'''
-(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -EQ Cutover |
-    Set-RelocationServiceStatus -Root $WalkRoot -Status applied -Force -Reason 'no reachable endpoint in the demo' -WarningAction SilentlyContinue | Measure-Object | ForEach-Object { Write-Host "$($_.Count) services applied." }
-
-Write-DemoStep 'Cleanup, decommission every service, complete'
-Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false'
-Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false | Format-Table | Out-Host
-Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -NE RolledBack | Set-RelocationServiceStatus -Root $WalkRoot -Status complete'
-(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -NE RolledBack |
-    Set-RelocationServiceStatus -Root $WalkRoot -Status complete -WarningAction SilentlyContinue | Out-Null
-Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false'
-Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false | Format-Table | Out-Host
-
-Write-DemoStep 'Archive the complete relocation with its evidence (active_relocation: null), then start the next one'
-Write-DemoCommand 'Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff'
-Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff | Out-Host
-Write-DemoCommand "Start-Relocation -Root `$WalkRoot -ChangeId 'CHG-2027-0001-NEXT' -Owner '@mkoenig' | Format-Table"
-Start-Relocation -Root $WalkRoot -ChangeId 'CHG-2027-0001-NEXT' -Owner '@mkoenig' | Format-Table | Out-Host
-
-Write-DemoStep 'The ledger is the history: every transition, chained'
-Write-DemoCommand 'Test-RelocationReceiptChain -Root $WalkRoot'
-Test-RelocationReceiptChain -Root $WalkRoot | Format-List IsValid, ReceiptCount | Out-Host
-$counts = Get-Content $ledgerPath | ForEach-Object { ($_ | ConvertFrom-Json).receipt } | Group-Object Capability, Outcome -NoElement
-$counts | Sort-Object Name | Format-Table Count, Name | Out-Host
-
-Remove-Item $WalkRoot -Recurse -Force -ErrorAction Ignore
