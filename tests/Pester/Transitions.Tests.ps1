@@ -21,16 +21,16 @@ BeforeAll {
             Set-TestSsotReady $root 'rss-reader'
             return $root
         }
-        if (-not $script:Template) {
-            if (Test-TestPreflightAvailable) { throw "The loopback preflight cannot run here: $(Test-TestPreflightAvailable)" }
-            $script:PreflightHosts = Start-TestPreflightHosts -Prefix tr
-            $script:Template = New-TestEstate -Name transitions-template
-            Set-TestSsotReady $script:Template 'bookmarks'
-            Set-TestSsotReady $script:Template 'rss-reader'
-            Add-TestPreflightEvidence -Root $script:Template -Hosts $script:PreflightHosts | Out-Null
-        }
         Copy-TestEstate -From $script:Template -Name transitions
     }
+    # Outside TestDrive (Pester empties it per block), so that the template lives as long as the file's tests.
+    if (Test-TestPreflightAvailable) { throw "The loopback preflight cannot run here: $(Test-TestPreflightAvailable)" }
+    $script:PreflightHosts = Start-TestPreflightHosts -Prefix tr
+    $script:Template = Join-Path ([IO.Path]::GetTempPath()) "ir-transitions-template-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+    Move-Item (New-TestEstate -Name transitions-template) $script:Template
+    Set-TestSsotReady $script:Template 'bookmarks'
+    Set-TestSsotReady $script:Template 'rss-reader'
+    Add-TestPreflightEvidence -Root $script:Template -Hosts $script:PreflightHosts | Out-Null
 
     function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
         $path = Join-Path $Root $Relative
@@ -62,7 +62,10 @@ BeforeAll {
     }
 }
 
-AfterAll { Stop-TestPreflightHosts $script:PreflightHosts }
+AfterAll {
+    Stop-TestPreflightHosts $script:PreflightHosts
+    if ($script:Template) { Remove-Item $script:Template, "$($script:Template)-backups" -Recurse -Force -ErrorAction Ignore }
+}
 
 Describe '-WhatIf' {
     It 'runs the guards, shows the exact diff and writes nothing but a Preview receipt' {
