@@ -82,7 +82,7 @@ function Add-TestPreflightEvidence {
     # A probe can miss its deadline on a loaded machine: the preflight is run again (a new, real run) up to three
     # times until every service that should answer is healthy.
     foreach ($attempt in 1..3) {
-        $out = Invoke-RelocationPreflight -Root $Root -Timeout 5 -WarningAction SilentlyContinue -ErrorAction SilentlyContinue
+        $out = Invoke-RelocationPreflight -Root $Root -Timeout 20 -WarningAction SilentlyContinue -ErrorAction SilentlyContinue
         $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
         $sick = @($receipt.HealthBaseline | Where-Object { -not $_.Healthy -and $_.Service -notin $Unhealthy })
         if ($AllowFailure -or ($receipt.Outcome -eq 'Passed' -and $sick.Count -eq 0)) { return $receipt }
