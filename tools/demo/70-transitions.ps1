@@ -119,8 +119,10 @@ try {
     Write-DemoStep 'The planned services: cutover forced with a reason (recorded), then rolled back (a change that only removes errors)'
     Write-DemoCommand '$planned | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason ''demo: their SSOT files move in a later change'''
     $planned = (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Planned' -and $_.RollbackTo }
-    $planned | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason 'demo: their SSOT files move in a later change' -WarningAction SilentlyContinue |
-        Select-Object -First 1 | Format-List Subject, Outcome, OverrideReason, Overrides | Out-Host
+    # Collected first: Select-Object -First 1 on the live pipeline would stop it after the first service.
+    $forced = @($planned | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason 'demo: their SSOT files move in a later change' -WarningAction SilentlyContinue)
+    $forced | Select-Object -First 1 | Format-List Subject, Outcome, OverrideReason, Overrides | Out-Host
+    Write-Host "$($forced.Count) services forced to cutover."
     Write-DemoCommand '$planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back'
     $planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back -WarningAction SilentlyContinue | Measure-Object | ForEach-Object { Write-Host "$($_.Count) services rolled back." }
 
