@@ -43,6 +43,11 @@ if ($files.Count -eq 0) {
         $config.TestResult.OutputPath = $ResultPath
     }
     $result = Invoke-Pester -Configuration $config
+    if ($null -eq $result) {
+        # Pester prints a failure of its own (e.g. writing the NUnit report) and returns nothing: that is a red run.
+        $result = [pscustomobject]@{ PassedCount = 0; FailedCount = 1; FailedBlocksCount = 0; FailedContainersCount = 0; Failed = @(); FailedBlocks = @(); FailedContainers = @() }
+        $failures.Add('Pester returned no result (its own error is printed above, e.g. the test report could not be written).')
+    }
     $passed = $result.PassedCount
     $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
     foreach ($test in $result.Failed) {
