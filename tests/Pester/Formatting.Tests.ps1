@@ -165,6 +165,56 @@ Describe 'Colour' {
     }
 }
 
+Describe 'Previews on a terminal' {
+    BeforeAll {
+        # A multi-object -WhatIf in a fresh pwsh on a pseudo-terminal (script(1)), as an admin sees it: the diff
+        # and the closing plan line are host output, which a redirected or captured run never shows coloured.
+        function Invoke-OnTerminal([string] $Root, [hashtable] $Environment = @{}) {
+            $file = Join-Path $TestDrive "preview-$([guid]::NewGuid().ToString('n').Substring(0, 8)).ps1"
+            Set-Content -LiteralPath $file @"
+Import-Module '$($BuiltManifest -replace "'", "''")'
+Set-Location -LiteralPath '$($Root -replace "'", "''")'
+(Get-RelocationManifest).VmTargets | Where-Object Hostname -In db-main, mail-relay | Set-RelocationVmTarget -Status ready -WhatIf | Out-Null
+"@
+            $exe = [Environment]::ProcessPath
+            $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { "'$(Join-Path $PSHOME 'pwsh.dll')' " } else { '' }
+            # [NullString]: PowerShell would pass $null as '', and an empty NO_COLOR still turns colour off in pwsh.
+            $saved = @{}
+            foreach ($name in $Environment.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $Environment[$name] ?? [NullString]::Value) }
+            try {
+                (& script -qec "'$exe' $prefix-NoProfile -NonInteractive -File '$file'" /dev/null) -join "`n"
+            } finally {
+                foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name] ?? [NullString]::Value) }
+            }
+        }
+        $script:HasTerminal = [bool](Get-Command script -ErrorAction Ignore)
+    }
+
+    It 'colours the diff and ends a multi-object preview with one plan line' {
+        if (-not $HasTerminal) { Set-ItResult -Skipped -Because 'script(1) (util-linux) gives the pseudo-terminal'; return }
+        $root = New-TestEstate -Name terminal
+        $before = Get-FileHash -LiteralPath (Join-Path $root 'ops/bindings/infra.relocation.plan.yaml')
+        $text = Invoke-OnTerminal $root -Environment @{ NO_COLOR = $null; TERM = 'xterm-256color' }
+        # Escape characters shown as '<ESC>' keep the failure messages printable (test reports are XML).
+        $shown = $text.Replace("`e", '<ESC>')
+        $shown | Should -BeLike '*<ESC>`[31m-    status: "provisioned"<ESC>`[0m*'
+        $shown | Should -BeLike '*<ESC>`[32m+    status: "ready"<ESC>`[0m*'
+        $lines = @($text -split '\r?\n' | ForEach-Object { $_ -replace "`e\[[0-9;?]*[a-zA-Z]", '' -replace "`e[=>]", '' } | Where-Object { $_.Trim() })
+        $lines[-1].Trim() | Should -Be 'Plan: 2 VM targets to ready, 1 file change'
+        @($lines | Where-Object { $_ -like 'Plan:*' }).Count | Should -Be 1
+        (Get-FileHash -LiteralPath (Join-Path $root 'ops/bindings/infra.relocation.plan.yaml')).Hash | Should -Be $before.Hash
+    }
+
+    It 'keeps the terminal diff plain with NO_COLOR' {
+        if (-not $HasTerminal) { Set-ItResult -Skipped -Because 'script(1) (util-linux) gives the pseudo-terminal'; return }
+        $text = Invoke-OnTerminal (New-TestEstate -Name terminal) -Environment @{ NO_COLOR = '1'; TERM = 'xterm-256color' }
+        $shown = $text.Replace("`e", '<ESC>')
+        $shown | Should -Match '(?m)^\+    status: "ready"'
+        $shown | Should -Not -BeLike '*<ESC>`[32m+*'
+        $shown | Should -Match 'Plan: 2 VM targets to ready, 1 file change'
+    }
+}
+
 Describe 'The manifest view' {
     It 'labels only properties the manifest object has' {
         $view = Get-FormatData -TypeName InfraRelocation.Model.RelocationManifest -PowerShellVersion $PSVersionTable.PSVersion
