@@ -244,4 +244,20 @@ function Get-ParameterFact {
     }
 }
 
-Export-ModuleMember -Function Read-HelpPage, Read-CommandPage, Format-TypeName, Get-ParameterFact
+function Get-HelpExample {
+    <#
+    .SYNOPSIS
+        Every example of the cmdlet pages in a folder: Page (file name), Line, Title, Code, and Needs (the remark
+        paragraph that starts with "Needs:", saying what beyond a copy of the sample estate the example needs).
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $Folder)
+    foreach ($file in Get-ChildItem $Folder -Filter '*-*.md' | Where-Object Name -NotLike 'about_*') {
+        foreach ($example in (Read-CommandPage $file.FullName).Examples) {
+            $needs = @($example.Remarks -split "`n" | Where-Object { $_ -match '^Needs:' }) -join ' '
+            @{ Page = $file.Name; Line = $example.Line; Title = $example.Title; Code = $example.Code; Needs = $needs }
+        }
+    }
+}
+
+Export-ModuleMember -Function Read-HelpPage, Read-CommandPage, Format-TypeName, Get-ParameterFact, Get-HelpExample
