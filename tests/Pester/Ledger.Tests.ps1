@@ -135,6 +135,21 @@ Describe 'Where the ledger is' {
         Test-Path (Join-Path $root 'receipts') | Should -BeFalse
     }
 
+    It 'the checklist reads the ledger $env:INFRA_RELOCATION_RECEIPTS moved, not the estate''s' {
+        $root = New-TestEstate -Name elsewhere-read
+        $elsewhere = Join-Path $TestDrive "ledger-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
+        $run = Invoke-InFreshPwsh {
+            param($Root, $Folder)
+            $env:INFRA_RELOCATION_RECEIPTS = $Folder
+            Invoke-RelocationParity -Root $Root | Out-Null
+            $item = Get-RelocationChecklist -Root $Root -Phase PreCutover | Where-Object Id -EQ 'PRE.Parity'
+            "$($item.State)"
+        } -ArgumentList $root, $elsewhere
+        $run.ExitCode | Should -Be 0 -Because $run.Errors
+        $run.Output | Should -Be 'Done'
+        (Get-RelocationChecklist -Root $root -Phase PreCutover | Where-Object Id -EQ 'PRE.Parity').State | Should -Be 'Missing'
+    }
+
     It 'Test-RelocationReceiptChain writes nothing' {
         $root = New-TestEstate -Name verify
         Invoke-RelocationParity -Root $root -WarningAction SilentlyContinue | Out-Null

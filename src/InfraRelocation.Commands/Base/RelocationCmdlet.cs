@@ -269,7 +269,7 @@ public abstract class EstateCmdlet : RelocationCmdlet
     /// </summary>
     protected RelocationException? HostChangeRefusal(Core.Estate.Estate estate, string what, Func<RelocationFinding, bool>? resolvedByTheChange = null)
     {
-        var verdict = MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(new ReceiptStore(Layout.ReceiptsPath).LedgerPath));
+        var verdict = MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(Receipts.LedgerPath));
         return MutationGuard.Refusal(resolvedByTheChange is null ? verdict : MutationGuard.Except(verdict, resolvedByTheChange), what, canForce: false);
     }
 
@@ -329,13 +329,8 @@ public abstract class EstateCmdlet : RelocationCmdlet
         return new SourceLocation(Path.GetRelativePath(_layout.Root, full).Replace('\\', '/'), 1, 1);
     }
 
-    /// <summary>Environment variable naming the receipts folder for this process (absolute, or relative to the estate root).</summary>
-    public const string ReceiptsVariable = "INFRA_RELOCATION_RECEIPTS";
-
     /// <summary>The receipts folder: <c>$env:INFRA_RELOCATION_RECEIPTS</c> when set, else the estate's (default <c>receipts/</c>).</summary>
-    protected string ReceiptsPath => Environment.GetEnvironmentVariable(ReceiptsVariable) is { Length: > 0 } folder
-        ? Path.GetFullPath(Path.Combine(Layout.Root, folder))
-        : Layout.ReceiptsPath;
+    protected string ReceiptsPath => Layout.ActiveReceiptsPath;
 
     /// <summary>The estate's receipt ledger (see <see cref="ReceiptsPath"/>).</summary>
     protected virtual ReceiptStore Receipts => new(ReceiptsPath);

@@ -147,7 +147,7 @@ public sealed partial class CapabilityCompleter : EstateCompleter
 
     protected override IEnumerable<string> Values(EstateModel estate, string commandName)
     {
-        var ledger = Path.Combine(estate.Layout.ReceiptsPath, "ledger.jsonl");
+        var ledger = Path.Combine(estate.Layout.ActiveReceiptsPath, Core.Receipts.ReceiptStore.LedgerFileName);
         if (!File.Exists(ledger))
         {
             return [];

@@ -105,6 +105,18 @@ public sealed class EstateLayout
         }
     }
 
+    /// <summary>Environment variable that moves the receipts folder for this process (absolute, or relative to the root).</summary>
+    public const string ReceiptsVariable = "INFRA_RELOCATION_RECEIPTS";
+
+    /// <summary>
+    /// The receipts folder this process reads and writes: <c>$env:INFRA_RELOCATION_RECEIPTS</c> when set (the
+    /// operator's choice for a read-only checkout or a CI job, so not bounded by the root), else <see cref="ReceiptsPath"/>.
+    /// Every reader and writer of the ledger goes through it, so the guards read the ledger the receipts are written to.
+    /// </summary>
+    public string ActiveReceiptsPath => Environment.GetEnvironmentVariable(ReceiptsVariable) is { Length: > 0 } folder
+        ? Path.GetFullPath(Path.Combine(Root, folder))
+        : ReceiptsPath;
+
     /// <summary>What is on disk for a file now: whether it exists, its length and SHA-256 (lower-case hex).</summary>
     public EstateFileInfo Describe(EstateFile file)
     {

@@ -164,7 +164,7 @@ public static partial class RelocationLifecycle
 
     private static string LedgerLabel(EstateModel estate)
     {
-        var full = Path.Combine(estate.Layout.ReceiptsPath, "ledger.jsonl");
+        var full = Path.Combine(estate.Layout.ActiveReceiptsPath, Receipts.ReceiptStore.LedgerFileName);
         return Path.GetRelativePath(estate.Layout.Root, full).Replace('\\', '/');
     }
 
