@@ -60,13 +60,9 @@ systemctl daemon-reload && systemctl start ir-bookmarks
     Set-TestSshTargets -Root $rbRoot -Default (ConvertTo-TestSshServer $core -UserKeyPath $set.UserKeyPath) `
         -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker'
 
-    Write-DemoStep 'The move: bookmarks to app-core (SSOTs, status, health-gated promotion), then the old instance retired'
-    foreach ($edit in @(@{ File = 'ops/governance/STACK_REGISTRY.yaml'; Pattern = '(stack_id: bookmarks\n(?:    .*\n)*?    deploy_target: host:)legacy-docker' },
-            @{ File = 'ops/bindings/services.health.yaml'; Pattern = '(- id: bookmarks\n    host: )legacy-docker' })) {
-        Edit-DemoFile $edit.File $edit.Pattern '${1}app-core'
-    }
-    Write-DemoCommand 'Set-RelocationServiceStatus -Root $root -Service bookmarks -Status cutover -Confirm:$false'
-    Set-RelocationServiceStatus -Root $rbRoot -Service bookmarks -Status cutover -Confirm:$false | Format-List Outcome, Summary | Out-Host
+    Write-DemoStep 'The move: bookmarks to app-core (status and SSOTs in one recorded transaction, health-gated promotion), then the old instance retired'
+    Write-DemoCommand 'Set-RelocationServiceStatus -Root $root -Service bookmarks -Status cutover -UpdateSsot -Confirm:$false'
+    Set-RelocationServiceStatus -Root $rbRoot -Service bookmarks -Status cutover -UpdateSsot -Confirm:$false | Format-List Outcome, Summary, @{ n = 'Files'; e = { $_.Files.Path -join ', ' } } | Out-Host
     Write-DemoCommand 'Invoke-RelocationPromotion -Root $root -Service bookmarks -Probes 2 -Interval 0.2'
     Invoke-RelocationPromotion -Root $rbRoot -Service bookmarks -Probes 2 -Interval 0.2 -Confirm:$false | Format-List Outcome, Summary | Out-Host
     $null = $legacy.Run('systemctl stop ir-bookmarks')
@@ -85,6 +81,8 @@ systemctl daemon-reload && systemctl start ir-bookmarks
     $receipt | Out-Host
     Write-Host "legacy-docker serves: $(Get-DemoHttp $ports['legacy-docker'])"
     Write-Host "app-core's unit: $($core.Run('systemctl is-active ir-bookmarks').Stdout.Trim())"
+    Write-DemoCommand '$receipt.ByteIdentity'
+    $receipt.ByteIdentity | Out-Host
     Write-DemoCommand "Get-Content (Join-Path `$root '$($receipt.IncidentRecord)')"
     Get-Content (Join-Path $rbRoot $receipt.IncidentRecord) | Select-Object -First 24 | Out-Host
 } finally {

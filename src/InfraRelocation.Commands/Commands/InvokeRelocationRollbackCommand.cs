@@ -131,8 +131,9 @@ public sealed class InvokeRelocationRollbackCommand : RemoteCmdlet
             }
         }
 
-        var preview = TransitionExecutor.Preview(Layout, _ => RollbackExecutor.RevertPlan(journal));
-        if (!ShouldProcess(Describe(journal, preview.Diff), $"Roll back {name} from {journal.NewHost} to {journal.RollbackTo}?", "Invoke-RelocationRollback"))
+        // A resumed rollback whose values are already written back (its revert step ran) has no diff left to show.
+        var preview = RollbackExecutor.RevertWritten(Layout.Root, journal) ? null : TransitionExecutor.Preview(Layout, _ => RollbackExecutor.RevertPlan(journal));
+        if (!ShouldProcess(Describe(journal, preview?.Diff ?? ""), $"Roll back {name} from {journal.NewHost} to {journal.RollbackTo}?", "Invoke-RelocationRollback"))
         {
             foreach (var row in RollbackExecutor.Records(journal))
             {
@@ -141,7 +142,7 @@ public sealed class InvokeRelocationRollbackCommand : RemoteCmdlet
             run.Mode = RunMode.Preview;
             EmitReceipt(run, RollbackExecutor.Receipt(journal, ReceiptOutcome.Previewed, $"Preview of the rollback of {name}: nothing was sent or written") with
             {
-                Diff = preview.Diff, Changes = preview.Changes, Mode = RunMode.Preview,
+                Diff = preview?.Diff ?? "", Changes = preview?.Changes ?? [], Mode = RunMode.Preview,
             });
             return true;
         }

@@ -26,6 +26,13 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
     [ArgumentCompleter(typeof(StatusCompleter))]
     public string Status { get; set; } = "";
 
+    /// <summary>
+    /// The stack registry's deploy_target and the health binding's host follow in the same transaction (as the service
+    /// registry always does), so the receipt records their values before the move: what Invoke-RelocationRollback writes back.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter UpdateSsot { get; set; }
+
     /// <summary>Each piped item is its own transaction: a refused item is a non-terminating error.</summary>
     protected override bool StopOnItemError => false;
 
@@ -42,7 +49,7 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
                 $"'{Status}' is not a service status. Valid: the protocol's planned, cutover, migrated, complete, and shadow, applied (= migrated), rolled-back (or RolledBack).", Status);
             return;
         }
-        var request = new ServiceTransitionRequest(Service, status.Value) { Force = Force };
+        var request = new ServiceTransitionRequest(Service, status.Value) { Force = Force, UpdateSsot = UpdateSsot };
         Transition(
             new ServiceStatusReceipt { Subject = Service, Service = Service, After = ServiceStatusMachine.Yaml(status.Value) },
             (estate, env) => TransitionPlanner.PlanService(estate, request, env),

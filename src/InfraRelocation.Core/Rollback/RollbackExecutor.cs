@@ -10,6 +10,7 @@ using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
+using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Rollback;
 
@@ -56,6 +57,9 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
             }
             cancellationToken.ThrowIfCancellationRequested();
             var started = DateTimeOffset.UtcNow;
+            // The journal shows the step started before it does anything: a run killed inside it leaves that trace.
+            journal = journal.With(planned with { State = BootstrapStepState.Planned, StartedUtc = started, EndedUtc = null });
+            journal.Save(context.Layout);
             JournalStep step;
             if (planned.Remote)
             {
@@ -67,7 +71,7 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
                 {
                     "route" => (ManualRoute(planned, journal), null, journal),
                     "revert" => Revert(planned, journal),
-                    "gates" => (Gates(planned), null, journal),
+                    "gates" => (Gates(planned, journal), null, journal),
                     "document" => Document(planned, journal),
                     _ => throw new InvalidOperationException($"Unknown rollback step {planned.Name}."),
                 };
@@ -124,6 +128,16 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
     {
         var root = context.Layout.Root;
         var boundary = new EstateBoundary(root);
+        try
+        {
+            // A revert killed inside its commit left a transaction journal: undo (or finish) it before judging the values.
+            using var lease = EstateLease.Acquire(root, $"Invoke-RelocationRollback {journal.Service}", context.LeaseWait);
+            EstateTransaction.Recover(lease);
+        }
+        catch (RelocationException ex)
+        {
+            return (planned with { State = BootstrapStepState.Failed, Evidence = $"{ex.ErrorId}: {ex.Message} Nothing was written." }, null, journal);
+        }
         if (journal.Reverts.All(r => HasValue(boundary, r)))
         {
             var identity = ByteIdentity(boundary, journal);
@@ -176,6 +190,14 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         Summary = $"Rollback of {journal.Service}: write back {journal.Reverts.Count} SSOT value(s) from before the move",
     };
 
+    /// <summary>Every value of the revert holds its value before the move (the revert step ran, or is not needed).</summary>
+    public static bool RevertWritten(string root, RollbackJournal journal)
+    {
+        ArgumentNullException.ThrowIfNull(journal);
+        var boundary = new EstateBoundary(root);
+        return journal.Reverts.All(r => HasValue(boundary, r));
+    }
+
     private static bool HasValue(EstateBoundary boundary, RevertEdit edit)
     {
         var full = boundary.Resolve(edit.File);
@@ -212,9 +234,20 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         return Encoding.UTF8.GetBytes(text[..at] + (end < 0 ? "" : text[(end + 1)..]));
     }
 
-    private JournalStep Gates(JournalStep planned)
+    /// <summary>D35 and D37 on the estate as written, read under the lease (never a transaction's half-written files).</summary>
+    private JournalStep Gates(JournalStep planned, RollbackJournal journal)
     {
-        var estate = EstateLoader.Load(context.Layout);
+        EstateModel estate;
+        try
+        {
+            using var lease = EstateLease.Acquire(context.Layout.Root, $"Invoke-RelocationRollback {journal.Service} (gates)", context.LeaseWait);
+            EstateTransaction.Recover(lease);
+            estate = EstateLoader.Load(context.Layout);
+        }
+        catch (RelocationException ex)
+        {
+            return planned with { State = BootstrapStepState.Failed, Evidence = $"{ex.ErrorId}: {ex.Message}" };
+        }
         var options = new GateOptions { Now = DateTimeOffset.UtcNow };
         var results = new[] { GateRunner.Evaluate(estate, GateIds.Parity, options), GateRunner.Evaluate(estate, GateIds.Placement, options) };
         var errors = results.SelectMany(r => r.Findings).Where(f => f.Severity == FindingSeverity.Error).ToList();
@@ -232,17 +265,19 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
     private (JournalStep, RollbackReceipt?, RollbackJournal) Document(JournalStep planned, RollbackJournal journal)
     {
         var boundary = new EstateBoundary(context.Layout.Root);
-        if (File.Exists(boundary.Resolve(journal.IncidentPath)))
-        {
-            return (planned with { State = BootstrapStepState.Unchanged, Evidence = $"{journal.IncidentPath} is written" }, null, journal);
-        }
-        var done = planned with { State = BootstrapStepState.Done, Evidence = $"incident record {journal.IncidentPath}", StartedUtc = DateTimeOffset.UtcNow, EndedUtc = DateTimeOffset.UtcNow };
+        var done = planned with { State = BootstrapStepState.Done, Evidence = $"incident record {journal.IncidentPath}",
+            StartedUtc = journal.Steps.First(s => s.Order == planned.Order).StartedUtc, EndedUtc = DateTimeOffset.UtcNow };
         var final = journal.With(done);
         RollbackReceipt? recorded = null;
         try
         {
             using var lease = EstateLease.Acquire(context.Layout.Root, $"Invoke-RelocationRollback {journal.Service}", context.LeaseWait);
+            // Begin undoes (or finishes) a document step killed inside its commit, so the record is judged after that.
             using var tx = EstateTransaction.Begin(lease);
+            if (File.Exists(boundary.Resolve(journal.IncidentPath)))
+            {
+                return (planned with { State = BootstrapStepState.Unchanged, Evidence = $"{journal.IncidentPath} is written" }, null, journal);
+            }
             tx.Stage(journal.IncidentPath, Encoding.UTF8.GetBytes(IncidentRecord.Render(final)));
             tx.Commit(new CommitReceipt
             {

@@ -37,6 +37,8 @@ public sealed record ServiceTransitionRequest(string Service, ServiceStatus Targ
     public bool Force { get; init; }
     /// <summary>Set by Invoke-RelocationPromotion after its health probes passed.</summary>
     public bool ViaPromotion { get; init; }
+    /// <summary>-UpdateSsot: the stack registry's deploy_target and the health binding's host follow in the same transaction.</summary>
+    public bool UpdateSsot { get; init; }
 }
 
 /// <summary>Set-RelocationVmTarget: status and addresses of one VM target.</summary>
@@ -384,6 +386,10 @@ public static class TransitionPlanner
         if (target != ServiceStatus.Planned && expectedHost is not null)
         {
             RegistryFollows(estate, manifest, service, after, expectedHost, edits, findings);
+            if (request.UpdateSsot)
+            {
+                SsotsFollow(estate, service with { Status = target, StatusText = after }, edits);
+            }
         }
         return new TransitionPlan
         {
@@ -430,6 +436,25 @@ public static class TransitionPlanner
             return;
         }
         edits.Add(new PlannedEdit(registry.File, YamlEdit.Set($"services.{service.Service}.host", expectedHost, expected: host)));
+    }
+
+    /// <summary>
+    /// -UpdateSsot: the host pointers D35 checks besides the service registry (the stack's deploy_target, the health
+    /// endpoint's host) are written in the move's own transaction, so its receipt records their values and the files'
+    /// digests before the move: what Invoke-RelocationRollback writes back. A surface that is not one scalar to set
+    /// (a missing entry, a device row) stays with the operator; the mutation guard still judges the estate after.
+    /// </summary>
+    private static void SsotsFollow(EstateModel estate, ServiceMove moved, List<PlannedEdit> edits)
+    {
+        foreach (var item in ImpactAnalyzer.Check(EstateIndex.For(estate), moved, includePlacement: false, includeSatisfied: false).Select(c => c.Item))
+        {
+            if (item.Satisfied || item.Surface is not (ParitySurface.StackRegistry or ParitySurface.HealthBindings) || item.CurrentValue is null || item.RequiredValue is null
+                || edits.Any(e => e.File == item.File && e.Edit.Path == item.DocumentPath))
+            {
+                continue;
+            }
+            edits.Add(new PlannedEdit(item.File, YamlEdit.Set(item.DocumentPath, item.RequiredValue, expected: item.CurrentValue)));
+        }
     }
 
     private static void RollbackWindow(RelocationManifest manifest, ServiceMove service, ServiceStatus current, ServiceTransitionRequest request,

@@ -200,6 +200,22 @@ public sealed class TransitionPlannerTests : IDisposable
     }
 
     [Fact]
+    public void UpdateSsotMovesTheStackTargetAndHealthHostInTheSameTransition()
+    {
+        var without = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("bookmarks", ServiceStatus.Shadow), Env());
+        Assert.DoesNotContain(without.Edits, e => e.File != SampleCopy.Manifest && e.File != SampleCopy.Registry);
+
+        var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("bookmarks", ServiceStatus.Shadow) { UpdateSsot = true }, Env());
+        Assert.False(plan.Blocked);
+        var ssot = plan.Edits.Where(e => e.File != SampleCopy.Manifest && e.File != SampleCopy.Registry).Select(e => (e.File, e.Edit.Value, e.Edit.Expected)).ToList();
+        Assert.Equal(
+            [("ops/governance/STACK_REGISTRY.yaml", "host:app-core", "host:legacy-docker"),
+             ("ops/bindings/services.health.yaml", "app-core", "legacy-docker")],
+            ssot);
+        Assert.Equal(without.Edits.Count + 2, plan.Edits.Count);
+    }
+
+    [Fact]
     public void CutoverStatusNeedsRelocationStateAndApproval()
     {
         var plan = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Cutover), Env());
