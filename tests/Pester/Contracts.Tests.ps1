@@ -227,6 +227,9 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     # A preview still probes (read-only); without private namespaces the machine-id differs and it is refused.
                     Run = { param($Root) Set-HypervisorHostname -Root $Root -HostId pve-fra1-a -NewName pve-renamed -WhatIf -ErrorAction SilentlyContinue }
                     RequiresIsolation = $true
+                    # The fixture's sshd has no /etc/pve/nodes: the read-only survey refuses (HypervisorRenameNotANode) and
+                    # records that in preview mode. A previewed rename of a node: HypervisorRename.Tests.ps1.
+                    Outcome = 'Blocked'
                 }
                 'Set-RelocationServiceStatus' = @{ Run = { param($Root) Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status shadow -WhatIf } }
                 'Set-RelocationState'         = @{ Run = { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -WhatIf } }
@@ -260,7 +263,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 $new = @(Get-Ledger $root | Select-Object -Skip $ledgerBefore)
                 $new.Count | Should -BeGreaterOrEqual 1
                 $new.receipt.Mode | Sort-Object -Unique | Should -Be 'Preview'
-                $new.receipt.Outcome | Sort-Object -Unique | Should -Be 'Previewed'
+                $new.receipt.Outcome | Sort-Object -Unique | Should -Be $(if ($inv.Outcome) { $inv.Outcome } else { 'Previewed' })
             }
         }
     }

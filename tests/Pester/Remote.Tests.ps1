@@ -307,19 +307,21 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             $script:impostor = Start-TestSshServer -Name hv-impostor -Hostname pve-fra1-b -MachineId ([guid]::NewGuid().ToString('N'))
             $script:hroot = New-RemoteEstate -Name hostname -Map @{ 'pve-fra1-a' = $renamed; 'pve-fra1-b' = $impostor }
         }
-        It '-WhatIf probes and shows the change without making it' {
-            $r = Set-HypervisorHostname -Root $hroot -HostId pve-fra1-a -WhatIf
-            $r.Outcome | Should -Be 'Previewed'
-            $r.PreviousName | Should -Be 'pve-old'
-            $r.MachineId | Should -Be $pins['pve-fra1-a']
-            (Get-Content -Raw $renamed.HostnameFile).Trim() | Should -Be 'pve-old'
+        It 'refuses a host not laid out as a Proxmox node (no node directory under /etc/pve/nodes), even under -WhatIf; nothing changed' {
+            # The rename itself is tested on a real Debian machine laid out like a node (HypervisorRename.Tests.ps1).
+            foreach ($whatIf in $true, $false) {
+                $err = $null
+                $r = Set-HypervisorHostname -Root $hroot -HostId pve-fra1-a -WhatIf:$whatIf -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+                $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameNotANode,InfraRelocation.Commands.Commands.SetHypervisorHostnameCommand'
+                $r.Outcome | Should -Be 'Blocked'
+                $r.PreviousName | Should -Be 'pve-old'
+                $r.MachineId | Should -Be $pins['pve-fra1-a']
+                (Get-Content -Raw $renamed.HostnameFile).Trim() | Should -Be 'pve-old'
+            }
         }
-        It 'sets the hostname inside the fixture namespace' {
-            $r = Set-HypervisorHostname -Root $hroot -HostId pve-fra1-a -Confirm:$false
-            $r.Outcome | Should -Be 'Succeeded'
-            $r.ReportedName | Should -Be 'pve-fra1-a'
-            (Get-Content -Raw $renamed.HostnameFile).Trim() | Should -Be 'pve-fra1-a'
-            (Set-HypervisorHostname -Root $hroot -HostId pve-fra1-a -Confirm:$false).Outcome | Should -Be 'Unchanged'
+        It 'refuses a node name with dots before connecting' {
+            { Set-HypervisorHostname -Root $hroot -HostId pve-fra1-a -NewName pve-new.example.net -Confirm:$false -ErrorAction Stop } |
+                Should -Throw -ErrorId 'HostnameInvalid,*'
         }
         It 'refuses a host whose machine-id is not the pinned one' {
             { Set-HypervisorHostname -Root $hroot -HostId pve-fra1-b -NewName pve-new -Confirm:$false -ErrorAction Stop } |

@@ -79,21 +79,13 @@ try {
     Write-DemoCommand 'Test-HypervisorIdentity -Root $root -Live'
     Test-HypervisorIdentity -Root $remoteRoot -Live | Select-Object -Last 1 | Format-List Capability, Outcome, Summary | Out-Host
 
-    # Renaming runs for real only where each hypervisor sshd has its own UTS and mount namespaces (root):
-    # never on this machine's own hostname.
-    $hv = $map['pve-ams1-a']
-    Write-DemoStep 'Set a hypervisor hostname: the machine-id is asserted against the pin first (-WhatIf still probes)'
-    Write-DemoCommand 'Set-HypervisorHostname -Root $root -HostId pve-ams1-a -NewName pve-ams1-a-new -WhatIf'
-    Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-a-new -WhatIf | Out-Null
-    if ($hv.IsolatesIdentity) {
-        Write-DemoCommand 'Set-HypervisorHostname -Root $root -HostId pve-ams1-a -NewName pve-ams1-a-new -Confirm:$false'
-        Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-a-new -Confirm:$false |
-            Format-List Outcome, Summary, PreviousName, ReportedName, Method | Out-Host
-        Write-DemoCommand 'Test-HypervisorIdentity -Root $root -Live   # the renamed node no longer matches its host id'
-        Test-HypervisorIdentity -Root $remoteRoot -Live | Where-Object { $_ -is [InfraRelocation.RelocationFinding] } |
-            Format-Table Severity, RuleId, Subject, Message -Wrap | Out-Host
-        Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-a -Confirm:$false | Out-Null
-    }
+    # The sshd stand-ins are not laid out as Proxmox nodes: the rename's read-only survey refuses (the rename itself
+    # runs below, on a real Debian machine laid out like a node).
+    Write-DemoStep 'Rename a hypervisor: the machine-id is asserted against the pin, then a read-only survey (-WhatIf still probes)'
+    Write-DemoCommand 'Set-HypervisorHostname -Root $root -HostId pve-ams1-a -NewName pve-ams1-b -WhatIf   # an sshd stand-in: no /etc/pve/nodes'
+    Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-b -WhatIf -ErrorVariable renameErr -ErrorAction SilentlyContinue |
+        Format-List Outcome, Summary | Out-Host
+    $renameErr | ForEach-Object { Write-Host "error $($_.FullyQualifiedErrorId)" }
 
     # Bootstrap for real: a Debian 12 machine with systemd as PID 1 (systemd-nspawn), when the kernel allows it.
     . (Join-Path $RepoRoot 'tests/Pester/MachineFixture.ps1')
@@ -124,6 +116,24 @@ try {
                 Format-List Outcome, Summary | Out-Host
             Write-DemoCommand 'Get-VmReadiness -Root $root -Hostname app-core -Profile debian-demo-v1'
             Get-VmReadiness -Root $remoteRoot -Hostname app-core -Profile debian-demo-v1 | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] } | Out-Host
+
+            Write-DemoStep 'Rename a standalone Proxmox node (Proxmox''s documented procedure) on the Debian machine laid out like one: no pmxcfs, no pvecm'
+            $debian.Run("mkdir -p /etc/pve/nodes/app-core && echo '{}' > /etc/pve/nodes/app-core/lrm_status && " +
+                "printf '127.0.0.1 localhost\n10.0.0.9 app-core.int.example.net app-core\n' > /etc/hosts").ExitCode | Out-Null
+            $policy = Join-Path $remoteRoot 'ops/bindings/infra.placement.policy.yaml'
+            (Get-Content -Raw $policy) -replace $pins['pve-ams1-a'], $debian.MachineId | Set-Content -NoNewline $policy
+            $asNode = ConvertTo-TestSshServer $debian -UserKeyPath $machines.UserKeyPath
+            $nodeMap = @{} + $map
+            $nodeMap['pve-ams1-a'] = $asNode
+            Set-TestSshTargets -Root $remoteRoot -Default $asNode -Map $nodeMap
+            Write-DemoCommand '(Set-HypervisorHostname -Root $root -HostId pve-ams1-a -WhatIf).Files'
+            (Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -WhatIf).Files | Out-Host
+            Write-DemoCommand 'Set-HypervisorHostname -Root $root -HostId pve-ams1-a -Confirm:$false'
+            $renamed = Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -Confirm:$false
+            $renamed.Steps | Format-Table Step, State, Evidence -Wrap | Out-Host
+            $renamed | Format-List Outcome, Summary, Files | Out-Host
+            Write-DemoCommand '(on the machine) cat /etc/hostname /etc/hosts; ls /etc/pve/nodes'
+            $debian.Run('cat /etc/hostname /etc/hosts; ls /etc/pve/nodes').Stdout | Out-Host
         } finally { $machines.Dispose() }
     }
 }

@@ -1,15 +1,19 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
 using InfraRelocation.Commands.Completers;
+using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Receipts;
+using InfraRelocation.Remote;
 
 namespace InfraRelocation.Commands.Commands;
 
 /// <summary>
-/// Set-HypervisorHostname: sets a hypervisor's hostname after proving over SSH that its machine-id is the one the
-/// placement policy pins (capability infra.hypervisor.hostname.set). -WhatIf still probes.
+/// Set-HypervisorHostname: renames a standalone Proxmox node the documented way (hosts, hostname, node directory,
+/// certificate; docs/design/hypervisor-rename.md) after proving over SSH that its machine-id is the one the placement
+/// policy pins (capability infra.hypervisor.hostname.set). Refuses a cluster member or a node with guests. -WhatIf
+/// still probes and surveys (read-only).
 /// </summary>
 [Cmdlet(VerbsCommon.Set, "HypervisorHostname", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(HostnameChangeReceipt))]
@@ -30,7 +34,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
     {
         var estate = LoadEstate();
         var name = NewName ?? HostId;
-        Run(() => HypervisorProbe.ValidateHostname(name));
+        Run(() => HypervisorRename.ValidateNodeName(name));
         var run = BeginRun("infra.hypervisor.hostname.set", RunMode.Execute);
         run.RecordInputs(estate.InputDigests);
         if (estate.Policy?.Hosts.GetValueOrDefault(HostId) is not { IsProxmox: true } host)
@@ -69,26 +73,73 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
             return;
         }
         var before = Run(() => probe.GetAwaiter().GetResult());
-        receipt = receipt with { PreviousName = before.NodeName, MachineId = before.MachineId };
+        var oldName = before.Hostname;
+        receipt = receipt with { PreviousName = oldName, MachineId = before.MachineId };
         if (host.MachineId is null)
             WriteWarning($"{HostId} has no pinned machine_id in the placement policy: the host's identity could not be asserted (it reports {before.MachineId ?? "no machine-id"}).");
 
-        var action = before.NodeName == name
-            ? $"Keep hostname '{name}' (already set)"
-            : $"Set hostname from '{before.NodeName}' to '{name}' (hostnamectl, else /etc/hostname + hostname; /etc/hosts and /etc/pve/nodes are not touched)";
+        // Read-only survey first: a cluster member, guests or a missing node directory stop it here, nothing changed.
+        var survey = HypervisorRename.ParseSurvey(Pump($"Survey {HostId}", (_, ct) =>
+            Pool.RunAsync(endpoint, HypervisorRename.SurveyCommand(oldName, name), cancellationToken: ct)).EnsureSuccess().Stdout);
+        if (HypervisorRename.Refusal(HostId, oldName, name, survey) is { } refused)
+        {
+            run.Mode = RunMode.Preview;
+            EmitReceipt(run, receipt with
+            {
+                Outcome = ReceiptOutcome.Blocked,
+                Findings = [PreflightRunner.Finding("IDENTITY.RenameRefused", true, refused.Message, null, null, HostId)],
+                Summary = $"{HostId}: refused: {refused.Message}",
+            });
+            // Not terminating: the receipt above is the record, and the next piped host is still tried.
+            WriteRelocationError(refused);
+            return;
+        }
+        var plan = Run(() => HypervisorRename.Plan(oldName, name, survey));
+        var steps = plan.Select(p => p.Step).ToList();
+        var preview = BootstrapExecutor.Preview(HostId, steps);
+        var files = HypervisorRename.FilesOf(plan, preview);
+
+        var action = oldName == name
+            ? $"Check that node '{name}' is fully renamed (hosts, hostname, node directory, certificates)"
+            : $"Rename Proxmox node '{oldName}' to '{name}', changing {string.Join("; ", files)}";
         if (!ShouldProcess($"{HostId} ({PreflightRunner.Address(endpoint)}, machine-id {before.MachineId ?? "unknown"})", action))
         {
             run.Mode = RunMode.Preview;
-            EmitReceipt(run, receipt with { Outcome = ReceiptOutcome.Previewed, Summary = $"{HostId}: would {action[0..1].ToLowerInvariant()}{action[1..]}; nothing changed" });
+            EmitReceipt(run, receipt with
+            {
+                Outcome = ReceiptOutcome.Previewed, Steps = preview, Files = files,
+                Summary = oldName == name ? $"{HostId}: would check that node '{name}' is fully renamed; nothing changed"
+                    : $"{HostId}: would rename node '{oldName}' to '{name}' ({files.Count} file(s)); nothing changed",
+            });
             return;
         }
-        var change = Pump($"Set hostname {HostId}", (_, ct) => new HypervisorProbe(Pool).SetHostnameAsync(endpoint, name, host.MachineId, ct));
+
+        var (rows, pem, after) = Pump($"Rename {HostId}", async (_, ct) =>
+        {
+            var results = await new BootstrapExecutor(Pool).RunAsync(endpoint, HostId, steps, null, cancellationToken: ct).ConfigureAwait(false);
+            var cert = await Pool.RunAsync(endpoint, HypervisorRename.NodeCertificateCommand(name), cancellationToken: ct).ConfigureAwait(false);
+            var identity = await new HypervisorProbe(Pool).ReadIdentityAsync(endpoint, ct).ConfigureAwait(false);
+            return (results, cert.Succeeded ? cert.Stdout : null, identity);
+        });
+        var settings = Run(() => ProxmoxSettings.Load(Layout));
+        var all = rows.Append(HypervisorRename.EstatePinRow(HostId, rows.Count + 1, settings.Hosts.GetValueOrDefault(HostId), name, pem)).ToList();
+        var failed = all.Where(r => r.State == BootstrapStepState.Failed).ToList();
+        var changed = HypervisorRename.FilesOf(plan, rows);
+        var outcome = failed.Count > 0 || after.NodeName != name ? ReceiptOutcome.Failed : changed.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
         EmitReceipt(run, receipt with
         {
-            ReportedName = change.After.NodeName,
-            Method = change.Method,
-            Outcome = change.Changed ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged,
-            Summary = change.Changed ? $"{HostId}: hostname '{change.Before.NodeName}' → '{change.After.NodeName}' via {change.Method}" : $"{HostId}: hostname already '{name}'",
+            ReportedName = after.NodeName, Steps = all, Files = changed, Outcome = outcome,
+            Method = all.Any(r => r.Step.StartsWith("hostname:", StringComparison.Ordinal) && r.State == BootstrapStepState.Done) ? "pve-rename" : "none",
+            Findings = failed.Select(f => PreflightRunner.Finding("IDENTITY.RenameStepFailed", true, $"{HostId}: {f.Step}: {f.Evidence}", null, null, HostId)).ToList(),
+            Summary = outcome switch
+            {
+                ReceiptOutcome.Succeeded => $"{HostId}: node '{oldName}' renamed to '{after.NodeName}'; {changed.Count} file(s) changed",
+                ReceiptOutcome.Unchanged => $"{HostId}: node already named '{name}'; nothing changed",
+                _ => $"{HostId}: rename to '{name}' incomplete ({failed.Count} step(s) failed; the host reports '{after.NodeName}'); re-run to resume",
+            },
         });
+        foreach (var f in failed)
+            WriteRelocationError(new RelocationException("HypervisorRenameStepFailed", FailureKind.InvalidOperation,
+                $"{HostId}: rename step {f.Step} failed: {f.Evidence}. Re-run to resume: finished steps are checked and skipped.", target: HostId));
     }
 }

@@ -85,10 +85,7 @@ public sealed partial class HypervisorProbe(SshSessionPool pool)
         var before = await AssertIdentityAsync(endpoint, expectedMachineId, cancellationToken).ConfigureAwait(false);
         if (before.NodeName == hostname) return new HostnameChange(before, before, "none");
 
-        var q = $"'{hostname}'"; // validated: letters, digits, dots, hyphens only
-        var set = $"if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname {q} >/dev/null 2>&1; then echo IR_METHOD=hostnamectl; " +
-                  $"else printf '%s\\n' {q} > /etc/hostname && hostname {q} && echo IR_METHOD=fallback; fi";
-        var r = (await pool.RunAsync(endpoint, set, cancellationToken: cancellationToken).ConfigureAwait(false)).EnsureSuccess();
+        var r = (await pool.RunAsync(endpoint, SetHostnameCommand(hostname), cancellationToken: cancellationToken).ConfigureAwait(false)).EnsureSuccess();
         var method = r.Stdout.Contains("IR_METHOD=hostnamectl", StringComparison.Ordinal) ? "hostnamectl" : "fallback";
 
         var after = await ReadIdentityAsync(endpoint, cancellationToken).ConfigureAwait(false);
@@ -96,6 +93,18 @@ public sealed partial class HypervisorProbe(SshSessionPool pool)
             throw new RelocationException("HostnameNotApplied", FailureKind.InvalidOperation,
                 $"Set hostname '{hostname}' on {endpoint} via {method}, but the host now reports '{after.NodeName}'.", target: endpoint.Id);
         return new HostnameChange(before, after, method);
+    }
+
+    /// <summary>
+    /// Sets the hostname with <c>hostnamectl set-hostname</c>, else writes /etc/hostname and runs <c>hostname</c>;
+    /// prints <c>IR_METHOD=hostnamectl|fallback</c>. The name must be valid (<see cref="ValidateHostname"/>).
+    /// </summary>
+    public static string SetHostnameCommand(string hostname)
+    {
+        ValidateHostname(hostname);
+        var q = $"'{hostname}'"; // validated: letters, digits, dots, hyphens only
+        return $"if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname {q} >/dev/null 2>&1; then echo IR_METHOD=hostnamectl; " +
+               $"else printf '%s\\n' {q} > /etc/hostname && hostname {q} && echo IR_METHOD=fallback; fi";
     }
 
     /// <summary>Throws <c>HostnameInvalid</c> unless <paramref name="name"/> is a valid RFC 1123 host name.</summary>

@@ -48,4 +48,8 @@ public sealed record HostnameChangeReceipt : RelocationReceipt
     public string? PinnedMachineId { get; init; }
     /// <summary><c>hostnamectl</c>, <c>fallback</c>, <c>none</c> (already set) or null (not run).</summary>
     public string? Method { get; init; }
+    /// <summary>The rename's steps (hosts, hostname, node directory, certificates, the estate's node pin) and their states.</summary>
+    public IReadOnlyList<BootstrapStepResult> Steps { get; init; } = [];
+    /// <summary>Every file the rename changed on the node (under -WhatIf: every file it would change); a move reads <c>old → new</c>.</summary>
+    public IReadOnlyList<string> Files { get; init; } = [];
 }
