@@ -173,7 +173,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     # A hand edit to adopt: the state a receipt set, changed back by hand.
                     Setup = {
                         param($Root)
-                        Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Confirm:$false | Out-Null
+                        Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Force -Reason 'contract test: checklist forced' -Confirm:$false | Out-Null
                         Edit-EstateFile $Root $Manifest '^  state: "cutover"' '  state: "preflight"'
                     }
                     Run   = { param($Root) Approve-RelocationEdit -Root $Root -ApprovedBy cab-chair -WhatIf }
@@ -215,7 +215,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     # A recorded move to roll back (the base estate's SSOTs are ready for bookmarks).
                     Setup = {
                         param($Root)
-                        Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Confirm:$false | Out-Null
+                        Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Force -Reason 'contract test: checklist forced' -Confirm:$false | Out-Null
                         Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status cutover -Confirm:$false | Out-Null
                         # How the service is stopped, started and restored (the registry's rollback commands).
                         Edit-EstateFile $Root 'ops/governance/SERVICE_REGISTRY.yaml' '^(    compose: /opt/stacks/bookmarks/docker-compose.yml\r?\n)' (
@@ -232,7 +232,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                     Outcome = 'Blocked'
                 }
                 'Set-RelocationServiceStatus' = @{ Run = { param($Root) Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status shadow -WhatIf } }
-                'Set-RelocationState'         = @{ Run = { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -WhatIf } }
+                'Set-RelocationState'         = @{ Run = { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Force -Reason 'contract test: checklist forced' -WhatIf } }
                 'Repair-RelocationReceiptChain' = @{ Ledger = $false; Run = { param($Root) Repair-RelocationReceiptChain -Root $Root -WhatIf } }
                 'Set-RelocationVmTarget'      = @{ Run = { param($Root) Set-RelocationVmTarget -Root $Root -Hostname files-core -Status ready -Address 192.0.2.116 -WhatIf } }
             }

@@ -132,6 +132,14 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
       require_backup_binding: true
 "@
         Edit-Manifest '(hostname: "files-core"(?:\n    .*)*?\n    profile: )"docker-host-v2"' '$1"runbook-v1"'
+        # The runbook's first phase moves file-sync and photo-library to files-core, the VM it provisions (the sample's
+        # phases follow it), so that phase's VM targets are files-core alone. The relocation starts in planning and
+        # leaves it through Set-RelocationState (a Pre-Cutover item).
+        $path = Join-Path $root $Manifest
+        [IO.File]::WriteAllText($path, [regex]::Replace([IO.File]::ReadAllText($path), '(?m)^(    phase: )(\d+)', { param($m) $m.Groups[1].Value + ([int]$m.Groups[2].Value + 1) }))
+        Edit-Manifest '(- service: "file-sync"(?:\n(?!  - ).*)*?\n    phase: )\d+' '${1}1'
+        Edit-Manifest '(- service: "photo-library"(?:\n(?!  - ).*)*?\n    phase: )\d+' '${1}1'
+        Edit-Manifest '^  state: "preflight"' '  state: "planning"'
     }
 
     AfterAll {
@@ -243,6 +251,25 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         Assert-Ledger
     }
 
+    It '5. state transition planning -> preflight; the read checks run again after the VM work; the impact review confirmed' {
+        $p = Set-RelocationState -Root $root -State preflight -Confirm:$false
+        $p.Outcome | Should -Be 'Succeeded'
+        $p.Before | Should -Be 'planning'
+        Expect 'Set-RelocationState/Succeeded'
+        # Provisioning wrote the manifest (status, address): the read checks run again so that their evidence
+        # describes it as it is now (the checklist counts a receipt only while the files it read are unchanged).
+        (Test-PlacementPolicy -Root $root | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
+        (Test-HypervisorIdentity -Root $root -Live -Timeout 5 | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
+        (Get-RelocationImpact -Root $root | Where-Object { $_ -is [InfraRelocation.Receipts.RelocationReceipt] }).Outcome | Should -Be 'Passed'
+        (Invoke-RelocationPreflight -Root $root -Timeout 5 | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }).Outcome | Should -Be 'Passed'
+        (Invoke-RelocationParity -Root $root | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
+        Expect 'Test-PlacementPolicy/Passed', 'Test-HypervisorIdentity/Passed', 'Get-RelocationImpact/Passed', 'Invoke-RelocationPreflight/Passed', 'Invoke-RelocationParity/Passed'
+        $c = Confirm-RelocationChecklistItem -Root $root -Item ImpactReviewed -ConfirmedBy $Approver -Evidence 'https://tickets.example/CAB-2026-118'
+        $c.Outcome | Should -Be 'Succeeded'
+        Expect 'Confirm-RelocationChecklistItem/Succeeded'
+        Assert-Ledger
+    }
+
     It '5. the cutover guard refuses without a preflight receipt and with a failed one' {
         $Err = "TransitionBlocked,$Ns.SetRelocationStateCommand"
         # No ledger at all.
@@ -264,15 +291,27 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         Assert-Ledger   # the runbook estate's ledger is untouched
     }
 
-    It '5. VM target ready, then cutover approved by someone else, on the real preflight receipt' {
+    It '5. VM target ready, then cutover approved by someone else, on a complete Pre-Cutover checklist' {
+        # files-core passed readiness but its status is still provisioned: cutover is refused, naming that item alone.
+        $e = { Set-RelocationState -Root $root -State cutover -ApprovedBy $Approver -Confirm:$false } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        @($e.Exception.Findings | Where-Object Severity -EQ 'Error').Subject | Should -Be @('PRE.VmReady')
+        $e.Exception.Message | Should -Match 'PRE\.VmReady \(.*\) is Missing: Phase 1: files-core: readiness .* passed, but its status is provisioned, not ready\. Complete it with: Set-RelocationVmTarget -Hostname files-core -Status ready'
+        Expect 'Set-RelocationState/Blocked'
+
         $v = Set-RelocationVmTarget -Root $root -Hostname files-core -Status ready
         $v.Outcome | Should -Be 'Succeeded'
         Expect 'Set-RelocationVmTarget/Succeeded'
         ((Read-Manifest).VmTargets | Where-Object Hostname -EQ files-core).StatusText | Should -Be 'ready'
 
         [Environment]::UserName | Should -Not -Be $Approver
+        # Every Pre-Cutover item is Done from the runs above, the approval aside (the cutover transition records it).
+        $pre = @(Get-RelocationChecklist -Root $root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] })
+        $pre | Where-Object { $_.State -ne 'Done' -and $_.Id -ne 'PRE.Approval' } | ForEach-Object { "$($_.Id) $($_.State): $($_.Evidence)" } | Should -BeNullOrEmpty
+        ($pre | Where-Object Id -EQ 'PRE.VmReady').Evidence | Should -Match '^Phase 1: files-core: ready, '
+        Expect 'Get-RelocationChecklist/Failed'   # the approval is still missing
         $s = Set-RelocationState -Root $root -State cutover -ApprovedBy $Approver -Confirm:$false
         $s.Outcome | Should -Be 'Succeeded'
+        $s.OverrideReason | Should -BeNullOrEmpty
         $s.Before | Should -Be 'preflight'
         $s.After | Should -Be 'cutover'
         $s.Overrides | Should -BeNullOrEmpty
@@ -280,6 +319,8 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $active = (Read-Manifest).ActiveRelocation
         $active.StateText | Should -Be 'cutover'
         $active.ApprovedBy | Should -Be $Approver
+        (Get-RelocationChecklist -Root $root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] }).State | Sort-Object -Unique | Should -Be 'Done'
+        Expect 'Get-RelocationChecklist/Passed'
         Assert-Ledger
     }
 

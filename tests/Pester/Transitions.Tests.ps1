@@ -10,6 +10,9 @@ BeforeAll {
     $script:Ns = 'InfraRelocation.Commands.Commands'
     # The receipts carry the parity-pending warnings; keep the test output readable.
     $script:WarningPreference = 'SilentlyContinue'
+    # Tests whose subject is another guard enter a state with its checklist forced, on the record (the checklist
+    # guard's own scenarios are in 'The state guards use the checklists').
+    $script:Forced = @{ Force = $true; Reason = 'test: the checklist guard is not the subject of this test' }
 
     # The preflight evidence cutover needs comes from the real preflight against loopback hosts, run once on a
     # template estate; each test gets a copy of it (files and ledger, byte for byte).
@@ -72,7 +75,7 @@ Describe '-WhatIf' {
         $root = New-TransitionEstate
         $before = Get-Snapshot $root
         $ledger = Get-LedgerCount $root
-        $whatIf = Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -WhatIf 6>&1 | Out-String
+        $whatIf = Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair @Forced -WhatIf 6>&1 | Out-String
         $receipt = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -WhatIf
         Set-RelocationVmTarget -Root $root -Hostname files-core -Status ready -Address 192.0.2.116 -WhatIf | Out-Null
         Compare-Object @($before.Keys) @((Get-Snapshot $root).Keys) | Should -BeNullOrEmpty
@@ -99,7 +102,7 @@ Describe '-Confirm' {
     It 'prompts by default for cutover (a non-interactive session cannot answer, so nothing is written)' {
         $root = New-TransitionEstate
         $before = [IO.File]::ReadAllBytes((Join-Path $root $Manifest))
-        $run = Invoke-InFreshPwsh { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair } -ArgumentList $root
+        $run = Invoke-InFreshPwsh { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Force -Reason test } -ArgumentList $root
         $run.ExitCode | Should -Be 1
         $run.Errors | Should -Match 'NonInteractive|prompt'
         [IO.File]::ReadAllBytes((Join-Path $root $Manifest)) | Should -Be $before
@@ -107,12 +110,12 @@ Describe '-Confirm' {
 
     It 'does not prompt with -Confirm:$false or $ConfirmPreference = None' {
         $root = New-TransitionEstate
-        $run = Invoke-InFreshPwsh { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Confirm:$false } -ArgumentList $root
+        $run = Invoke-InFreshPwsh { param($Root) Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Force -Reason test -Confirm:$false } -ArgumentList $root
         $run.ExitCode | Should -Be 0 -Because $run.Errors
         $run.Output[0].Outcome.ToString() | Should -Be 'Succeeded'
 
         $root = New-TransitionEstate
-        $run = Invoke-InFreshPwsh { param($Root) $ConfirmPreference = 'None'; Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair } -ArgumentList $root
+        $run = Invoke-InFreshPwsh { param($Root) $ConfirmPreference = 'None'; Set-RelocationState -Root $Root -State cutover -ApprovedBy cab-chair -Force -Reason test } -ArgumentList $root
         $run.ExitCode | Should -Be 0 -Because $run.Errors
     }
 
@@ -154,7 +157,7 @@ Describe 'Illegal transitions' {
     It 'self-approval is refused unless -AllowSelfApproval' {
         $r = New-TransitionEstate
         { Set-RelocationState -Root $r -State cutover -ApprovedBy ([Environment]::UserName) -Confirm:$false } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand"
-        $receipt = Set-RelocationState -Root $r -State cutover -ApprovedBy ([Environment]::UserName) -AllowSelfApproval -Confirm:$false -WarningAction SilentlyContinue
+        $receipt = Set-RelocationState -Root $r -State cutover -ApprovedBy ([Environment]::UserName) -AllowSelfApproval @Forced -Confirm:$false -WarningAction SilentlyContinue
         $receipt.Outcome | Should -Be 'Succeeded'
         $receipt.Overrides | Should -Match 'Self-approval'
     }
@@ -483,7 +486,7 @@ Describe 'The mutation guard (SCHEMA, D35, D37, identity on the estate after the
         $root = New-TransitionEstate
         (Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow).Outcome | Should -Be 'Succeeded'
         (Set-RelocationVmTarget -Root $root -Hostname files-core -Status provisioned).Outcome | Should -Be 'Succeeded'
-        $state = Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Confirm:$false
+        $state = Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair @Forced -Confirm:$false
         $state.Outcome | Should -Be 'Succeeded'
         # Four hand edits, one per controlled field kind.
         Set-ServiceLine $root 'bookmarks' 'planned'
@@ -526,11 +529,80 @@ Describe 'The mutation guard (SCHEMA, D35, D37, identity on the estate after the
     }
 }
 
+Describe 'The state guards use the checklists' {
+    BeforeAll {
+        function Get-LastReceipt([string] $Root) { (Get-Content (Join-Path $Root 'receipts' 'ledger.jsonl') | Select-Object -Last 1 | ConvertFrom-Json).receipt }
+        function Get-Checklist([string] $Root, [string] $Phase) {
+            $items = @{}
+            Get-RelocationChecklist -Root $Root -Phase $Phase | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] } | ForEach-Object { $items[$_.Id] = $_ }
+            $items
+        }
+    }
+
+    It 'cutover blocked: each Pre-Cutover item not done is named with its location and command, a Blocked receipt is recorded, nothing is written; -WhatIf gives the same verdict' {
+        $root = New-TransitionEstate
+        $before = Get-Snapshot $root
+        $err = { Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        $m = $err.Exception.Message
+        $m | Should -Match 'ops/bindings/infra\.relocation\.plan\.yaml:13:10: Error TRANSITION\.ChecklistIncomplete: Entering cutover needs the Pre-Cutover checklist: PRE\.ImpactReviewed \(.*\) is Missing: .* Complete it with: Get-RelocationImpact'
+        # The phase being cut over is phase 1: its services move to app-core and app-web.
+        $m | Should -Match 'PRE\.VmReady \(.*\) is Missing: Phase 1: app-core: no readiness receipt; app-web: no readiness receipt\. Complete it with: Get-VmReadiness -Hostname app-core'
+        $m | Should -Match 'PRE\.VmProvisioned .* Complete it with: New-ProxmoxVm -Hostname app-core'
+        $m | Should -Match 'PRE\.StatePreflight .* Complete it with: Set-RelocationState -State preflight'
+        # The real preflight passed (its items are done); the approval is the transition's own.
+        $m | Should -Not -Match 'PRE\.Preflight |PRE\.BackupsVerified|PRE\.Approval'
+        $m | Should -Match '-Force -Reason'
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+        $last = Get-LastReceipt $root
+        $last.Outcome | Should -Be 'Blocked'
+        ($last.Findings | Where-Object RuleId -EQ 'TRANSITION.ChecklistIncomplete').Subject | Should -Contain 'PRE.VmReady'
+
+        $whatIf = { Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -WhatIf -ErrorAction Stop } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        $whatIf.Exception.Findings.Subject | Sort-Object | Should -Be ($err.Exception.Findings.Subject | Sort-Object)
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+    }
+
+    It 'cutover forced with a reason: written, the items and the reason in the receipt, the checklist shows them Overridden until a step back' {
+        $root = New-TransitionEstate
+        { Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Force -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId "ForceNeedsReason,$Ns.SetRelocationStateCommand"
+        $r = Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Force -Reason 'CAB-118: VMs verified by the platform team' -Confirm:$false
+        $r.Outcome | Should -Be 'Succeeded'
+        $r.OverrideReason | Should -Be 'CAB-118: VMs verified by the platform team'
+        $r.Overrides | Should -Match 'Entered cutover with \d+ Pre-Cutover item\(s\) not done \(.*PRE\.VmReady.*\); reason: CAB-118'
+        $overridden = @($r.Findings | Where-Object RuleId -EQ 'TRANSITION.ChecklistIncomplete')
+        $overridden.Subject | Should -Contain 'PRE.VmReady'
+        $overridden.Severity | Sort-Object -Unique | Should -Be 'Warning'
+        (Get-RelocationManifest -Root $root).ActiveRelocation.StateText | Should -Be 'cutover'
+
+        $items = Get-Checklist $root PreCutover
+        $items['PRE.VmReady'].State | Should -Be 'Overridden'
+        $items['PRE.VmReady'].RunId | Should -Be $r.RunId
+        $items['PRE.VmReady'].Evidence | Should -Match 'entered cutover without it by override \(-Force\): CAB-118: VMs verified by the platform team\. Now: Phase 1: app-core: no readiness receipt'
+        $items['PRE.Preflight'].State | Should -Be 'Done'
+        $items['PRE.Approval'].State | Should -Be 'Done'
+        ($items.Values | Where-Object { -not $_.IsDone }) | Should -BeNullOrEmpty
+
+        # An abort back to preflight: the override no longer stands for the next cutover.
+        (Set-RelocationState -Root $root -State preflight -Rollback -Confirm:$false).Outcome | Should -Be 'Succeeded'
+        (Get-Checklist $root PreCutover)['PRE.VmReady'].State | Should -Be 'Missing'
+    }
+}
+
 Describe 'The sample relocation, preflight to complete' {
-    It 'walks every state and service status with receipts; the registry follows every move' {
+    It 'walks every state and service status with receipts; the registry follows every move; cleanup and complete wait for their checklists' {
+        function Get-Checklist([string] $Root, [string] $Phase) {
+            $items = @{}
+            Get-RelocationChecklist -Root $Root -Phase $Phase | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] } | ForEach-Object { $items[$_.Id] = $_ }
+            $items
+        }
         $root = New-TransitionEstate
         $asOf = [DateTimeOffset]::UtcNow
-        (Set-RelocationState -Root $root -State cutover -ApprovedBy 'cab-chair' -Confirm:$false).Outcome | Should -Be 'Succeeded'
+        # The VM targets are not provisioned in this walk (Runbook.Tests enters cutover on a complete list): forced, on the record.
+        $cutover = Set-RelocationState -Root $root -State cutover -ApprovedBy 'cab-chair' -Force -Reason 'walk: the VM evidence is the runbook''s' -Confirm:$false
+        $cutover.Outcome | Should -Be 'Succeeded'
         $services = (Get-RelocationManifest -Root $root).Services
         # Ready: the shadow services, those whose SSOT files were updated (New-TransitionEstate: bookmarks, rss-reader;
         # here alertmanager, whose rollback target is another host), and ci-agent (a new deployment whose SSOT files
@@ -551,11 +623,47 @@ Describe 'The sample relocation, preflight to complete' {
         ($notReady | Set-RelocationServiceStatus -Root $root -Status rolled-back).Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
         { Set-RelocationState -Root $root -State cleanup -Confirm:$false } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand"
         ($ready | Set-RelocationServiceStatus -Root $root -Status applied -Force -Reason 'walk: no health endpoints').Outcome | Sort-Object -Unique | Should -Be 'Succeeded'
-        (Set-RelocationState -Root $root -State cleanup -Confirm:$false).Outcome | Should -Be 'Succeeded'
+
+        # Cleanup blocked: the post-change checks have not run since cutover.
+        $err = { Set-RelocationState -Root $root -State cleanup -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        $err.Exception.Message | Should -Match 'TRANSITION\.ChecklistIncomplete: Entering cleanup needs the Post-Cutover checklist: POST\.Gate \(.*\) is Missing: .* Complete it with: Invoke-RelocationGate'
+        @($err.Exception.Findings | Where-Object { $_.Severity -eq 'Error' }).Subject | Sort-Object | Should -Be @('POST.Gate', 'POST.HypervisorIdentity', 'POST.Parity', 'POST.SsotUpdated')
+        # Cleanup forced with a reason (on a copy): the checklist shows the items Overridden.
+        $copy = Copy-TestEstate -From $root -Name forced-cleanup
+        $f = Set-RelocationState -Root $copy -State cleanup -Force -Reason 'CAB-118: checks run by the NOC' -Confirm:$false
+        $f.Outcome | Should -Be 'Succeeded'
+        $f.OverrideReason | Should -Be 'CAB-118: checks run by the NOC'
+        $post = Get-Checklist $copy PostCutover
+        $post['POST.Gate'].State | Should -Be 'Overridden'
+        $post['POST.Gate'].RunId | Should -Be $f.RunId
+        $post['POST.Health'].State | Should -Be 'Overridden'   # applied by override, not by the health-gated promotion
+        # Cleanup passing: the post-change checks, run for real.
+        Get-RelocationImpact -Root $root | Out-Null
+        Test-HypervisorIdentity -Root $root | Out-Null
+        Invoke-RelocationParity -Root $root | Out-Null
+        Invoke-RelocationGate -Root $root | Out-Null
+        $post = Get-Checklist $root PostCutover
+        $post.Values | Where-Object { -not $_.IsDone } | ForEach-Object { "$($_.Id) $($_.State): $($_.Evidence)" } | Should -BeNullOrEmpty
+        $cleanup = Set-RelocationState -Root $root -State cleanup -Confirm:$false
+        $cleanup.Outcome | Should -Be 'Succeeded'
+        $cleanup.OverrideReason | Should -BeNullOrEmpty
+
         $ready | Set-RelocationServiceStatus -Root $root -Status complete | Out-Null
+        # Complete blocked: nobody confirmed the old resources decommissioned or the open loop closed.
+        $err = { Set-RelocationState -Root $root -State complete -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        @($err.Exception.Findings | Where-Object { $_.Severity -eq 'Error' }).Subject | Should -Be @('CLEAN.Decommissioned', 'CLEAN.OpenLoopClosed')
+        $err.Exception.Message | Should -Match 'CLEAN\.Decommissioned .* Complete it with: Confirm-RelocationChecklistItem -Item OldResourcesDecommissioned'
+        # Complete forced (on a copy), then passing once a person confirmed both.
+        $copy = Copy-TestEstate -From $root -Name forced-complete
+        (Set-RelocationState -Root $copy -State complete -Force -Reason 'CAB-118: decommissioning tracked in OL-7' -Confirm:$false).Outcome | Should -Be 'Succeeded'
+        (Get-Checklist $copy PostCleanup)['CLEAN.OpenLoopClosed'].State | Should -Be 'Overridden'
+        Confirm-RelocationChecklistItem -Root $root -Item OldResourcesDecommissioned -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118#off' | Out-Null
+        Confirm-RelocationChecklistItem -Root $root -Item OpenLoopClosed -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118' | Out-Null
         $done = Set-RelocationState -Root $root -State complete -Confirm:$false
         $done.Outcome | Should -Be 'Succeeded'
         $done.Before | Should -Be 'cleanup'
+        $done.OverrideReason | Should -BeNullOrEmpty
+        (Get-Checklist $root PostCleanup).Values.State | Sort-Object -Unique | Should -Be 'Done'
 
         $manifest = Get-RelocationManifest -Root $root
         $manifest.ActiveRelocation.StateText | Should -Be 'complete'

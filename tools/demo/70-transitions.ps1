@@ -1,6 +1,7 @@
-# Demo step: the sample estate's relocation from preflight to archived, through the capabilities, with the protocol's
-# checklists turning green item by item (Get-RelocationChecklist). Runs inside tools/Invoke-Demo.ps1 on a throw-away
-# copy ($WalkRoot) of the demo estate, so the demo estate itself stays in preflight.
+# Demo step: the sample estate's relocation from its start (Start-Relocation) to archived, through the capabilities,
+# with the protocol's checklists turning green item by item (Get-RelocationChecklist) and each state guard waiting
+# for its list. Runs inside tools/Invoke-Demo.ps1 on a throw-away copy ($WalkRoot) of the demo estate, so the demo
+# estate itself stays as it is.
 #
 # No stand-in evidence: the estate's hosts are local OpenSSH servers on 127.0.0.1 (hypervisors with their pinned
 # machine ids, in private namespaces when running as root) and a loopback HTTP responder behind every health_url
@@ -22,19 +23,21 @@ function Show-Checklist([string] $Phase, [string] $Why) {
     Write-Host "$(@($items | Where-Object IsDone).Count) of $($items.Count) done."
 }
 
-Write-DemoStep 'Transitions: a private copy of the demo estate for the walk'
+Write-DemoStep 'Transitions: a private copy of the demo estate, as it was before its relocation started'
 Write-DemoCommand '$WalkRoot = <temp folder>; Copy-Item $DemoRoot/ops $WalkRoot/ops -Recurse'
 Write-Host $WalkRoot
+# The plan (services, VM targets, phases) is prepared in the manifest; nothing is in flight yet.
+$manifestPath = Join-Path $WalkRoot 'ops' 'bindings' 'infra.relocation.plan.yaml'
+[IO.File]::WriteAllText($manifestPath, [regex]::Replace([IO.File]::ReadAllText($manifestPath), '(?ms)^active_relocation:\r?\n.*?(?=^completed_relocations:)', "active_relocation: null`n`n"))
+Write-Host 'active_relocation: null (the services and VM targets are planned; no relocation is in flight)'
 
-Write-DemoStep 'Cutover is refused without evidence and approval (guards run even with -WhatIf)'
-Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State cutover -WhatIf'
-try {
-    Set-RelocationState -Root $WalkRoot -State cutover -WhatIf | Out-Null
-    throw 'Expected TransitionBlocked.'
-} catch {
-    if ($_.FullyQualifiedErrorId -notlike 'TransitionBlocked,*') { throw }
-    Write-Host "$($_.FullyQualifiedErrorId):`n$($_.Exception.Message)"
-}
+Write-DemoStep 'Start the relocation: a command with a receipt, never a free edit'
+Write-DemoCommand "Start-Relocation -Root `$WalkRoot -ChangeId 'CHG-2026-1118-SPLIT-LEGACY' -Owner '@mkoenig' -Confirm:`$false | Format-List Outcome, Summary, Diff"
+Start-Relocation -Root $WalkRoot -ChangeId 'CHG-2026-1118-SPLIT-LEGACY' -Owner '@mkoenig' -Confirm:$false | Format-List Outcome, Summary, Diff | Out-Host
+
+Write-DemoStep 'Leave planning: the mutation guard judges the estate as preflight will apply D35 and D37'
+Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State preflight -Confirm:$false'
+Set-RelocationState -Root $WalkRoot -State preflight -Confirm:$false | Format-List Outcome, Summary, Changes | Out-Host
 
 Write-DemoStep 'An illegal step names the allowed next state'
 Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State complete'
@@ -84,20 +87,27 @@ try {
     Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -Confirm:$false |
         Format-List Outcome, Summary, Changes | Out-Host
 
-    Show-Checklist PreCutover 'the evidence so far (provisioning, bootstrap and readiness of the VM targets run in steps 50 and 60)'
+    Show-Checklist PreCutover 'the evidence so far: all but the VM items of phase 1 (app-core, app-web: no provisioning, bootstrap or readiness run in this ledger) and the approval'
 
-    Write-DemoStep 'Preview the cutover: every guard runs, the exact diff is shown, nothing is written'
-    $manifestPath = Join-Path $WalkRoot 'ops' 'bindings' 'infra.relocation.plan.yaml'
+    Write-DemoStep 'Preview the cutover: the guard needs the Pre-Cutover list, and names each item still open with its command (-WhatIf gives the same verdict; nothing is written)'
     $before = (Get-FileHash $manifestPath).Hash
     Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf"
-    Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf | Out-Null
+    try {
+        Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf | Out-Null
+        throw 'Expected TransitionBlocked: the VM targets of phase 1 have no provisioning, bootstrap or readiness receipt in this ledger.'
+    } catch {
+        if ($_.FullyQualifiedErrorId -notlike 'TransitionBlocked,*') { throw }
+        Write-Host "$($_.FullyQualifiedErrorId):`n$($_.Exception.Message)"
+    }
     if ((Get-FileHash $manifestPath).Hash -ne $before) { throw '-WhatIf changed the manifest.' }
     Write-Host 'Manifest unchanged (SHA-256 compared).'
 
-    Write-DemoStep 'Enter cutover, on the real preflight receipt (prompts by default; -Confirm:$false in scripts)'
-    Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:`$false | Format-List"
-    Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:$false |
-        Format-List Outcome, Summary, Changes, Files, RunId | Out-Host
+    Write-DemoStep 'Enter cutover by override, on the record: phase 1''s VMs (app-core, app-web) were built before this ledger began (steps 50 and 60 show those capabilities)'
+    Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -Force -Reason '<why>' -Confirm:`$false | Format-List"
+    Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Force -Confirm:$false -WarningAction SilentlyContinue `
+        -Reason 'demo: app-core and app-web were provisioned, bootstrapped and checked before this ledger began (CAB-2026-118)' |
+        Format-List Outcome, Summary, OverrideReason, Overrides, RunId | Out-Host
+    Show-Checklist PreCutover 'entered: the VM items show Overridden, with the run and the reason'
 
     Write-DemoStep 'The operator points alertmanager''s stack registry entry and health binding at its new host (mon-core)'
     foreach ($e in @(@{ F = 'ops/governance/STACK_REGISTRY.yaml'; P = '(stack_id: alertmanager\n(?:    .*\n)*?    deploy_target: host:)legacy-docker' },
@@ -148,20 +158,30 @@ try {
     Invoke-RelocationGate -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] } | Format-List Capability, Outcome, Summary | Out-Host
     Show-Checklist PostCutover 'after the promotions and the post-change checks'
 
-    Write-DemoStep 'Cleanup; the old resources are decommissioned (confirmed by a person); every service complete; complete'
+    Write-DemoStep 'Cleanup, on the Post-Cutover list (no override); every service complete'
     Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false'
-    Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false | Format-Table | Out-Host
-    Write-DemoCommand "Confirm-RelocationChecklistItem -Root `$WalkRoot -Item OldResourcesDecommissioned -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118#legacy-docker-off'"
-    Confirm-RelocationChecklistItem -Root $WalkRoot -Item OldResourcesDecommissioned -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118#legacy-docker-off' | Out-Null
+    Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false | Format-List Outcome, Summary, OverrideReason | Out-Host
     Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -NE RolledBack | Set-RelocationServiceStatus -Root $WalkRoot -Status complete'
     (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -NE RolledBack |
         Set-RelocationServiceStatus -Root $WalkRoot -Status complete -WarningAction SilentlyContinue | Out-Null
+
+    Write-DemoStep 'Complete waits for the Post-Cleanup list: a person confirms the old resources decommissioned and the open loop closed'
     Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false'
-    Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false | Format-Table | Out-Host
-    Show-Checklist PostCleanup 'complete, the open loop still open'
+    try {
+        Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false | Out-Null
+        throw 'Expected TransitionBlocked: nobody confirmed the Post-Cleanup items yet.'
+    } catch {
+        if ($_.FullyQualifiedErrorId -notlike 'TransitionBlocked,*') { throw }
+        Write-Host "$($_.FullyQualifiedErrorId):`n$($_.Exception.Message)"
+    }
+    Write-DemoCommand "Confirm-RelocationChecklistItem -Root `$WalkRoot -Item OldResourcesDecommissioned -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118#legacy-docker-off'"
+    Confirm-RelocationChecklistItem -Root $WalkRoot -Item OldResourcesDecommissioned -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118#legacy-docker-off' | Out-Null
     Write-DemoCommand "Confirm-RelocationChecklistItem -Root `$WalkRoot -Item OpenLoopClosed -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118 (closed)'"
     Confirm-RelocationChecklistItem -Root $WalkRoot -Item OpenLoopClosed -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118 (closed)' | Out-Null
-    Show-Checklist PostCleanup 'the open loop closed with evidence'
+    Show-Checklist PostCleanup 'both confirmed; the state complete is the transition''s own'
+    Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false'
+    Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false | Format-List Outcome, Summary, OverrideReason | Out-Host
+    Show-Checklist PostCleanup 'complete'
 
     Write-DemoStep 'Archive the complete relocation with its evidence (active_relocation: null), then start the next one'
     Write-DemoCommand 'Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff'

@@ -307,6 +307,10 @@ public abstract class TransitionCmdlet : EstateCmdlet
                 ? "Schema errors cannot be overridden: fix them first (Test-RelocationManifest lists them)."
                 : "These are errors of the gates on the estate as it would be after the change: fix them (Invoke-RelocationGate lists them), or repeat with -Force -Reason '<why>' (recorded in the receipt).");
         }
+        if (errors.Any(e => e.RuleId == Core.Governance.ChecklistEvaluator.IncompleteRule))
+        {
+            message += Environment.NewLine + "Complete the checklist items (Get-RelocationChecklist lists each with its evidence and command), or repeat with -Force -Reason '<why>' (recorded in the receipt; the checklist then shows them Overridden).";
+        }
         EmitReceipt(runContext, decorate(Fill(template, run, ReceiptOutcome.Blocked, message) with { Diff = "", Changes = [] }));
         Stop(new RelocationException("TransitionBlocked", FailureKind.InvalidOperation, message, errors.FirstOrDefault()?.Location, run.Plan.Subject)
         {

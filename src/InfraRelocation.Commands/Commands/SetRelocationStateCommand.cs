@@ -41,6 +41,7 @@ public sealed class SetRelocationStateCommand : TransitionCmdlet
             Rollback = Rollback,
             ApprovedBy = ApprovedBy,
             AllowSelfApproval = AllowSelfApproval,
+            ForceReason = Force ? Reason : null,
         };
         var target = RelocationStateMachine.Yaml(State);
         Transition(

@@ -21,6 +21,15 @@ public static class ChecklistEvaluator
     public const string ConfirmCapability = "infra.relocation.checklist.confirm";
     public const string StateCapability = "infra.relocation.state.transition";
 
+    /// <summary>The finding of a state transition refused (or forced) because the checklist it needs is not done.</summary>
+    public const string IncompleteRule = "TRANSITION.ChecklistIncomplete";
+
+    /// <summary>
+    /// Items the transition itself completes, so they are not required before it: the approval (the cutover
+    /// transition records it, and its own guard requires it) and "Manifest state set to complete".
+    /// </summary>
+    private static readonly HashSet<string> SetByTheTransition = new(StringComparer.Ordinal) { "PRE.Approval", "CLEAN.StateComplete" };
+
     /// <summary>Every item of <paramref name="phases"/> (all three checklists when null), in the protocol's order.</summary>
     public static IReadOnlyList<ChecklistItem> Evaluate(EstateModel estate, LedgerView ledger, IReadOnlyCollection<ChecklistPhase>? phases = null)
     {
@@ -38,7 +47,7 @@ public static class ChecklistEvaluator
             if (phases is null || phases.Contains(phase))
             {
                 var order = 0;
-                items.AddRange(context.Items(phase).Select(i => i with { Phase = phase, Order = ++order, ChangeId = active.ChangeId, EstateRoot = estate.Layout.Root }));
+                items.AddRange(context.Items(phase).Select(i => context.WithOverride(phase, i) with { Phase = phase, Order = ++order, ChangeId = active.ChangeId, EstateRoot = estate.Layout.Root }));
             }
         }
         return items;
@@ -52,6 +61,50 @@ public static class ChecklistEvaluator
         RelocationState.Complete => ChecklistPhase.PostCleanup,
         _ => null,
     };
+
+    /// <summary>The state whose entry needs <paramref name="phase"/>'s list (the inverse of <see cref="RequiredBefore"/>).</summary>
+    public static RelocationState Gates(ChecklistPhase phase) => phase switch
+    {
+        ChecklistPhase.PreCutover => RelocationState.Cutover,
+        ChecklistPhase.PostCutover => RelocationState.Cleanup,
+        _ => RelocationState.Complete,
+    };
+
+    /// <summary>The protocol's name of a checklist: Pre-Cutover, Post-Cutover, Post-Cleanup.</summary>
+    public static string Title(ChecklistPhase phase) => phase switch
+    {
+        ChecklistPhase.PreCutover => "Pre-Cutover",
+        ChecklistPhase.PostCutover => "Post-Cutover",
+        _ => "Post-Cleanup",
+    };
+
+    /// <summary>
+    /// The items of the checklist that entering <paramref name="target"/> needs which are neither Done nor Overridden
+    /// (empty when the state needs no checklist), without the items the transition itself completes.
+    /// </summary>
+    public static IReadOnlyList<ChecklistItem> Unmet(EstateModel estate, LedgerView ledger, RelocationState target) =>
+        RequiredBefore(target) is { } phase
+            ? Evaluate(estate, ledger, [phase]).Where(i => !i.IsDone && !SetByTheTransition.Contains(i.Id)).ToList()
+            : [];
+
+    /// <summary>
+    /// The phase being cut over and its VM targets: the lowest <c>phase</c> that still has a service not yet promoted
+    /// (migrated/applied), complete or rolled back, and the <c>vm_targets</c> that the <c>to_host</c> of that phase's
+    /// services names. No phase (every service finished, or none has a phase) means no VM target.
+    /// </summary>
+    public static (int? Phase, IReadOnlyList<VmTarget> Targets) PhaseVmTargets(RelocationManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var phase = manifest.Services
+            .Where(s => s.Phase is not null && !(s.Status is { } st && (ServiceStatusMachine.IsPromoted(st) || st is ServiceStatus.Complete or ServiceStatus.RolledBack)))
+            .Select(s => s.Phase).Min();
+        if (phase is null)
+        {
+            return (null, []);
+        }
+        var hosts = manifest.Services.Where(s => s.Phase == phase && s.ToHost is not null).Select(s => s.ToHost!).ToHashSet(StringComparer.Ordinal);
+        return (phase, manifest.VmTargets.Where(v => hosts.Contains(v.Hostname)).ToList());
+    }
 
     /// <summary>
     /// What a confirmation of <paramref name="item"/> records besides who and the link: the active relocation's change
@@ -93,9 +146,12 @@ public static class ChecklistEvaluator
         private readonly IReadOnlyList<LedgerEntry> _entries;
         private readonly string? _broken;
         private readonly Dictionary<string, string?> _disk = new(StringComparer.Ordinal);
+        private readonly int? _phase;
+        private readonly IReadOnlyList<VmTarget> _phaseVms;
 
         public Context(EstateModel estate, RelocationManifest manifest, ActiveRelocation active, LedgerView ledger)
         {
+            (_phase, _phaseVms) = PhaseVmTargets(manifest);
             _estate = estate;
             _manifest = manifest;
             _active = active;
@@ -109,6 +165,31 @@ public static class ChecklistEvaluator
             ChecklistPhase.PostCutover => PostCutover(),
             _ => PostCleanup(),
         };
+
+        /// <summary>
+        /// <paramref name="item"/>, or Overridden when the run that entered the state its list gates went ahead without
+        /// it by -Force -Reason (its receipt names the item) and the relocation has not stepped back since.
+        /// </summary>
+        public ChecklistItem WithOverride(ChecklistPhase phase, ChecklistItem item)
+        {
+            var state = RelocationStateMachine.Yaml(Gates(phase));
+            if (item.IsDone || _active.StateText is not { } now || !(now == state || Past(now, state)))
+            {
+                return item;
+            }
+            var entry = Latest(e => IsStateEntry(e, state), 0);
+            if (entry?.String("OverrideReason") is not { } reason || !Names(entry, item.Id))
+            {
+                return item;
+            }
+            return Item(item.Id, item.Title, ChecklistItemState.Overridden,
+                $"Run {Run(entry)} entered {state} without it by override (-Force): {reason}. Now: {item.Evidence}", null, entry);
+        }
+
+        /// <summary>True when <paramref name="entry"/>'s findings name checklist item <paramref name="id"/> as not done.</summary>
+        private static bool Names(LedgerEntry entry, string id) =>
+            entry.Receipt.TryGetProperty("Findings", out var findings) && findings.ValueKind == JsonValueKind.Array
+            && findings.EnumerateArray().Any(f => f.ValueKind == JsonValueKind.Object && Str(f, "RuleId") == IncompleteRule && Str(f, "Subject") == id);
 
         /// <summary>The latest impact run of this relocation that still describes the estate.</summary>
         public LedgerEntry? CurrentImpact() => LatestCurrent(e => e.Capability == "infra.relocation.impact" && IsRun(e), 0, out _);
@@ -243,15 +324,15 @@ public static class ChecklistEvaluator
         /// <summary>One receipt per VM target: the latest run of <paramref name="capability"/> naming it.</summary>
         private ChecklistItem PerVm(string id, string title, string capability, string hostProperty, string[] done, string command)
         {
-            if (_manifest.VmTargets.Count == 0)
+            if (NoPhaseVms() is { } none)
             {
-                return Item(id, title, ChecklistItemState.Done, "The manifest has no VM targets.", null);
+                return Item(id, title, ChecklistItemState.Done, none, null);
             }
             var parts = new List<string>();
             var state = ChecklistItemState.Done;
             string? next = null;
             LedgerEntry? newest = null;
-            foreach (var vm in _manifest.VmTargets)
+            foreach (var vm in _phaseVms)
             {
                 var entry = Latest(e => e.Capability == capability && e.String(hostProperty) == vm.Hostname && e.String("Mode") == "Execute"
                                         && e.String("Outcome") is not ("Previewed" or "Blocked"), 0);
@@ -266,35 +347,53 @@ public static class ChecklistEvaluator
                 parts.Add(failed ? $"{vm.Hostname}: run {Run(entry!)} {entry!.String("Outcome")?.ToLowerInvariant()}" : $"{vm.Hostname}: no receipt");
                 next ??= $"{command} {vm.Hostname}";
             }
-            return Item(id, title, state, string.Join("; ", parts), next, newest);
+            return Item(id, title, state, PhasePrefix() + string.Join("; ", parts), next, newest);
         }
 
-        /// <summary>Each VM target's latest readiness run: passing, and newer than the VM's last change (provisioning, bootstrap).</summary>
+        /// <summary>Why no VM target of the phase being cut over needs evidence; null when some do.</summary>
+        private string? NoPhaseVms() =>
+            _phaseVms.Count > 0 ? null
+            : _phase is { } p ? $"No service of phase {p} (the phase being cut over) moves to a VM target of the manifest."
+            : "No service is left to cut over, so no VM target is needed.";
+
+        private string PhasePrefix() => $"Phase {_phase}: ";
+
+        /// <summary>
+        /// Each VM target of the phase being cut over (<see cref="PhaseVmTargets"/>): status <c>ready</c>, and its latest
+        /// readiness run passing and newer than the VM's last change (provisioning, bootstrap). The cutover guard uses this item.
+        /// </summary>
         private ChecklistItem VmReady()
         {
-            const string id = "PRE.VmReady", title = "VM readiness passes (infra.vm.ready.status)";
-            if (_manifest.VmTargets.Count == 0)
+            const string id = "PRE.VmReady", title = "VM readiness passes (infra.vm.ready.status) and the VM target is ready";
+            if (NoPhaseVms() is { } none)
             {
-                return Item(id, title, ChecklistItemState.Done, "The manifest has no VM targets.", null);
+                return Item(id, title, ChecklistItemState.Done, none, null);
             }
             var parts = new List<string>();
             var state = ChecklistItemState.Done;
             string? next = null;
             LedgerEntry? newest = null;
-            foreach (var vm in _manifest.VmTargets)
+            foreach (var vm in _phaseVms)
             {
                 var (ok, problem, entry) = Readiness(vm);
+                if (ok && vm.Status == VmTargetStatus.Ready)
+                {
+                    parts.Add($"{vm.Hostname}: ready, {Run(entry!)}");
+                    newest = Newer(newest, entry);
+                    continue;
+                }
                 if (ok)
                 {
-                    parts.Add($"{vm.Hostname}: {Run(entry!)}");
-                    newest = Newer(newest, entry);
+                    state = Worse(state, ChecklistItemState.Missing);
+                    parts.Add($"{vm.Hostname}: readiness {Run(entry!)} passed, but its status is {vm.StatusText ?? "(none)"}, not ready");
+                    next ??= $"Set-RelocationVmTarget -Hostname {vm.Hostname} -Status ready";
                     continue;
                 }
                 state = Worse(state, entry is not null && entry.String("Outcome") == "Failed" ? ChecklistItemState.Failed : ChecklistItemState.Missing);
                 parts.Add($"{vm.Hostname}: {problem}");
                 next ??= $"Get-VmReadiness -Hostname {vm.Hostname}";
             }
-            return Item(id, title, state, string.Join("; ", parts), next, newest);
+            return Item(id, title, state, PhasePrefix() + string.Join("; ", parts), next, newest);
         }
 
         /// <summary>Whether <paramref name="vm"/> has a passing readiness receipt newer than its last change; else why not.</summary>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
+using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Transactions;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
@@ -28,6 +29,8 @@ public sealed record StateTransitionRequest(RelocationState Target)
     public string? ApprovedBy { get; init; }
     /// <summary>Accept an approver equal to the actor or the relocation owner.</summary>
     public bool AllowSelfApproval { get; init; }
+    /// <summary>-Force -Reason: enter the state although its checklist is not done (the items and the reason go into the receipt).</summary>
+    public string? ForceReason { get; init; }
 }
 
 /// <summary>Set-RelocationServiceStatus / promotion: move one service to <see cref="Target"/>.</summary>
@@ -106,6 +109,7 @@ public static class TransitionPlanner
         var findings = new List<RelocationFinding>();
         var overrides = new List<string>();
         var edits = new List<PlannedEdit>();
+        string? overrideReason = null;
 
         if (current == target)
         {
@@ -198,6 +202,7 @@ public static class TransitionPlanner
                     break;
                 }
             }
+            overrideReason = ChecklistGuard(estate, manifest, active, request, env, findings, overrides);
         }
 
         edits.Insert(0, new PlannedEdit(file, YamlEdit.Set("active_relocation.state", after, expected: before)));
@@ -205,9 +210,44 @@ public static class TransitionPlanner
         return new TransitionPlan
         {
             Subject = "relocation", ChangeId = active.ChangeId, Before = before, After = after,
-            Edits = edits, Findings = findings, Overrides = overrides,
+            Edits = edits, Findings = findings, Overrides = overrides, OverrideReason = overrideReason,
             Summary = $"Relocation {active.ChangeId}: {before} → {after}{(back ? " (rollback)" : "")}",
         };
+    }
+
+    /// <summary>
+    /// Entering cutover, cleanup or complete needs the Pre-Cutover, Post-Cutover or Post-Cleanup checklist done
+    /// (Done or Overridden; <see cref="ChecklistEvaluator.Unmet"/>): each item that is not is a finding naming it, its
+    /// evidence and the command that completes it. With -Force -Reason they are recorded as overridden warnings
+    /// instead (the checklist then shows them Overridden); returns the reason when it was used.
+    /// </summary>
+    private static string? ChecklistGuard(EstateModel estate, RelocationManifest manifest, ActiveRelocation active, StateTransitionRequest request,
+        TransitionEnvironment env, List<RelocationFinding> findings, List<string> overrides)
+    {
+        if (ChecklistEvaluator.RequiredBefore(request.Target) is not { } phase)
+        {
+            return null;
+        }
+        var unmet = ChecklistEvaluator.Unmet(estate, env.Ledger, request.Target);
+        if (unmet.Count == 0)
+        {
+            return null;
+        }
+        var after = RelocationStateMachine.Yaml(request.Target);
+        var list = ChecklistEvaluator.Title(phase);
+        foreach (var item in unmet)
+        {
+            var message = $"Entering {after} needs the {list} checklist: {item.Id} ({item.Title}) is {item.State}: {item.Evidence.TrimEnd('.')}." +
+                          (item.Command is { } command ? $" Complete it with: {command}" : "");
+            var finding = Block(ChecklistEvaluator.IncompleteRule, manifest, active.LocationOf("state"), message, "Done", item.State.ToString(), item.Id);
+            findings.Add(request.ForceReason is null ? finding : finding with { Severity = FindingSeverity.Warning, Message = $"Overridden (-Force): {message}" });
+        }
+        if (request.ForceReason is not { } reason)
+        {
+            return null;
+        }
+        overrides.Add($"Entered {after} with {unmet.Count} {list} item(s) not done ({string.Join(", ", unmet.Select(i => i.Id))}); reason: {reason}");
+        return reason;
     }
 
     private static void CutoverGuards(RelocationManifest manifest, ActiveRelocation active, StateTransitionRequest request,

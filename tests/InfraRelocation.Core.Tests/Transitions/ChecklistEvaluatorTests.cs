@@ -127,7 +127,7 @@ public sealed class ChecklistEvaluatorTests : IDisposable
         var provisioned = Receipt("infra.vm.provision", "Succeeded", new { Target = "app-core" }, mode: "Execute");
         var ready = Receipt("infra.vm.ready.status", "Passed", new { Hostname = "app-core", IsReady = true });
         var items = Evaluate(SampleCopy.Ledger(provisioned, ready), ChecklistPhase.PreCutover);
-        Assert.Contains("app-core: run-2", Item(items, "PRE.VmReady").Evidence, StringComparison.Ordinal);
+        Assert.Contains("app-core: ready, run-2", Item(items, "PRE.VmReady").Evidence, StringComparison.Ordinal);
         Assert.Contains("app-core: run-1", Item(items, "PRE.VmProvisioned").Evidence, StringComparison.Ordinal);
         Assert.Contains("app-web: no receipt", Item(items, "PRE.VmProvisioned").Evidence, StringComparison.Ordinal);
         Assert.Equal("New-ProxmoxVm -Hostname app-web", Item(items, "PRE.VmProvisioned").Command);
@@ -142,6 +142,61 @@ public sealed class ChecklistEvaluatorTests : IDisposable
         vmReady = Item(Evaluate(SampleCopy.Ledger(provisioned, bootstrapped, notReady), ChecklistPhase.PreCutover), "PRE.VmReady");
         Assert.Equal(ChecklistItemState.Failed, vmReady.State);
         Assert.Contains("READY.SshUnreachable: no answer", vmReady.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheVmItemsCoverThePhaseBeingCutOverAndReadinessNeedsStatusReady()
+    {
+        // Phase 1 (wiki, pastebin, bookmarks, rss-reader to app-core; status-page to app-web) is the lowest unfinished phase.
+        var (phase, targets) = ChecklistEvaluator.PhaseVmTargets(_estate.Load().Manifest!);
+        Assert.Equal(1, phase);
+        Assert.Equal(["app-core", "app-web"], targets.Select(v => v.Hostname));
+
+        var text = _estate.Text(SampleCopy.Manifest);
+        var at = text.IndexOf("hostname: \"app-web\"", StringComparison.Ordinal);
+        var status = text.IndexOf("status: \"ready\"", at, StringComparison.Ordinal);
+        File.WriteAllText(_estate.Full(SampleCopy.Manifest), text[..status] + "status: \"provisioned\"" + text[(status + "status: \"ready\"".Length)..]);
+        var ready = Receipt("infra.vm.ready.status", "Passed", new { Hostname = "app-web", IsReady = true });
+        var vmReady = Item(Evaluate(SampleCopy.Ledger(ready), ChecklistPhase.PreCutover), "PRE.VmReady");
+        Assert.Equal(ChecklistItemState.Missing, vmReady.State);
+        Assert.StartsWith("Phase 1: app-core: no readiness receipt; app-web: readiness run-", vmReady.Evidence, StringComparison.Ordinal);
+        Assert.Contains("its status is provisioned, not ready", vmReady.Evidence, StringComparison.Ordinal);
+        Assert.Equal("Get-VmReadiness -Hostname app-core", vmReady.Command);
+
+        // Phase 1 finished: phase 2 (mon-core, app-web) is the one being cut over.
+        foreach (var s in new[] { "wiki", "pastebin", "status-page" })
+        {
+            _estate.SetServiceStatus(s, "migrated");
+        }
+        foreach (var s in new[] { "bookmarks", "rss-reader" })
+        {
+            _estate.SetServiceStatus(s, "rolled-back");
+        }
+        (phase, targets) = ChecklistEvaluator.PhaseVmTargets(_estate.Load().Manifest!);
+        Assert.Equal(2, phase);
+        Assert.Equal(["app-web", "mon-core"], targets.Select(v => v.Hostname));
+    }
+
+    [Fact]
+    public void ItemsAStateWasEnteredWithoutByOverrideShowAsOverriddenWhileTheRelocationIsPastIt()
+    {
+        _estate.SetState("cutover");
+        var forced = Receipt(ChecklistEvaluator.StateCapability, "Succeeded", new
+        {
+            After = "cutover", OverrideReason = "CAB-118 accepted the risk",
+            Findings = new[] { new { RuleId = ChecklistEvaluator.IncompleteRule, Severity = "Warning", Subject = "PRE.Parity", Message = "Overridden (-Force): …" } },
+        }, mode: "Execute");
+        var items = Evaluate(SampleCopy.Ledger(forced), ChecklistPhase.PreCutover);
+        var parity = Item(items, "PRE.Parity");
+        Assert.Equal(ChecklistItemState.Overridden, parity.State);
+        Assert.StartsWith("Run run-1 at ", parity.Evidence, StringComparison.Ordinal);
+        Assert.Contains("entered cutover without it by override (-Force): CAB-118 accepted the risk. Now: No infra.relocation.parity receipt", parity.Evidence, StringComparison.Ordinal);
+        Assert.Equal("run-1", parity.RunId);
+        Assert.Equal(ChecklistItemState.Missing, Item(items, "PRE.PlacementPolicy").State); // not named by the override
+
+        // Stepped back to preflight: the override no longer holds.
+        _estate.Replace(SampleCopy.Manifest, "state: \"cutover\"", "state: \"preflight\"");
+        Assert.Equal(ChecklistItemState.Missing, Item(Evaluate(SampleCopy.Ledger(forced), ChecklistPhase.PreCutover), "PRE.Parity").State);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Transactions;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
@@ -16,7 +17,11 @@ public sealed class TransitionPlannerTests : IDisposable
 
     private static LedgerView FreshEvidence() => SampleCopy.Ledger(SampleCopy.Preflight(SampleCopy.ChangeId, Now.AddHours(-1)));
 
-    private static IEnumerable<string> Rules(TransitionPlan plan) => plan.Findings.Where(f => f.Severity == FindingSeverity.Error).Select(f => f.RuleId);
+    /// <summary>The blocking rules other than the checklist guard's (its own tests below look at it).</summary>
+    private static IEnumerable<string> Rules(TransitionPlan plan) =>
+        plan.Findings.Where(f => f.Severity == FindingSeverity.Error && f.RuleId != ChecklistEvaluator.IncompleteRule).Select(f => f.RuleId);
+
+    private static bool BlockedByOtherGuards(TransitionPlan plan) => Rules(plan).Any();
 
     // ------------------------------------------------------------------------------------------ relocation state
 
@@ -78,7 +83,7 @@ public sealed class TransitionPlannerTests : IDisposable
     public void CutoverWithApprovalAndFreshEvidenceWritesStateApprovalAndTimestamp()
     {
         var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cutover) { ApprovedBy = "cab-chair" }, Env(FreshEvidence()));
-        Assert.False(plan.Blocked, string.Join("\n", plan.Findings));
+        Assert.False(BlockedByOtherGuards(plan), string.Join("\n", plan.Findings));
         Assert.Equal(
             [("active_relocation.state", "cutover", "preflight"), ("active_relocation.approved_by", "cab-chair", YamlEdit.ExpectAbsent),
              ("active_relocation.updated_at", "2026-11-26T12:00:00Z", null)],
@@ -94,7 +99,7 @@ public sealed class TransitionPlannerTests : IDisposable
         var request = new StateTransitionRequest(RelocationState.Cutover) { ApprovedBy = approver };
         Assert.Equal(["TRANSITION.SelfApproval"], Rules(TransitionPlanner.PlanState(_estate.Load(), request, Env(FreshEvidence()))));
         var allowed = TransitionPlanner.PlanState(_estate.Load(), request with { AllowSelfApproval = true }, Env(FreshEvidence()));
-        Assert.False(allowed.Blocked);
+        Assert.False(BlockedByOtherGuards(allowed));
         Assert.Single(allowed.Overrides);
     }
 
@@ -128,7 +133,50 @@ public sealed class TransitionPlannerTests : IDisposable
         _estate.Replace(SampleCopy.Manifest, "requires_backup_verification: true", "requires_backup_verification: false");
         _estate.Replace(SampleCopy.Manifest, "requires_health_baseline: true", "requires_health_baseline: false");
         var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cutover) { ApprovedBy = "cab-chair" }, Env());
-        Assert.False(plan.Blocked, string.Join("\n", plan.Findings));
+        Assert.False(BlockedByOtherGuards(plan), string.Join("\n", plan.Findings));
+    }
+
+    [Fact]
+    public void EachStateNeedsItsChecklistAndEveryItemNotDoneIsNamedWithTheCommandThatCompletesIt()
+    {
+        var request = new StateTransitionRequest(RelocationState.Cutover) { ApprovedBy = "cab-chair" };
+        var plan = TransitionPlanner.PlanState(_estate.Load(), request, Env(FreshEvidence()));
+        Assert.True(plan.Blocked);
+        var items = plan.Findings.Where(f => f.RuleId == ChecklistEvaluator.IncompleteRule).ToList();
+        // The approval is the transition's own (TRANSITION.ApprovalMissing guards it); the manifest item is Done.
+        Assert.DoesNotContain(items, f => f.Subject is "PRE.Approval" or "PRE.ManifestComplete");
+        var parity = Assert.Single(items, f => f.Subject == "PRE.Parity");
+        Assert.Equal(FindingSeverity.Error, parity.Severity);
+        Assert.StartsWith("Entering cutover needs the Pre-Cutover checklist: PRE.Parity (", parity.Message, StringComparison.Ordinal);
+        Assert.EndsWith("Complete it with: Invoke-RelocationParity", parity.Message, StringComparison.Ordinal);
+        Assert.Equal(new SourceLocation(SampleCopy.Manifest, 13, 10), parity.Location);
+        Assert.Equal("Missing", parity.Actual);
+
+        var forced = TransitionPlanner.PlanState(_estate.Load(), request with { ForceReason = "CAB-118: evidence in the paper file" }, Env(FreshEvidence()));
+        Assert.False(forced.Blocked, string.Join("\n", forced.Findings));
+        Assert.Equal("CAB-118: evidence in the paper file", forced.OverrideReason);
+        Assert.All(forced.Findings.Where(f => f.RuleId == ChecklistEvaluator.IncompleteRule), f =>
+        {
+            Assert.Equal(FindingSeverity.Warning, f.Severity);
+            Assert.StartsWith("Overridden (-Force): Entering cutover", f.Message, StringComparison.Ordinal);
+        });
+        Assert.Contains(forced.Overrides, o => o.Contains("Pre-Cutover item(s) not done (PRE.ImpactReviewed, ", StringComparison.Ordinal) && o.EndsWith("reason: CAB-118: evidence in the paper file", StringComparison.Ordinal));
+
+        _estate.SetState("cutover");
+        Assert.Contains(TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cleanup), Env()).Findings,
+            f => f.RuleId == ChecklistEvaluator.IncompleteRule && f.Message.StartsWith("Entering cleanup needs the Post-Cutover checklist: POST.", StringComparison.Ordinal));
+        // A step back needs no checklist.
+        Assert.DoesNotContain(TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Preflight) { Rollback = true }, Env()).Findings,
+            f => f.RuleId == ChecklistEvaluator.IncompleteRule);
+    }
+
+    [Fact]
+    public void CompleteNeedsThePostCleanupConfirmationsButNotTheStateItSets()
+    {
+        _estate.SetState("cleanup");
+        Assert.Equal(["CLEAN.Decommissioned", "CLEAN.OpenLoopClosed"],
+            ChecklistEvaluator.Unmet(_estate.Load(), LedgerView.Empty, RelocationState.Complete).Select(i => i.Id));
+        Assert.Empty(ChecklistEvaluator.Unmet(_estate.Load(), LedgerView.Empty, RelocationState.Preflight));
     }
 
     [Fact]
