@@ -12,7 +12,9 @@ BeforeAll {
     $script:Gate = @(Invoke-RelocationGate -Root $Root -AsOf $AsOf)
     $script:Impact = @(Get-RelocationImpact -Root $Root)
     $script:Rollback = @(Get-RelocationRollbackPlan -Root $Root -Service wiki)
-    $script:All = @($Gate) + @($Impact) + @($Rollback)
+    # The checklist's receipt carries every item (the items themselves are also on the pipeline).
+    $script:Checklist = @(Get-RelocationChecklist -Root $Root | Where-Object { $_ -is [InfraRelocation.Receipts.ChecklistReceipt] })
+    $script:All = @($Gate) + @($Impact) + @($Rollback) + @($Checklist)
 
     # Tools the tests run: Microsoft's SARIF multitool from npm, cached under output/npm.
     $script:NpmPrefix = Join-Path $RepoRoot 'output' 'npm'
@@ -35,6 +37,16 @@ Describe 'What Export-RelocationReport accepts' {
         $text | Should -Match '(?m)^## Impact$'
         $text | Should -Match '(?m)^## Rollback plan$'
         $text | Should -Match '(?m)^\| wiki \| ServiceRegistry \| \*\*change\*\* \| docker-host \| app-core \|'
+    }
+
+    It 'reports the checklists, one section each, every item once with its state, evidence and next command' {
+        $text = Get-RelocationChecklist -Root $Root | Export-RelocationReport -Format Markdown
+        $text | Should -Match '(?m)^## Checklist: Pre-Cutover \(\d+ of 12 done\)$'
+        $text | Should -Match '(?m)^## Checklist: Post-Cutover \(0 of 5 done\)$'
+        $text | Should -Match '(?m)^## Checklist: Post-Cleanup \(0 of 3 done\)$'
+        $text | Should -Match '(?m)^\| 3 \| \*\*Missing\*\* \| Placement policy passes \(infra\.placement\.policy\) \| .* \| `Test-PlacementPolicy` \|$'
+        # The items and the receipt that carries them: each item once.
+        ([regex]::Matches($text, '(?m)^\| \d+ \| ')).Count | Should -Be 20
     }
 
     It 'draws the state machine and the rollback plan in Mermaid' {
@@ -114,6 +126,9 @@ Describe 'JUnit and JSON' {
         $json.schemaVersion | Should -Be '1.0'
         $json.impact.Count | Should -Be $Impact.Where({ $_ -is [InfraRelocation.Gates.ImpactItem] }).Count
         $json.rollback[0].order | Should -Be 1
+        $json.checklist.Count | Should -Be 20
+        $json.checklist[0].id | Should -Be 'PRE.ManifestComplete'
+        $json.checklist[0].state | Should -Be 'Done'
         Test-Json -Json $text -SchemaFile (Join-Path $RepoRoot 'docs' 'schemas' 'report.schema.json') | Should -BeTrue
         # The validator is real: a report missing a required field fails it.
         Test-Json -Json ($text -replace '"schemaVersion"', '"schemaVersionX"') -SchemaFile (Join-Path $RepoRoot 'docs' 'schemas' 'report.schema.json') -ErrorAction SilentlyContinue | Should -BeFalse
@@ -143,6 +158,8 @@ Describe 'HTML in headless Chromium' {
         $dom | Should -Match '<td class="fail" data-service="wiki" data-surface="ServiceRegistry"'
         $dom | Should -Match '<td class="pass" data-service="wiki" data-surface="SshTargets"'
         $dom | Should -Match '<g class="step \w+" data-order="1" data-service="wiki">'
+        $dom | Should -Match '<section id="checklist-precutover"><h2>Checklist: Pre-Cutover \(\d+ of 12 done\)</h2>'
+        $dom | Should -Match '<td class="pass">Done</td><td>Manifest complete with all services and phases</td>'
         ([regex]::Matches($dom, '<g class="step ')).Count | Should -Be @($Rollback | Where-Object { $_ -is [InfraRelocation.Gates.RollbackStep] }).Count
         @(Get-Content $stderr | Where-Object { $_ -match 'CONSOLE|Uncaught|Refused to' }) | Should -BeNullOrEmpty
     }

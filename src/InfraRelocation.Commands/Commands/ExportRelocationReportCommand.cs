@@ -26,13 +26,15 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
     private readonly HashSet<RollbackStep> _rollbackSeen = new(ReferenceEqualityComparer.Instance);
     private readonly List<ReportCheck> _checks = [];
     private readonly HashSet<ReadinessCheck> _readinessSeen = new(ReferenceEqualityComparer.Instance);
+    private readonly List<ChecklistItem> _checklist = [];
+    private readonly HashSet<ChecklistItem> _checklistSeen = new(ReferenceEqualityComparer.Instance);
     private string _root = "";
     private string? _changeId;
     private string? _state;
     private string? _runId;
     private TimeSpan _duration;
 
-    /// <summary>Gate receipts, results or findings; impact items or receipts; rollback steps or plans; preflight and readiness receipts or checks.</summary>
+    /// <summary>Gate receipts, results or findings; impact items or receipts; rollback steps or plans; preflight and readiness receipts or checks; checklist items or receipts.</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
     public object? InputObject { get; set; }
 
@@ -95,9 +97,18 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
             case ReadinessCheck check:
                 if (_readinessSeen.Add(check)) _checks.Add(Readiness(check));
                 break;
+            case ChecklistReceipt checklist:
+                foreach (var i in checklist.Items.Where(_checklistSeen.Add)) _checklist.Add(i);
+                Relocation(checklist.ChangeId, checklist.State);
+                break;
+            case ChecklistItem checklistItem:
+                if (_checklistSeen.Add(checklistItem)) _checklist.Add(checklistItem);
+                if (_root.Length == 0 && checklistItem.EstateRoot is { } itemRoot) _root = itemRoot;
+                Relocation(checklistItem.ChangeId, null);
+                break;
             default:
                 WriteError(Catalogued(new ErrorRecord(
-                    new ArgumentException($"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().FullName)}: it takes gate receipts, results and findings, impact items, rollback steps, and preflight or readiness receipts and checks."),
+                    new ArgumentException($"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().FullName)}: it takes gate receipts, results and findings, impact items, rollback steps, preflight or readiness receipts and checks, and checklist items or receipts."),
                     "UnsupportedReportInput", ErrorCategory.InvalidArgument, item),
                     $"Export-RelocationReport cannot report {(item is null ? "null" : item.GetType().Name)}."));
                 break;
@@ -114,6 +125,7 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
             Impact = _impact,
             Rollback = _rollback,
             Checks = _checks,
+            Checklist = _checklist,
             EstateRoot = _root,
             RepositoryRoot = RepositoryRootOf(_root),
             ChangeId = _changeId,
@@ -129,7 +141,7 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
                 "Export-RelocationReport received nothing it can report, so no report was written.", null);
             return;
         }
-        WriteVerbose($"Report of {_results.Count} gate result(s), {_impact.Count} impact item(s), {_rollback.Count} rollback step(s), {_checks.Count} check(s).");
+        WriteVerbose($"Report of {_results.Count} gate result(s), {_impact.Count} impact item(s), {_rollback.Count} rollback step(s), {_checks.Count} check(s), {_checklist.Count} checklist item(s).");
         var text = ReportWriter.Write(input, Format);
         if (Path is null)
         {
@@ -148,7 +160,7 @@ public sealed class ExportRelocationReportCommand : RelocationCmdlet
         {
             Outcome = ReceiptOutcome.Succeeded,
             Summary = $"{Format} report of {_results.Count} gate result(s), {findings.Count} finding(s), {_impact.Count} impact item(s), " +
-                      $"{_rollback.Count} rollback step(s), {_checks.Count} check(s) written to {full}",
+                      $"{_rollback.Count} rollback step(s), {_checks.Count} check(s), {_checklist.Count} checklist item(s) written to {full}",
             Findings = findings,
             Format = Format.ToString(),
             Path = full,

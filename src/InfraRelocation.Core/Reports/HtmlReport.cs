@@ -30,6 +30,7 @@ public static class HtmlReport
         Impact(html, input);
         Rollback(html, input);
         Checks(html, input);
+        Checklist(html, input);
         html.Append("</body>\n</html>\n");
         return html.ToString();
     }
@@ -169,6 +170,26 @@ public static class HtmlReport
                 .Append(E(c.Status)).Append("</td><td>").Append(E(c.Evidence)).Append("</td></tr>\n");
         }
         html.Append("</tbody></table></section>\n");
+    }
+
+    private static void Checklist(StringBuilder html, ReportInput input)
+    {
+        foreach (var phase in input.Checklist.GroupBy(i => i.Phase))
+        {
+            var list = phase.ToList();
+            var title = ReportWriter.ChecklistTitle(phase.Key);
+            html.Append("<section id=\"checklist-").Append(E(phase.Key.ToString().ToLowerInvariant())).Append("\"><h2>Checklist: ").Append(E(title))
+                .Append(" (").Append(list.Count(i => i.IsDone)).Append(" of ").Append(list.Count).Append(" done)</h2>\n")
+                .Append("<table><thead><tr><th>#</th><th>State</th><th>Item</th><th>Evidence</th><th>Next</th></tr></thead><tbody>\n");
+            foreach (var i in list)
+            {
+                html.Append("<tr><td>").Append(i.Order).Append("</td><td class=\"")
+                    .Append(i.State switch { ChecklistItemState.Done => "pass", ChecklistItemState.Overridden => "warn", ChecklistItemState.Failed => "fail", _ => "none" })
+                    .Append("\">").Append(E(i.State.ToString())).Append("</td><td>").Append(E(i.Title)).Append("</td><td>").Append(E(i.Evidence))
+                    .Append("</td><td>").Append(i.Command is null ? "" : "<code>" + E(i.Command) + "</code>").Append("</td></tr>\n");
+            }
+            html.Append("</tbody></table></section>\n");
+        }
     }
 
     private static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "\u2026";

@@ -28,10 +28,12 @@ public sealed record ReportInput
     public IReadOnlyList<RollbackStep> Rollback { get; init; } = [];
     /// <summary>Preflight and readiness checks, one row each.</summary>
     public IReadOnlyList<ReportCheck> Checks { get; init; } = [];
+    /// <summary>Get-RelocationChecklist's items, in the protocol's order.</summary>
+    public IReadOnlyList<ChecklistItem> Checklist { get; init; } = [];
     /// <summary>Where the repository (git work tree) starts, for SARIF locations GitHub can place; null outside one.</summary>
     public string? RepositoryRoot { get; init; }
-    /// <summary>The report is about something: gates, impact, rollback or checks.</summary>
-    public bool IsEmpty => Results.Count == 0 && Impact.Count == 0 && Rollback.Count == 0 && Checks.Count == 0;
+    /// <summary>The report is about something: gates, impact, rollback, checks or the checklist.</summary>
+    public bool IsEmpty => Results.Count == 0 && Impact.Count == 0 && Rollback.Count == 0 && Checks.Count == 0 && Checklist.Count == 0;
 }
 
 /// <summary>One preflight or readiness check in a report: OK, FAIL or SKIP with its evidence.</summary>
@@ -206,6 +208,22 @@ public static class ReportWriter
             w.WriteString("check", c.Check);
             w.WriteString("status", c.Status);
             w.WriteString("evidence", c.Evidence);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("checklist");
+        foreach (var item in input.Checklist)
+        {
+            w.WriteStartObject();
+            w.WriteString("phase", item.Phase.ToString());
+            w.WriteNumber("order", item.Order);
+            w.WriteString("id", item.Id);
+            w.WriteString("title", item.Title);
+            w.WriteString("state", item.State.ToString());
+            w.WriteString("evidence", item.Evidence);
+            w.WriteString("runId", item.RunId);
+            w.WriteString("evidenceUtc", item.EvidenceUtc is { } t ? Iso(t) : null);
+            w.WriteString("command", item.Command);
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -494,8 +512,20 @@ public static class ReportWriter
                 sb.Append(CultureInfo.InvariantCulture, $"| {Cell(c.Source)} | {Cell(c.Subject)} | {Cell(c.Check)} | {c.Status} | {Cell(c.Evidence)} |\n");
             }
         }
+        foreach (var phase in input.Checklist.GroupBy(i => i.Phase))
+        {
+            var list = phase.ToList();
+            sb.Append(CultureInfo.InvariantCulture, $"\n## Checklist: {ChecklistTitle(phase.Key)} ({list.Count(i => i.IsDone)} of {list.Count} done)\n\n| # | State | Item | Evidence | Next |\n|---|---|---|---|---|\n");
+            foreach (var i in list)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"| {i.Order} | {(i.IsDone ? i.State.ToString() : $"**{i.State}**")} | {Cell(i.Title)} | {Cell(i.Evidence)} | {(i.Command is null ? "" : $"`{Cell(i.Command)}`")} |\n");
+            }
+        }
         return sb.ToString();
     }
+
+    /// <summary>The protocol's name of a checklist (Pre-Cutover, Post-Cutover, Post-Cleanup).</summary>
+    internal static string ChecklistTitle(ChecklistPhase phase) => Governance.ChecklistEvaluator.Title(phase);
 
     // Mermaid labels are quoted; a quote inside one would end it.
     private static string Mermaid(string text) => text.Replace("\"", "'", StringComparison.Ordinal);

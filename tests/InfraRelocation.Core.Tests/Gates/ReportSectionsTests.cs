@@ -101,4 +101,36 @@ public class ReportSectionsTests
         Assert.Equal("D35: Registry host mismatch", text.Short);
         Assert.EndsWith("#d35", text.HelpUri, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void TheChecklistIsASectionPerListWithStateEvidenceAndNextCommand()
+    {
+        ChecklistItem[] items =
+        [
+            new() { Phase = ChecklistPhase.PreCutover, Order = 1, Id = "PRE.ManifestComplete", Title = "Manifest complete", State = ChecklistItemState.Done, Evidence = "19 service(s)" },
+            new() { Phase = ChecklistPhase.PreCutover, Order = 2, Id = "PRE.Parity", Title = "Parity passes", State = ChecklistItemState.Overridden, Evidence = "Run r-7 entered cutover without it", RunId = "r-7",
+                    EvidenceUtc = new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero) },
+            new() { Phase = ChecklistPhase.PostCutover, Order = 1, Id = "POST.Gate", Title = "Final <verification>", State = ChecklistItemState.Missing, Evidence = "No receipt | yet", Command = "Invoke-RelocationGate" },
+        ];
+        var input = new ReportInput { Checklist = items, EstateRoot = "/estate", ToolVersion = "0.1.0" };
+        Assert.False(input.IsEmpty);
+
+        using var doc = JsonDocument.Parse(ReportWriter.Json(input));
+        var json = doc.RootElement.GetProperty("checklist");
+        Assert.Equal(3, json.GetArrayLength());
+        Assert.Equal("Overridden", json[1].GetProperty("state").GetString());
+        Assert.Equal("r-7", json[1].GetProperty("runId").GetString());
+        Assert.Equal("2026-11-26T12:00:00Z", json[1].GetProperty("evidenceUtc").GetString());
+        Assert.Equal("Invoke-RelocationGate", json[2].GetProperty("command").GetString());
+
+        var md = ReportWriter.Markdown(input);
+        Assert.Contains("## Checklist: Pre-Cutover (2 of 2 done)", md, StringComparison.Ordinal);
+        Assert.Contains("## Checklist: Post-Cutover (0 of 1 done)", md, StringComparison.Ordinal);
+        Assert.Contains("| 1 | **Missing** | Final <verification> | No receipt \\| yet | `Invoke-RelocationGate` |", md, StringComparison.Ordinal);
+
+        var html = HtmlReport.Write(input);
+        Assert.Contains("<section id=\"checklist-precutover\"><h2>Checklist: Pre-Cutover (2 of 2 done)</h2>", html, StringComparison.Ordinal);
+        Assert.Contains("<td class=\"warn\">Overridden</td><td>Parity passes</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<td class=\"none\">Missing</td><td>Final &lt;verification&gt;</td>", html, StringComparison.Ordinal);
+    }
 }
