@@ -159,7 +159,7 @@ Describe 'Illegal transitions' {
         { Set-RelocationState -Root $r -State cutover -ApprovedBy ([Environment]::UserName) -Confirm:$false } | Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand"
         $receipt = Set-RelocationState -Root $r -State cutover -ApprovedBy ([Environment]::UserName) -AllowSelfApproval @Forced -Confirm:$false -WarningAction SilentlyContinue
         $receipt.Outcome | Should -Be 'Succeeded'
-        $receipt.Overrides | Should -Match 'Self-approval'
+        ($receipt.Overrides -join "`n") | Should -Match 'Self-approval'
     }
 }
 
@@ -571,7 +571,7 @@ Describe 'The state guards use the checklists' {
         $r = Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Force -Reason 'CAB-118: VMs verified by the platform team' -Confirm:$false
         $r.Outcome | Should -Be 'Succeeded'
         $r.OverrideReason | Should -Be 'CAB-118: VMs verified by the platform team'
-        $r.Overrides | Should -Match 'Entered cutover with \d+ Pre-Cutover item\(s\) not done \(.*PRE\.VmReady.*\); reason: CAB-118'
+        ($r.Overrides -join "`n") | Should -Match 'Entered cutover with \d+ Pre-Cutover item\(s\) not done \(.*PRE\.VmReady.*\); reason: CAB-118'
         $overridden = @($r.Findings | Where-Object RuleId -EQ 'TRANSITION.ChecklistIncomplete')
         $overridden.Subject | Should -Contain 'PRE.VmReady'
         $overridden.Severity | Sort-Object -Unique | Should -Be 'Warning'

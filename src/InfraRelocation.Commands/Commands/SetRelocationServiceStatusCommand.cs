@@ -49,7 +49,7 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
                 $"'{Status}' is not a service status. Valid: the protocol's planned, cutover, migrated, complete, and shadow, applied (= migrated), rolled-back (or RolledBack).", Status);
             return;
         }
-        var request = new ServiceTransitionRequest(Service, status.Value) { Force = Force, UpdateSsot = UpdateSsot };
+        var request = new ServiceTransitionRequest(Service, status.Value) { Force = Force, ForceReason = Force ? Reason : null, UpdateSsot = UpdateSsot };
         Transition(
             new ServiceStatusReceipt { Subject = Service, Service = Service, After = ServiceStatusMachine.Yaml(status.Value) },
             (estate, env) => TransitionPlanner.PlanService(estate, request, env),

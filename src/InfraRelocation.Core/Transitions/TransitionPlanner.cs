@@ -38,6 +38,8 @@ public sealed record ServiceTransitionRequest(string Service, ServiceStatus Targ
 {
     /// <summary>Override the rollback window, and allow <c>applied</c> without the health-gated promotion.</summary>
     public bool Force { get; init; }
+    /// <summary>The -Reason of -Force, recorded as the plan's OverrideReason when an override was used (the checklist reads it).</summary>
+    public string? ForceReason { get; init; }
     /// <summary>Set by Invoke-RelocationPromotion after its health probes passed.</summary>
     public bool ViaPromotion { get; init; }
     /// <summary>-UpdateSsot: the stack registry's deploy_target and the health binding's host follow in the same transaction.</summary>
@@ -434,7 +436,7 @@ public static class TransitionPlanner
         return new TransitionPlan
         {
             Subject = service.Service, ChangeId = active.ChangeId, Before = before, After = after,
-            Edits = edits, Findings = findings, Overrides = overrides,
+            Edits = edits, Findings = findings, Overrides = overrides, OverrideReason = overrides.Count > 0 ? request.ForceReason : null,
             Summary = $"Service {service.Service}: {before} → {after}",
         };
     }
