@@ -69,6 +69,10 @@ BeforeAll {
         New-Item -ItemType Directory $copy | Out-Null
         Copy-Item (Join-Path $script:root 'ops') (Join-Path $copy 'ops') -Recurse
         Copy-Item (Join-Path $script:root 'backups') (Join-Path $copy 'backups') -Recurse
+        # Without its ledger, the copy has no history: its manifest's ledger_anchor (the head of the runbook's
+        # ledger) goes too, or the guard would rightly report a truncated ledger first.
+        $manifest = Join-Path $copy $script:Manifest
+        [IO.File]::WriteAllText($manifest, [regex]::Replace([IO.File]::ReadAllText($manifest), '(?m)^ledger_anchor: .*\r?\n', ''))
         # The backup targets name absolute folders of the runbook estate; they stay valid for the copy.
         $copy
     }
