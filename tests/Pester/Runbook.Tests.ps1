@@ -162,7 +162,7 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $p = Test-PlacementPolicy -Root $root
         ($p | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
 
-        $i = Test-HypervisorIdentity -Root $root -Live -Timeout 5
+        $i = Test-HypervisorIdentity -Root $root -Live -Timeout 20
         ($i | Where-Object { $_ -is [InfraRelocation.RelocationFinding] }) | ForEach-Object { "$($_.RuleId): $($_.Message)" } | Should -BeNullOrEmpty
         ($i | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
 
@@ -174,7 +174,7 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $rows.Service | Sort-Object -Unique | Should -Be @('grafana', 'identity-provider', 'pastebin', 'prometheus', 'status-page', 'web-portal', 'wiki')
         $rows | Where-Object { -not $_.Satisfied } | ForEach-Object { "$($_.Service) $($_.Surface): $($_.CurrentValue) -> $($_.RequiredValue)" } | Should -BeNullOrEmpty
 
-        $out = Invoke-RelocationPreflight -Root $root -Timeout 5
+        $out = Invoke-RelocationPreflight -Root $root -Timeout 20
         $pf = $out | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
         ($out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Severity -eq 'Error' }) | ForEach-Object { "$($_.RuleId): $($_.Message)" } | Should -BeNullOrEmpty
         $pf.Outcome | Should -Be 'Passed'
@@ -263,9 +263,9 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         # Provisioning wrote the manifest (status, address): the read checks run again so that their evidence
         # describes it as it is now (the checklist counts a receipt only while the files it read are unchanged).
         (Test-PlacementPolicy -Root $root | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
-        (Test-HypervisorIdentity -Root $root -Live -Timeout 5 | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
+        (Test-HypervisorIdentity -Root $root -Live -Timeout 20 | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
         (Get-RelocationImpact -Root $root | Where-Object { $_ -is [InfraRelocation.Receipts.RelocationReceipt] }).Outcome | Should -Be 'Passed'
-        (Invoke-RelocationPreflight -Root $root -Timeout 5 | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }).Outcome | Should -Be 'Passed'
+        (Invoke-RelocationPreflight -Root $root -Timeout 20 | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }).Outcome | Should -Be 'Passed'
         (Invoke-RelocationParity -Root $root | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
         Expect 'Test-PlacementPolicy/Passed', 'Test-HypervisorIdentity/Passed', 'Get-RelocationImpact/Passed', 'Invoke-RelocationPreflight/Passed', 'Invoke-RelocationParity/Passed'
         $c = Confirm-RelocationChecklistItem -Root $root -Item ImpactReviewed -ConfirmedBy $Approver -Evidence 'https://tickets.example/CAB-2026-118'
@@ -286,7 +286,7 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $failed = Copy-EstateWithoutLedger 'failed-preflight'
         $f = Join-Path $failed $Manifest
         [IO.File]::WriteAllText($f, ([IO.File]::ReadAllText($f) -replace '/svc/wiki"', '/status/503"'))
-        $pf = Invoke-RelocationPreflight -Root $failed -Timeout 5 | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
+        $pf = Invoke-RelocationPreflight -Root $failed -Timeout 20 | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
         $pf.Outcome | Should -Be 'Failed'
         ($pf.HealthBaseline | Where-Object Service -EQ wiki).StatusCode | Should -Be 503
         $e = { Set-RelocationState -Root $failed -State cutover -ApprovedBy $Approver -Confirm:$false } | Should -Throw -ErrorId $Err -PassThru
@@ -409,7 +409,7 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
     }
 
     It '7. final verification: identity, gate, rollback plan, receipt chain, one receipt per step' -Skip:$true {
-        $i = Test-HypervisorIdentity -Root $root -Live -Timeout 5
+        $i = Test-HypervisorIdentity -Root $root -Live -Timeout 20
         ($i | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }).Outcome | Should -Be 'Passed'
         Expect 'Test-HypervisorIdentity/Passed'
 
