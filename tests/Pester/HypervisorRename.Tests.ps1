@@ -83,8 +83,7 @@ Describe 'Set-HypervisorHostname renames a standalone Proxmox node on a real Deb
             '/etc/hosts', '/etc/hostname'
             '/etc/pve/nodes/pve-old/lrm_status → /etc/pve/nodes/pve-fra1-a/lrm_status'
             '/etc/pve/nodes/pve-old/pve-ssl.key → /etc/pve/nodes/pve-fra1-a/pve-ssl.key'
-            '/etc/pve/nodes/pve-old/pve-ssl.pem → /etc/pve/nodes/pve-fra1-a/pve-ssl.pem'
-            '/etc/pve/nodes/pve-fra1-a/pve-ssl.pem', '/etc/pve/nodes/pve-fra1-a/pve-ssl.key')
+            '/etc/pve/nodes/pve-old/pve-ssl.pem → /etc/pve/nodes/pve-fra1-a/pve-ssl.pem')   # no pvecm here: no new certificate
         $r.Steps.State | Select-Object -Unique | Should -Be 'Planned'
         Compare-EtcState $before (Get-EtcState $node) | Should -BeNullOrEmpty
         $node.Run('uname -n').Stdout.Trim() | Should -Be 'pve-old'

@@ -119,7 +119,7 @@ public static class HypervisorRename
             AppliesCheck = "command -v pvecm >/dev/null 2>&1",
             NotApplicableReason = $"pvecm is not installed here, so this is not a Proxmox VE node: {newDir}/pve-ssl.pem was NOT regenerated " +
                                   $"for '{newName}' (on a Proxmox VE node this step runs 'pvecm updatecerts --force')",
-        }, [$"{newDir}/pve-ssl.pem", $"{newDir}/pve-ssl.key"]));
+        }, survey.HasPvecm ? [$"{newDir}/pve-ssl.pem", $"{newDir}/pve-ssl.key"] : []));   // without pvecm the step does not apply: -WhatIf lists no certificate
         return steps;
     }
 

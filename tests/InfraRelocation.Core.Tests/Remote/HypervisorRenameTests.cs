@@ -49,6 +49,9 @@ public sealed class HypervisorRenameTests
         Assert.Contains("pvecm updatecerts --force", plan[3].Step.Run, StringComparison.Ordinal);
         Assert.Equal("command -v pvecm >/dev/null 2>&1", plan[3].Step.AppliesCheck);
         Assert.Contains("NOT regenerated", plan[3].Step.NotApplicableReason, StringComparison.Ordinal);
+        Assert.Empty(plan[3].Files);
+        Assert.Equal(["/etc/pve/nodes/pve-fra1-a/pve-ssl.pem", "/etc/pve/nodes/pve-fra1-a/pve-ssl.key"],
+            HypervisorRename.Plan("pve-old", "pve-fra1-a", Standalone with { HasPvecm = true })[3].Files);
     }
 
     [Fact]
