@@ -65,7 +65,13 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         $block | Should -Match 'address: 192\.0\.2\.116'
         $manifestAfter = Get-Content (Join-Path $script:Root $script:Manifest)
         $diff = Compare-Object $manifestBefore $manifestAfter
-        @($diff).Count | Should -Be 3   # status line replaced (old + new) and one address line added
+        @($diff).Count | Should -Be 4   # status line replaced (old + new), one address line and the ledger_anchor line added
+        # the manifest write recorded the run's receipt in its transaction, and anchored the ledger's head
+        $receipt.TransactionId | Should -Not -BeNullOrEmpty
+        $receipt.Files.Path | Should -Be $script:Manifest
+        $receipt.Files[0].NewSha256 | Should -Be (Get-FileHash (Join-Path $script:Root $script:Manifest) -Algorithm SHA256).Hash.ToLowerInvariant()
+        $manifestAfter[-1] | Should -Match "^ledger_anchor: tx $($receipt.TransactionId) after "
+        (Test-RelocationReceiptChain -Root $script:Root).Anchored | Should -BeTrue
         (Get-EstateHashes $script:Root) | ConvertTo-Json | Should -Be ($before | ConvertTo-Json)
         Test-Path (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') | Should -BeFalse
     }
@@ -83,6 +89,17 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         $verbose | Should -Not -Match ([regex]::Escape($script:Pve.Secret))
         @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
         @(Get-TestProxmoxRequest $script:Pve).Count | Should -BeGreaterThan 0
+        Get-Content (Join-Path $script:Root $script:Manifest) -Raw | Should -Be $manifestBefore
+    }
+
+    It 'a ledger that cannot take the receipt stops it before anything is sent' {
+        $ledger = Join-Path $script:Root 'receipts/ledger.jsonl'
+        New-Item -ItemType Directory -Force (Split-Path $ledger) | Out-Null
+        [IO.File]::WriteAllText($ledger, '{"hash":"torn')
+        $manifestBefore = Get-Content (Join-Path $script:Root $script:Manifest) -Raw
+        { New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ReceiptLedgerTorn,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
         Get-Content (Join-Path $script:Root $script:Manifest) -Raw | Should -Be $manifestBefore
     }
 
@@ -123,8 +140,19 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
             $child.WaitForExit()
         }
         Test-Path (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') | Should -BeTrue
+        # the receipt was journaled before the clone was sent; read-only commands say so
+        @(Get-ChildItem (Join-Path $script:Root '.infra-relocation' 'pending-receipts') -Filter *.json).Count | Should -Be 1
+        $null = Get-RelocationManifest -Root $script:Root -WarningVariable pendingWarnings
+        "$pendingWarnings" | Should -Match 'is pending: New-ProxmoxVm \(run .*\) stopped before it recorded its result'
 
-        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -WarningAction SilentlyContinue
+
+        # the next run recorded the interrupted run's receipt before sending anything, then its own
+        $ledger = @(Get-RelocationReceipt -Root $script:Root -Capability $receipt.Capability)
+        $ledger[-2].Outcome | Should -Be 'Failed'
+        $ledger[-2].Summary | Should -Match 'interrupted while provisioning'
+        $ledger[-1].RunId | Should -Be $receipt.RunId
+        @(Get-ChildItem (Join-Path $script:Root '.infra-relocation' 'pending-receipts') -Filter *.json -ErrorAction Ignore).Count | Should -Be 0
 
         $receipt.Outcome | Should -Be 'Succeeded'
         $receipt.Resumed | Should -BeTrue

@@ -254,7 +254,8 @@ public abstract class EstateCmdlet : RelocationCmdlet
         if (_layout is null)
         {
             _layout = EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory));
-            foreach (var notice in Core.Transactions.EstateTransaction.PendingJournalNotices(_layout.Root))
+            foreach (var notice in Core.Transactions.EstateTransaction.PendingJournalNotices(_layout.Root)
+                         .Concat(PendingReceipts.Notices(_layout.Root)))
             {
                 WriteWarning(notice);
             }
@@ -271,6 +272,32 @@ public abstract class EstateCmdlet : RelocationCmdlet
     {
         var verdict = MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(Receipts.LedgerPath));
         return MutationGuard.Refusal(resolvedByTheChange is null ? verdict : MutationGuard.Except(verdict, resolvedByTheChange), what, canForce: false);
+    }
+
+    /// <summary>
+    /// Journals the receipt of a change before it is sent to a host (provisioning, bootstrap, hostname; issue 16.1): the
+    /// ledger must take a receipt, else the command stops with nothing sent (<c>ReceiptLedgerUnwritable</c>,
+    /// <c>ReceiptLedgerTorn</c>); receipts of earlier interrupted host changes are recorded first; then
+    /// <paramref name="interrupted"/>, the receipt the ledger gets if this process dies before it records its result, is
+    /// kept in <see cref="PendingReceipts"/>. <see cref="EmitHostChangeReceipt"/> records the real one and drops it.
+    /// </summary>
+    protected string JournalHostChange(RunContext run, RelocationReceipt interrupted)
+    {
+        var store = Receipts;
+        Run(store.EnsureWritable);
+        foreach (var earlier in Run(() => PendingReceipts.Complete(Layout.Root, store)))
+        {
+            WriteWarning($"Recorded the receipt of an interrupted run ({earlier.Command}, run {earlier.RunId}): {earlier.Summary}");
+        }
+        return Run(() => PendingReceipts.Write(Layout.Root, run.Stamp(interrupted) with { Mode = RunMode.Execute, Outcome = ReceiptOutcome.Failed }));
+    }
+
+    /// <summary>Records the receipt of a host change journaled by <see cref="JournalHostChange"/>, then drops the journaled one.</summary>
+    protected T EmitHostChangeReceipt<T>(RunContext run, T receipt, string journal) where T : RelocationReceipt
+    {
+        var stored = EmitReceipt(run, receipt);
+        PendingReceipts.Discard(journal);
+        return stored;
     }
 
     /// <summary>Starts the evidence of a run of <paramref name="capability"/>.</summary>

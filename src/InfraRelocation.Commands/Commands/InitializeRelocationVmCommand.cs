@@ -51,7 +51,11 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
 
     // One VM's bootstrap, planned and confirmed on the pipeline thread, run on a worker.
     private sealed record Bootstrap(Core.Receipts.RunContext Run, string Hostname, string Profile, SshEndpoint Endpoint,
-        IReadOnlyList<BootstrapStep> Steps, SshSecret? Key);
+        IReadOnlyList<BootstrapStep> Steps, SshSecret? Key)
+    {
+        /// <summary>The receipt journaled before the run (<see cref="RelocationCmdlet.JournalHostChange"/>).</summary>
+        public string Journal { get; init; } = "";
+    }
 
     protected override void ProcessRecord()
     {
@@ -113,7 +117,13 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
             else WriteVerbose("No mesh auth key given: the mesh step can only pass if the VM is already connected.");
         }
 
-        _pending.Add(new Bootstrap(run, Hostname, target.Profile, endpoint, steps, key));
+        // Journaled before anything is sent: the receipt this VM's run leaves if the process dies (issue 16.1).
+        var journal = JournalHostChange(run, new BootstrapReceipt
+        {
+            Hostname = Hostname, Profile = target.Profile,
+            Summary = $"{Hostname} ({target.Profile}): interrupted while bootstrapping ({steps.Count} step(s)); its result is unknown. Run Initialize-RelocationVm again: finished steps are checked and skipped.",
+        });
+        _pending.Add(new Bootstrap(run, Hostname, target.Profile, endpoint, steps, key) { Journal = journal });
         if (ThrottleLimit == 1) RunPending();
     }
 
@@ -146,8 +156,16 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
         {
             if (r.Error is { } error)
             {
-                WriteRelocationError(error as RelocationException ?? new RelocationException("UnexpectedFailure", FailureKind.InvalidOperation,
-                    $"Bootstrap of {r.Item.Hostname} failed: {error.Message}", target: r.Item.Hostname, inner: error));
+                var failure = error as RelocationException ?? new RelocationException("UnexpectedFailure", FailureKind.InvalidOperation,
+                    $"Bootstrap of {r.Item.Hostname} failed: {error.Message}", target: r.Item.Hostname, inner: error);
+                WriteRelocationError(failure);
+                // steps may have run before the failure: the journaled receipt is replaced by the failure's
+                TryRecord(r.Item.Run.Stamp(new BootstrapReceipt
+                {
+                    Hostname = r.Item.Hostname, Profile = r.Item.Profile, Outcome = ReceiptOutcome.Failed,
+                    Summary = $"{r.Item.Hostname} ({r.Item.Profile}): {failure.Message.Split('\n')[0]}",
+                }));
+                Core.Receipts.PendingReceipts.Discard(r.Item.Journal);
                 continue;
             }
             Finish(r.Item, r.Value!);
@@ -164,7 +182,7 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
                 $"{host}: step {f.Step} failed: {f.Evidence}. Re-run to resume: finished steps are checked and skipped.", target: host));
         }
         var doneCount = results.Count(r => r.State == BootstrapStepState.Done);
-        EmitReceipt(run, new BootstrapReceipt
+        EmitHostChangeReceipt(run, new BootstrapReceipt
         {
             Hostname = host,
             Profile = job.Profile,
@@ -174,6 +192,6 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
             Summary = $"{host} ({job.Profile}): {doneCount} done, {results.Count(r => r.State == BootstrapStepState.Unchanged)} unchanged, " +
                       $"{failed.Count} failed, {results.Count(r => r.State == BootstrapStepState.NotRun)} not run, {results.Count(r => r.State == BootstrapStepState.Skipped)} skipped, " +
                       $"{results.Count(r => r.State == BootstrapStepState.NotApplicable)} not applicable",
-        });
+        }, job.Journal);
     }
 }

@@ -67,6 +67,8 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
     [ValidateRange(1, 86400)]
     public int LockTimeout { get; set; } = 120;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RunContext> _runs = new(StringComparer.Ordinal);
+
     protected override void ProcessRecord()
     {
         foreach (var name in Hostname)
@@ -95,6 +97,17 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
             LockTimeout = TimeSpan.FromSeconds(LockTimeout),
             TemplateOverride = MyInvocation.BoundParameters.ContainsKey(nameof(TemplateVmId)) ? TemplateVmId : null,
             PollInterval = PollIntervalFromEnvironment(),
+            // Each manifest write of a run records its receipt in the same transaction (docs/design/ledger.md).
+            Receipts = Receipts,
+            Receipt = (result, written) =>
+            {
+                var run = _runs[result.Plan.Target.Hostname];
+                return run.Stamp(ToReceipt(result.Plan, result.Outcome, result.Steps, result.Upids, result.Address, result.Resumed, result.Summary) with
+                {
+                    TransactionId = written.TransactionId,
+                    Files = written.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList(),
+                });
+            },
         };
         var executor = new ProvisionExecutor(estate, settings, options);
         var whatIf = IsWhatIf();
@@ -167,6 +180,11 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
 
             if (approved.Count == 0) return;
 
+            // Journaled before anything is sent: the receipt each run leaves if this process dies (issue 16.1).
+            var journals = approved.Select(a => JournalHostChange(a.Run, ToReceipt(a.Plan, ReceiptOutcome.Failed, a.Plan.Steps, [], null, false,
+                $"{a.Prepared.Target.Hostname}: interrupted while provisioning on {a.Plan.HypervisorHost}; its result is unknown. Run New-ProxmoxVm again: it continues from its journal."))).ToList();
+            foreach (var a in approved) _runs[a.Prepared.Target.Hostname] = a.Run;
+
             // 2. The executors, in parallel up to ThrottleLimit (they never touch the PowerShell host).
             var events = new ConcurrentQueue<ProvisionProgress>();
             var progress = new QueueProgress(events);
@@ -209,8 +227,15 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
                 {
                     WriteVerbose(result.Summary);
                 }
-                EmitReceipt(approved[i].Run, ToReceipt(result.Plan, result.Outcome, result.Steps, result.Upids, result.Address, result.Resumed, result.Summary,
-                    result.Error?.Findings ?? []));
+                if (result.Receipt is { } recorded)
+                {
+                    // recorded with the manifest write of the result
+                    WriteObject(recorded);
+                    PendingReceipts.Discard(journals[i]);
+                    continue;
+                }
+                EmitHostChangeReceipt(approved[i].Run, ToReceipt(result.Plan, result.Outcome, result.Steps, result.Upids, result.Address, result.Resumed, result.Summary,
+                    result.Error?.Findings ?? []), journals[i]);
             }
         }
         finally

@@ -114,6 +114,11 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
             return;
         }
 
+        // Journaled before anything is sent: the receipt this run leaves if the process dies (issue 16.1).
+        var journal = JournalHostChange(run, receipt with
+        {
+            Summary = $"{HostId}: interrupted while renaming the node from '{oldName}' to '{name}'; its result is unknown. Run Set-HypervisorHostname again: finished steps are checked and skipped.",
+        });
         var (rows, pem, after) = Pump($"Rename {HostId}", async (_, ct) =>
         {
             var results = await new BootstrapExecutor(Pool).RunAsync(endpoint, HostId, steps, null, cancellationToken: ct).ConfigureAwait(false);
@@ -126,7 +131,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         var failed = all.Where(r => r.State == BootstrapStepState.Failed).ToList();
         var changed = HypervisorRename.FilesOf(plan, rows);
         var outcome = failed.Count > 0 || after.NodeName != name ? ReceiptOutcome.Failed : changed.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
-        EmitReceipt(run, receipt with
+        EmitHostChangeReceipt(run, receipt with
         {
             ReportedName = after.NodeName, Steps = all, Files = changed, Outcome = outcome,
             Method = all.Any(r => r.Step.StartsWith("hostname:", StringComparison.Ordinal) && r.State == BootstrapStepState.Done) ? "pve-rename" : "none",
@@ -137,7 +142,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
                 ReceiptOutcome.Unchanged => $"{HostId}: node already named '{name}'; nothing changed",
                 _ => $"{HostId}: rename to '{name}' incomplete ({failed.Count} step(s) failed; the host reports '{after.NodeName}'); re-run to resume",
             },
-        });
+        }, journal);
         foreach (var f in failed)
             WriteRelocationError(new RelocationException("HypervisorRenameStepFailed", FailureKind.InvalidOperation,
                 $"{HostId}: rename step {f.Step} failed: {f.Evidence}. Re-run to resume: finished steps are checked and skipped.", target: HostId));

@@ -32,6 +32,14 @@ public sealed record ProvisionOptions
     public string? HomeDirectory { get; init; }
     /// <summary>Task polling; null derives it from <see cref="TaskTimeout"/> and <see cref="PollInterval"/>.</summary>
     public TaskWaitOptions? TaskWait { get; init; }
+    /// <summary>
+    /// The ledger in which each estate write of a run (the VMID reservation, the recorded result) records its receipt,
+    /// inside the write's transaction with the manifest's <c>ledger_anchor</c> (docs/design/ledger.md). Null writes
+    /// without a receipt (tests of the executor alone).
+    /// </summary>
+    public Receipts.ReceiptStore? Receipts { get; init; }
+    /// <summary>Builds the receipt of an estate write from the run as it stands after it (see <see cref="Receipts"/>).</summary>
+    public Func<ProvisionResult, TransactionOutcome, RelocationReceipt>? Receipt { get; init; }
 }
 
 /// <summary>Progress of one VM target's run.</summary>
@@ -50,6 +58,8 @@ public sealed record ProvisionResult
     /// <summary>Estate files written (VMID reservation, status/address), relative paths.</summary>
     public IReadOnlyList<string> ChangedFiles { get; init; } = [];
     public string Summary { get; init; } = "";
+    /// <summary>The run's receipt when it was recorded with the manifest write of the result (see <see cref="ProvisionOptions.Receipts"/>).</summary>
+    public RelocationReceipt? Receipt { get; init; }
 }
 
 /// <summary>A VM target checked offline and ready to plan: target, profile, resolved settings, hypervisor.</summary>
@@ -261,7 +271,7 @@ public sealed class ProvisionExecutor
         // the check and the clone: the next free id of the range is recorded in its place (never the same id twice).
         async Task<int> TakeNextVmIdAsync(int taken)
         {
-            var next = await ReplaceReservedVmIdAsync(client, prepared, taken, changedFiles, ct).ConfigureAwait(false);
+            var next = await ReplaceReservedVmIdAsync(client, prepared, taken, changedFiles, Reserved, ct).ConfigureAwait(false);
             vmId = next;
             EnsureJournalHeader(journal, prepared, next, prepared.Settings.TemplateVmId ?? 0);
             journal.Record("reserve-vmid", "done");
@@ -271,6 +281,13 @@ public sealed class ProvisionExecutor
         }
         ProvisionPlan MakePlan() => ProvisionPlanner.Plan(_estate, prepared.Target, prepared.ProfileName, prepared.Settings, prepared.Host, vmId, reserve,
             prepared.SshKeys, prepared.Notes, diskKey, net0, templateNode, route);
+        // The receipt of a VMID reservation (a step of the run, recorded with the manifest write).
+        ProvisionResult Reserved(int id) => new()
+        {
+            Plan = MakePlan() with { VmId = id }, Outcome = ReceiptOutcome.Succeeded, Upids = [.. upids], Resumed = resumed, ChangedFiles = [ManifestFile],
+            Steps = Merge(MakePlan(), new(done) { ["reserve-vmid"] = (ProvisionStepState.Done, null, $"VMID {id}") }),
+            Summary = $"{hostname}: VMID {id} reserved in {ManifestFile} from the site's range (step reserve-vmid); provisioning continues.",
+        };
 
         try
         {
@@ -289,7 +306,7 @@ public sealed class ProvisionExecutor
                 current = "reserve-vmid";
                 Report(current, "choosing a VMID from the site's range");
                 await CheckNameFreeAsync(client, prepared, null, ct).ConfigureAwait(false);
-                vmId = await ReserveVmIdAsync(client, prepared, changedFiles, ct).ConfigureAwait(false);
+                vmId = await ReserveVmIdAsync(client, prepared, changedFiles, Reserved, ct).ConfigureAwait(false);
                 done[current] = (ProvisionStepState.Done, null, null);
             }
             var id = vmId.Value;
@@ -522,7 +539,17 @@ public sealed class ProvisionExecutor
             // Record status and address through the estate transaction.
             current = "record";
             Report(current, $"recording {hostname} in {ManifestFile}");
-            var recorded = Record(prepared, address, ct, out var recordNote);
+            var outcome = ReceiptOutcome.Succeeded;
+            ProvisionResult Result(string? recordNote) => new()
+            {
+                Plan = MakePlan(), Outcome = outcome, Address = address, Upids = upids, Resumed = resumed,
+                Steps = Merge(MakePlan(), recordNote is null ? done : new(done) { ["record"] = (ProvisionStepState.Done, null, recordNote) }),
+                ChangedFiles = recordNote is null || changedFiles.Contains(ManifestFile) ? changedFiles : [.. changedFiles, ManifestFile],
+                Summary = outcome == ReceiptOutcome.Unchanged
+                    ? $"{hostname}: VM {id} on {node} already provisioned and running at {address ?? "(no address)"}; nothing changed."
+                    : $"{hostname}: VM {id} on {node} provisioned{(resumed ? " (resumed)" : "")}, address {address ?? "(none)"}.",
+            };
+            var recorded = Record(prepared, address, note => Result(note), ct, out var recordNote, out var receipt);
             if (recorded)
             {
                 changedFiles.Add(ManifestFile);
@@ -535,15 +562,8 @@ public sealed class ProvisionExecutor
             journal.Delete();
             Report("done", "done", 100);
 
-            var outcome = mutated || changedFiles.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
-            return new ProvisionResult
-            {
-                Plan = MakePlan(), Outcome = outcome, Address = address, Steps = Merge(MakePlan(), done), Upids = upids, Resumed = resumed,
-                ChangedFiles = changedFiles,
-                Summary = outcome == ReceiptOutcome.Unchanged
-                    ? $"{hostname}: VM {id} on {node} already provisioned and running at {address ?? "(no address)"}; nothing changed."
-                    : $"{hostname}: VM {id} on {node} provisioned{(resumed ? " (resumed)" : "")}, address {address ?? "(none)"}.",
-            };
+            outcome = mutated || changedFiles.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
+            return Result(null) with { Receipt = receipt };
         }
         catch (RelocationException e)
         {
@@ -880,7 +900,7 @@ public sealed class ProvisionExecutor
         lock (s_reservationSync) s_previewReservations.Remove(Path.GetFullPath(estateRoot));
     }
 
-    private async Task<int> ReserveVmIdAsync(ProxmoxClient client, PreparedTarget prepared, List<string> changedFiles, CancellationToken ct)
+    private async Task<int> ReserveVmIdAsync(ProxmoxClient client, PreparedTarget prepared, List<string> changedFiles, Func<int, ProvisionResult> step, CancellationToken ct)
     {
         var hostname = prepared.Target.Hostname;
         using var lease = EstateLease.Acquire(Root, $"New-ProxmoxVm {hostname}: reserve VMID", _options.LeaseWait, ct);
@@ -896,7 +916,7 @@ public sealed class ProvisionExecutor
             ?? throw new RelocationException("ProvisionVmIdRangeExhausted", FailureKind.ResourceUnavailable,
                 $"No VMID of the site's range ({SiteRange(prepared).Min}-{SiteRange(prepared).Max}) is free for {hostname}.", target: hostname);
         tx.EditYaml(ManifestFile, [YamlEdit.Set(path, id.ToString(CultureInfo.InvariantCulture), YamlEdit.ExpectAbsent)]);
-        tx.Commit();
+        CommitRecorded(tx, () => step(id));
         changedFiles.Add(ManifestFile);
         return id;
     }
@@ -906,7 +926,8 @@ public sealed class ProvisionExecutor
         journal.VmId == id && journal.Step("reserve-vmid") is { State: "done" };
 
     /// <summary>Replaces a reserved vm_id that another client took by the lowest free id of the range, under the lease.</summary>
-    private async Task<int> ReplaceReservedVmIdAsync(ProxmoxClient client, PreparedTarget prepared, int taken, List<string> changedFiles, CancellationToken ct)
+    private async Task<int> ReplaceReservedVmIdAsync(ProxmoxClient client, PreparedTarget prepared, int taken, List<string> changedFiles, Func<int, ProvisionResult> step,
+        CancellationToken ct)
     {
         var hostname = prepared.Target.Hostname;
         using var lease = EstateLease.Acquire(Root, $"New-ProxmoxVm {hostname}: replace VMID {taken}", _options.LeaseWait, ct);
@@ -918,7 +939,7 @@ public sealed class ProvisionExecutor
                 $"No VMID of the site's range ({SiteRange(prepared).Min}-{SiteRange(prepared).Max}) is free for {hostname}.", target: hostname);
         tx.EditYaml(ManifestFile, [YamlEdit.Set($"vm_targets[?hostname={hostname}].vm_id", id.ToString(CultureInfo.InvariantCulture),
             taken.ToString(CultureInfo.InvariantCulture))]);
-        tx.Commit();
+        CommitRecorded(tx, () => step(id) with { Summary = $"{hostname}: VMID {taken} was taken outside the estate; VMID {id} reserved in {ManifestFile} instead (step reserve-vmid); provisioning continues." });
         if (!changedFiles.Contains(ManifestFile)) changedFiles.Add(ManifestFile);
         return id;
     }
@@ -941,8 +962,26 @@ public sealed class ProvisionExecutor
 
     // ------------------------------------------------------------------ record
 
-    private bool Record(PreparedTarget prepared, string? address, CancellationToken ct, out string note)
+    /// <summary>Commits an estate write of the run with its receipt in the transaction (when the options name a ledger).</summary>
+    private RelocationReceipt? CommitRecorded(EstateTransaction tx, Func<ProvisionResult> result)
     {
+        if (_options.Receipts is { } store && _options.Receipt is { } build)
+        {
+            return tx.Commit(new CommitReceipt
+            {
+                Store = store,
+                AnchorIn = ManifestFile,
+                Build = (outcome, _) => build(result(), outcome),
+            }).Receipt;
+        }
+        tx.Commit();
+        return null;
+    }
+
+    private bool Record(PreparedTarget prepared, string? address, Func<string, ProvisionResult> result, CancellationToken ct, out string note,
+        out RelocationReceipt? receipt)
+    {
+        receipt = null;
         var hostname = prepared.Target.Hostname;
         using var lease = EstateLease.Acquire(Root, $"New-ProxmoxVm {hostname}: record", _options.LeaseWait, ct);
         using var tx = EstateTransaction.Begin(lease);
@@ -969,15 +1008,15 @@ public sealed class ProvisionExecutor
             // -Profile chose another profile than the manifest's: record what the VM was built with.
             edits.Add(YamlEdit.Set($"vm_targets[?hostname={hostname}].profile", prepared.ProfileName));
         }
-        var result = tx.EditYaml(ManifestFile, edits);
+        tx.EditYaml(ManifestFile, edits);
         if (tx.ChangedFiles.Count == 0)
         {
             note = $"{ManifestFile} already records {hostname}" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "");
             return false;
         }
-        tx.Commit();
-        note = $"{ManifestFile}: status provisioned{(address is null ? "" : ", address " + address)}" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "");
-        _ = result;
+        var recordNote = $"{ManifestFile}: status provisioned{(address is null ? "" : ", address " + address)}" + (notes.Count > 0 ? "; " + string.Join("; ", notes) : "");
+        receipt = CommitRecorded(tx, () => result(recordNote));
+        note = recordNote;
         return true;
     }
 

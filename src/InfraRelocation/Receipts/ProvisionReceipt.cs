@@ -58,4 +58,8 @@ public sealed record ProvisionReceipt : RelocationReceipt
     public IReadOnlyList<string> Notes { get; init; } = [];
     /// <summary>True when this run continued a journal left by an interrupted run.</summary>
     public bool Resumed { get; init; }
+    /// <summary>The estate transaction that recorded this receipt with its manifest write (null when the run wrote no estate file).</summary>
+    public string? TransactionId { get; init; }
+    /// <summary>Estate files the transaction wrote, with their digests before and after.</summary>
+    public IReadOnlyList<WrittenFile> Files { get; init; } = [];
 }
