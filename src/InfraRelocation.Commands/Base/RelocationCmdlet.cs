@@ -292,11 +292,32 @@ public abstract class EstateCmdlet : RelocationCmdlet
         return Run(() => PendingReceipts.Write(Layout.Root, run.Stamp(interrupted) with { Mode = RunMode.Execute, Outcome = ReceiptOutcome.Failed }));
     }
 
-    /// <summary>Records the receipt of a host change journaled by <see cref="JournalHostChange"/>, then drops the journaled one.</summary>
+    /// <summary>
+    /// Records the receipt of a host change journaled by <see cref="JournalHostChange"/>, then drops the journaled one.
+    /// Any outcome may have reached the host (a failure part-way), so a ledger that refuses the receipt now keeps the
+    /// journaled one pending (the next run records it) and says so.
+    /// </summary>
+    protected T RecordHostChange<T>(RunContext run, T receipt, string journal) where T : RelocationReceipt
+    {
+        var stamped = run.Stamp(receipt);
+        try
+        {
+            var stored = Receipts.Append(stamped);
+            PendingReceipts.Discard(journal);
+            return stored;
+        }
+        catch (RelocationException ex) when (ex.ErrorId is "ReceiptLedgerUnwritable" or "ReceiptLedgerTorn" or "ReceiptSigningKeyInvalid")
+        {
+            WriteWarning($"Evidence was not recorded ({ex.ErrorId}): {ex.Message} The receipt journaled before the change stays pending; the next run records it.");
+            return stamped;
+        }
+    }
+
+    /// <summary><see cref="RecordHostChange"/>, and the receipt to the pipeline.</summary>
     protected T EmitHostChangeReceipt<T>(RunContext run, T receipt, string journal) where T : RelocationReceipt
     {
-        var stored = EmitReceipt(run, receipt);
-        PendingReceipts.Discard(journal);
+        var stored = RecordHostChange(run, receipt, journal);
+        WriteObject(stored);
         return stored;
     }
 

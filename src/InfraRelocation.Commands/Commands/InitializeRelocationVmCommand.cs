@@ -160,12 +160,11 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
                     $"Bootstrap of {r.Item.Hostname} failed: {error.Message}", target: r.Item.Hostname, inner: error);
                 WriteRelocationError(failure);
                 // steps may have run before the failure: the journaled receipt is replaced by the failure's
-                TryRecord(r.Item.Run.Stamp(new BootstrapReceipt
+                RecordHostChange(r.Item.Run, new BootstrapReceipt
                 {
                     Hostname = r.Item.Hostname, Profile = r.Item.Profile, Outcome = ReceiptOutcome.Failed,
                     Summary = $"{r.Item.Hostname} ({r.Item.Profile}): {failure.Message.Split('\n')[0]}",
-                }));
-                Core.Receipts.PendingReceipts.Discard(r.Item.Journal);
+                }, r.Item.Journal);
                 continue;
             }
             Finish(r.Item, r.Value!);

@@ -30,7 +30,7 @@ public static class BootstrapPlanner
     /// Packages (apt: <c>dpkg -s</c> before <c>apt-get install</c>; <c>none</c>: no package steps), services
     /// (<c>systemctl is-enabled/is-active</c> before <c>enable --now</c>), required running checks (docker,
     /// qemu agent, cron; an explicit false switches one off), the mesh join (<c>tailscale ip -4</c> before
-    /// <c>tailscale up</c> with the key in a temp file), required cron hooks (exact line with a marker; the rest
+    /// <c>tailscale up</c> with the key on its stdin, never on disk), required cron hooks (exact line with a marker; the rest
     /// of the crontab kept as is), then the profile's own <c>steps[]</c>. A <paramref name="loginUser"/> other than
     /// root runs every command through <c>sudo -n</c> (never a password prompt), after an <c>access:sudo</c> check.
     /// </summary>
