@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using InfraRelocation.Core.Yaml;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
 
@@ -394,7 +395,7 @@ public sealed class ReceiptStore
         {
             yield break;
         }
-        using var stream = new FileStream(LedgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        using var stream = OpenForReading(LedgerPath, 1 << 16);
         var buffer = new MemoryStream();
         var number = 0;
         long lineStart = 0;
@@ -426,6 +427,16 @@ public sealed class ReceiptStore
         }
     }
 
+    /// <summary>
+    /// Opens a ledger for reading, only when it is a regular file (<c>EstateFileNotRegular</c> otherwise): a FIFO in its
+    /// place would block the open forever, a device would never end (issue 16.6). Every reader of the ledger opens it here.
+    /// </summary>
+    public static FileStream OpenForReading(string ledgerPath, int bufferSize = 4096)
+    {
+        LocatedYamlReader.RequireRegularFile(ledgerPath, ledgerPath);
+        return new FileStream(ledgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize);
+    }
+
     /// <summary>Complete, parseable receipt lines from the end of <paramref name="ledgerPath"/> back (a torn tail is skipped).</summary>
     public static IEnumerable<LedgerLine> ReadLinesBackward(string ledgerPath)
     {
@@ -433,7 +444,7 @@ public sealed class ReceiptStore
         {
             yield break;
         }
-        using var stream = new FileStream(ledgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        using var stream = OpenForReading(ledgerPath, 1);
         var end = stream.Length;
         var tornAt = TornTailOf(stream)?.Offset ?? end;
         foreach (var line in Backward(stream, tornAt))
@@ -503,7 +514,7 @@ public sealed class ReceiptStore
         {
             return new Tail("", 0, null);
         }
-        using var stream = new FileStream(LedgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        using var stream = OpenForReading(LedgerPath, 1);
         var torn = TornTailOf(stream);
         var end = torn?.Offset ?? stream.Length;
         foreach (var line in Backward(stream, end))

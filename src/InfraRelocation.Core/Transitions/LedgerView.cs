@@ -217,7 +217,7 @@ public sealed class LedgerView
         }
         var entries = new List<LedgerEntry>();
         var number = 0;
-        using var stream = new FileStream(ledgerPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var stream = ReceiptStore.OpenForReading(ledgerPath);
         using var reader = new StreamReader(stream);
         while (reader.ReadLine() is { } line)
         {

@@ -64,7 +64,7 @@ public static class LocatedYamlReader
     /// Refuses anything but a regular file (after following symlinks): a FIFO would block the read forever, a
     /// device such as /dev/zero never ends. Checked with statx(2) on Linux; elsewhere the size cap still bounds reads.
     /// </summary>
-    private static void RequireRegularFile(string fullPath, string relativePath)
+    internal static void RequireRegularFile(string fullPath, string relativePath)
     {
         if (!OperatingSystem.IsLinux())
         {

@@ -187,6 +187,54 @@ public sealed class LedgerTests : IDisposable
         Assert.Null(Store.RepairTornTail());
     }
 
+    /// <summary>
+    /// Issue 16.6: only regular files are read. A FIFO in place of the ledger once blocked every command at its open;
+    /// a device node (here a copy of /dev/zero, made with mknod inside the receipts folder) never ends.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("fifo")]
+    [InlineData("device")]
+    public void APipeOrADeviceInPlaceOfTheLedgerIsRefused_NeverAHang(string kind)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "FIFOs and device nodes are checked on Linux");
+        Directory.CreateDirectory(Receipts);
+        using (var make = System.Diagnostics.Process.Start(kind == "fifo" ? "mkfifo" : "mknod", kind == "fifo" ? [Store.LedgerPath] : [Store.LedgerPath, "c", "1", "5"])!)
+        {
+            make.WaitForExit();
+            Skip.If(make.ExitCode != 0 && kind == "device", "mknod needs root");
+            Assert.Equal(0, make.ExitCode);
+        }
+        var readers = new (string What, Action Read)[]
+        {
+            ("ReadAll", () => Store.ReadAll().ToList()),
+            ("Verify", () => Store.Verify()),
+            ("ReadBackward", () => Store.ReadBackward().ToList()),
+            ("EnsureWritable", () => Store.EnsureWritable()),
+            ("Append", () => Store.Append(Gate(0))),
+            ("LedgerView", () => LedgerView.Load(Store.LedgerPath).Entries.ToList()),
+        };
+        foreach (var (what, read) in readers)
+        {
+            var run = Task.Run(read);
+            try
+            {
+                Assert.True(run.Wait(TimeSpan.FromSeconds(30)) || run.IsFaulted, $"{what} hung on a {kind} ledger");
+            }
+            catch (AggregateException)
+            {
+            }
+            finally
+            {
+                if (!run.IsCompleted && kind == "fifo")
+                {
+                    File.WriteAllText(Store.LedgerPath, ""); // release the blocked reader
+                }
+            }
+            var ex = Assert.IsType<RelocationException>(run.Exception?.InnerException);
+            Assert.Equal("EstateFileNotRegular", ex.ErrorId);
+        }
+    }
+
     [Fact]
     public void AGarbageLastLineIsTornToo_ButAnEditedReceiptIsNot()
     {
