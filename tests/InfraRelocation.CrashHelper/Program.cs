@@ -1,6 +1,8 @@
 using InfraRelocation;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
+using InfraRelocation.Core.Remote;
+using InfraRelocation.Core.Ssh;
 using InfraRelocation.Core.Transactions;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
@@ -20,6 +22,11 @@ using InfraRelocation.Receipts;
 //                                              random order, forever (until killed): preview, commit, receipt, as
 //                                              TransitionCmdlet runs them; prints "begin <op>", "committed <txid>",
 //                                              "receipted <txid>" around each
+//   mesh <port> <user> <keyfile> <hostkey> <path>
+//                                              the planned mesh join of a VM on 127.0.0.1:<port> (PATH=<path> on the
+//                                              VM), the auth key the first line on stdin; prints "ready", then runs it;
+//                                              a line "cancel" on stdin then cancels it as Ctrl+C does (prints
+//                                              "cancelled"); the test kills it with SIGKILL for the other interruption
 try
 {
     switch (args.FirstOrDefault())
@@ -125,6 +132,8 @@ try
         }
         case "cycle":
             return Cycle(args[1], int.Parse(args[2]));
+        case "mesh":
+            return Mesh(int.Parse(args[1]), args[2], args[3], args[4], args[5]);
         default:
             Console.Error.WriteLine("usage: atomic|hold|edit|crash|cycle ...");
             return 2;
@@ -215,4 +224,40 @@ static int Cycle(string root, int seed)
         Console.WriteLine($"committed {txid}");
         Console.WriteLine($"receipted {txid}");
     }
+}
+
+// The bootstrap's mesh steps as the planner makes them (secret cleanup, then `tailscale up` with the key on stdin),
+// run through the real executor and SSH pool; only PATH differs, so the VM's `tailscale` is the test's.
+static int Mesh(int port, string user, string keyFile, string hostKey, string path)
+{
+    var profile = new VmProfile { Name = "mesh", Bootstrap = new BootstrapSettings { PackageManager = "none", RequireTailscaleConnected = true } };
+    var steps = BootstrapPlanner.Plan(profile, "vm")
+        .Where(s => s.Name.StartsWith("mesh:", StringComparison.Ordinal))
+        .Select(s => s with
+        {
+            Check = $"PATH={path}:$PATH; {s.Check}",
+            Run = s.Run is null ? null : $"PATH={path}:$PATH; {s.Run}",
+            AppliesCheck = s.AppliesCheck is null ? null : $"PATH={path}:$PATH; {s.AppliesCheck}",
+        }).ToList();
+    var endpoint = new SshEndpoint("vm", "127.0.0.1", user, port) { PrivateKeyFiles = [keyFile], PinnedHostKeys = [hostKey] };
+    var key = new SshSecret(Console.ReadLine() ?? throw new InvalidOperationException("no auth key on stdin"));
+    using var cancel = new CancellationTokenSource();
+    using var pool = new SshSessionPool();
+    Console.WriteLine("ready");
+    Console.Out.Flush();
+    _ = Task.Run(() =>
+    {
+        if (Console.ReadLine() == "cancel") cancel.Cancel();
+    });
+    try
+    {
+        var rows = new BootstrapExecutor(pool).RunAsync(endpoint, "vm", steps, key,
+            cancellationToken: cancel.Token).GetAwaiter().GetResult();
+        Console.WriteLine(string.Join(", ", rows.Select(r => $"{r.Step} {r.State}")));
+    }
+    catch (OperationCanceledException)
+    {
+        Console.WriteLine("cancelled");
+    }
+    return 0;
 }

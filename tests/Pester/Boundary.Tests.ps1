@@ -1,5 +1,5 @@
 # Issue 16.5: the estate root is a boundary. A path entry or receipts folder in ops/infra-relocation.yaml that leaves
-# the root ('..' or absolute), a symlinked governance folder and a symlinked governance file each stop every command
+# the root ('..' or absolute, each for both), a symlinked governance folder and a symlinked governance file each stop every command
 # with one located EstatePathEscapesRoot error, and nothing is written: not the estate, not the ledger, not outside.
 
 BeforeAll {
@@ -41,6 +41,10 @@ Describe 'The estate root is a boundary' {
     It '<Name>: a located EstatePathEscapesRoot for a transition and a read, nothing written anywhere' -ForEach @(
         @{ Name = "a paths: entry with '..'"; Location = '^ops/infra-relocation.yaml:7:21: '; Arrange = {
             Edit-Config $Root '^  service_registry: .*$' '  service_registry: ../outside/SERVICE_REGISTRY.yaml' } }
+        @{ Name = 'an absolute paths: entry outside'; Location = '^ops/infra-relocation.yaml:7:21: '; Arrange = {
+            Edit-Config $Root '^  service_registry: .*$' "  service_registry: $Outside/SERVICE_REGISTRY.yaml" } }
+        @{ Name = "a receipts folder with '..'"; Location = '^ops/infra-relocation.yaml:\d+:11: '; Arrange = {
+            Edit-Config $Root '^  folder: receipts$' '  folder: ../outside/receipts' } }
         @{ Name = 'an absolute receipts folder outside'; Location = '^ops/infra-relocation.yaml:\d+:11: '; Arrange = {
             Edit-Config $Root '^  folder: receipts$' "  folder: $Outside/receipts" } }
         @{ Name = 'a symlinked governance folder'; Location = '^ops/infra-relocation.yaml:7:21: '; Arrange = {

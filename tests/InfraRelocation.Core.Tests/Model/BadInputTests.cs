@@ -209,6 +209,36 @@ public sealed class BadInputTests : IDisposable
         LoadFails("YamlTooDeep");
     }
 
+    /// <summary>Issue 16.6: every estate file (YAML, and the Markdown file's front matter) has the same limits.</summary>
+    public static TheoryData<EstateFile, string> EveryFileAndAttack()
+    {
+        var data = new TheoryData<EstateFile, string>();
+        foreach (var file in Enum.GetValues<EstateFile>())
+        {
+            foreach (var attack in new[] { "flow nesting", "block nesting", "alias bomb" })
+            {
+                data.Add(file, attack);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryFileAndAttack))]
+    public void EveryFileHasTheNestingAndAliasLimits(EstateFile file, string attack)
+    {
+        var (yaml, errorId) = attack switch
+        {
+            "flow nesting" => ("x: " + new string('[', 200_000) + new string(']', 200_000) + "\n", "YamlTooDeep"),
+            "block nesting" => (string.Concat(Enumerable.Range(0, 300).Select(i => new string(' ', i) + "k:\n")) + new string(' ', 300) + "v: 1\n", "YamlTooDeep"),
+            _ => ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n", "YamlAliasNotAllowed"),
+        };
+        var relative = EstateLayoutLoader.Load(_estate.Root).RelativePath(file);
+        File.WriteAllText(FullPath(relative), file == EstateFile.DeviceIdentity ? $"---\n{yaml}---\n\n# Devices\n" : yaml);
+        var ex = LoadFails(errorId);
+        Assert.Equal(relative, ex.Location!.File);
+    }
+
     [Fact]
     public void ConfigWithBadYamlIsLocated()
     {

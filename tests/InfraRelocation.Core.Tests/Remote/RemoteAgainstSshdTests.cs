@@ -67,6 +67,78 @@ public sealed class RemoteAgainstSshdTests(SshServerFixture fx) : IDisposable
         finally { File.Delete(leftover); }
     }
 
+    /// <summary>
+    /// Issue 16.8: an interrupted mesh join (Ctrl+C, or kill -9 of the process running it; both used to leave the
+    /// auth-key file on the VM) leaves no key on the VM: the key only travels on the join's stdin. The planned mesh
+    /// steps run in a child process through the real executor and sshd; the VM's <c>tailscale</c> is a stand-in that
+    /// reads the key as the real one does (<c>--auth-key=file:/dev/stdin</c>) and then waits, as a join does while it
+    /// talks to its control server. The run is interrupted while it waits.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData("Ctrl+C")]
+    [InlineData("kill -9")]
+    public void Bootstrap_AnInterruptedMeshJoin_LeavesNoAuthKeyOnTheVm(string interruption)
+    {
+        Skip.If(fx.SkipReason is not null, fx.SkipReason);
+        var key = "tskey-auth-" + Guid.NewGuid().ToString("N");
+        var bin = Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName;
+        var tailscale = Path.Combine(bin, "tailscale");
+        File.WriteAllText(tailscale,
+            $"#!/bin/sh\ncase \"$1\" in\n  ip) exit 1 ;;\n" +
+            $"  up) key=$(cat); echo $$ > {Q("pid")}; printf '%s' \"$key\" | wc -c > {Q("received")}; exec sleep 300 ;;\nesac\nexit 2\n");
+        File.SetUnixFileMode(tailscale, (UnixFileMode)0b111_101_101);
+        var tmpBefore = Directory.GetFiles(Path.GetTempPath());
+        var s = fx.Default;
+        using var child = Transactions.Child.Start("mesh", s.Port.ToString(), fx.UserName, fx.UserKeyPath, s.HostKeyFingerprint, bin);
+        try
+        {
+            child.StandardInput.WriteLine(key);
+            child.StandardInput.Flush();
+            Transactions.Child.WaitForLine(child, "ready", TimeSpan.FromSeconds(60));
+            var received = Path.Combine(_dir, "received");
+            for (var waited = 0; !File.Exists(received) && waited < 120_000 && !child.HasExited; waited += 100) Thread.Sleep(100);
+            Assert.True(File.Exists(received), "the join never started: " + (child.HasExited ? child.StandardOutput.ReadToEnd() + child.StandardError.ReadToEnd() : "(running)"));
+            Thread.Sleep(200); // wc has written the count
+            Assert.Equal(key.Length.ToString(), File.ReadAllText(received).Trim()); // the key reached the join...
+
+            if (interruption == "Ctrl+C")
+            {
+                child.StandardInput.WriteLine("cancel");
+                child.StandardInput.Flush();
+                Assert.True(child.WaitForExit(60_000), "the cancelled run did not stop");
+                Assert.Contains("cancelled", child.StandardOutput.ReadToEnd());
+            }
+            else
+            {
+                child.Kill(); // SIGKILL: no finally blocks, the VM sees the connection drop
+                child.WaitForExit();
+            }
+
+            // ...and is on no file the join or this run could have written: the VM's temp folder, its old key files, this run's folder.
+            var newInTmp = Directory.GetFiles(Path.GetTempPath()).Except(tmpBefore);
+            foreach (var file in Directory.EnumerateFiles(_dir, "*", SearchOption.AllDirectories).Concat(newInTmp))
+            {
+                var info = new FileInfo(file);
+                if (info.LinkTarget is null && info.Length is > 0 and < 1 << 20) // an empty file holds no key (and a FIFO is never read)
+                {
+                    string text;
+                    try { text = File.ReadAllText(file); } catch (IOException) { continue; } catch (UnauthorizedAccessException) { continue; }
+                    Assert.False(text.Contains(key, StringComparison.Ordinal), $"{interruption}: the auth key is in {file}");
+                }
+            }
+            Assert.Empty(Directory.GetFiles(Path.GetTempPath(), "ir-secret.*").Except(tmpBefore));
+        }
+        finally
+        {
+            if (!child.HasExited) child.Kill();
+            // the stand-in's wait outlives the dropped connection: stop it by its pid
+            if (File.Exists(Path.Combine(_dir, "pid")) && int.TryParse(File.ReadAllText(Path.Combine(_dir, "pid")).Trim(), out var pid))
+            {
+                try { System.Diagnostics.Process.GetProcessById(pid).Kill(); } catch (ArgumentException) { } catch (InvalidOperationException) { }
+            }
+        }
+    }
+
     [SkippableFact]
     public async Task Preflight_ProbesEachHostOnce_VerifiesTheBackupOverTheSameConnection_AndClassifiesFailures()
     {

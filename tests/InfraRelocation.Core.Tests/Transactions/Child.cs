@@ -12,6 +12,7 @@ internal static class Child
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         var info = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
