@@ -253,7 +253,7 @@ static int Mesh(int port, string user, string keyFile, string hostKey, string pa
     {
         var rows = new BootstrapExecutor(pool).RunAsync(endpoint, "vm", steps, key,
             cancellationToken: cancel.Token).GetAwaiter().GetResult();
-        Console.WriteLine(string.Join(", ", rows.Select(r => $"{r.Step} {r.State}")));
+        Console.WriteLine(string.Join("; ", rows.Select(r => $"{r.Step} {r.State}: {r.Evidence}")));
     }
     catch (OperationCanceledException)
     {

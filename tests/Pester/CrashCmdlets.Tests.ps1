@@ -1,8 +1,9 @@
 # kill -9 at random moments in the real mutating cmdlets (issue 16, "Done when"; the Core sequence has its own 200-kill
-# test in TransitionCrashTests). A child pwsh runs service transitions one after another through the built module; the
-# test kills it at a random moment, runs the next mutating command (which completes any journal first), and checks the
-# invariant: every estate file holds its content before or the content a Succeeded receipt records, no journal is
-# pending, and the receipt chain is intact and reaches the head the manifest anchors. Each trial costs one pwsh start;
+# test in TransitionCrashTests). A child pwsh runs service moves and VM target changes (Set-RelocationServiceStatus,
+# Set-RelocationVmTarget) one after another through the built module; the test kills it at a random moment, runs the
+# next mutating command (which completes any journal first), and checks the invariant: every estate file holds its
+# content before or the content a Succeeded receipt records, no journal is pending, and the receipt chain is intact
+# and reaches the head the manifest anchors. Each trial costs one pwsh start;
 # $env:INFRA_RELOCATION_CRASH_TRIALS changes the count (default 24, about two minutes on a quiet machine).
 
 BeforeAll {
@@ -11,6 +12,8 @@ BeforeAll {
     # planned services of the sample estate: the child moves these; the next run moves the last one
     $script:Moved = @('bookmarks', 'rss-reader', 'alertmanager', 'loki', 'docs-site', 'ldap-proxy', 'smtp-relay', 'postgres-main', 'redis-cache', 'file-sync')
     $script:NextRun = 'ci-agent'
+    # VM targets whose address the child changes between the service moves
+    $script:Vms = @('files-core', 'ci-runner', 'backup-proxy', 'dr-standby')
 
     # SHA-256 of every estate file but the ledger and the tool's own state (what the invariant is about).
     function Get-Snapshot([string] $Root) {
@@ -37,8 +40,11 @@ BeforeAll {
         $exe = [Environment]::ProcessPath
         [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
         $list = ($script:Moved | ForEach-Object { "'$_'" }) -join ','
-        $script = "Import-Module '$BuiltManifest'; [Console]::Out.WriteLine('ready'); [Console]::Out.Flush(); " +
-            "foreach (`$s in @($list)) { Set-RelocationServiceStatus -Root '$Root' -Service `$s -Status shadow -Force -Reason 'crash test' -Confirm:`$false -WarningAction SilentlyContinue -ErrorAction SilentlyContinue | Out-Null }"
+        # each service move is followed by a VM target change (another cmdlet, another part of the manifest)
+        $vms = ($script:Vms | ForEach-Object { "'$_'" }) -join ','
+        $script = "Import-Module '$BuiltManifest'; [Console]::Out.WriteLine('ready'); [Console]::Out.Flush(); `$vms = @($vms); `$i = 0; " +
+            "foreach (`$s in @($list)) { Set-RelocationServiceStatus -Root '$Root' -Service `$s -Status shadow -Force -Reason 'crash test' -Confirm:`$false -WarningAction SilentlyContinue -ErrorAction SilentlyContinue | Out-Null; " +
+            "Set-RelocationVmTarget -Root '$Root' -Hostname `$vms[`$i % `$vms.Count] -Address `"192.0.2.2`$(`$i++)`" -Confirm:`$false -WarningAction SilentlyContinue -ErrorAction SilentlyContinue | Out-Null }"
         $psi = [Diagnostics.ProcessStartInfo]::new($exe)
         foreach ($a in $prefix + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
         $psi.UseShellExecute = $false
@@ -58,7 +64,7 @@ Describe 'kill -9 in the real mutating cmdlets' {
             $child = Start-Mutations $root
             try {
                 if ($child.StandardOutput.ReadLine() -ne 'ready') { throw "trial ${trial}: the child did not start" }
-                # spread over the ten transitions (each a few hundred ms): kills land in previews, commits and appends
+                # spread over the twenty transitions (each a few hundred ms): kills land in previews, commits and appends
                 Start-Sleep -Milliseconds $random.Next(0, 4000)
             } finally {
                 if (-not $child.HasExited) { $child.Kill($true) }
