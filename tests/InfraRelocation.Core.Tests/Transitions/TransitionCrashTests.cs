@@ -44,8 +44,10 @@ public sealed class TransitionCrashTests(ITestOutputHelper output) : IDisposable
         var phases = new Dictionary<string, int>(); // last line before the kill: begin | committed | receipted
         var opDuration = TimeSpan.FromMilliseconds(100);
 
+        var kills = 0;
         for (var trial = 1; trial <= Trials && watch.Elapsed < TimeSpan.FromMinutes(15); trial++)
         {
+            kills = trial;
             var before = Snapshot();
             var ledgerBefore = store.ReadAll().Count();
 
@@ -152,7 +154,8 @@ public sealed class TransitionCrashTests(ITestOutputHelper output) : IDisposable
             phases[phase] = phases.GetValueOrDefault(phase) + 1;
         }
 
-        output.WriteLine($"{Trials} kill -9 trials in {watch.Elapsed.TotalSeconds:0}s; transitions begun: " +
+        // The 15-minute bound keeps a very slow machine inside CI's budget; the figure says how many kills really ran.
+        output.WriteLine($"{kills} kill -9 trials (of {Trials}) in {watch.Elapsed.TotalSeconds:0}s; transitions begun: " +
                          string.Join(", ", ops.Select(o => $"{o.Key} {o.Value}")) +
                          $"; last step before the kill: {string.Join(", ", phases.Select(p => $"{p.Key} {p.Value}"))}; failures: {failures.Count}; receipt gaps (16.1/16.3): {receiptGaps.Count}; " +
                          $"mean transition {opDuration.TotalMilliseconds:0} ms; receipts {store.ReadAll().Count()}");
@@ -161,11 +164,11 @@ public sealed class TransitionCrashTests(ITestOutputHelper output) : IDisposable
             output.WriteLine(f);
         }
 
-        Assert.True(failures.Count == 0, $"{failures.Count} of {Trials} kills broke the invariant:\n{string.Join("\n", failures.Take(10))}");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {kills} kills broke the invariant:\n{string.Join("\n", failures.Take(10))}");
         Assert.True(ops.Count >= 3, "the kills did not reach enough kinds of transition: " + string.Join(", ", ops.Keys));
         Assert.True(store.ReadAll().Count() >= Trials / 4, $"only {store.ReadAll().Count()} transitions completed: the kills came too early to test much");
         Skip.If(ReceiptNotYetInTransaction && receiptGaps.Count > 0,
-            $"Known gaps, issues 16.1/16.3 (receipt and promotion revert not yet part of the transaction): {receiptGaps.Count} of {Trials} " +
+            $"Known gaps, issues 16.1/16.3 (receipt and promotion revert not yet part of the transaction): {receiptGaps.Count} of {kills} " +
             $"kills left a committed change without its receipt; no other failure. First: {receiptGaps.FirstOrDefault()}");
         Assert.Empty(receiptGaps);
     }
