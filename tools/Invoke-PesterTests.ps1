@@ -26,6 +26,10 @@ if ($Filter) {
     $files = @($files | Where-Object { $name = $_.Name -replace '\.Tests\.ps1$'; $patterns.Where({ $name -like $_ }).Count -gt 0 })
 }
 
+function ConvertTo-PrintableText([string] $Text) {
+    [regex]::Replace($Text, '[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]', { '\u{0:x4}' -f [int][char]$args[0].Value })
+}
+
 $failures = [Collections.Generic.List[string]]::new()
 $passed = 0
 $failed = 0
@@ -37,22 +41,30 @@ if ($files.Count -eq 0) {
     $config.Run.Path = $files.FullName
     $config.Run.PassThru = $true
     $config.Output.Verbosity = 'Detailed'
-    if ($ResultPath) {
-        $config.TestResult.Enabled = $true
-        $config.TestResult.OutputFormat = 'NUnitXml'
-        $config.TestResult.OutputPath = $ResultPath
-    }
     $result = Invoke-Pester -Configuration $config
     if ($null -eq $result) {
-        # Pester prints a failure of its own (e.g. writing the NUnit report) and returns nothing: that is a red run.
+        # Pester prints a failure of its own and returns nothing: that is a red run.
         $result = [pscustomobject]@{ PassedCount = 0; FailedCount = 1; FailedBlocksCount = 0; FailedContainersCount = 0; Failed = @(); FailedBlocks = @(); FailedContainers = @() }
-        $failures.Add('Pester returned no result (its own error is printed above, e.g. the test report could not be written).')
+        $failures.Add('Pester returned no result (its own error is printed above).')
+    }
+    # Failure messages can quote terminal output; XML 1.0 cannot hold its control characters, and Pester would
+    # throw away the whole result when its own report writer meets one. Show them as \uXXXX instead.
+    $errorRecords = @($result.Failed; $result.FailedBlocks; $result.FailedContainers) | ForEach-Object { $_.ErrorRecord }
+    foreach ($record in $errorRecords) {
+        foreach ($name in 'DisplayErrorMessage', 'DisplayStackTrace') {
+            if ($record.PSObject.Properties[$name]) { $record.$name = ConvertTo-PrintableText $record.$name }
+        }
+    }
+    if ($ResultPath -and $result -is [Pester.Run]) {
+        # The report is a by-product: failing to write it is a warning, never a lost or changed test result.
+        try { $result | Export-NUnitReport -Path $ResultPath }
+        catch { Write-Warning "The NUnit report $ResultPath could not be written: $($_.Exception.Message)" }
     }
     $passed = $result.PassedCount
     $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
     foreach ($test in $result.Failed) {
         $message = ($test.ErrorRecord | ForEach-Object { $_.Exception.Message }) -join ' | '
-        $failures.Add("$($test.ExpandedPath): $message")
+        $failures.Add("$($test.ExpandedPath): $(ConvertTo-PrintableText $message)")
     }
     foreach ($block in $result.FailedBlocks) {
         $failures.Add("$($block.ExpandedPath) (setup/teardown): $(($block.ErrorRecord | ForEach-Object { $_.Exception.Message }) -join ' | ')")
