@@ -227,14 +227,25 @@ systemctl daemon-reload
             [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
             $script = "Import-Module '$BuiltManifest'; Invoke-RelocationRollback -Root '$Root' -Service bookmarks -Reason kill -RoutingConfirmed -LeaseTimeoutSeconds 600 -Confirm:`$false"
             $out = Join-Path $TestDrive "kill-$Step.out"
-            $proc = Start-Process -FilePath $exe -PassThru -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -RedirectStandardOutput $out -RedirectStandardError "$out.err"
+            $start = { Start-Process -FilePath $exe -PassThru -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -RedirectStandardOutput $out -RedirectStandardError "$out.err" }
+            $proc = & $start
             $journal = Join-Path $Root '.infra-relocation/rollback/bookmarks.json'
             $deadline = [DateTime]::UtcNow.AddMinutes(3)
+            $restarted = $false
             try {
                 while ($true) {
                     $now = if (Test-Path $journal) { (Get-Content -Raw $journal | ConvertFrom-Json).Steps | Where-Object Name -EQ $Step }
                     if ($now -and $now.StartedUtc -and $now.State -eq 'Planned' -and (& $InStep)) { break }
-                    if ([DateTime]::UtcNow -gt $deadline -or $proc.HasExited) { throw "the rollback did not reach step ${Step}: $(Get-Content -Raw $out) $(Get-Content -Raw "$out.err")" }
+                    if ($proc.HasExited -and -not $restarted -and (Test-CgroupStartFailure $journal)) {
+                        # The machine's systemd could not start the unit (see Invoke-RollbackRun): run again, it resumes.
+                        $restarted = $true
+                        $proc = & $start
+                        continue
+                    }
+                    if ([DateTime]::UtcNow -gt $deadline -or $proc.HasExited) {
+                        # The child's error output is coloured; the colour codes are left out of the message.
+                        throw "the rollback did not reach step ${Step}: $(Get-Content -Raw $out) $(Get-Content -Raw "$out.err")" -replace "`e\[[0-9;]*m", ''
+                    }
                     Start-Sleep -Milliseconds 100
                 }
             } finally {
@@ -256,13 +267,19 @@ systemctl daemon-reload
         # start step then fails through no fault of the rollback. That run is repeated once, which is the resume the
         # journal exists for (it starts at the start step again); any other failure is returned as it is.
         function Invoke-RollbackRun([string] $Root, [hashtable] $With = @{}) {
+            $journal = Join-Path $Root '.infra-relocation/rollback/bookmarks.json'
             $runs = @(foreach ($attempt in 1, 2) {
                 $out = Invoke-RelocationRollback -Root $Root -Service bookmarks -RoutingConfirmed -Confirm:$false @With -WarningVariable warn -WarningAction SilentlyContinue -ErrorAction SilentlyContinue -ErrorVariable failed
                 @{ Out = $out; Errors = @($failed); Warnings = @($warn) }
-                $unit = if ($failed) { $legacy.Run('journalctl -u ir-bookmarks -n 4 --no-pager').Stdout }
-                if (-not ($failed -and "$($failed[0])" -match '\(start on legacy-docker\): .*ran, but the check still fails' -and $unit -match 'status=219/CGROUP')) { break }
+                if (-not ($failed -and (Test-CgroupStartFailure $journal))) { break }
             })
             @{ First = $runs[0]; Last = $runs[-1] }
+        }
+
+        # True when the journal's start step failed and the unit's own journal says 219/CGROUP (the machine's fault).
+        function Test-CgroupStartFailure([string] $Journal) {
+            $start = if (Test-Path $Journal) { (Get-Content -Raw $Journal | ConvertFrom-Json).Steps | Where-Object Name -EQ 'start' }
+            $start.State -eq 'Failed' -and $legacy.Run('journalctl -u ir-bookmarks -n 4 --no-pager').Stdout -match 'status=219/CGROUP'
         }
 
         # The next run: resumes at $Step and finishes.
