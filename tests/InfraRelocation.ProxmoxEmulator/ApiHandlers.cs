@@ -158,6 +158,7 @@ public sealed partial class ApiHandlers
         string? principal = null;
         int status = 200;
         string? reason = null;
+        var holdAnswerMs = 0;
         try
         {
             foreach (var fault in _state.Faults.TakeRequestFaults(method, path))
@@ -165,6 +166,7 @@ public sealed partial class ApiHandlers
                 switch (fault.Kind)
                 {
                     case FaultKind.Delay: await Task.Delay(fault.DelayMs, ctx.RequestAborted); break;
+                    case FaultKind.HoldAnswer: holdAnswerMs = fault.DelayMs; break;
                     case FaultKind.Abort:
                         status = 0; reason = "aborted";
                         ctx.Abort();
@@ -208,6 +210,12 @@ public sealed partial class ApiHandlers
                 CheckPrivileges(request);
                 data = route.Handler(request);
             }
+            if (holdAnswerMs > 0)
+            {
+                // The server has acted; its answer is still on the way (a client killed now never learns the result).
+                try { await Task.Delay(holdAnswerMs, ctx.RequestAborted); }
+                catch (OperationCanceledException) { status = 0; reason = "client gone before the answer"; return; }
+            }
             await WriteAsync(ctx, 200, null, data, null);
         }
         catch (ApiError e)
@@ -233,10 +241,12 @@ public sealed partial class ApiHandlers
         }
         finally
         {
-            var masked = parameters.ToDictionary(kv => kv.Key, kv => MaskedParameters.Contains(kv.Key) ? "********" : kv.Value, StringComparer.Ordinal);
-            lock (_state.Sync) _state.Requests.Add(new RequestRecord(DateTimeOffset.UtcNow, method, path, masked, status, principal, reason));
+            lock (_state.Sync) _state.Requests.Add(new RequestRecord(DateTimeOffset.UtcNow, method, path, Masked(parameters), status, principal, reason));
         }
     }
+
+    private static Dictionary<string, string> Masked(Dictionary<string, string> parameters) =>
+        parameters.ToDictionary(kv => kv.Key, kv => MaskedParameters.Contains(kv.Key) ? "********" : kv.Value, StringComparer.Ordinal);
 
     private (Route?, Match?) FindRoute(string method, string path)
     {
@@ -534,7 +544,9 @@ public sealed partial class ApiHandlers
         clone.Published = new PublishedStats(null, "unknown", false, DateTimeOffset.UtcNow); // not yet broadcast by pvestatd
         var name = r.P.GetValueOrDefault("name") ?? "Copy-of-VM-" + (source.Config.GetValueOrDefault("name") ?? source.VmId.ToString(CultureInfo.InvariantCulture));
         var disks = source.Config.Where(kv => Regex.IsMatch(kv.Key, @"^(scsi|virtio|sata|ide)\d+$") && !kv.Value.Contains("media=cdrom")).Select(kv => kv.Key).ToList();
-        var lines = new List<(double, string)>();
+        // clone_vm's worker names the new VM in its first line; the task id is the source VMID
+        // (qemu-server PVE/API2/Qemu.pm clone_vm: print "creating a clone of VM $vmid with ID $newid"; fork_worker('qmclone', $vmid, ...)).
+        var lines = new List<(double, string)> { (0.0, $"creating a clone of VM {source.VmId} with ID {newId}") };
         foreach (var disk in disks)
         {
             lines.Add((0.0, $"create {(full ? "full" : "linked")} clone of drive {disk} ({source.Config[disk].Split(',')[0]})"));
@@ -792,18 +804,30 @@ public sealed partial class ApiHandlers
         return d;
     }
 
+    // pve-manager PVE/API2/Tasks.pm node_tasks: source archive (finished), active (running) or all; filters vmid (the
+    // task's id field), typefilter, userfilter (substring, any case), since/until (start time); a running task is
+    // listed with status "RUNNING" and no endtime.
     private object? NodeTasks(Request r)
     {
         NodeOf(r);
         var source = r.P.GetValueOrDefault("source", "archive");
+        long? Epoch(string name) => r.P.TryGetValue(name, out var v) ? long.Parse(v, CultureInfo.InvariantCulture) : null;
+        var (since, until) = (Epoch("since"), Epoch("until"));
         var q = _state.Tasks.Where(t => t.Node == r.Node)
             .Where(t => source == "all" || (source == "active") != t.Finished)
             .Where(t => !r.P.TryGetValue("vmid", out var v) || t.Id == v)
             .Where(t => !r.P.TryGetValue("typefilter", out var tf) || t.Type == tf)
+            .Where(t => !r.P.TryGetValue("userfilter", out var uf) || t.User.Contains(uf, StringComparison.OrdinalIgnoreCase))
+            .Where(t => (since is null || t.StartTime.ToUnixTimeSeconds() >= since) && (until is null || t.StartTime.ToUnixTimeSeconds() <= until))
             .OrderByDescending(t => t.StartTime).ThenByDescending(t => t.Pid);
         var start = int.Parse(r.P.GetValueOrDefault("start", "0"), CultureInfo.InvariantCulture);
         var limit = int.Parse(r.P.GetValueOrDefault("limit", "50"), CultureInfo.InvariantCulture);
-        return q.Skip(start).Take(limit).Select(TaskEntry).ToList();
+        return q.Skip(start).Take(limit).Select(t =>
+        {
+            var entry = TaskEntry(t);
+            if (!t.Finished) entry["status"] = "RUNNING";
+            return entry;
+        }).ToList();
     }
 
     private object? TaskStatus(Request r)

@@ -8,6 +8,8 @@ public enum FaultKind
     Delay,
     /// <summary>Abort the connection without an answer.</summary>
     Abort,
+    /// <summary>Handle the request, then hold the answer back <see cref="Fault.DelayMs"/> (the server acted; the client has not heard).</summary>
+    HoldAnswer,
     /// <summary>The next task of <see cref="Fault.TaskType"/> fails with <see cref="Fault.Message"/>.</summary>
     FailTask,
     /// <summary>The next task of <see cref="Fault.TaskType"/> never finishes.</summary>
@@ -57,7 +59,7 @@ public sealed class FaultRegistry
     {
         lock (_faults)
         {
-            var hits = _faults.Where(f => f.Kind is FaultKind.Status or FaultKind.Delay or FaultKind.Abort
+            var hits = _faults.Where(f => f.Kind is FaultKind.Status or FaultKind.Delay or FaultKind.Abort or FaultKind.HoldAnswer
                 && (f.Method is null || string.Equals(f.Method, method, StringComparison.OrdinalIgnoreCase))
                 && path.Contains(f.PathContains, StringComparison.Ordinal)).ToList();
             foreach (var f in hits) Consume(f);

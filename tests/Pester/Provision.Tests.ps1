@@ -161,6 +161,63 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         Get-TargetBlock $script:Root 'files-core' | Should -Match 'status: "provisioned"'
     }
 
+    It 'resumes after the process is killed while the clone request is in flight: finds the running clone task and waits for it' {
+        # The emulator makes the clone, then holds its answer back: the child is killed before it can journal the UPID,
+        # as when a run dies between POST .../clone and recording its task. The clone runs on for 10 s.
+        Invoke-TestProxmoxControl $script:Pve POST options @{ taskDurations = @{ qmclone = 10000 } } | Out-Null
+        Add-TestProxmoxFault $script:Pve @{ kind = 'HoldAnswer'; method = 'POST'; pathContains = '/qemu/9002/clone'; delayMs = 120000 }
+        $exe = [Environment]::ProcessPath
+        [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+        $script = "Import-Module '$BuiltManifest'; New-ProxmoxVm -Root '$($script:Root)' -Hostname files-core -Confirm:`$false"
+        $psi = [Diagnostics.ProcessStartInfo]::new($exe)
+        foreach ($a in $prefix + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
+        $psi.UseShellExecute = $false
+        $psi.RedirectStandardOutput = $true
+        $psi.Environment['INFRA_RELOCATION_PVE_TOKEN'] = $script:Pve.Secret
+        $psi.Environment['INFRA_RELOCATION_PVE_POLL_MS'] = '50'
+        $child = [Diagnostics.Process]::Start($psi)
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not ((Invoke-TestProxmoxControl $script:Pve GET state).tasks | Where-Object type -eq 'qmclone')) {
+                if ([DateTime]::UtcNow -gt $deadline -or $child.HasExited) { throw 'the child never sent the clone' }
+                Start-Sleep -Milliseconds 50
+            }
+        } finally {
+            $child.Kill($true)
+            $child.WaitForExit()
+        }
+        $task = @((Invoke-TestProxmoxControl $script:Pve GET state).tasks | Where-Object type -eq 'qmclone')
+        $task.Count | Should -Be 1
+        $task[0].finished | Should -BeFalse
+        # the journal shows the clone asked for, without its task
+        $journal = Get-Content (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') -Raw | ConvertFrom-Json
+        $journal.vmId | Should -Be 216
+        $clone = @($journal.steps | Where-Object name -eq 'clone')
+        $clone.state | Should -Be 'started'
+        $clone[0].PSObject.Properties['upid'] | Should -BeNullOrEmpty
+
+        # a lock timeout far shorter than the clone: the next run must wait for the task, not for the lock
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -LockTimeout 1 -Confirm:$false -WarningAction SilentlyContinue
+
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Resumed | Should -BeTrue
+        $step = $receipt.Steps | Where-Object Name -eq 'clone'
+        $step.State | Should -Be 'Done'
+        $step.Upid | Should -Be $task[0].upid
+        $step.Note | Should -Match 'interrupted run'
+        $receipt.Upids | Should -Contain $task[0].upid
+        @(Get-TestProxmoxRequest $script:Pve | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/clone' }).Count | Should -Be 1
+        @(Get-TestProxmoxRequest $script:Pve | Where-Object { $_.method -eq 'GET' -and $_.path -eq '/nodes/pve-fra1-a/tasks' -and
+            $_.parameters.typefilter -eq 'qmclone' -and $_.parameters.vmid -eq '9002' }).Count | Should -BeGreaterThan 0
+        (Get-TestProxmoxVm $script:Pve -VmId 216).status | Should -Be 'running'
+        Get-TargetBlock $script:Root 'files-core' | Should -Match 'status: "provisioned"'
+        Test-Path (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') | Should -BeFalse
+        # the ledger: the interrupted run's receipt (Failed, recorded by the next run), then the resumed run's
+        $ledger = @(Get-RelocationReceipt -Root $script:Root -Capability $receipt.Capability)
+        $ledger[-2].Summary | Should -Match 'interrupted while provisioning'
+        $ledger[-1].RunId | Should -Be $receipt.RunId
+    }
+
     It 'retries a call refused because the VM is locked, and succeeds' {
         Add-TestProxmoxFault $script:Pve @{ kind = 'Status'; method = 'POST'; pathContains = '/clone'; status = 500; message = 'VM is locked (backup)'; times = 2 }
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false

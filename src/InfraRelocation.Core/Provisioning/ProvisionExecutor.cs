@@ -321,6 +321,36 @@ public sealed class ProvisionExecutor
 
             // Clone, unless the VM is already there (a re-run, or a clone started by a crashed run).
             current = "clone";
+            string? cloneNote = null;
+            if (journal.Step("clone") is { State: "started", Upid: null } unrecorded &&
+                await ResolveUnrecordedCloneAsync(client, id, template, unrecorded.At, Report, ct).ConfigureAwait(false) is { } found)
+            {
+                // A run died between POST .../clone and journaling its task: find that clone instead of waiting out its lock.
+                cloneNote = found.Note;
+                Report(current, found.Note);
+                switch (found.Action)
+                {
+                    case InterruptedCloneAction.WaitForTask:
+                        var running = Upid.Parse(found.Upid!);
+                        journal.Record(current, "started", running.Text); // a second crash finds it recorded
+                        upids.Add(running.Text);
+                        await WaitTaskAsync(client, running, current, Report, ct).ConfigureAwait(false);
+                        journal.Record(current, "done", running.Text);
+                        done[current] = (ProvisionStepState.Done, running.Text, "clone of the interrupted run, found in the node's task list");
+                        break;
+                    case InterruptedCloneAction.Continue:
+                        journal.Record(current, "done", found.Upid);
+                        if (found.Upid is not null) upids.Add(found.Upid);
+                        done[current] = (found.Upid is null ? ProvisionStepState.Skipped : ProvisionStepState.Done, found.Upid, found.Note);
+                        break;
+                    case InterruptedCloneAction.Refuse:
+                        throw new RelocationException("ProvisionCloneInterrupted", FailureKind.InvalidOperation,
+                            $"{found.Note}. An earlier run asked for this clone and stopped before recording its task, and no clone task is " +
+                            $"making VM {id} now (a killed clone worker or a node restart leaves its VM locked). Check the task log on the node; " +
+                            $"if no clone runs, remove the half-made VM (qm unlock {id}; qm destroy {id}) and run New-ProxmoxVm again.",
+                            target: found.Upid ?? id.ToString(CultureInfo.InvariantCulture));
+                }
+            }
             var existing = await client.FindVmAsync(id, ct).ConfigureAwait(false);
             while (existing is not null && !IsOurs(existing, prepared, journal))
             {
@@ -368,7 +398,8 @@ public sealed class ProvisionExecutor
                 journal.Record("clone", "started", upid.Text);
                 await WaitTaskAsync(client, upid, current, Report, ct).ConfigureAwait(false);
                 journal.Record("clone", "done", upid.Text);
-                done[current] = (ProvisionStepState.Done, upid.Text, route == CloneRoute.CloneWithTarget ? $"to node {node} (shared storage)" : null);
+                var routeNote = route == CloneRoute.CloneWithTarget ? $"to node {node} (shared storage)" : null;
+                done[current] = (ProvisionStepState.Done, upid.Text, cloneNote is null ? routeNote : routeNote is null ? cloneNote : $"{cloneNote}; {routeNote}");
             }
             else
             {
@@ -381,7 +412,7 @@ public sealed class ProvisionExecutor
                     journal.Record("clone", "done", pending);
                     done[current] = (ProvisionStepState.Done, pending, "clone of an earlier run");
                 }
-                else
+                else if (!done.ContainsKey(current))
                 {
                     done[current] = (ProvisionStepState.Skipped, null, $"VM {id} exists");
                 }
@@ -661,6 +692,28 @@ public sealed class ProvisionExecutor
     private static bool IsOurs(ClusterResource vm, PreparedTarget prepared, ProvisionJournal journal) =>
         vm.Template != true && (string.Equals(vm.Name, prepared.Target.Hostname, StringComparison.Ordinal) ||
                                 (vm.Lock == "clone" && journal.Step("clone") is not null && journal.VmId == vm.VmId));
+
+    /// <summary>
+    /// Looks for the clone of a run that died before journaling its task (see <see cref="InterruptedClone"/>): the
+    /// template node's clone tasks since the journaled request and the VM as it is. A clone task whose log does not
+    /// name its VM yet is asked about again for at most the lock timeout. Null when the template is gone (the clone
+    /// path reports that).
+    /// </summary>
+    private async Task<InterruptedCloneDecision?> ResolveUnrecordedCloneAsync(ProxmoxClient client, int id, int template, DateTimeOffset requestedAt,
+        Action<string, string, double?> report, CancellationToken ct)
+    {
+        if ((await client.FindVmAsync(template, ct).ConfigureAwait(false))?.Node is not { } templateNode) return null;
+        var deadline = DateTimeOffset.UtcNow + _options.LockTimeout;
+        while (true)
+        {
+            var tasks = await InterruptedClone.FindTasksAsync(client, templateNode, template, requestedAt, ct).ConfigureAwait(false);
+            var vm = await client.FindVmAsync(id, ct).ConfigureAwait(false);
+            var decision = InterruptedClone.Decide(id, template, templateNode, requestedAt, vm, tasks, settled: DateTimeOffset.UtcNow >= deadline);
+            if (decision.Action != InterruptedCloneAction.LookAgain) return decision;
+            report("clone", decision.Note, null);
+            await Task.Delay(_options.PollInterval, ct).ConfigureAwait(false);
+        }
+    }
 
     private static RelocationException VmIdTaken(PreparedTarget prepared, ClusterResource vm) =>
         new("ProvisionVmIdTaken", FailureKind.ResourceUnavailable,

@@ -446,13 +446,17 @@ public sealed class ProxmoxClient : IDisposable
         }
     }
 
-    /// <summary>GET /nodes/{node}/tasks: e.g. find an in-flight clone after a crash.</summary>
+    /// <summary>
+    /// GET /nodes/{node}/tasks: e.g. find an in-flight clone after a crash. <paramref name="vmid"/> matches the task's
+    /// id field, <paramref name="since"/> its start time (pve-manager PVE/API2/Tasks.pm node_tasks).
+    /// </summary>
     public async Task<IReadOnlyList<TaskListEntry>> GetNodeTasksAsync(string node, int? vmid = null, string? typeFilter = null,
-        string source = "all", int limit = 50, CancellationToken ct = default)
+        string source = "all", int limit = 50, DateTimeOffset? since = null, CancellationToken ct = default)
     {
         var p = new List<KeyValuePair<string, string>> { new("source", source), new("limit", I(limit)) };
         if (vmid is { } v) p.Add(new("vmid", I(v)));
         if (typeFilter is not null) p.Add(new("typefilter", typeFilter));
+        if (since is { } from) p.Add(new("since", I(from.ToUnixTimeSeconds())));
         var d = await SendAsync(HttpMethod.Get, $"nodes/{E(node)}/tasks", p, ct).ConfigureAwait(false);
         return d.ValueKind != JsonValueKind.Array ? [] : d.EnumerateArray().Select(t => new TaskListEntry(t.Str("upid") ?? "", t.Str("node") ?? node,
             t.Str("type") ?? "", t.Str("id"), t.Str("user") ?? "", t.Str("status"),

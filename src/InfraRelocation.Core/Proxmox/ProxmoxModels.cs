@@ -84,7 +84,15 @@ public sealed record TaskLogPage(IReadOnlyList<TaskLogLine> Lines, int Total);
 
 /// <summary>An entry of GET /nodes/{node}/tasks.</summary>
 public sealed record TaskListEntry(string Upid, string Node, string Type, string? Id, string User, string? Status,
-    DateTimeOffset StartTime, DateTimeOffset? EndTime);
+    DateTimeOffset StartTime, DateTimeOffset? EndTime)
+{
+    /// <summary>A running task has no end time; the list calls it "RUNNING" (pve-manager PVE/API2/Tasks.pm node_tasks).</summary>
+    public bool IsRunning => EndTime is null && (Status is null || Status == "RUNNING");
+
+    /// <summary>Ended with OK or "WARNINGS: n", the only successful outcomes.</summary>
+    public bool IsSuccess => !IsRunning && Status is not null &&
+        (Status == "OK" || System.Text.RegularExpressions.Regex.IsMatch(Status, @"^WARNINGS: \d+$"));
+}
 
 public sealed record GuestIpAddress(string Address, string Family, int Prefix);
 

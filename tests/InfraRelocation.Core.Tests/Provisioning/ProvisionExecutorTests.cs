@@ -164,6 +164,106 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
         Assert.Equal(ProvisionStepState.Skipped, ok.Steps.Single(s => s.Name == "clone").State);
     }
 
+    /// <summary>
+    /// The journal a run leaves when it dies between POST .../clone and recording the task: clone started, no UPID.
+    /// With <paramref name="send"/>, the clone request reached Proxmox (sent here as the dead run sent it).
+    /// </summary>
+    private async Task<Upid?> InterruptAfterCloneRequestAsync(bool send)
+    {
+        var journal = ProvisionJournal.Open(_estate.Root, "files-core");
+        journal.VmId = 216;
+        journal.HypervisorHost = "pve-fra1-a";
+        journal.Node = "pve-fra1-a";
+        journal.TemplateVmId = 9002;
+        journal.Record("clone", "started");
+        if (!send) return null;
+        using var client = _host.TokenClient();
+        return await client.CloneVmAsync("pve-fra1-a", 9002, new CloneRequest(216) { Name = "files-core", Full = true, Storage = "local-lvm" });
+    }
+
+    [Fact]
+    public async Task A_clone_whose_task_was_never_journaled_is_found_in_the_task_list_and_waited_for_not_its_lock()
+    {
+        // the clone runs far longer than the lock timeout: waiting for the lock would stop with ResourceBusy
+        _host.State.Options.TaskDurations["qmclone"] = TimeSpan.FromSeconds(3);
+        var upid = await InterruptAfterCloneRequestAsync(send: true);
+        Assert.Equal("clone", _host.State.Vms[216].Config["lock"]);
+
+        var ok = await ProvisionAsync("files-core", Fast with { LockTimeout = TimeSpan.FromMilliseconds(300) });
+
+        Assert.Null(ok.Error);
+        Assert.Equal(ReceiptOutcome.Succeeded, ok.Outcome);
+        Assert.True(ok.Resumed);
+        var clone = ok.Steps.Single(s => s.Name == "clone");
+        Assert.Equal(ProvisionStepState.Done, clone.State);
+        Assert.Equal(upid!.Text, clone.Upid);
+        Assert.Contains(upid.Text, ok.Upids);
+        Assert.Single(Posts("/clone"));
+        Assert.Contains(_host.State.RequestLog(), r => r.Method == "GET" && r.Path == "/nodes/pve-fra1-a/tasks" &&
+            r.Parameters.GetValueOrDefault("typefilter") == "qmclone" && r.Parameters.GetValueOrDefault("vmid") == "9002" && r.Parameters.ContainsKey("since"));
+        Assert.False(File.Exists(Path.Combine(_estate.Root, ProvisionJournal.RelativePathFor("files-core"))));
+    }
+
+    [Fact]
+    public async Task A_finished_clone_whose_task_was_never_journaled_is_continued_with_that_task()
+    {
+        var upid = await InterruptAfterCloneRequestAsync(send: true);
+        using (var client = _host.TokenClient()) await EmulatorHost.Waiter(client).WaitAsync(upid!);
+
+        var ok = await ProvisionAsync("files-core");
+
+        Assert.Null(ok.Error);
+        Assert.Equal(upid!.Text, ok.Steps.Single(s => s.Name == "clone").Upid);
+        Assert.Single(Posts("/clone"));
+    }
+
+    [Fact]
+    public async Task A_clone_request_that_never_arrived_is_sent_again()
+    {
+        await InterruptAfterCloneRequestAsync(send: false);
+
+        var ok = await ProvisionAsync("files-core");
+
+        Assert.Null(ok.Error);
+        Assert.Single(Posts("/clone"));
+        Assert.Contains("never reached Proxmox", ok.Steps.Single(s => s.Name == "clone").Note);
+    }
+
+    [Fact]
+    public async Task A_failed_clone_whose_task_was_never_journaled_is_cloned_again()
+    {
+        _host.Emulator.Faults.FailNextTask("qmclone", "clone failed: storage 'local-lvm' is full");
+        var upid = await InterruptAfterCloneRequestAsync(send: true);
+        using (var client = _host.TokenClient())
+        {
+            await Assert.ThrowsAsync<ProxmoxTaskFailedException>(() => EmulatorHost.Waiter(client).WaitAsync(upid!));
+        }
+        Assert.False(_host.State.Vms.ContainsKey(216)); // clone_vm removes what it made
+
+        var ok = await ProvisionAsync("files-core");
+
+        Assert.Null(ok.Error);
+        Assert.Equal(2, Posts("/clone").Count);
+        Assert.Contains("failed", ok.Steps.Single(s => s.Name == "clone").Note);
+    }
+
+    [Fact]
+    public async Task A_vm_locked_by_a_clone_no_task_is_making_is_refused_naming_the_vm_before_any_change()
+    {
+        // a clone worker killed with its node leaves the temporary config "lock: clone" and no running task
+        _host.State.AddVm(216, "pve-fra1-a", new Dictionary<string, string> { ["lock"] = "clone" });
+        await InterruptAfterCloneRequestAsync(send: false);
+
+        var failed = await ProvisionAsync("files-core");
+
+        Assert.Equal(ReceiptOutcome.Failed, failed.Outcome);
+        Assert.Equal("ProvisionCloneInterrupted", failed.Error!.ErrorId);
+        Assert.Contains("VM 216 is locked by a clone", failed.Error.Message);
+        Assert.Contains("qm destroy 216", failed.Error.Message);
+        Assert.Equal(0, Mutating());
+        Assert.True(File.Exists(Path.Combine(_estate.Root, ProvisionJournal.RelativePathFor("files-core"))));
+    }
+
     [Fact]
     public async Task A_lock_held_for_a_moment_is_retried_and_a_permanent_lock_is_ResourceBusy()
     {
