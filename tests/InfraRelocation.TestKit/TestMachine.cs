@@ -84,10 +84,12 @@ public sealed class TestMachine : IDisposable
             "PermitRootLogin prohibit-password\nUseDNS no\nGSSAPIAuthentication no\nMaxStartups 100:30:200\n");
         File.WriteAllText(Path.Combine(files, "ir-health"), $"IR_HEALTH_PORT={healthPort}\n");
 
-        // Runs in the private mount namespace: mount the overlay, place this machine's files, boot.
+        // Runs in the private mount namespace: enter the machine's own control groups, mount the overlay, place
+        // this machine's files, boot.
         var r = Path.Combine(dir, "root");
         var setup = new StringBuilder()
             .Append("set -e; ")
+            .Append($"for h in {string.Join(' ', CgroupHierarchies)}; do if [ -e $h/cgroup.procs ]; then mkdir -p $h/{Path.GetFileName(dir)}; echo $$ > $h/{Path.GetFileName(dir)}/cgroup.procs; fi; done; ")
             .Append($"mount -t overlay ir-machine -o lowerdir={rootfs},upperdir={dir}/upper,workdir={dir}/work {r}; ")
             .Append($"install -m 0600 {hostKey} {r}/etc/ssh/ssh_host_ed25519_key; install -m 0644 {hostKey}.pub {r}/etc/ssh/ssh_host_ed25519_key.pub; ")
             .Append($"install -m 0644 {files}/ir-test.conf {r}/etc/ssh/sshd_config.d/ir-test.conf; ")
@@ -154,6 +156,15 @@ public sealed class TestMachine : IDisposable
         return new MachineCommandResult(p.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Removes a control group the machine left behind, deepest first (only empty groups can go).</summary>
+    private static void RemoveEmptyGroups(string group)
+    {
+        if (!System.IO.Directory.Exists(group)) return;
+        foreach (var child in System.IO.Directory.GetDirectories(group)) RemoveEmptyGroups(child);
+        try { System.IO.Directory.Delete(group); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { /* still has a process: left as it is */ }
+    }
+
     /// <summary>Starts a command on the machine and returns at once (e.g. an apt-get that holds the lock); kill it with the returned process.</summary>
     public Process RunInBackground(string command, string user = "root")
     {
@@ -165,11 +176,21 @@ public sealed class TestMachine : IDisposable
         return Process.Start(psi)!;
     }
 
+    /// <summary>
+    /// Where systemd keeps track of units: on a host without systemd, <c>--keep-unit</c> boots the machine in the
+    /// control group nspawn runs in. Machines that shared one would share their units' groups too (one machine's
+    /// <c>systemctl stop x</c> kills, then removes, the group of the other's unit <c>x</c>: "Failed to kill control
+    /// group ... Input/output error", then status=219/CGROUP on its next start), so each machine gets its own:
+    /// the named systemd hierarchy and the unified one of a hybrid host, or the unified root of a cgroup2-only host.
+    /// </summary>
+    private static readonly string[] CgroupHierarchies = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"];
+
     public void Dispose()
     {
         // nspawn turns SIGTERM into an orderly poweroff of the machine (SIGRTMIN+3 to its systemd).
         _server.Stop(TimeSpan.FromSeconds(30));
         _server.Dispose();
+        foreach (var hierarchy in CgroupHierarchies) RemoveEmptyGroups(Path.Combine(hierarchy, Path.GetFileName(Directory)));
         try { System.IO.Directory.Delete(Directory, recursive: true); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { /* left in the temp folder */ }
     }

@@ -227,21 +227,13 @@ systemctl daemon-reload
             [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
             $script = "Import-Module '$BuiltManifest'; Invoke-RelocationRollback -Root '$Root' -Service bookmarks -Reason kill -RoutingConfirmed -LeaseTimeoutSeconds 600 -Confirm:`$false"
             $out = Join-Path $TestDrive "kill-$Step.out"
-            $start = { Start-Process -FilePath $exe -PassThru -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -RedirectStandardOutput $out -RedirectStandardError "$out.err" }
-            $proc = & $start
+            $proc = Start-Process -FilePath $exe -PassThru -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-Command', $script)) -RedirectStandardOutput $out -RedirectStandardError "$out.err"
             $journal = Join-Path $Root '.infra-relocation/rollback/bookmarks.json'
             $deadline = [DateTime]::UtcNow.AddMinutes(3)
-            $restarted = $false
             try {
                 while ($true) {
                     $now = if (Test-Path $journal) { (Get-Content -Raw $journal | ConvertFrom-Json).Steps | Where-Object Name -EQ $Step }
                     if ($now -and $now.StartedUtc -and $now.State -eq 'Planned' -and (& $InStep)) { break }
-                    if ($proc.HasExited -and -not $restarted -and (Test-CgroupStartFailure $journal)) {
-                        # The machine's systemd could not start the unit (see Invoke-RollbackRun): run again, it resumes.
-                        $restarted = $true
-                        $proc = & $start
-                        continue
-                    }
                     if ([DateTime]::UtcNow -gt $deadline -or $proc.HasExited) {
                         # The child's error output is coloured; the colour codes are left out of the message.
                         throw "the rollback did not reach step ${Step}: $(Get-Content -Raw $out) $(Get-Content -Raw "$out.err")" -replace "`e\[[0-9;]*m", ''
@@ -262,35 +254,21 @@ systemctl daemon-reload
             $steps
         }
 
-        # One rollback run. systemd inside the test machine sometimes cannot set up the unit's control group under load
-        # (the unit's journal: "status=219/CGROUP", after "Failed to kill control group ... Input/output error"): the
-        # start step then fails through no fault of the rollback. That run is repeated once, which is the resume the
-        # journal exists for (it starts at the start step again); any other failure is returned as it is.
+        # One rollback run, its errors and warnings collected.
         function Invoke-RollbackRun([string] $Root, [hashtable] $With = @{}) {
-            $journal = Join-Path $Root '.infra-relocation/rollback/bookmarks.json'
-            $runs = @(foreach ($attempt in 1, 2) {
-                $out = Invoke-RelocationRollback -Root $Root -Service bookmarks -RoutingConfirmed -Confirm:$false @With -WarningVariable warn -WarningAction SilentlyContinue -ErrorAction SilentlyContinue -ErrorVariable failed
-                @{ Out = $out; Errors = @($failed); Warnings = @($warn) }
-                if (-not ($failed -and (Test-CgroupStartFailure $journal))) { break }
-            })
-            @{ First = $runs[0]; Last = $runs[-1] }
-        }
-
-        # True when the journal's start step failed and the unit's own journal says 219/CGROUP (the machine's fault).
-        function Test-CgroupStartFailure([string] $Journal) {
-            $start = if (Test-Path $Journal) { (Get-Content -Raw $Journal | ConvertFrom-Json).Steps | Where-Object Name -EQ 'start' }
-            $start.State -eq 'Failed' -and $legacy.Run('journalctl -u ir-bookmarks -n 4 --no-pager').Stdout -match 'status=219/CGROUP'
+            $out = Invoke-RelocationRollback -Root $Root -Service bookmarks -RoutingConfirmed -Confirm:$false @With -WarningVariable warn -WarningAction SilentlyContinue -ErrorAction SilentlyContinue -ErrorVariable failed
+            @{ Out = $out; Errors = @($failed); Warnings = @($warn) }
         }
 
         # The next run: resumes at $Step and finishes.
         function Resume-Rollback([string] $Root, [string] $Step) {
             $run = Invoke-RollbackRun $Root @{ Reason = 'kill' }
-            if ($run.Last.Errors) { throw "$($run.Last.Errors[0]) The unit on legacy-docker: $($legacy.Run('journalctl -u ir-bookmarks -n 12 --no-pager').Stdout)" }
-            $run.First.Warnings | Should -Match 'Resuming the rollback of bookmarks'
-            $r = $run.Last.Out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
+            if ($run.Errors) { throw "$($run.Errors[0]) The unit on legacy-docker: $($legacy.Run('journalctl -u ir-bookmarks -n 12 --no-pager').Stdout)" }
+            $run.Warnings | Should -Match 'Resuming the rollback of bookmarks'
+            $r = $run.Out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
             $r.Outcome | Should -Be 'Succeeded'
             $r.Resumed | Should -BeTrue
-            @($run.First.Out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] })[0].Step | Should -Be $Step
+            @($run.Out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] })[0].Step | Should -Be $Step
             $r
         }
 
@@ -476,7 +454,7 @@ systemctl daemon-reload
             $health = 'ops/bindings/services.health.yaml'
             Edit-EstateFile $e.Root $health '(- id: wiki\n    host: )app-core' '${1}legacy-docker'
             # -Force: the revert goes past the mutation guard, which sees the same D35 error before and after it.
-            $err = (Invoke-RollbackRun $e.Root @{ Reason = 'kill'; Force = $true }).Last.Errors
+            $err = (Invoke-RollbackRun $e.Root @{ Reason = 'kill'; Force = $true }).Errors
             $err[0].Exception.Message | Should -Match 'stopped at step \d+ \(gates\).*D35\.HealthHostMismatch'
             Edit-EstateFile $e.Root $health '(- id: wiki\n    host: )legacy-docker' '${1}app-core'
         }
