@@ -57,7 +57,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
     Context 'Invoke-RelocationPreflight' {
         It 'passes when every host, health endpoint and backup is fine' -Skip:$noIsolation {
             $root = New-RemoteEstate -Name pf-ok
-            $out = Invoke-RelocationPreflight -Root $root -Timeout 5
+            $out = Invoke-RelocationPreflight -Root $root -Timeout 20
             $r = $out | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
             $errors = $out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Severity -eq 'Error' }
             $errors | ForEach-Object { "$($_.RuleId): $($_.Message)" } | Should -BeNullOrEmpty
@@ -86,7 +86,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
                     'mon-core'   = @{ host_key = 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }   # wrong pinned host key
                     'app-web'    = @{ identity_file = $badKey }                                          # key not authorised
                 } -Health @{ wiki = "http://127.0.0.1:$($http.Port)/status/503"; pastebin = "http://127.0.0.1:$closed/health" }
-                $script:out = Invoke-RelocationPreflight -Root $root -Timeout 3
+                $script:out = Invoke-RelocationPreflight -Root $root -Timeout 20   # generous: a loaded machine once missed 3 s; the failures here come fast
                 $script:receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
                 $script:findings = $out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] }
             }
@@ -333,7 +333,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
         It 'Test-HypervisorIdentity -Live catches a duplicate hostname and an unreachable host' {
             $dup = Start-TestSshServer -Name hv-dup -Hostname pve-fra1-a -MachineId $pins['pve-fra1-b']
             $root = New-RemoteEstate -Name live -Map @{ 'pve-fra1-b' = $dup } -Override @{ 'pve-ams1-a' = @{ port = (Get-TestSshFreePort) } }
-            $out = Test-HypervisorIdentity -Root $root -Live -Timeout 3
+            $out = Test-HypervisorIdentity -Root $root -Live -Timeout 20
             $f = $out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] }
             ($f | Where-Object RuleId -eq 'IDENTITY.DuplicateReportedHostname').Subject | Should -Be 'pve-fra1-b'
             ($f | Where-Object RuleId -eq 'IDENTITY.ProbeFailed').Subject | Should -Be 'pve-ams1-a'
