@@ -16,13 +16,7 @@ BeforeAll {
         $h | ConvertTo-Json -Compress
     }
 
-    function Edit-Config([string] $Root, [string] $Pattern, [string] $Replacement) {
-        $path = Join-Path $Root $Config
-        $text = [IO.File]::ReadAllText($path)
-        $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
-        if ($new -eq $text) { throw "pattern '$Pattern' not found in $Config" }
-        [IO.File]::WriteAllText($path, $new)
-    }
+    function Edit-Config([string] $Root, [string] $Pattern, [string] $Replacement) { Edit-EstateFile $Root $Config $Pattern $Replacement }
 }
 
 Describe 'The estate root is a boundary' {

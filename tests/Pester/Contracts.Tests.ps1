@@ -47,14 +47,6 @@ BeforeAll {
         if (Test-Path $ledger) { @(Get-Content $ledger | Where-Object { $_.Trim() } | ForEach-Object { $_ | ConvertFrom-Json }) } else { @() }
     }
 
-    function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
-        $path = Join-Path $Root $Relative
-        $text = [IO.File]::ReadAllText($path)
-        $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
-        if ($new -eq $text) { throw "pattern '$Pattern' not found in $Relative" }
-        [IO.File]::WriteAllText($path, $new)
-    }
-
     function Copy-Estate([string] $Name) {
         $target = Join-Path $TestDrive "$Name-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
         Copy-Item $script:BaseEstate $target -Recurse

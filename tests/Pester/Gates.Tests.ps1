@@ -5,14 +5,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     $script:AsOf = [DateTimeOffset]'2026-11-26T00:00:00Z'
 
-    function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
-        $path = Join-Path $Root $Relative
-        $text = Get-Content -LiteralPath $path -Raw
-        $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
-        if ($new -eq $text) { throw "pattern '$Pattern' not found in $Relative" }
-        Set-Content -LiteralPath $path -Value $new -NoNewline
-    }
-
     # file:line:column of the first match of $Value at or after the first line matching $Anchor (1-based).
     function Find-Location([string] $Root, [string] $Relative, [string] $Anchor, [string] $Value) {
         $lines = Get-Content -LiteralPath (Join-Path $Root $Relative)

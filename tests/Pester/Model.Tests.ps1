@@ -5,7 +5,8 @@ BeforeAll {
     $suffix = 'InfraRelocation.Commands.Commands'
     $manifestPath = 'ops/bindings/infra.relocation.plan.yaml'
 
-    function Edit-EstateFile([string] $Root, [string] $Path, [string] $From, [string] $To) {
+    # Literal, first occurrence only (the manifest names auth-core twice); common.ps1's Edit-EstateFile is a regex.
+    function Edit-FirstOccurrence([string] $Root, [string] $Path, [string] $From, [string] $To) {
         $full = Join-Path $Root $Path
         $text = [IO.File]::ReadAllText($full)
         $at = $text.IndexOf($From, [StringComparison]::Ordinal)
@@ -89,9 +90,9 @@ Describe 'Test-RelocationManifest' {
     }
 
     It 'reports typed, located findings on a broken copy' {
-        Edit-EstateFile $estate $manifestPath 'state: "preflight"' 'state: "Preflight"'
-        Edit-EstateFile $estate $manifestPath 'to_host: "auth-core"' 'to_host: "auth-kore"'
-        Edit-EstateFile $estate $manifestPath 'vm_id: "213"' 'vm_id: "21x"'
+        Edit-FirstOccurrence $estate $manifestPath 'state: "preflight"' 'state: "Preflight"'
+        Edit-FirstOccurrence $estate $manifestPath 'to_host: "auth-core"' 'to_host: "auth-kore"'
+        Edit-FirstOccurrence $estate $manifestPath 'vm_id: "213"' 'vm_id: "21x"'
         $out = @(Test-RelocationManifest -Root $estate)
         $findings = @($out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] })
         ($findings.RuleId | Sort-Object) | Should -Be @('SCHEMA.UnknownEnumValue', 'SCHEMA.UnknownHost', 'SCHEMA.WrongType')
@@ -101,7 +102,7 @@ Describe 'Test-RelocationManifest' {
     }
 
     It '-Strict throws RelocationValidationFailed listing the findings' {
-        Edit-EstateFile $estate $manifestPath 'to_host: "auth-core"' 'to_host: "auth-kore"'
+        Edit-FirstOccurrence $estate $manifestPath 'to_host: "auth-core"' 'to_host: "auth-kore"'
         $err = { Test-RelocationManifest -Root $estate -Strict -ErrorAction Stop } |
             Should -Throw -ErrorId "RelocationValidationFailed,$suffix.TestRelocationManifestCommand" -PassThru
         $err.Exception.Message | Should -Match 'SCHEMA\.UnknownHost'
@@ -113,7 +114,7 @@ Describe 'Test-RelocationManifest' {
     }
 
     It '-File validates only the given kinds' {
-        Edit-EstateFile $estate 'ops/governance/SERVICE_REGISTRY.yaml' 'ssh: app-core' 'ssh: nowhere'
+        Edit-FirstOccurrence $estate 'ops/governance/SERVICE_REGISTRY.yaml' 'ssh: app-core' 'ssh: nowhere'
         $receipt = @(Test-RelocationManifest -Root $estate -File Manifest, PlacementPolicy)[-1]
         $receipt.Files | Should -Be @($manifestPath, 'ops/bindings/infra.placement.policy.yaml')
         $receipt.Outcome | Should -Be 'Passed'
@@ -135,7 +136,7 @@ Describe 'Get-RelocationReceipt' {
         $start = [datetime]::UtcNow
         Invoke-RelocationParity -Root $estate -WarningAction SilentlyContinue | Out-Null
         Test-PlacementPolicy -Root $estate -WarningAction SilentlyContinue | Out-Null
-        Edit-EstateFile $estate $manifestPath 'to_host: "auth-core"' 'to_host: "auth-kore"'
+        Edit-FirstOccurrence $estate $manifestPath 'to_host: "auth-core"' 'to_host: "auth-kore"'
         Invoke-RelocationGate -Root $estate -WarningAction SilentlyContinue -ErrorAction SilentlyContinue | Out-Null  # SCHEMA fails
     }
 

@@ -21,14 +21,6 @@ BeforeAll {
     $script:Ns = 'InfraRelocation.Commands.Commands'
     $script:WarningPreference = 'SilentlyContinue'
 
-    function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
-        $path = Join-Path $Root $Relative
-        $text = [IO.File]::ReadAllText($path)
-        $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
-        if ($new -eq $text) { throw "pattern '$Pattern' not found in $Relative" }
-        [IO.File]::WriteAllText($path, $new)
-    }
-
     # Every estate file's bytes (hex), by path: the SSOTs the rollback must restore byte for byte.
     function Get-Snapshot([string] $Root) {
         $files = [ordered]@{}

@@ -35,14 +35,6 @@ BeforeAll {
     Set-TestSsotReady $script:Template 'rss-reader'
     Add-TestPreflightEvidence -Root $script:Template -Hosts $script:PreflightHosts | Out-Null
 
-    function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
-        $path = Join-Path $Root $Relative
-        $text = [IO.File]::ReadAllText($path)
-        $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
-        if ($new -eq $text) { throw "pattern '$Pattern' not found in $Relative" }
-        [IO.File]::WriteAllText($path, $new)
-    }
-
     # Hand edit: a service's status line (the first status: after its "- service:" line).
     function Set-ServiceLine([string] $Root, [string] $Service, [string] $Status) {
         Edit-EstateFile $Root $Manifest "(- service: `"$Service`"(?:\n(?!  - ).*)*?\n    status: )`"[a-z-]+`"" "`$1`"$Status`""

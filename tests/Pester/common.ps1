@@ -4,6 +4,7 @@
 #   $SampleEstate    the sample estate's root (the repository root holds ops/ and docs/governance/)
 #   $BuiltManifest   the built InfraRelocation.psd1
 #   New-TestEstate   copy of the sample estate in a fresh temp folder; returns its root
+#   Edit-EstateFile  a regex replacement in one estate file (throws when the pattern does not match)
 #   Invoke-InFreshPwsh { ... }   runs a script block in a new pwsh with the module imported
 
 $RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..' '..')).Path
@@ -50,6 +51,16 @@ function New-TestEstate {
         Set-Content $manifest "# placeholder written by New-TestEstate (the sample estate has no manifest yet)`nactive_relocation:`n  change_id: TEST-0`n  state: planning`n"
     }
     $root
+}
+
+# A hand edit of one estate file: every match of $Pattern (multiline: ^ and $ match at each line) becomes
+# $Replacement. Throws when nothing matches, so a test never runs against an estate it did not set up.
+function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
+    $path = Join-Path $Root $Relative
+    $text = [IO.File]::ReadAllText($path)
+    $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
+    if ($new -eq $text) { throw "pattern '$Pattern' not found in $Relative" }
+    [IO.File]::WriteAllText($path, $new)
 }
 
 function Invoke-InFreshPwsh {
