@@ -33,22 +33,9 @@ function Write-DemoCommand([string] $Command) {
 
 Import-Module $ModulePath
 
-$DemoRoot = Join-Path ([IO.Path]::GetTempPath()) "infra-relocation-demo-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
-New-Item -ItemType Directory $DemoRoot | Out-Null
-foreach ($folder in 'ops', 'docs/governance') {
-    $source = Join-Path $RepoRoot $folder
-    if (Test-Path $source) {
-        $target = Join-Path $DemoRoot $folder
-        New-Item -ItemType Directory -Force (Split-Path $target) | Out-Null
-        Copy-Item $source $target -Recurse
-    }
-}
-$manifest = Join-Path $DemoRoot 'ops' 'bindings' 'infra.relocation.plan.yaml'
-if (-not (Test-Path $manifest)) {
-    # The sample estate is not in the repository yet: a minimal placeholder in the copy only.
-    New-Item -ItemType Directory -Force (Split-Path $manifest) | Out-Null
-    Set-Content $manifest "# placeholder written by the demo (the sample estate has no manifest yet)`nactive_relocation:`n  change_id: DEMO-0`n  state: planning`n"
-}
+# The tests' estate helpers (New-TestEstate, Edit-EstateFile): one way to copy and hand-edit the sample estate.
+. (Join-Path $RepoRoot 'tests' 'Pester' 'EstateFixture.ps1')
+$DemoRoot = New-TestEstate -Name infra-relocation-demo
 
 Write-Host "InfraRelocation $((Get-Module InfraRelocation).Version) demo on a copy of the sample estate: $DemoRoot"
 $steps = @(Get-ChildItem (Join-Path $RepoRoot 'tools' 'demo') -Filter '*.ps1' | Sort-Object Name)

@@ -48,8 +48,7 @@ BeforeAll {
     }
 
     function Copy-Estate([string] $Name) {
-        $target = Join-Path $TestDrive "$Name-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
-        Copy-Item $script:BaseEstate $target -Recurse
+        $target = New-TestEstate -From $script:BaseEstate -Name $Name
         $script:UsedEstates.Add($target)
         $target
     }

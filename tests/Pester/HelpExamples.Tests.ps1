@@ -30,21 +30,13 @@ BeforeAll {
         $Examples | ForEach-Object { [ordered]@{ Key = "$($_.Page):$($_.Line)"; Code = $_.Code } } |
             ConvertTo-Json -AsArray -Depth 3 | Set-Content -LiteralPath $casesFile
         $runner = {
-            param($CasesFile, $ResultsFile, $Work, $SampleEstate, $ModulesFolder, [string[]] $EstateFolders)
+            param($CasesFile, $ResultsFile, $Work, $EstateFixture, $ModulesFolder)
+            . $EstateFixture
             $env:PSModulePath = $ModulesFolder + [IO.Path]::PathSeparator + $env:PSModulePath
             $env:NO_COLOR = '1'
             $results = [ordered]@{}
-            $n = 0
             foreach ($case in (Get-Content -Raw -LiteralPath $CasesFile | ConvertFrom-Json)) {
-                $root = Join-Path $Work "estate-$((++$n))"
-                New-Item -ItemType Directory $root | Out-Null
-                foreach ($folder in $EstateFolders) {
-                    $source = Join-Path $SampleEstate $folder
-                    if (Test-Path $source) {
-                        New-Item -ItemType Directory -Force (Split-Path (Join-Path $root $folder)) | Out-Null
-                        Copy-Item $source (Join-Path $root $folder) -Recurse
-                    }
-                }
+                $root = New-TestEstate -Parent $Work
                 $code = $case.Code.Replace('/srv/infra', $root)
                 $environment = [Environment]::GetEnvironmentVariable('INFRA_RELOCATION_ROOT')
                 $shell = [powershell]::Create()
@@ -75,7 +67,7 @@ Set-Location -LiteralPath '$($root -replace "'", "''")'
         [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
         $modules = Split-Path (Split-Path (Split-Path $BuiltManifest))
         & unshare --net -- $exe @prefix -NoProfile -NonInteractive -File $script -CasesFile $casesFile -ResultsFile $resultsFile `
-            -Work $work -SampleEstate $SampleEstate -ModulesFolder $modules -EstateFolders $EstateFolders 2>&1 | Out-Null
+            -Work $work -EstateFixture (Join-Path $PSScriptRoot 'EstateFixture.ps1') -ModulesFolder $modules 2>&1 | Out-Null
         $results = @{}
         if (Test-Path $resultsFile) {
             foreach ($property in (Get-Content -Raw $resultsFile | ConvertFrom-Json).PSObject.Properties) { $results[$property.Name] = $property.Value }

@@ -7,12 +7,12 @@
 #   Set-TestPreflightTargets -Root $root -Hosts $hosts [-Unhealthy wiki]   # only the wiring
 #   $receipt = Add-TestPreflightEvidence -Root $root -Hosts $hosts [-Unhealthy wiki] [-AllowFailure]
 #   Stop-TestPreflightHosts $hosts
-#   $copy = Copy-TestEstate -From $root -Name x  # the estate with its ledger, as a git clone would have it
+#   $copy = New-TestEstate -From $root -Name x   # the estate with its ledger, as a git clone would have it
 #
 # Add-TestPreflightEvidence points the estate's ssh targets, health_url values (scheme, host and port only: paths
 # and null values stay) and backup targets at those services (fresh backup files in a folder beside the estate),
 # then runs the real preflight and returns its receipt. Files that need many estates with evidence run it once and
-# copy that estate with Copy-TestEstate: the copy's files are byte for byte the ones the preflight read.
+# copy that estate with New-TestEstate -From: the copy's files are byte for byte the ones the preflight read.
 
 . (Join-Path $PSScriptRoot 'SshFixture.ps1')
 . (Join-Path $PSScriptRoot 'HttpFixture.ps1')
@@ -90,12 +90,4 @@ function Add-TestPreflightEvidence {
     $errors = @($out | Where-Object { $_ -is [InfraRelocation.RelocationFinding] -and $_.Severity -eq 'Error' } | ForEach-Object { "$_" }) +
         @($sick | ForEach-Object { "$($_.Service) $($_.Url): $($_.StatusCode) $($_.Error)" })
     throw "The loopback preflight did not pass ($($receipt.Outcome)): $($errors -join '; ')"
-}
-
-function Copy-TestEstate([Parameter(Mandatory)][string] $From, [string] $Name = 'copy') {
-    $parent = if ((Get-Variable TestDrive -ValueOnly -ErrorAction Ignore)) { $TestDrive } else { [IO.Path]::GetTempPath() }
-    $root = Join-Path $parent "$Name-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
-    New-Item -ItemType Directory -Path $root | Out-Null
-    Get-ChildItem -Force $From | Copy-Item -Destination $root -Recurse
-    $root
 }

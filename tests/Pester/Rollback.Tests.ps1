@@ -85,8 +85,7 @@ Describe 'Invoke-RelocationRollback: bad input changes nothing' {
     }
 
     It 'a missing rollback_to is one clear error; nothing is written, no journal' {
-        $copy = Join-Path $TestDrive "norollback-$([guid]::NewGuid().ToString('n').Substring(0, 6))"
-        Copy-Item $root $copy -Recurse
+        $copy = New-TestEstate -From $root -Name norollback
         Edit-EstateFile $copy $Manifest '(- service: "bookmarks"(?:\n(?!  - ).*)*?\n    rollback_to: )"legacy-docker"' '$1null'
         $before = Get-Snapshot $copy
         $err = { Invoke-RelocationRollback -Root $copy -Service bookmarks -Reason test -Confirm:$false } | Should -Throw -PassThru

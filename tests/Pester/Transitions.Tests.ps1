@@ -24,7 +24,7 @@ BeforeAll {
             Set-TestSsotReady $root 'rss-reader'
             return $root
         }
-        Copy-TestEstate -From $script:Template -Name transitions
+        New-TestEstate -From $script:Template -Name transitions
     }
     # Outside TestDrive (Pester empties it per block), so that the template lives as long as the file's tests.
     if (Test-TestPreflightAvailable) { throw "The loopback preflight cannot run here: $(Test-TestPreflightAvailable)" }
@@ -621,7 +621,7 @@ Describe 'The sample relocation, preflight to complete' {
         $err.Exception.Message | Should -Match 'TRANSITION\.ChecklistIncomplete: Entering cleanup needs the Post-Cutover checklist: POST\.Gate \(.*\) is Missing: .* Complete it with: Invoke-RelocationGate'
         @($err.Exception.Findings | Where-Object { $_.Severity -eq 'Error' }).Subject | Sort-Object | Should -Be @('POST.Gate', 'POST.HypervisorIdentity', 'POST.Parity', 'POST.SsotUpdated')
         # Cleanup forced with a reason (on a copy): the checklist shows the items Overridden.
-        $copy = Copy-TestEstate -From $root -Name forced-cleanup
+        $copy = New-TestEstate -From $root -Name forced-cleanup
         $f = Set-RelocationState -Root $copy -State cleanup -Force -Reason 'CAB-118: checks run by the NOC' -Confirm:$false
         $f.Outcome | Should -Be 'Succeeded'
         $f.OverrideReason | Should -Be 'CAB-118: checks run by the NOC'
@@ -646,7 +646,7 @@ Describe 'The sample relocation, preflight to complete' {
         @($err.Exception.Findings | Where-Object { $_.Severity -eq 'Error' }).Subject | Should -Be @('CLEAN.Decommissioned', 'CLEAN.OpenLoopClosed')
         $err.Exception.Message | Should -Match 'CLEAN\.Decommissioned .* Complete it with: Confirm-RelocationChecklistItem -Item OldResourcesDecommissioned'
         # Complete forced (on a copy), then passing once a person confirmed both.
-        $copy = Copy-TestEstate -From $root -Name forced-complete
+        $copy = New-TestEstate -From $root -Name forced-complete
         (Set-RelocationState -Root $copy -State complete -Force -Reason 'CAB-118: decommissioning tracked in OL-7' -Confirm:$false).Outcome | Should -Be 'Succeeded'
         (Get-Checklist $copy PostCleanup)['CLEAN.OpenLoopClosed'].State | Should -Be 'Overridden'
         Confirm-RelocationChecklistItem -Root $root -Item OldResourcesDecommissioned -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118#off' | Out-Null

@@ -3,12 +3,12 @@
 #   $RepoRoot        the repository root
 #   $SampleEstate    the sample estate's root (the repository root holds ops/ and docs/governance/)
 #   $BuiltManifest   the built InfraRelocation.psd1
-#   New-TestEstate   copy of the sample estate in a fresh temp folder; returns its root
+#   New-TestEstate   copy of the sample estate (or -From an estate root) in a fresh temp folder; returns its root
 #   Edit-EstateFile  a regex replacement in one estate file (throws when the pattern does not match)
+#                    (both from EstateFixture.ps1, which the demo and benchmarks dot-source too)
 #   Invoke-InFreshPwsh { ... }   runs a script block in a new pwsh with the module imported
 
 $RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..' '..')).Path
-$SampleEstate = $RepoRoot
 $BuiltManifest = if ($env:INFRA_RELOCATION_MODULE) {
     $env:INFRA_RELOCATION_MODULE
 } else {
@@ -22,46 +22,8 @@ if (-not (Get-Module InfraRelocation)) {
     Import-Module $BuiltManifest -ErrorAction Stop
 }
 
-# Folders of the sample estate that a copy needs (protocol default locations; see about_InfraRelocation).
-$EstateFolders = @('ops', 'docs/governance')
-
-function New-TestEstate {
-    <#
-    .SYNOPSIS
-        Copies the sample estate into a fresh temp folder (under $TestDrive when Pester provides one) and returns
-        the copy's root. Until the sample estate has a manifest, the copy gets a minimal placeholder one.
-    #>
-    [CmdletBinding()]
-    [OutputType([string])]
-    param([string] $Name = 'estate')
-    $parent = if ((Get-Variable TestDrive -ValueOnly -ErrorAction Ignore)) { $TestDrive } else { [IO.Path]::GetTempPath() }
-    $root = Join-Path $parent "$Name-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
-    New-Item -ItemType Directory -Path $root | Out-Null
-    foreach ($folder in $EstateFolders) {
-        $source = Join-Path $SampleEstate $folder
-        if (Test-Path $source) {
-            $target = Join-Path $root $folder
-            New-Item -ItemType Directory -Force (Split-Path $target) | Out-Null
-            Copy-Item $source $target -Recurse
-        }
-    }
-    $manifest = Join-Path $root 'ops' 'bindings' 'infra.relocation.plan.yaml'
-    if (-not (Test-Path $manifest)) {
-        New-Item -ItemType Directory -Force (Split-Path $manifest) | Out-Null
-        Set-Content $manifest "# placeholder written by New-TestEstate (the sample estate has no manifest yet)`nactive_relocation:`n  change_id: TEST-0`n  state: planning`n"
-    }
-    $root
-}
-
-# A hand edit of one estate file: every match of $Pattern (multiline: ^ and $ match at each line) becomes
-# $Replacement. Throws when nothing matches, so a test never runs against an estate it did not set up.
-function Edit-EstateFile([string] $Root, [string] $Relative, [string] $Pattern, [string] $Replacement) {
-    $path = Join-Path $Root $Relative
-    $text = [IO.File]::ReadAllText($path)
-    $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
-    if ($new -eq $text) { throw "pattern '$Pattern' not found in $Relative" }
-    [IO.File]::WriteAllText($path, $new)
-}
+# New-TestEstate, Edit-EstateFile ($SampleEstate, $EstateFolders): shared with the demo and benchmarks.
+. (Join-Path $PSScriptRoot 'EstateFixture.ps1')
 
 function Invoke-InFreshPwsh {
     <#

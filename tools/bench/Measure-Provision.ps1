@@ -19,18 +19,13 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 . (Join-Path $RepoRoot 'tests' 'Pester' 'ProxmoxFixture.ps1')
+. (Join-Path $RepoRoot 'tests' 'Pester' 'EstateFixture.ps1')
 if (-not (Get-TestProxmoxEmulatorPath)) { Write-Warning 'Skipped: the Proxmox emulator is not built.'; return }
 $env:INFRA_RELOCATION_PVE_POLL_MS = "$PollMs"
 $targets = 'files-core', 'ci-runner', 'app-core', 'app-web'
 
 function New-BenchEstate($pve) {
-    $root = Join-Path ([IO.Path]::GetTempPath()) "ir-bench-prov-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
-    foreach ($folder in 'ops', 'docs/governance') {
-        if (Test-Path (Join-Path $RepoRoot $folder)) {
-            New-Item -ItemType Directory -Force (Split-Path (Join-Path $root $folder)) | Out-Null
-            Copy-Item (Join-Path $RepoRoot $folder) (Join-Path $root $folder) -Recurse
-        }
-    }
+    $root = New-TestEstate -Name ir-bench-prov
     Initialize-TestProxmoxEstate -Root $root -Emulator $pve
     $path = Join-Path $root 'ops' 'bindings' 'infra.relocation.plan.yaml'
     $text = Get-Content $path -Raw

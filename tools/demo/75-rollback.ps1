@@ -10,13 +10,6 @@
 $rbRoot = "$DemoRoot-rollback"
 New-Item -ItemType Directory $rbRoot | Out-Null
 Copy-Item (Join-Path $RepoRoot 'ops') (Join-Path $rbRoot 'ops') -Recurse
-function Edit-DemoFile([string] $Relative, [string] $Pattern, [string] $Replacement) {
-    $path = Join-Path $rbRoot $Relative
-    $text = [IO.File]::ReadAllText($path)
-    $new = [regex]::Replace($text, $Pattern, $Replacement, [Text.RegularExpressions.RegexOptions]::Multiline)
-    if ($new -eq $text) { throw "demo: '$Pattern' not found in $Relative" }
-    [IO.File]::WriteAllText($path, $new)
-}
 function Get-DemoHttp([int] $Port) {
     $client = [Net.Http.HttpClient]::new()   # busybox httpd sends no content type: read the body as text
     try { $client.GetStringAsync("http://127.0.0.1:$Port/health").GetAwaiter().GetResult().Trim() } catch { "down ($($_.Exception.Message))" } finally { $client.Dispose() }
@@ -26,10 +19,10 @@ function Get-DemoPort { $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loo
 # The relocation in cutover, bookmarks' registry entry says how to run it (its unit) and how to restore its backup.
 $ports = @{ 'legacy-docker' = (Get-DemoPort); 'app-core' = (Get-DemoPort) }
 $manifest = 'ops/bindings/infra.relocation.plan.yaml'
-Edit-DemoFile $manifest '^  state: "preflight"' '  state: "cutover"'
-Edit-DemoFile $manifest '^  approved_by: null' '  approved_by: "cab-chair"'
-Edit-DemoFile $manifest '"http://192\.0\.2\.110:8085/health"' "`"http://127.0.0.1:$($ports['app-core'])/health`""
-Edit-DemoFile 'ops/governance/SERVICE_REGISTRY.yaml' '^(    compose: /opt/stacks/bookmarks/docker-compose.yml\n)' (
+Edit-EstateFile $rbRoot $manifest '^  state: "preflight"' '  state: "cutover"'
+Edit-EstateFile $rbRoot $manifest '^  approved_by: null' '  approved_by: "cab-chair"'
+Edit-EstateFile $rbRoot $manifest '"http://192\.0\.2\.110:8085/health"' "`"http://127.0.0.1:$($ports['app-core'])/health`""
+Edit-EstateFile $rbRoot 'ops/governance/SERVICE_REGISTRY.yaml' '^(    compose: /opt/stacks/bookmarks/docker-compose.yml\n)' (
     "`$1    unit: ir-bookmarks.service`n    commands:`n      verify_backup: `"tar -tf /var/backups/bookmarks.tar >/dev/null`"`n" +
     "      restore: `"tar -xf /var/backups/bookmarks.tar -C / && systemctl restart ir-bookmarks`"`n")
 

@@ -7,22 +7,10 @@ namespace InfraRelocation.Core.Tests.Gates;
 /// <summary>The repository's own sample estate (ops/) passes every gate as loaded by the real loader.</summary>
 public class SampleEstateGateTests
 {
-    internal static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "InfraRelocation.psd1")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("repository root not found");
-    }
-
     [Fact]
     public void SampleEstatePassesEveryGate()
     {
-        var estate = EstateLoader.Load(EstateLayoutLoader.Load(RepoRoot()));
+        var estate = EstateLoader.Load(EstateLayoutLoader.Load(TestEstate.RepoRoot));
         var results = GateRunner.Run(estate, new GateOptions { Now = new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero) });
         Assert.All(results, r => Assert.True(r.Passed, r.GateId + ": " + string.Join("\n", r.Findings)));
     }
@@ -30,7 +18,7 @@ public class SampleEstateGateTests
     [Fact]
     public void SampleEstateHasARollbackPlan()
     {
-        var estate = EstateLoader.Load(EstateLayoutLoader.Load(RepoRoot()));
+        var estate = EstateLoader.Load(EstateLayoutLoader.Load(TestEstate.RepoRoot));
         var plan = RollbackPlanner.Plan(estate);
         Assert.Empty(plan.Errors);
     }

@@ -129,20 +129,7 @@ public sealed class FastYamlParserTests
             var original = File.ReadAllText(Path.Combine(TestEstate.RepoRoot, file));
             for (var round = 0; round < 150; round++)
             {
-                var chars = original.ToCharArray().ToList();
-                for (var edits = random.Next(1, 4); edits > 0; edits--)
-                {
-                    var at = random.Next(chars.Count);
-                    if (random.Next(2) == 0)
-                    {
-                        chars.RemoveAt(at);
-                    }
-                    else
-                    {
-                        chars.Insert(at, noise[random.Next(noise.Length)]);
-                    }
-                }
-                var text = new string(chars.ToArray());
+                var text = TestEstate.Damage(original, random, noise);
                 if (!FastYamlParserProbe.TryParse(text, out var fast))
                 {
                     continue;

@@ -68,20 +68,7 @@ public sealed class LocatedYamlReaderTests
         var located = 0;
         for (var round = 0; round < 300; round++)
         {
-            var chars = original.ToCharArray().ToList();
-            for (var edits = random.Next(1, 4); edits > 0; edits--)
-            {
-                var at = random.Next(chars.Count);
-                if (random.Next(2) == 0)
-                {
-                    chars.RemoveAt(at);
-                }
-                else
-                {
-                    chars.Insert(at, noise[random.Next(noise.Length)]);
-                }
-            }
-            File.WriteAllText(path, new string(chars.ToArray()));
+            File.WriteAllText(path, TestEstate.Damage(original, random, noise));
             try
             {
                 Estate.EstateLoader.Load(layout, [kind]);

@@ -23,9 +23,7 @@ public sealed class ApiRulesConformanceTests
     /// <summary>The schema beside the checkout: the nearest <c>shared/pve-api/pve-apidata.json</c> above the repository root.</summary>
     private static string? OfficialSchema()
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "InfraRelocation.sln"))) dir = dir.Parent;
-        for (dir = dir?.Parent; dir is not null; dir = dir.Parent)
+        for (var dir = new DirectoryInfo(TestEstate.RepoRoot).Parent; dir is not null; dir = dir.Parent)
         {
             var candidate = Path.Combine(dir.FullName, "shared", "pve-api", "pve-apidata.json");
             if (File.Exists(candidate)) return candidate;

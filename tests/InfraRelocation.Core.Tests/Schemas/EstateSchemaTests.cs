@@ -15,7 +15,7 @@ namespace InfraRelocation.Core.Tests.Schemas;
 /// </summary>
 public sealed class EstateSchemaTests
 {
-    private static readonly string RepoRoot = Model.TestEstate.RepoRoot;
+    private static readonly string RepoRoot = TestEstate.RepoRoot;
     private static readonly string SchemaFolder = Path.Combine(RepoRoot, "module", "Schemas");
 
     // Each estate file of the sample (the repository root is its estate root) and the schema for it.

@@ -1,6 +1,6 @@
 using InfraRelocation.Core.Estate;
 
-namespace InfraRelocation.Core.Tests.Model;
+namespace InfraRelocation.Core.Tests;
 
 /// <summary>The sample estate of the repository and throw-away copies of it.</summary>
 internal static class TestEstate
@@ -20,10 +20,13 @@ internal static class TestEstate
     /// <summary>The repository root (itself the sample estate root).</summary>
     public static string RepoRoot => s_repoRoot.Value;
 
-    /// <summary>Copies the sample estate (ops/) into a new temporary folder and returns its root.</summary>
+    /// <summary>
+    /// Copies the sample estate (ops/) into a new temporary folder and returns its root: the one estate copy of the
+    /// xUnit tests (<see cref="SampleCopy"/> wraps it with edit helpers and deletes it afterwards).
+    /// </summary>
     public static string CopySample()
     {
-        var root = Path.Combine(Path.GetTempPath(), "ir-model-" + Guid.NewGuid().ToString("n")[..12]);
+        var root = Directory.CreateTempSubdirectory("ir-estate-").FullName;
         CopyDirectory(Path.Combine(RepoRoot, "ops"), Path.Combine(root, "ops"));
         return root;
     }
@@ -42,6 +45,28 @@ internal static class TestEstate
         File.WriteAllText(path, after);
     }
 
+    /// <summary>
+    /// <paramref name="text"/> with one to three random edits: a character removed, or one of
+    /// <paramref name="noise"/> inserted (the same <paramref name="random"/> seed gives the same damage).
+    /// </summary>
+    public static string Damage(string text, Random random, string noise)
+    {
+        var chars = text.ToCharArray().ToList();
+        for (var edits = random.Next(1, 4); edits > 0; edits--)
+        {
+            var at = random.Next(chars.Count);
+            if (random.Next(2) == 0)
+            {
+                chars.RemoveAt(at);
+            }
+            else
+            {
+                chars.Insert(at, noise[random.Next(noise.Length)]);
+            }
+        }
+        return new string(chars.ToArray());
+    }
+
     private static void CopyDirectory(string from, string to)
     {
         Directory.CreateDirectory(to);
@@ -52,25 +77,6 @@ internal static class TestEstate
         foreach (var dir in Directory.GetDirectories(from))
         {
             CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
-        }
-    }
-}
-
-/// <summary>A temporary copy of the sample estate, deleted afterwards.</summary>
-public sealed class SampleCopy : IDisposable
-{
-    public SampleCopy() => Root = TestEstate.CopySample();
-
-    public string Root { get; }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
         }
     }
 }

@@ -1,21 +1,19 @@
 using System.Text.Json;
 using InfraRelocation.Core.Estate;
-using InfraRelocation.Core.Tests.Gates;
 using InfraRelocation.Core.Transitions;
 using EstateModel = InfraRelocation.Core.Estate.Estate;
 
-namespace InfraRelocation.Core.Tests.Transitions;
+namespace InfraRelocation.Core.Tests;
 
 /// <summary>A throw-away copy of the repository's sample estate (ops/), with helpers to edit and reload it.</summary>
-internal sealed class SampleCopy : IDisposable
+public sealed class SampleCopy : IDisposable
 {
     public const string Manifest = "ops/bindings/infra.relocation.plan.yaml";
     public const string Registry = "ops/governance/SERVICE_REGISTRY.yaml";
 
     public SampleCopy()
     {
-        Root = Directory.CreateTempSubdirectory("ir-transitions-").FullName;
-        Copy(Path.Combine(SampleEstateGateTests.RepoRoot(), "ops"), Path.Combine(Root, "ops"));
+        Root = TestEstate.CopySample();
     }
 
     public string Root { get; }
@@ -83,7 +81,7 @@ internal sealed class SampleCopy : IDisposable
 
     public static string Preflight(string changeId, DateTimeOffset ended, bool healthy = true, string[]? unverified = null, string outcome = "Passed")
     {
-        var estate = EstateLoader.Load(EstateLayoutLoader.Load(SampleEstateGateTests.RepoRoot()));
+        var estate = EstateLoader.Load(EstateLayoutLoader.Load(TestEstate.RepoRoot));
         var services = estate.Manifest!.Services;
         var health = services.Where(s => s.HealthUrl is not null).Select(s => new { Service = s.Service, Url = s.HealthUrl, StatusCode = 200, LatencyMs = 3.0, Healthy = healthy });
         var backups = services.Where(s => s.BackupTarget is not null)
@@ -105,19 +103,6 @@ internal sealed class SampleCopy : IDisposable
         }
         catch (IOException)
         {
-        }
-    }
-
-    private static void Copy(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-        foreach (var dir in Directory.GetDirectories(from))
-        {
-            Copy(dir, Path.Combine(to, Path.GetFileName(dir)));
         }
     }
 }
