@@ -326,18 +326,9 @@ try {
 
 Describe 'Invoke-RelocationPromotion' {
     BeforeAll {
-        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-        $listener.Start(); $script:Port = $listener.LocalEndpoint.Port; $listener.Stop()
-        $exe = [Environment]::ProcessPath
-        [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
-        $script:Server = Start-Process -FilePath $exe -PassThru -NoNewWindow -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'HealthServer.ps1'), '-Port', $Port))
-        $deadline = [DateTime]::UtcNow.AddSeconds(30)
-        while ($true) {
-            try { $null = Invoke-WebRequest "http://127.0.0.1:$Port/ok" -TimeoutSec 2; break } catch {
-                if ([DateTime]::UtcNow -gt $deadline) { throw "health server did not start: $_" }
-                Start-Sleep -Milliseconds 200
-            }
-        }
+        # HttpFixture.ps1's responder: /ok answers 200, /status/500 answers 500, /slow/5000 answers after 5 s.
+        $script:Server = Start-TestHttpServer
+        $script:Port = $Server.Port
 
         function New-PromotionEstate([string] $Path) {
             $root = New-TransitionEstate
@@ -347,7 +338,7 @@ Describe 'Invoke-RelocationPromotion' {
             $root
         }
     }
-    AfterAll { if ($Server) { Stop-Process -Id $Server.Id -ErrorAction Ignore } }
+    AfterAll { if ($Server) { $Server.Dispose() } }
 
     It 'promotes after N consecutive healthy probes and runs parity on the written files' {
         $root = New-PromotionEstate '/ok'
@@ -362,7 +353,7 @@ Describe 'Invoke-RelocationPromotion' {
     }
 
     It 'is blocked by unhealthy answers and by timeouts, writing nothing' {
-        foreach ($case in @(@{ Path = '/fail'; Code = 500 }, @{ Path = '/slow'; Code = $null })) {
+        foreach ($case in @(@{ Path = '/status/500'; Code = 500 }, @{ Path = '/slow/5000'; Code = $null })) {
             $root = New-PromotionEstate $case.Path
             $before = [IO.File]::ReadAllBytes((Join-Path $root $Manifest))
             $err = { Invoke-RelocationPromotion -Root $root -Service wiki -Probes 2 -Interval 0.05 -Window 1 -Timeout 1 -ErrorAction Stop } |
