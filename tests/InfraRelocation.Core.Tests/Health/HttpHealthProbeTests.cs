@@ -1,6 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using InfraRelocation.Core.Health;
+using InfraRelocation.TestKit;
 
 namespace InfraRelocation.Core.Tests.Health;
 
@@ -13,7 +13,7 @@ public sealed class HttpHealthProbeTests : IDisposable
 
     public HttpHealthProbeTests()
     {
-        var port = FreePort();
+        var port = ServerProcess.FreeLoopbackPort();
         _base = new Uri($"http://127.0.0.1:{port}/");
         _listener.Prefixes.Add(_base.ToString());
         _listener.Start();
@@ -78,7 +78,7 @@ public sealed class HttpHealthProbeTests : IDisposable
         Assert.Contains("no answer", slow.Error);
         Assert.True(slow.Latency < TimeSpan.FromSeconds(3));
 
-        var refused = await probe.ProbeAsync(new Uri($"http://127.0.0.1:{FreePort()}/"));
+        var refused = await probe.ProbeAsync(new Uri($"http://127.0.0.1:{ServerProcess.FreeLoopbackPort()}/"));
         Assert.False(refused.Healthy);
         Assert.NotNull(refused.Error);
     }
@@ -89,12 +89,5 @@ public sealed class HttpHealthProbeTests : IDisposable
         using var probe = new HttpHealthProbe();
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => probe.ProbeAsync(new Uri(_base, "slow"), cancellationToken: cts.Token));
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

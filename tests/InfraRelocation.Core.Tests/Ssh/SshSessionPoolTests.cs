@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using InfraRelocation.Core.Ssh;
+using InfraRelocation.TestKit;
 
 namespace InfraRelocation.Core.Tests.Ssh;
 
@@ -209,7 +210,7 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
         SkipIfNoSshd();
         using var pool = new SshSessionPool();
         var ep = fx.Endpoint(fx.Default, "closed") with { };
-        ep = new SshEndpoint("closed", "127.0.0.1", fx.UserName, SshServerFixture.FreePort())
+        ep = new SshEndpoint("closed", "127.0.0.1", fx.UserName, ServerProcess.FreeLoopbackPort())
         {
             PrivateKeyFiles = ep.PrivateKeyFiles, PinnedHostKeys = ep.PinnedHostKeys,
         };
