@@ -53,6 +53,8 @@ internal sealed class AdminEndpoints(EmulatorState state)
                     ("POST", "/options") => Do(() => ApplyOptions(body)),
                     ("GET", "/state") => Snapshot(),
                     _ when method == "POST" && path.StartsWith("/vms/", StringComparison.Ordinal) => VmControl(path, body),
+                    _ when method == "POST" && path.StartsWith("/nodes/", StringComparison.Ordinal) && path.EndsWith("/certificate", StringComparison.Ordinal) =>
+                        Do(() => state.RenewNodeCertificate(path["/nodes/".Length..^"/certificate".Length])),
                     _ => throw new KeyNotFoundException($"unknown control endpoint {method} {path}"),
                 };
             }

@@ -34,6 +34,8 @@ public sealed class NodeState(string name)
     public string Status { get; set; } = "online";
     public Dictionary<string, string> Dns { get; } = new() { ["search"] = "example.test", ["dns1"] = "192.0.2.53" };
     public string Hosts { get; set; } = "127.0.0.1 localhost.localdomain localhost\n";
+    /// <summary>How often the node's certificate was made anew (pvecm updatecerts --force, a new ACME certificate).</summary>
+    public int CertificateRenewals { get; set; }
 }
 
 /// <summary>A storage of storage.cfg; <see cref="Shared"/> storages hold the same volumes on every node.</summary>
@@ -132,12 +134,24 @@ public sealed class EmulatorState
     /// </summary>
     public string NodeFingerprint(string node)
     {
+        int renewals;
         lock (Sync)
         {
             if (Nodes.Count == 0 || Nodes.Keys.First() == node) return CertificateFingerprint;
+            renewals = Nodes.TryGetValue(node, out var state) ? state.CertificateRenewals : 0;
         }
-        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("pve-ssl.pem of " + node));
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("pve-ssl.pem of " + node + (renewals == 0 ? "" : $" #{renewals}")));
         return string.Join(':', hash.Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>Gives a node (not the one served) a new certificate: GET /nodes reports a new ssl_fingerprint from then on.</summary>
+    public void RenewNodeCertificate(string node)
+    {
+        lock (Sync)
+        {
+            if (Nodes.Keys.First() == node) throw new InvalidOperationException($"{node} is the node this emulator serves as; its certificate is the served one");
+            Nodes[node].CertificateRenewals++;
+        }
     }
 
     public NodeState AddNode(string name)

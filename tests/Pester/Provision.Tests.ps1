@@ -267,6 +267,34 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxCertificateMismatch,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
         $receipt.Outcome | Should -Be 'Failed'
         @(Get-TestProxmoxRequest $script:Pve).Count | Should -Be 0
+        $err[0].Exception.Message | Should -Match ([regex]::Escape($script:Pve.Fingerprint))
+        $err[0].ErrorDetails.RecommendedAction | Should -Not -BeNullOrEmpty
+    }
+
+    It 'a node certificate renewed since it was pinned is refused with a clear error, and the pin is not rewritten' {
+        $config = Join-Path $script:Root 'ops' 'infra-relocation.yaml'
+        $nodeFingerprint = (Invoke-RestMethod -Uri "$($script:Pve.Url)/api2/json/nodes" -SkipCertificateCheck -SkipHeaderValidation `
+            -Headers @{ Authorization = "PVEAPIToken=$($script:Pve.TokenId)=$($script:Pve.Secret)" }).data |
+            Where-Object node -eq 'pve-fra1-a' | Select-Object -ExpandProperty ssl_fingerprint
+        $single = "node: `"pve-fra1-a`", fingerprint: `"$($script:Pve.Fingerprint)`""
+        Set-Content $config (Get-Content $config -Raw).Replace($single, "$single, node_fingerprint: `"$nodeFingerprint`"") -NoNewline
+        (New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false).Outcome | Should -Be 'Succeeded'
+        $pinned = Get-FileHash $config
+        $manifest = Get-FileHash (Join-Path $script:Root $script:Manifest)
+
+        Invoke-TestProxmoxControl $script:Pve POST 'nodes/pve-fra1-a/certificate' | Out-Null   # the node has a new certificate
+        Clear-TestProxmoxRequest $script:Pve
+        foreach ($run in 1, 2) {
+            $refused = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
+            $refused.Outcome | Should -Be 'Failed'
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'ProvisionNodeIdentityMismatch,*'
+            $err[0].CategoryInfo.Category | Should -Be 'SecurityError'
+            $err[0].Exception.Message | Should -Match "node_fingerprint pins $([regex]::Escape($nodeFingerprint))"
+            $err[0].Exception.Message | Should -Not -Match "reports certificate $([regex]::Escape($nodeFingerprint))"
+        }
+        @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
+        (Get-FileHash $config).Hash | Should -Be $pinned.Hash
+        (Get-FileHash (Join-Path $script:Root $script:Manifest)).Hash | Should -Be $manifest.Hash
     }
 
     It 'a bad token is a clear authentication error that never shows the secret' {

@@ -358,10 +358,44 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
     {
         var config = Path.Combine(_estate.Root, EstateLayout.ConfigFile);
         File.WriteAllText(config, File.ReadAllText(config).Replace(_host.Emulator.CertificateFingerprint, string.Join(':', Enumerable.Repeat("AB", 32))));
+        var pinned = File.ReadAllBytes(config);
         var result = await ProvisionAsync("files-core");
         Assert.Equal(FailureKind.SecurityError, result.Error!.Kind);
         Assert.Equal("ProxmoxCertificateMismatch", result.Error.ErrorId);
+        Assert.Contains(_host.Emulator.CertificateFingerprint, result.Error.Message);
         Assert.Empty(_host.State.RequestLog());
+        // checked, not rewritten: the pin stays, and the next run is refused the same way (no trust on first use)
+        Assert.Equal(pinned, File.ReadAllBytes(config));
+        Assert.Equal("ProxmoxCertificateMismatch", (await ProvisionAsync("files-core")).Error!.ErrorId);
+        Assert.Empty(_host.State.RequestLog());
+    }
+
+    [Fact]
+    public async Task A_node_certificate_renewed_since_it_was_pinned_is_refused_and_the_pin_is_not_rewritten()
+    {
+        var config = Path.Combine(_estate.Root, EstateLayout.ConfigFile);
+        var before = _host.State.NodeFingerprint("pve-fra1-a");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("node: \"pve-fra1-a\", fingerprint:", $"node: \"pve-fra1-a\", node_fingerprint: \"{before}\", fingerprint:"));
+        Assert.Null((await ProvisionAsync("files-core")).Error);
+        var pinned = File.ReadAllBytes(config);
+        var manifest = File.ReadAllBytes(Path.Combine(_estate.Root, Manifest));
+        var mutating = Mutating();
+
+        _host.State.RenewNodeCertificate("pve-fra1-a"); // e.g. pvecm updatecerts --force on the node
+        var renewed = _host.State.NodeFingerprint("pve-fra1-a");
+        Assert.NotEqual(before, renewed);
+
+        for (var run = 0; run < 2; run++)
+        {
+            var refused = await ProvisionAsync("files-core");
+            Assert.Equal("ProvisionNodeIdentityMismatch", refused.Error!.ErrorId);
+            Assert.Equal(FailureKind.SecurityError, refused.Error.Kind);
+            Assert.Contains($"reports certificate {renewed}", refused.Error.Message);
+            Assert.Contains($"node_fingerprint pins {before}", refused.Error.Message);
+            Assert.Equal(mutating, Mutating());
+            Assert.Equal(pinned, File.ReadAllBytes(config));
+            Assert.Equal(manifest, File.ReadAllBytes(Path.Combine(_estate.Root, Manifest)));
+        }
     }
 
     [Fact]
