@@ -76,6 +76,30 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         Test-Path (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') | Should -BeFalse
     }
 
+    It 'evidence read before provisioning still counts after it: the receipt''s Files say what it made of the manifest' {
+        $manifestPath = Join-Path $script:Root $script:Manifest
+        $before = (Get-FileHash $manifestPath -Algorithm SHA256).Hash.ToLowerInvariant()
+        $parity = Invoke-RelocationParity -Root $script:Root -WarningAction SilentlyContinue | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] }
+        $parity.InputDigests[$script:Manifest] | Should -Be $before
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Files.Path | Should -Be $script:Manifest
+        $receipt.Files[0].OldSha256 | Should -Be $before
+        $receipt.Files[0].NewSha256 | Should -Be (Get-FileHash $manifestPath -Algorithm SHA256).Hash.ToLowerInvariant()
+        (Get-RelocationReceipt -Root $script:Root -Capability infra.vm.provision | Select-Object -Last 1).Files[0].NewSha256 | Should -Be $receipt.Files[0].NewSha256
+
+        # The parity run read the manifest before provisioning changed it: it still counts (not "read files that changed since").
+        $item = Get-RelocationChecklist -Root $script:Root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.Parity' }
+        $item.RunId | Should -Be $parity.RunId
+        $item.Evidence | Should -Not -Match 'changed since'
+        # A hand edit of the manifest, by contrast, makes it stale.
+        Add-Content $manifestPath '# a hand edit'
+        $item = Get-RelocationChecklist -Root $script:Root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.Parity' }
+        $item.State | Should -Be 'Missing'
+        $item.Evidence | Should -Match 'read files that changed since: ops/bindings/infra\.relocation\.plan\.yaml'
+    }
+
     It '-WhatIf prints the exact plan, emits a Previewed receipt and sends no POST, PUT or DELETE' {
         $manifestBefore = Get-Content (Join-Path $script:Root $script:Manifest) -Raw
         $out = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf -Verbose 4>&1
