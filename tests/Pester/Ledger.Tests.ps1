@@ -31,6 +31,22 @@ BeforeAll {
         $null
     }
 
+    # The attack with no key: a copy of the latest real receipt of a capability, made to pass, appended after the head
+    # with the right link (the SHA-256 of the head's receipt) and its own correct hash. Hashes need no secret.
+    function Add-ForgedPass([string] $Root, [string] $Capability) {
+        $ledger = Join-Path $Root 'receipts/ledger.jsonl'
+        $lines = @(Get-Content $ledger)
+        $head = ($lines[-1] | ConvertFrom-Json).hash
+        $real = $lines | Where-Object { ($_ | ConvertFrom-Json).receipt.Capability -eq $Capability } | Select-Object -Last 1
+        $from = $real.IndexOf('"receipt":') + '"receipt":'.Length
+        $to = $real.LastIndexOf(',"signature":')
+        if ($to -lt 0) { $to = $real.Length - 1 }
+        $receipt = $real.Substring($from, $to - $from) -replace '"RunId":"[^"]*"', '"RunId":"forged"' -replace '"Outcome":"[^"]*"', '"Outcome":"Passed"' -replace '"PreviousHash":"[0-9a-f]*"', "`"PreviousHash`":`"$head`""
+        $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($receipt))).ToLowerInvariant()
+        $type = ($real | ConvertFrom-Json).type
+        Add-Content $ledger "{`"hash`":`"$hash`",`"type`":`"$type`",`"receipt`":$receipt}"
+    }
+
     $script:Mounts = [Collections.Generic.List[string]]::new()
     $script:ProbeRoot = New-TestEstate -Name probe
     $script:MountSkip = Mount-Receipts $ProbeRoot 'size=64k'
@@ -251,6 +267,25 @@ Describe 'Each ledger attack is detected: the chain head is anchored in the mani
         Assert-CutoverRefused $root -Because 'was edited|does not follow'
     }
 
+    It 'a forged passing receipt appended after the last change, correctly linked: without signers the chain holds, and Test-RelocationReceiptChain reports it not anchored' {
+        Add-ForgedPass $root 'infra.relocation.parity'
+        $chain = Test-RelocationReceiptChain -Root $root
+        $chain.IsValid | Should -BeTrue -Because 'hashes need no secret'
+        $chain.Anchored | Should -BeTrue
+        # Not sealed by the anchor: the change's own receipt, the read after it, and the forgery.
+        $chain.UnanchoredCount | Should -Be 3
+        $note = $chain.Findings | Where-Object RuleId -EQ 'RECEIPT.NotAnchored'
+        $note.Severity | Should -Be 'Information'
+        "$($note.Location)" | Should -Be 'receipts/ledger.jsonl:2:1'
+        $note.Message | Should -Match '^3 receipt\(s\) are not anchored, after the head .*line 4 infra\.relocation\.parity Passed run forged\..*lists no receipts\.signers, so guards count them as evidence'
+        # The limit, as documented: without signers, the guards count the forgery as evidence.
+        $parity = Get-RelocationChecklist -Root $root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.Parity' }
+        $parity.RunId | Should -Be 'forged'
+        # The next change seals it into the anchored history (removing it afterwards breaks the chain or the anchor).
+        Set-RelocationServiceStatus -Root $root -Service rss-reader -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+        (Test-RelocationReceiptChain -Root $root).UnanchoredCount | Should -Be 1
+    }
+
     It 'a broken chain (a receipt removed) is reported by line, and cutover is refused' {
         $lines = @(Get-Content $ledger)
         Set-Content $ledger $lines[0], $lines[2]
@@ -323,6 +358,35 @@ Describe 'Operator signatures: the estate lists its signers, evidence counts onl
         $unsigned = $err.Exception.Findings | Where-Object RuleId -EQ 'TRANSITION.EvidenceUnsigned'
         $unsigned.Message | Should -Match 'The latest passing preflight receipt \(forged\) is unsigned'
         "$($unsigned.Location)" | Should -Match '^ops/bindings/infra.relocation.plan.yaml:\d+:\d+$'
+    }
+
+    It 'a forged passing parity receipt appended after the last anchor is Missing on the checklist, and entering cutover names it unsigned' {
+        $root = New-SignedEstate
+        Invoke-Signed {
+            Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -WarningAction SilentlyContinue | Out-Null
+            Invoke-RelocationParity -Root $root -WarningAction SilentlyContinue | Out-Null
+        }
+        # A copy of that real run (it read the files as they are), made to pass.
+        Add-ForgedPass $root 'infra.relocation.parity'
+        $chain = Test-RelocationReceiptChain -Root $root
+        $chain.IsValid | Should -BeTrue -Because 'the chain cannot see it'
+        # Not anchored: the change's own receipt and the parity run (both signed), and the forgery.
+        $chain.UnanchoredCount | Should -Be 3
+        ($chain.Findings | Where-Object RuleId -EQ 'RECEIPT.NotAnchored').Message | Should -Match 'line 3 infra\.relocation\.parity Passed run forged\..*Guards count only those a key receipts\.signers lists signed \(2 of them\)'
+
+        $parity = Get-RelocationChecklist -Root $root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.Parity' }
+        $parity.State | Should -Be 'Missing'
+        $parity.Evidence | Should -Match '^Run forged at .* \(infra\.relocation\.parity\) is unsigned, and ops/infra-relocation\.yaml lists receipts\.signers: evidence counts only when one of them signed it\.'
+        $err = { Invoke-Signed { Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue } } |
+            Should -Throw -ErrorId "TransitionBlocked,$Ns.SetRelocationStateCommand" -PassThru
+        $item = $err.Exception.Findings | Where-Object { $_.RuleId -eq 'TRANSITION.ChecklistIncomplete' -and $_.Subject -eq 'PRE.Parity' }
+        $item.Message | Should -Match 'PRE\.Parity \(.*\) is Missing: Run forged .* is unsigned'
+
+        # The same run signed by the operator counts.
+        Invoke-Signed { Invoke-RelocationParity -Root $root -WarningAction SilentlyContinue | Out-Null }
+        $parity = Get-RelocationChecklist -Root $root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.Parity' }
+        $parity.RunId | Should -Not -Be 'forged'
+        $parity.Evidence | Should -Not -Match 'unsigned'
     }
 
     It 'a signing key that is not an OpenSSH Ed25519 key stops a change before anything is written' {

@@ -328,6 +328,62 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         Assert-Ledger
     }
 
+    It '5. a later phase''s service enters cutover only with its phase''s VM targets ready: blocked, forced with a reason, passing on a real readiness run' {
+        $Err = "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand"
+        # On a copy of the estate in cutover (files and ledger, byte for byte): the loopback hosts and the emulator
+        # answer for it too, and the runbook's own ledger stays as Assert-Ledger expects it.
+        $copy = Join-Path $TestDrive 'later-phase'
+        New-Item -ItemType Directory -Path $copy | Out-Null
+        Get-ChildItem -Force $root | Copy-Item -Destination $copy -Recurse
+        function Get-CopyManifest { [IO.File]::ReadAllText((Join-Path $copy $Manifest)) }
+        function Get-LastRun { Get-RelocationReceipt -Root $copy | Select-Object -Last 1 }
+
+        # Blocked: entering cutover checked phase 1 (files-core). prometheus is phase 3 here (the runbook shifted the
+        # sample's phases), whose services move to app-web and mon-core: no provisioning, bootstrap or readiness run.
+        $before = Get-CopyManifest
+        $e = { Set-RelocationServiceStatus -Root $copy -Service prometheus -Status cutover -ErrorAction Stop } | Should -Throw -ErrorId $Err -PassThru
+        @($e.Exception.Findings | Where-Object Severity -EQ 'Error').Subject | Should -Be @('PRE.VmProvisioned', 'PRE.VmBootstrapped', 'PRE.VmReady')
+        $e.Exception.Message | Should -Match ("ops/bindings/infra\.relocation\.plan\.yaml:\d+:13: Error TRANSITION\.ChecklistIncomplete: Moving 'prometheus' \(phase 3\) to cutover needs the Pre-Cutover checklist's VM items for its phase: " +
+            'PRE\.VmReady \(.*\) is Missing: Phase 3: app-web: no readiness receipt; mon-core: no readiness receipt\. Complete it with: Get-VmReadiness -Hostname app-web')
+        $e.Exception.Message | Should -Match 'PRE\.VmProvisioned .* Complete it with: New-ProxmoxVm -Hostname app-web'
+        $e.Exception.Message | Should -Match '-Force -Reason'
+        Get-CopyManifest | Should -BeExactly $before
+        (Get-LastRun).Outcome | Should -Be 'Blocked'
+        $w = { Set-RelocationServiceStatus -Root $copy -Service prometheus -Status cutover -WhatIf -ErrorAction Stop } | Should -Throw -ErrorId $Err -PassThru
+        @($w.Exception.Findings | Where-Object Severity -EQ 'Error').Subject | Should -Be @('PRE.VmProvisioned', 'PRE.VmBootstrapped', 'PRE.VmReady')
+        Get-CopyManifest | Should -BeExactly $before
+
+        # Forced with a reason: written; the items, the override and the reason are in the receipt, and the checklist
+        # knows this run overrode phase 3's VM items (a second service of phase 3 needs no second override).
+        $f = Set-RelocationServiceStatus -Root $copy -Service prometheus -Status cutover -Force -Reason 'CAB-2026-118: mon-core and app-web checked by the platform team'
+        $f.Outcome | Should -Be 'Succeeded'
+        $f.OverrideReason | Should -Be 'CAB-2026-118: mon-core and app-web checked by the platform team'
+        ($f.Overrides -join "`n") | Should -Match "Moved 'prometheus' to cutover with 3 Pre-Cutover item\(s\) of phase 3 not done \(PRE\.VmProvisioned, PRE\.VmBootstrapped, PRE\.VmReady\); reason: CAB-2026-118"
+        $warned = @($f.Findings | Where-Object RuleId -EQ 'TRANSITION.ChecklistIncomplete')
+        $warned.Subject | Should -Be @('PRE.VmProvisioned', 'PRE.VmBootstrapped', 'PRE.VmReady')
+        $warned.Severity | Sort-Object -Unique | Should -Be 'Warning'
+        $warned.Expected | Sort-Object -Unique | Should -Be 'Done for phase 3'
+        ((Get-RelocationManifest -Root $copy).Services | Where-Object Service -EQ prometheus).StatusText | Should -Be 'cutover'
+        (Set-RelocationServiceStatus -Root $copy -Service grafana -Status cutover).Outcome | Should -Be 'Succeeded'
+
+        # Passing on real evidence: photo-library moves to files-core, which this runbook provisioned, bootstrapped
+        # and made ready. Re-phased alone into a later phase (a planning field), with its SSOT files pointing at
+        # files-core; the hand edits changed files the readiness run read, so readiness runs again, for real.
+        $path = Join-Path $copy $Manifest
+        [IO.File]::WriteAllText($path, [regex]::Replace((Get-CopyManifest), '(- service: "photo-library"(?:\n(?!  - ).*)*?\n    phase: )\d+', '${1}9'))
+        Set-TestSsotReady $copy 'photo-library' 'files-core'
+        $stale = { Set-RelocationServiceStatus -Root $copy -Service photo-library -Status cutover -ErrorAction Stop } | Should -Throw -ErrorId $Err -PassThru
+        @($stale.Exception.Findings | Where-Object Severity -EQ 'Error').Subject | Should -Be @('PRE.VmReady')
+        $stale.Exception.Message | Should -Match "Moving 'photo-library' \(phase 9\) .* Phase 9: files-core: run .* read files that changed since: ops/bindings/infra\.relocation\.plan\.yaml"
+        (Get-VmReadiness -Root $copy -Hostname files-core | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] }).Outcome | Should -Be 'Passed'
+        $p = Set-RelocationServiceStatus -Root $copy -Service photo-library -Status cutover
+        $p.Outcome | Should -Be 'Succeeded'
+        $p.OverrideReason | Should -BeNullOrEmpty
+        $p.Findings | Where-Object RuleId -EQ 'TRANSITION.ChecklistIncomplete' | Should -BeNullOrEmpty
+        (Test-RelocationReceiptChain -Root $copy).IsValid | Should -BeTrue
+        Assert-Ledger   # the runbook estate's ledger is untouched
+    }
+
     # Known gap (closing note): the runbook fixture predates the mutation guard; its health binding has no endpoints for smtp-relay, postgres-main, redis-cache and ci-agent, so the guard rightly refuses the phase-2 moves (D35.HealthEndpointMissing).
     It '6. services: shadow -> cutover, health-gated promotion, a 503 refused, the rest, cleanup, complete' -Skip:$true {
         $shadow = @((Read-Manifest).Services | Where-Object StatusText -EQ shadow)

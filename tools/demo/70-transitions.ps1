@@ -116,10 +116,19 @@ try {
         [IO.File]::WriteAllText($file, [regex]::Replace([IO.File]::ReadAllText($file), $e.P, '${1}mon-core'))
     }
 
-    Write-DemoStep 'Move the services whose SSOT files agree to cutover through the pipeline (the mutation guard passes)'
-    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Shadow'' -or $_.Service -in ''ci-agent'', ''alertmanager'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
-    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in 'ci-agent', 'alertmanager' } |
+    Write-DemoStep 'Move phase 1''s services whose SSOT files agree to cutover through the pipeline (the mutation guard passes)'
+    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Phase -eq 1 -and $_.Status -eq ''Shadow'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
+    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Phase -eq 1 -and $_.Status -eq 'Shadow' } |
         Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -WarningAction SilentlyContinue | Format-Table | Out-Host
+
+    Write-DemoStep 'A later phase: its services need that phase''s VM targets provisioned, bootstrapped and ready, as entering cutover needed phase 1''s'
+    Write-DemoCommand 'Set-RelocationServiceStatus -Root $WalkRoot -Service prometheus -Status cutover'
+    try { Set-RelocationServiceStatus -Root $WalkRoot -Service prometheus -Status cutover -ErrorAction Stop | Out-Null; throw 'The guard let a phase without VM evidence through.' }
+    catch { if ($_.FullyQualifiedErrorId -notlike 'TransitionBlocked,*') { throw }; Write-Host $_.Exception.Message }
+    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Phase -gt 1 -and ($_.Status -eq ''Shadow'' -or $_.Service -in ''ci-agent'', ''alertmanager'') } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason ''<why>'''
+    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Phase -gt 1 -and ($_.Status -eq 'Shadow' -or $_.Service -in 'ci-agent', 'alertmanager') } |
+        Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason 'demo: the later phases'' VMs were built before this ledger began (CAB-2026-118)' -WarningAction SilentlyContinue |
+        Format-Table Subject, Outcome, OverrideReason | Out-Host
 
     Write-DemoStep 'A planned service whose SSOT files still name the old host: the guard judges the estate after the move and refuses'
     Write-DemoCommand 'Set-RelocationServiceStatus -Root $WalkRoot -Service loki -Status cutover'

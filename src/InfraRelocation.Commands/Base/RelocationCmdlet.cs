@@ -270,7 +270,7 @@ public abstract class EstateCmdlet : RelocationCmdlet
     /// </summary>
     protected RelocationException? HostChangeRefusal(Core.Estate.Estate estate, string what, Func<RelocationFinding, bool>? resolvedByTheChange = null)
     {
-        var verdict = MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(Receipts.LedgerPath));
+        var verdict = MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(Receipts.LedgerPath, Layout.Config?.Signers ?? []));
         return MutationGuard.Refusal(resolvedByTheChange is null ? verdict : MutationGuard.Except(verdict, resolvedByTheChange), what, canForce: false);
     }
 

@@ -30,7 +30,7 @@ public sealed class ApproveRelocationEditCommand : EstateCmdlet
     protected override void EndProcessing()
     {
         var estate = Run(() => EstateLoader.Load(Layout));
-        var ledger = LedgerView.Load(Receipts.LedgerPath);
+        var ledger = LedgerView.Load(Receipts.LedgerPath, Layout.Config?.Signers ?? []);
         var edits = Run(() => HandEditGate.Evaluate(estate, ledger));
         var run = BeginRun(HandEditGate.AdoptCapability, RunMode.Execute);
         run.RecordInputs(estate.InputDigests);

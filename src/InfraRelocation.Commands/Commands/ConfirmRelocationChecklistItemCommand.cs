@@ -40,7 +40,7 @@ public sealed class ConfirmRelocationChecklistItemCommand : EstateCmdlet
                 "-ConfirmedBy and -Evidence must name a person and an evidence link (not blank).", Item.ToString());
         }
         var estate = Run(() => EstateLoader.Load(Layout));
-        var ledger = LedgerView.Load(Receipts.LedgerPath);
+        var ledger = LedgerView.Load(Receipts.LedgerPath, Layout.Config?.Signers ?? []);
         var (changeId, reviewed) = Run(() => ChecklistEvaluator.PlanConfirmation(estate, ledger, Item));
         var run = BeginRun(ChecklistEvaluator.ConfirmCapability, RunMode.Execute);
         run.RecordInputs(estate.InputDigests);

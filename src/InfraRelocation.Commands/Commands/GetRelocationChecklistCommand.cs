@@ -26,7 +26,7 @@ public sealed class GetRelocationChecklistCommand : EstateCmdlet
         var estate = Run(() => EstateLoader.Load(Layout));
         var run = BeginRun(ChecklistEvaluator.Capability, RunMode.Read);
         run.RecordInputs(estate.InputDigests);
-        var ledger = LedgerView.Load(Receipts.LedgerPath);
+        var ledger = LedgerView.Load(Receipts.LedgerPath, Layout.Config?.Signers ?? []);
         var items = Run(() => ChecklistEvaluator.Evaluate(estate, ledger, Phase));
         foreach (var item in items)
         {

@@ -47,7 +47,7 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
         {
             WriteWarning($"{f.Location}: {f.Message}");
         }
-        IReadOnlyList<RelocationFinding> findings = result.Break is null ? badSignatures :
+        IReadOnlyList<RelocationFinding> findings = result.Break is null ? [.. badSignatures, .. NotAnchored(result, signatures, relative)] :
         [
             .. badSignatures,
             new RelocationFinding
@@ -87,7 +87,39 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
                 Signer = x.Signer, Fingerprint = x.Fingerprint,
             }).ToList(),
             UnsignedCount = signatures.Count - signed.Count,
+            UnanchoredCount = result.Break is null ? result.UnanchoredCount : 0,
         }));
+    }
+
+    /// <summary>
+    /// The receipts the manifest's anchor does not seal (an Information finding, not a break): hashes need no secret, so a
+    /// correctly linked receipt appended after the last change cannot be told from a real one until the next change anchors
+    /// it, unless a key receipts.signers lists signed it (guards then count only those).
+    /// </summary>
+    private IEnumerable<RelocationFinding> NotAnchored(ReceiptChainResult result, IReadOnlyList<ReceiptSignature> signatures, string relative)
+    {
+        if (result.UnanchoredCount == 0 || signatures.Count < result.UnanchoredCount)
+        {
+            yield break;
+        }
+        var newer = signatures.Skip(signatures.Count - result.UnanchoredCount).ToList();
+        var listed = (Layout.Config?.Signers ?? []).Count > 0;
+        var unsigned = newer.Count(x => x.Status != ReceiptSignatureStatus.Valid);
+        var since = result.Anchored ? $"after the head the manifest's {LedgerAnchor.ManifestKey} seals (the last change's receipt and every one since)"
+            : $"in all: the manifest has no {LedgerAnchor.ManifestKey} yet (no change since anchoring began)";
+        var names = string.Join("; ", newer.Take(8).Select(x => $"line {x.Line} {x.Capability} {x.Outcome} run {x.RunId}{(x.Status == ReceiptSignatureStatus.Valid ? $" signed by {x.Signer}" : "")}"));
+        yield return new RelocationFinding
+        {
+            RuleId = "RECEIPT.NotAnchored",
+            Severity = FindingSeverity.Information,
+            Message = $"{newer.Count} receipt(s) are not anchored, {since}: {names}{(newer.Count > 8 ? "; …" : "")}. Until the next change anchors them, the chain alone vouches for them, " +
+                      "and a correctly linked receipt appended by hand cannot be told from a real one. " +
+                      (listed ? $"Guards count only those a key receipts.signers lists signed ({newer.Count - unsigned} of them)."
+                              : $"{EstateLayout.ConfigFile} lists no receipts.signers, so guards count them as evidence: review them, or list signers."),
+            Location = new SourceLocation(relative, newer[0].Line, 1),
+            Subject = relative,
+            Actual = $"{newer.Count} unanchored",
+        };
     }
 
     // The anchor lives in the manifest; a manifest that cannot be read leaves the chain checked on its own (with a warning).

@@ -102,9 +102,42 @@ public static class ChecklistEvaluator
         {
             return (null, []);
         }
-        var hosts = manifest.Services.Where(s => s.Phase == phase && s.ToHost is not null).Select(s => s.ToHost!).ToHashSet(StringComparer.Ordinal);
-        return (phase, manifest.VmTargets.Where(v => hosts.Contains(v.Hostname)).ToList());
+        return (phase, VmTargetsOf(manifest, phase.Value));
     }
+
+    /// <summary>The <c>vm_targets</c> that the <c>to_host</c> of a service of <paramref name="phase"/> names.</summary>
+    public static IReadOnlyList<VmTarget> VmTargetsOf(RelocationManifest manifest, int phase)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var hosts = manifest.Services.Where(s => s.Phase == phase && s.ToHost is not null).Select(s => s.ToHost!).ToHashSet(StringComparer.Ordinal);
+        return manifest.VmTargets.Where(v => hosts.Contains(v.Hostname)).ToList();
+    }
+
+    /// <summary>The Pre-Cutover items that rest on the VM targets of one phase (provisioned, bootstrapped, ready).</summary>
+    public static readonly IReadOnlyList<string> VmItemIds = ["PRE.VmProvisioned", "PRE.VmBootstrapped", "PRE.VmReady"];
+
+    /// <summary>
+    /// The VM items (<see cref="VmItemIds"/>) evaluated for the VM targets of <paramref name="phase"/>, whichever phase is
+    /// being cut over, and not done (neither Done nor Overridden by a recorded override of that phase's items). What a
+    /// service of a later phase needs before it moves to cutover (see docs/design/checklists.md).
+    /// </summary>
+    public static IReadOnlyList<ChecklistItem> UnmetVmItems(EstateModel estate, LedgerView ledger, int phase)
+    {
+        ArgumentNullException.ThrowIfNull(estate);
+        ArgumentNullException.ThrowIfNull(ledger);
+        var manifest = estate.Manifest ?? throw new ArgumentException("The estate has no manifest.", nameof(estate));
+        var active = manifest.ActiveRelocation ?? throw new ArgumentException("The manifest has no active relocation.", nameof(estate));
+        var context = new Context(estate, manifest, active, ledger, phase);
+        return context.VmItems()
+            .Select(i => context.WithOverride(ChecklistPhase.PreCutover, i) with { Phase = ChecklistPhase.PreCutover, ChangeId = active.ChangeId, EstateRoot = estate.Layout.Root })
+            .Where(i => !i.IsDone).ToList();
+    }
+
+    /// <summary>
+    /// What an override of a VM item records as expected (the finding's <c>Expected</c>): the phase whose VM targets it
+    /// covers, so that it stands for that phase alone. Other items record "Done".
+    /// </summary>
+    public static string OverrideExpected(ChecklistItem item) => item.VmPhase is { } p ? $"Done for phase {p}" : "Done";
 
     /// <summary>
     /// What a confirmation of <paramref name="item"/> records besides who and the link: the active relocation's change
@@ -145,18 +178,21 @@ public static class ChecklistEvaluator
         private readonly ActiveRelocation _active;
         private readonly IReadOnlyList<LedgerEntry> _entries;
         private readonly string? _broken;
+        private readonly LedgerView _ledger;
         private readonly Dictionary<string, string?> _disk = new(StringComparer.Ordinal);
         private readonly int? _phase;
         private readonly IReadOnlyList<VmTarget> _phaseVms;
 
-        public Context(EstateModel estate, RelocationManifest manifest, ActiveRelocation active, LedgerView ledger)
+        /// <param name="phase">The phase whose VM targets the VM items cover; null: the phase being cut over (<see cref="PhaseVmTargets"/>).</param>
+        public Context(EstateModel estate, RelocationManifest manifest, ActiveRelocation active, LedgerView ledger, int? phase = null)
         {
-            (_phase, _phaseVms) = PhaseVmTargets(manifest);
+            (_phase, _phaseVms) = phase is { } p ? (p, VmTargetsOf(manifest, p)) : PhaseVmTargets(manifest);
             _estate = estate;
             _manifest = manifest;
             _active = active;
             _entries = ledger.Relocation(active.ChangeId);
             _broken = ledger.ChainProblem(active.ChangeId);
+            _ledger = ledger;
         }
 
         public IEnumerable<ChecklistItem> Items(ChecklistPhase phase) => phase switch
@@ -177,19 +213,34 @@ public static class ChecklistEvaluator
             {
                 return item;
             }
-            var entry = Latest(e => IsStateEntry(e, state), 0);
-            if (entry?.String("OverrideReason") is not { } reason || !Names(entry, item.Id))
+            var index = LatestIndex(e => IsStateEntry(e, state), 0);
+            if (index < 0)
             {
                 return item;
             }
-            return Item(item.Id, item.Title, ChecklistItemState.Overridden,
-                $"Run {Run(entry)} entered {state} without it by override (-Force): {reason}. Now: {item.Evidence}", null, entry);
+            var entry = _entries[index];
+            if (entry.String("OverrideReason") is { } reason && Names(entry, item))
+            {
+                return Item(item.Id, item.Title, ChecklistItemState.Overridden,
+                    $"Run {Run(entry)} entered {state} without it by override (-Force): {reason}. Now: {item.Evidence}", null, entry) with { VmPhase = item.VmPhase };
+            }
+            // A later phase's VM items: overridden by a service move of that phase into cutover since (-Force -Reason).
+            var moved = item.VmPhase is null ? null
+                : Latest(e => e.Capability == LedgerView.ServiceCapability && IsSucceeded(e) && e.String("OverrideReason") is not null && Names(e, item), index + 1);
+            return moved is null ? item
+                : Item(item.Id, item.Title, ChecklistItemState.Overridden,
+                    $"Run {Run(moved)} moved {moved.String("Service")} to {moved.String("After")} without it by override (-Force): {moved.String("OverrideReason")}. Now: {item.Evidence}", null, moved)
+                  with { VmPhase = item.VmPhase };
         }
 
-        /// <summary>True when <paramref name="entry"/>'s findings name checklist item <paramref name="id"/> as not done.</summary>
-        private static bool Names(LedgerEntry entry, string id) =>
+        /// <summary>
+        /// True when <paramref name="entry"/>'s findings name <paramref name="item"/> as not done; for a VM item, for the
+        /// same phase (receipts from before the phase was recorded say "Done" and count for any phase).
+        /// </summary>
+        private static bool Names(LedgerEntry entry, ChecklistItem item) =>
             entry.Receipt.TryGetProperty("Findings", out var findings) && findings.ValueKind == JsonValueKind.Array
-            && findings.EnumerateArray().Any(f => f.ValueKind == JsonValueKind.Object && Str(f, "RuleId") == IncompleteRule && Str(f, "Subject") == id);
+            && findings.EnumerateArray().Any(f => f.ValueKind == JsonValueKind.Object && Str(f, "RuleId") == IncompleteRule && Str(f, "Subject") == item.Id
+                                                  && (Str(f, "Expected") is "Done" or "" || Str(f, "Expected") == OverrideExpected(item)));
 
         /// <summary>The latest impact run of this relocation that still describes the estate.</summary>
         public LedgerEntry? CurrentImpact() => LatestCurrent(e => e.Capability == "infra.relocation.impact" && IsRun(e), 0, out _);
@@ -204,12 +255,21 @@ public static class ChecklistEvaluator
             yield return Check("PRE.HypervisorIdentity", "Hypervisor identity passes (infra.hypervisor.identity)", "infra.hypervisor.identity", "Test-HypervisorIdentity -Live", 0);
             yield return Check("PRE.Preflight", "Preflight receipt captured (infra.relocation.preflight)", LedgerView.PreflightCapability, "Invoke-RelocationPreflight", 0);
             yield return Check("PRE.Parity", "Parity passes (infra.relocation.parity: D35 + D37)", "infra.relocation.parity", "Invoke-RelocationParity", 0);
-            yield return PerVm("PRE.VmProvisioned", "VM targets provisioned (infra.vm.provision)", "infra.vm.provision", "Target", ["Succeeded", "Unchanged"], "New-ProxmoxVm -Hostname");
-            yield return PerVm("PRE.VmBootstrapped", "VM targets bootstrapped (infra.vm.bootstrap)", "infra.vm.bootstrap", "Hostname", ["Succeeded", "Unchanged"], "Initialize-RelocationVm -Hostname");
-            yield return VmReady();
+            foreach (var item in VmItems())
+            {
+                yield return item;
+            }
             yield return StateEntered("PRE.StatePreflight", "State transitioned to preflight", "preflight", "Set-RelocationState -State preflight");
             yield return BackupsVerified();
             yield return Approval();
+        }
+
+        /// <summary>The items that rest on the VM targets of the phase (<see cref="VmItemIds"/>, in that order), each naming the phase.</summary>
+        public IEnumerable<ChecklistItem> VmItems()
+        {
+            yield return PerVm("PRE.VmProvisioned", "VM targets provisioned (infra.vm.provision)", "infra.vm.provision", "Target", ["Succeeded", "Unchanged"], "New-ProxmoxVm -Hostname") with { VmPhase = _phase };
+            yield return PerVm("PRE.VmBootstrapped", "VM targets bootstrapped (infra.vm.bootstrap)", "infra.vm.bootstrap", "Hostname", ["Succeeded", "Unchanged"], "Initialize-RelocationVm -Hostname") with { VmPhase = _phase };
+            yield return VmReady() with { VmPhase = _phase };
         }
 
         private IEnumerable<ChecklistItem> PostCutover()
@@ -336,6 +396,13 @@ public static class ChecklistEvaluator
             {
                 var entry = Latest(e => e.Capability == capability && e.String(hostProperty) == vm.Hostname && e.String("Mode") == "Execute"
                                         && e.String("Outcome") is not ("Previewed" or "Blocked"), 0);
+                if (entry is not null && done.Contains(entry.String("Outcome")) && Unsigned(entry) is { } unsigned)
+                {
+                    state = Worse(state, ChecklistItemState.Missing);
+                    parts.Add($"{vm.Hostname}: {unsigned}");
+                    next ??= $"{command} {vm.Hostname}";
+                    continue;
+                }
                 if (entry is not null && done.Contains(entry.String("Outcome")))
                 {
                     parts.Add($"{vm.Hostname}: {Run(entry)}");
@@ -418,6 +485,10 @@ public static class ChecklistEvaluator
             if (Stale(entry) is { } stale)
             {
                 return (false, $"run {Run(entry)} read files that changed since: {stale}", entry);
+            }
+            if (Unsigned(entry) is { } unsigned)
+            {
+                return (false, unsigned, entry);
             }
             return (true, "", entry);
         }
@@ -517,6 +588,13 @@ public static class ChecklistEvaluator
                 var promoted = Latest(e => e.Service(s.Service) && e.String("Mode") == "Execute" && e.String("Outcome") == "Succeeded"
                     && (e.Capability == LedgerView.PromotionCapability || (e.Capability == LedgerView.ServiceCapability && e.String("OverrideReason") is not null))
                     && e.String("After") is { } after && ServiceStatusMachine.Parse(after) is { } a && ServiceStatusMachine.IsPromoted(a), 0);
+                if (promoted is not null && Unsigned(promoted) is { } unsigned)
+                {
+                    state = Worse(state, ChecklistItemState.Missing);
+                    parts.Add($"{s.Service}: {unsigned}");
+                    next ??= $"Invoke-RelocationPromotion -Service {s.Service}";
+                    continue;
+                }
                 if (promoted is null)
                 {
                     state = Worse(state, ChecklistItemState.Missing);
@@ -563,11 +641,31 @@ public static class ChecklistEvaluator
                     Evidence = $"The receipt ledger's chain is broken ({_broken}); its evidence cannot be trusted.", Command = "Test-RelocationReceiptChain",
                 };
             }
+            if (entry is not null && state is ChecklistItemState.Done or ChecklistItemState.Overridden && Unsigned(entry) is { } unsigned)
+            {
+                return new ChecklistItem { Id = id, Title = title, State = ChecklistItemState.Missing, Evidence = unsigned, Command = command ?? "Test-RelocationReceiptChain" };
+            }
             return new ChecklistItem
             {
                 Id = id, Title = title, State = state, Evidence = evidence, Command = command,
                 RunId = entry?.String("RunId"), EvidenceUtc = entry is null ? null : entry.Time("EndedUtc") ?? entry.Time("StartedUtc"),
             };
+        }
+
+        /// <summary>
+        /// Null when <paramref name="entry"/> can be evidence: the estate lists no <c>receipts.signers</c>, or a listed key
+        /// signed it. Else why not: hashes need no secret, so an unsigned receipt appended by hand cannot be told from a real one.
+        /// </summary>
+        private string? Unsigned(LedgerEntry entry)
+        {
+            if (_ledger.Signers.Count == 0)
+            {
+                return null;
+            }
+            var (status, _) = _ledger.SignatureOf(entry);
+            return status == Receipts.ReceiptSignatureStatus.Valid ? null
+                : $"Run {Run(entry)} ({entry.Capability}) is {Receipts.ReceiptSigner.Describe(status)}, and {EstateLayout.ConfigFile} lists receipts.signers: " +
+                  $"evidence counts only when one of them signed it. Run it again with ${Receipts.ReceiptSigner.KeyVariable} set to a listed key.";
         }
 
         private static string ConfirmCommand(ChecklistConfirmation what) =>
@@ -663,9 +761,10 @@ public static class ChecklistEvaluator
             return -1;
         }
 
-        private static IEnumerable<(string Path, string? Old, string? New)> Written(LedgerEntry e)
+        private IEnumerable<(string Path, string? Old, string? New)> Written(LedgerEntry e)
         {
-            if (!IsSucceeded(e) || !e.Receipt.TryGetProperty("Files", out var files) || files.ValueKind != JsonValueKind.Array)
+            // A receipt that cannot be evidence cannot vouch for a write either (it would launder a hand edit).
+            if (!IsSucceeded(e) || Unsigned(e) is not null || !e.Receipt.TryGetProperty("Files", out var files) || files.ValueKind != JsonValueKind.Array)
             {
                 yield break;
             }

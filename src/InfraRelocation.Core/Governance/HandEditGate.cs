@@ -61,7 +61,8 @@ public static class HandEditGate
 
     /// <summary>
     /// Document path of <paramref name="file"/> → the value the last Succeeded Execute receipt of <paramref name="changeId"/>
-    /// wrote there (its Changes), in ledger order.
+    /// wrote there (its Changes), in ledger order. When the estate lists <c>receipts.signers</c>, only receipts a listed key
+    /// signed count (a forged receipt must not make a hand edit look controlled).
     /// </summary>
     public static IReadOnlyDictionary<string, ControlledValue> LastSet(LedgerView ledger, string? changeId, string file)
     {
@@ -70,6 +71,7 @@ public static class HandEditGate
         foreach (var e in ledger.Entries)
         {
             if (e.String("Mode") != "Execute" || e.String("Outcome") != "Succeeded" || !string.Equals(e.String("ChangeId"), changeId, StringComparison.Ordinal)
+                || (ledger.Signers.Count > 0 && ledger.SignatureOf(e).Status != Receipts.ReceiptSignatureStatus.Valid)
                 || !e.Receipt.TryGetProperty("Changes", out var changes) || changes.ValueKind != JsonValueKind.Array)
             {
                 continue;

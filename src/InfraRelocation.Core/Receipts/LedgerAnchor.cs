@@ -77,6 +77,24 @@ public sealed partial record LedgerAnchor(string TransactionId, string AfterHash
             : $"the receipt the manifest's {ManifestKey} names ({AfterHash[..12]}…) is not in the ledger: the ledger was rewritten and re-hashed, or cut before it";
     }
 
+    /// <summary>
+    /// How many receipts follow the anchored one (<see cref="AfterHash"/>): the last change's own receipt and every receipt
+    /// since. The anchor seals the ledger up to the anchored receipt; these rest on the chain alone until the next change.
+    /// </summary>
+    public int Unanchored(IEnumerable<Line> newestFirst)
+    {
+        var count = 0;
+        foreach (var line in newestFirst)
+        {
+            if (string.Equals(line.Hash, AfterHash, StringComparison.Ordinal))
+            {
+                break;
+            }
+            count++;
+        }
+        return count;
+    }
+
     /// <summary>The receipt lines of a ledger file, newest first (a torn tail and lines that are not receipts are skipped).</summary>
     public static IEnumerable<Line> ReadBackward(string ledgerPath)
     {

@@ -228,7 +228,11 @@ public sealed class ReceiptStore
     public ReceiptChainResult Verify(string? anchor)
     {
         var result = Verify();
-        if (anchor is null || result.Break is not (null or ReceiptChainBreak.Torn))
+        if (anchor is null)
+        {
+            return result with { UnanchoredCount = result.ReceiptCount };
+        }
+        if (result.Break is not (null or ReceiptChainBreak.Torn))
         {
             return result;
         }
@@ -237,7 +241,7 @@ public sealed class ReceiptStore
             : $"the manifest's {LedgerAnchor.ManifestKey} '{anchor}' is not an anchor (expected 'tx <id> after <sha256>')";
         if (problem is null)
         {
-            return result with { Anchored = true };
+            return result with { Anchored = true, UnanchoredCount = LedgerAnchor.Parse(anchor)!.Unanchored(LedgerAnchor.ReadBackward(LedgerPath)) };
         }
         return new ReceiptChainResult(false, result.ReceiptCount, null, ReceiptChainBreak.Anchor,
             $"The ledger does not reach the head the manifest anchors: {problem}.") { HeadHash = result.HeadHash };
@@ -707,6 +711,11 @@ public sealed record ReceiptChainResult(bool IsValid, int ReceiptCount, int? Bro
     public string HeadHash { get; init; } = "";
     /// <summary>True when the chain was also checked against the head the manifest anchors, and reaches it.</summary>
     public bool Anchored { get; init; }
+    /// <summary>
+    /// Receipts the manifest's anchor does not seal: those after the anchored head (the last change's own receipt and every
+    /// one since), or all of them when the manifest has no anchor. Only the chain, and signatures, vouch for them.
+    /// </summary>
+    public int UnanchoredCount { get; init; }
 }
 
 /// <summary>One receipt line and who signed it (<see cref="ReceiptStore.Signatures"/>).</summary>

@@ -241,7 +241,7 @@ public static class TransitionPlanner
         {
             var message = $"Entering {after} needs the {list} checklist: {item.Id} ({item.Title}) is {item.State}: {item.Evidence.TrimEnd('.')}." +
                           (item.Command is { } command ? $" Complete it with: {command}" : "");
-            var finding = Block(ChecklistEvaluator.IncompleteRule, manifest, active.LocationOf("state"), message, "Done", item.State.ToString(), item.Id);
+            var finding = Block(ChecklistEvaluator.IncompleteRule, manifest, active.LocationOf("state"), message, ChecklistEvaluator.OverrideExpected(item), item.State.ToString(), item.Id);
             findings.Add(request.ForceReason is null ? finding : finding with { Severity = FindingSeverity.Warning, Message = $"Overridden (-Force): {message}" });
         }
         if (request.ForceReason is not { } reason)
@@ -388,6 +388,10 @@ public static class TransitionPlanner
                 $"Moving '{service.Service}' to {after} needs the relocation in {string.Join(" or ", states.Select(RelocationStateMachine.Yaml))}; it is {active.StateText ?? "(none)"}.",
                 string.Join(" or ", states.Select(RelocationStateMachine.Yaml)), active.StateText, service.Service));
         }
+        if (target == ServiceStatus.Cutover && state == RelocationState.Cutover)
+        {
+            LaterPhaseVmGuard(estate, manifest, service, request, env, findings, overrides);
+        }
         if (ServiceStatusMachine.RequiresApproval(target) && string.IsNullOrWhiteSpace(active.ApprovedBy))
         {
             findings.Add(Block("TRANSITION.ApprovalMissing", manifest, active.LocationOf("approved_by"),
@@ -439,6 +443,40 @@ public static class TransitionPlanner
             Edits = edits, Findings = findings, Overrides = overrides, OverrideReason = overrides.Count > 0 ? request.ForceReason : null,
             Summary = $"Service {service.Service}: {before} → {after}",
         };
+    }
+
+    /// <summary>
+    /// A service of a later phase moving to cutover while the relocation is in cutover needs its phase's VM targets as
+    /// entering cutover needed the first phase's (provisioned, bootstrapped, <c>ready</c> with a passing readiness
+    /// receipt newer than their last change): the same checklist items, evaluated for that phase. The first phase (the
+    /// lowest of the manifest) is the one entering cutover checked, or overrode on the record. -Force -Reason records
+    /// the items as overridden warnings; the checklist then shows them Overridden by this run.
+    /// </summary>
+    private static void LaterPhaseVmGuard(EstateModel estate, RelocationManifest manifest, ServiceMove service, ServiceTransitionRequest request,
+        TransitionEnvironment env, List<RelocationFinding> findings, List<string> overrides)
+    {
+        var first = manifest.Services.Where(s => s.Phase is not null).Select(s => s.Phase).Min();
+        if (service.Phase is not { } phase || phase == first)
+        {
+            return;
+        }
+        var unmet = ChecklistEvaluator.UnmetVmItems(estate, env.Ledger, phase);
+        if (unmet.Count == 0)
+        {
+            return;
+        }
+        var list = ChecklistEvaluator.Title(ChecklistPhase.PreCutover);
+        foreach (var item in unmet)
+        {
+            var message = $"Moving '{service.Service}' (phase {phase}) to cutover needs the {list} checklist's VM items for its phase: {item.Id} ({item.Title}) is {item.State}: {item.Evidence.TrimEnd('.')}." +
+                          (item.Command is { } command ? $" Complete it with: {command}" : "");
+            var finding = Block(ChecklistEvaluator.IncompleteRule, manifest, service.LocationOf("status"), message, ChecklistEvaluator.OverrideExpected(item), item.State.ToString(), item.Id);
+            findings.Add(request.ForceReason is null ? finding : finding with { Severity = FindingSeverity.Warning, Message = $"Overridden (-Force): {message}" });
+        }
+        if (request.ForceReason is { } reason)
+        {
+            overrides.Add($"Moved '{service.Service}' to cutover with {unmet.Count} {list} item(s) of phase {phase} not done ({string.Join(", ", unmet.Select(i => i.Id))}); reason: {reason}");
+        }
     }
 
     private static void RegistryFollows(EstateModel estate, RelocationManifest manifest, ServiceMove service, string after, string expectedHost,

@@ -56,6 +56,8 @@ public sealed record ChecklistItem
     public DateTimeOffset? EvidenceUtc { get; init; }
     /// <summary>The command that would complete the item (null when it is done).</summary>
     public string? Command { get; init; }
+    /// <summary>For the VM items (PRE.VmProvisioned, PRE.VmBootstrapped, PRE.VmReady): the phase whose VM targets they cover.</summary>
+    public int? VmPhase { get; init; }
     /// <summary>The estate root the item was evaluated for (binds -Root down a pipeline).</summary>
     public string? EstateRoot { get; init; }
 

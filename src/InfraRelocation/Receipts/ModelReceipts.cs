@@ -43,6 +43,11 @@ public sealed record ReceiptChainReceipt : RelocationReceipt
     public IReadOnlyList<ReceiptSignatureInfo> Signatures { get; init; } = [];
     /// <summary>Receipts that carry no signature.</summary>
     public int UnsignedCount { get; init; }
+    /// <summary>
+    /// Receipts the manifest's <c>ledger_anchor</c> does not seal yet (after the anchored head, or all without an anchor):
+    /// until the next change anchors them, only the chain and signatures vouch for them (finding <c>RECEIPT.NotAnchored</c>).
+    /// </summary>
+    public int UnanchoredCount { get; init; }
 }
 
 /// <summary>One signed receipt of the ledger and who signed it (<c>Test-RelocationReceiptChain</c>).</summary>

@@ -145,7 +145,19 @@ public sealed class LedgerAnchorTests : IDisposable
         var lines = File.ReadAllLines(Store.LedgerPath);
         var forged = Link(lines[0], Store.HeadHash()); // a copy of the passing read, linked correctly after the head
         File.WriteAllLines(Store.LedgerPath, [.. lines, forged]);
-        Assert.True(Store.Verify(Anchor).IsValid); // the limit docs/design/ledger.md states: anchors cannot see it
+        var result = Store.Verify(Anchor);
+        Assert.True(result.IsValid); // the limit docs/design/ledger.md states: anchors cannot see it
+        // ... but they say what they do not seal: the last change's receipt (after the anchored head) and the forgery.
+        Assert.True(result.Anchored);
+        Assert.Equal(2, result.UnanchoredCount);
+        // The next change anchors it: from then on, removing or editing it is detected.
+        Change("migrated", "complete");
+        Assert.Equal(1, Store.Verify(Anchor).UnanchoredCount);
+        var anchored = File.ReadAllLines(Store.LedgerPath);
+        // Without an anchor, nothing is sealed.
+        Assert.Equal(anchored.Length, Store.Verify(null).UnanchoredCount);
+        File.WriteAllLines(Store.LedgerPath, anchored.Where(l => l != forged));
+        Assert.False(Store.Verify(Anchor).IsValid);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
@@ -64,6 +65,49 @@ public sealed class ReceiptSigningTests : IDisposable
         Assert.Equal(ReceiptSignatureStatus.Unsigned, store.Signatures(keys)[^1].Status);
         var evidence = LedgerView.Load(store.LedgerPath, keys).LatestPreflight("CHG-1")!;
         Assert.Equal(ReceiptSignatureStatus.Unsigned, evidence.Signature);
+    }
+
+    [Fact]
+    public void WhenTheEstateListsSignersTheChecklistAndTheHandEditGateCountOnlySignedReceipts()
+    {
+        using var estate = new Transitions.SampleCopy();
+        var alice = ReceiptSigner.Load(NewKeyFile("alice"));
+        var keys = new[] { Listed("alice", alice) };
+        var digests = estate.Load().InputDigests;
+        GateReceipt Check(string capability) => new()
+        {
+            Capability = capability, Mode = RunMode.Read, Outcome = ReceiptOutcome.Passed, ChangeId = Transitions.SampleCopy.ChangeId,
+            RunId = Guid.NewGuid().ToString("N"), EndedUtc = DateTimeOffset.UtcNow, InputDigests = digests,
+        };
+        var folder = Path.Combine(estate.Root, "receipts");
+        new ReceiptStore(folder) { Signer = alice }.Append(Check("infra.relocation.parity"));
+        // The attack: a passing receipt appended without the key, correctly linked (what a hand-written line with the right prev-hash is).
+        new ReceiptStore(folder).Append(Check("infra.placement.policy"));
+        var ledger = Path.Combine(folder, ReceiptStore.LedgerFileName);
+
+        ChecklistItem Item(LedgerView view, string id) => ChecklistEvaluator.Evaluate(estate.Load(), view, [ChecklistPhase.PreCutover]).Single(i => i.Id == id);
+        var listed = LedgerView.Load(ledger, keys);
+        Assert.Equal(ChecklistItemState.Done, Item(listed, "PRE.Parity").State);
+        var forged = Item(listed, "PRE.PlacementPolicy");
+        Assert.Equal(ChecklistItemState.Missing, forged.State);
+        Assert.Contains("(infra.placement.policy) is unsigned, and ops/infra-relocation.yaml lists receipts.signers: evidence counts only when one of them signed it", forged.Evidence, StringComparison.Ordinal);
+        Assert.Null(forged.RunId);
+        // The entering-cutover guard names it the same way (the state guard's finding carries the item's evidence).
+        Assert.Contains(ChecklistEvaluator.Unmet(estate.Load(), listed, InfraRelocation.Model.RelocationState.Cutover), i => i.Id == "PRE.PlacementPolicy" && i.Evidence.Contains("is unsigned", StringComparison.Ordinal));
+        // The limit without signers: the forgery counts (Test-RelocationReceiptChain reports it as not anchored).
+        Assert.Equal(ChecklistItemState.Done, Item(LedgerView.Load(ledger), "PRE.PlacementPolicy").State);
+
+        // A forged transition receipt cannot make a hand edit look controlled.
+        estate.SetState("cutover");
+        new ReceiptStore(folder).Append(new RelocationStateReceipt
+        {
+            Capability = ChecklistEvaluator.StateCapability, Mode = RunMode.Execute, Outcome = ReceiptOutcome.Succeeded, ChangeId = Transitions.SampleCopy.ChangeId,
+            RunId = "forged", EndedUtc = DateTimeOffset.UtcNow, Before = "preflight", After = "cutover",
+            Changes = [new ValueChange { File = Transitions.SampleCopy.Manifest, Path = TransitionPlanner.StatePath, Before = "preflight", After = "cutover" }],
+        });
+        Assert.True(HandEditGate.LastSet(LedgerView.Load(ledger), Transitions.SampleCopy.ChangeId, Transitions.SampleCopy.Manifest).ContainsKey(TransitionPlanner.StatePath));
+        Assert.Empty(HandEditGate.LastSet(LedgerView.Load(ledger, keys), Transitions.SampleCopy.ChangeId, Transitions.SampleCopy.Manifest));
+        Assert.Equal(ChecklistItemState.Missing, Item(LedgerView.Load(ledger, keys), "PRE.StatePreflight").State);
     }
 
     [Fact]

@@ -200,6 +200,40 @@ public sealed class ChecklistEvaluatorTests : IDisposable
     }
 
     [Fact]
+    public void AnOverrideOfTheVmItemsStandsForThePhaseItCovered()
+    {
+        _estate.SetState("cutover");
+        var vmItems = ChecklistEvaluator.VmItemIds.Select(id => new { RuleId = ChecklistEvaluator.IncompleteRule, Severity = "Warning", Subject = id, Expected = "Done for phase 1", Message = "Overridden (-Force): …" });
+        var forced = Receipt(ChecklistEvaluator.StateCapability, "Succeeded", new { After = "cutover", OverrideReason = "CAB-118", Findings = vmItems }, mode: "Execute");
+        Assert.Equal(ChecklistItemState.Overridden, Item(Evaluate(SampleCopy.Ledger(forced), ChecklistPhase.PreCutover), "PRE.VmReady").State);
+        Assert.Equal(1, Item(Evaluate(SampleCopy.Ledger(forced), ChecklistPhase.PreCutover), "PRE.VmReady").VmPhase);
+        // Phase 2 is not covered by it ...
+        var unmet = ChecklistEvaluator.UnmetVmItems(_estate.Load(), SampleCopy.Ledger(forced), 2);
+        Assert.Equal(ChecklistEvaluator.VmItemIds, unmet.Select(i => i.Id));
+        Assert.All(unmet, i => Assert.Equal(ChecklistItemState.Missing, i.State));
+        Assert.StartsWith("Phase 2: app-web: no readiness receipt", Item(unmet, "PRE.VmReady").Evidence, StringComparison.Ordinal);
+        // ... until a service of phase 2 moves to cutover by override: then it is.
+        var moved = Receipt(LedgerView.ServiceCapability, "Succeeded", new
+        {
+            Service = "prometheus", After = "cutover", OverrideReason = "CAB-9",
+            Findings = ChecklistEvaluator.VmItemIds.Select(id => new { RuleId = ChecklistEvaluator.IncompleteRule, Severity = "Warning", Subject = id, Expected = "Done for phase 2", Message = "Overridden (-Force): …" }),
+        }, mode: "Execute");
+        Assert.Empty(ChecklistEvaluator.UnmetVmItems(_estate.Load(), SampleCopy.Ledger(forced, moved), 2));
+        Assert.Equal(ChecklistEvaluator.VmItemIds, ChecklistEvaluator.UnmetVmItems(_estate.Load(), SampleCopy.Ledger(forced, moved), 3).Select(i => i.Id));
+        // Once phase 1 is finished, the checklist's VM items are phase 2's, shown Overridden by that move.
+        foreach (var s in new[] { "wiki", "pastebin", "status-page", "bookmarks", "rss-reader" })
+        {
+            _estate.SetServiceStatus(s, "migrated");
+        }
+        var ready = Item(Evaluate(SampleCopy.Ledger(forced, moved), ChecklistPhase.PreCutover), "PRE.VmReady");
+        Assert.Equal(ChecklistItemState.Overridden, ready.State);
+        Assert.Equal("run-2", ready.RunId);
+        Assert.Contains("moved prometheus to cutover without it by override (-Force): CAB-9. Now: Phase 2: ", ready.Evidence, StringComparison.Ordinal);
+        // Without that move, phase 1's override does not stand for phase 2.
+        Assert.Equal(ChecklistItemState.Missing, Item(Evaluate(SampleCopy.Ledger(forced), ChecklistPhase.PreCutover), "PRE.VmReady").State);
+    }
+
+    [Fact]
     public void TheImpactReviewIsAConfirmationOfACurrentImpactRun()
     {
         Assert.Equal("ChecklistImpactNotRun", Assert.Throws<RelocationException>(() =>

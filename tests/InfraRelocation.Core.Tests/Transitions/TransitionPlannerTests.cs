@@ -360,6 +360,76 @@ public sealed class TransitionPlannerTests : IDisposable
         Assert.Contains("-Force", forced.Overrides.Single());
     }
 
+    [Fact]
+    public void ALaterPhasesServiceEntersCutoverOnlyWithItsPhasesVmTargetsReadyOrByOverride()
+    {
+        _estate.SetState("cutover");
+        _estate.Approve();
+        var prometheus = new ServiceTransitionRequest("prometheus", ServiceStatus.Cutover);
+        string Run(string capability, string outcome, object extra, int minute, string mode = "Execute")
+        {
+            var properties = System.Text.Json.JsonSerializer.SerializeToElement(extra).EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value);
+            properties["Capability"] = capability;
+            properties["Mode"] = mode;
+            properties["Outcome"] = outcome;
+            properties["RunId"] = $"run-{minute}";
+            properties["ChangeId"] = SampleCopy.ChangeId;
+            properties["EndedUtc"] = Now.AddMinutes(minute);
+            return System.Text.Json.JsonSerializer.Serialize(properties);
+        }
+
+        // Phase 1 (wiki to app-core) is the phase entering cutover checked: no second check here.
+        var wiki = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Cutover), Env());
+        Assert.DoesNotContain(wiki.Findings, f => f.RuleId == ChecklistEvaluator.IncompleteRule);
+
+        // Blocked: prometheus is phase 2, whose services move to app-web and mon-core; no evidence for them.
+        var blocked = TransitionPlanner.PlanService(_estate.Load(), prometheus, Env());
+        Assert.True(blocked.Blocked);
+        Assert.Empty(Rules(blocked));
+        var items = blocked.Findings.Where(f => f.RuleId == ChecklistEvaluator.IncompleteRule).ToList();
+        Assert.Equal(["PRE.VmProvisioned", "PRE.VmBootstrapped", "PRE.VmReady"], items.Select(f => f.Subject));
+        Assert.All(items, f => Assert.Equal(FindingSeverity.Error, f.Severity));
+        Assert.All(items, f => Assert.Equal("Done for phase 2", f.Expected));
+        var ready = items[2];
+        Assert.Equal(_estate.Load().Manifest!.Services.Single(s => s.Service == "prometheus").LocationOf("status"), ready.Location);
+        Assert.Equal("Moving 'prometheus' (phase 2) to cutover needs the Pre-Cutover checklist's VM items for its phase: PRE.VmReady " +
+                     "(VM readiness passes (infra.vm.ready.status) and the VM target is ready) is Missing: Phase 2: app-web: no readiness receipt; " +
+                     "mon-core: no readiness receipt. Complete it with: Get-VmReadiness -Hostname app-web", ready.Message);
+
+        // Forced with a reason: warnings, the override and the reason recorded.
+        var forced = TransitionPlanner.PlanService(_estate.Load(), prometheus with { Force = true, ForceReason = "CAB-9: mon-core checked by hand" }, Env());
+        Assert.False(forced.Blocked);
+        Assert.Equal("CAB-9: mon-core checked by hand", forced.OverrideReason);
+        Assert.Equal("Moved 'prometheus' to cutover with 3 Pre-Cutover item(s) of phase 2 not done (PRE.VmProvisioned, PRE.VmBootstrapped, PRE.VmReady); reason: CAB-9: mon-core checked by hand",
+            Assert.Single(forced.Overrides));
+        Assert.All(forced.Findings.Where(f => f.RuleId == ChecklistEvaluator.IncompleteRule),
+            f => Assert.StartsWith("Overridden (-Force): Moving 'prometheus'", f.Message, StringComparison.Ordinal));
+
+        // Passing: both VMs provisioned, bootstrapped, then a passing readiness run each (the sample says ready).
+        var evidence = new List<string>();
+        var minute = 0;
+        foreach (var vm in new[] { "app-web", "mon-core" })
+        {
+            evidence.Add(Run("infra.vm.provision", "Succeeded", new { Target = vm }, ++minute));
+            evidence.Add(Run("infra.vm.bootstrap", "Succeeded", new { Hostname = vm }, ++minute));
+            evidence.Add(Run("infra.vm.ready.status", "Passed", new { Hostname = vm, IsReady = true }, ++minute, mode: "Read"));
+        }
+        var passing = TransitionPlanner.PlanService(_estate.Load(), prometheus, Env(SampleCopy.Ledger([.. evidence])));
+        Assert.False(passing.Blocked);
+        Assert.DoesNotContain(passing.Findings, f => f.RuleId == ChecklistEvaluator.IncompleteRule);
+
+        // Readiness must be newer than the VM's last change: mon-core bootstrapped again after its readiness run.
+        evidence.Add(Run("infra.vm.bootstrap", "Succeeded", new { Hostname = "mon-core" }, ++minute));
+        var stale = TransitionPlanner.PlanService(_estate.Load(), prometheus, Env(SampleCopy.Ledger([.. evidence])));
+        Assert.Equal("PRE.VmReady", Assert.Single(stale.Findings, f => f.Severity == FindingSeverity.Error).Subject);
+        Assert.Contains("mon-core: run run-6 at ", stale.Findings.Single(f => f.Severity == FindingSeverity.Error).Message, StringComparison.Ordinal);
+        Assert.Contains("predates the VM's last change (run-7", stale.Findings.Single(f => f.Severity == FindingSeverity.Error).Message, StringComparison.Ordinal);
+
+        // Not in cutover yet: the state guard speaks (RelocationStateMismatch), not this one.
+        _estate.Replace(SampleCopy.Manifest, "state: \"cutover\"", "state: \"preflight\"");
+        Assert.DoesNotContain(TransitionPlanner.PlanService(_estate.Load(), prometheus, Env()).Findings, f => f.RuleId == ChecklistEvaluator.IncompleteRule);
+    }
+
     // ------------------------------------------------------------------------------------------ VM target
 
     [Theory]
