@@ -332,9 +332,7 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         $Err = "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand"
         # On a copy of the estate in cutover (files and ledger, byte for byte): the loopback hosts and the emulator
         # answer for it too, and the runbook's own ledger stays as Assert-Ledger expects it.
-        $copy = Join-Path $TestDrive 'later-phase'
-        New-Item -ItemType Directory -Path $copy | Out-Null
-        Get-ChildItem -Force $root | Copy-Item -Destination $copy -Recurse
+        $copy = New-TestEstate -From $root -Name later-phase
         function Get-CopyManifest { [IO.File]::ReadAllText((Join-Path $copy $Manifest)) }
         function Get-LastRun { Get-RelocationReceipt -Root $copy | Select-Object -Last 1 }
 

@@ -70,13 +70,13 @@ public sealed class ReceiptSigningTests : IDisposable
     [Fact]
     public void WhenTheEstateListsSignersTheChecklistAndTheHandEditGateCountOnlySignedReceipts()
     {
-        using var estate = new Transitions.SampleCopy();
+        using var estate = new SampleCopy();
         var alice = ReceiptSigner.Load(NewKeyFile("alice"));
         var keys = new[] { Listed("alice", alice) };
         var digests = estate.Load().InputDigests;
         GateReceipt Check(string capability) => new()
         {
-            Capability = capability, Mode = RunMode.Read, Outcome = ReceiptOutcome.Passed, ChangeId = Transitions.SampleCopy.ChangeId,
+            Capability = capability, Mode = RunMode.Read, Outcome = ReceiptOutcome.Passed, ChangeId = SampleCopy.ChangeId,
             RunId = Guid.NewGuid().ToString("N"), EndedUtc = DateTimeOffset.UtcNow, InputDigests = digests,
         };
         var folder = Path.Combine(estate.Root, "receipts");
@@ -101,12 +101,12 @@ public sealed class ReceiptSigningTests : IDisposable
         estate.SetState("cutover");
         new ReceiptStore(folder).Append(new RelocationStateReceipt
         {
-            Capability = ChecklistEvaluator.StateCapability, Mode = RunMode.Execute, Outcome = ReceiptOutcome.Succeeded, ChangeId = Transitions.SampleCopy.ChangeId,
+            Capability = ChecklistEvaluator.StateCapability, Mode = RunMode.Execute, Outcome = ReceiptOutcome.Succeeded, ChangeId = SampleCopy.ChangeId,
             RunId = "forged", EndedUtc = DateTimeOffset.UtcNow, Before = "preflight", After = "cutover",
-            Changes = [new ValueChange { File = Transitions.SampleCopy.Manifest, Path = TransitionPlanner.StatePath, Before = "preflight", After = "cutover" }],
+            Changes = [new ValueChange { File = SampleCopy.Manifest, Path = TransitionPlanner.StatePath, Before = "preflight", After = "cutover" }],
         });
-        Assert.True(HandEditGate.LastSet(LedgerView.Load(ledger), Transitions.SampleCopy.ChangeId, Transitions.SampleCopy.Manifest).ContainsKey(TransitionPlanner.StatePath));
-        Assert.Empty(HandEditGate.LastSet(LedgerView.Load(ledger, keys), Transitions.SampleCopy.ChangeId, Transitions.SampleCopy.Manifest));
+        Assert.True(HandEditGate.LastSet(LedgerView.Load(ledger), SampleCopy.ChangeId, SampleCopy.Manifest).ContainsKey(TransitionPlanner.StatePath));
+        Assert.Empty(HandEditGate.LastSet(LedgerView.Load(ledger, keys), SampleCopy.ChangeId, SampleCopy.Manifest));
         Assert.Equal(ChecklistItemState.Missing, Item(LedgerView.Load(ledger, keys), "PRE.StatePreflight").State);
     }
 
