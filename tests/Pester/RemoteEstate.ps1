@@ -55,7 +55,8 @@ function Set-TestHealthUrls {
     $service = $null
     $out = foreach ($line in Get-Content $file) {
         if ($line -match '^\s*-\s*service:\s*"?([A-Za-z0-9._-]+)"?') { $service = $Matches[1] }
-        if ($service -and $line -match '^(\s*)health_url:') {
+        # A service without an HTTP endpoint (health_url: null) keeps none: the health binding has none for it either.
+        if ($service -and $line -match '^(\s*)health_url:' -and $line -notmatch 'health_url:\s*null\b') {
             $url = if ($Override.ContainsKey($service)) { $Override[$service] } else { "$BaseUrl/svc/$service" }
             "$($Matches[1])health_url: `"$url`""
         } else { $line }
