@@ -43,6 +43,22 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         Remove-Item env:INFRA_RELOCATION_PVE_TOKEN -ErrorAction Ignore
     }
 
+    BeforeAll {
+        # New-ProxmoxVm for files-core in a child pwsh, for the tests that kill it (by pid) part-way.
+        function Start-ProvisionProcess {
+            $exe = [Environment]::ProcessPath
+            [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
+            $script = "Import-Module '$BuiltManifest'; New-ProxmoxVm -Root '$($script:Root)' -Hostname files-core -Confirm:`$false"
+            $psi = [Diagnostics.ProcessStartInfo]::new($exe)
+            foreach ($a in $prefix + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
+            $psi.UseShellExecute = $false
+            $psi.RedirectStandardOutput = $true
+            $psi.Environment['INFRA_RELOCATION_PVE_TOKEN'] = $script:Pve.Secret
+            $psi.Environment['INFRA_RELOCATION_PVE_POLL_MS'] = '50'
+            [Diagnostics.Process]::Start($psi)
+        }
+    }
+
     It 'provisions a target: the VM runs, the manifest records status and address, nothing else changes' {
         $before = Get-EstateHashes $script:Root
         $manifestBefore = Get-Content (Join-Path $script:Root $script:Manifest)
@@ -142,16 +158,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
 
     It 'resumes after the process is killed mid-clone, without cloning again' {
         Invoke-TestProxmoxControl $script:Pve POST options @{ taskDurations = @{ qmclone = 6000 } } | Out-Null
-        $exe = [Environment]::ProcessPath
-        [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
-        $script = "Import-Module '$BuiltManifest'; New-ProxmoxVm -Root '$($script:Root)' -Hostname files-core -Confirm:`$false"
-        $psi = [Diagnostics.ProcessStartInfo]::new($exe)
-        foreach ($a in $prefix + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
-        $psi.UseShellExecute = $false
-        $psi.RedirectStandardOutput = $true
-        $psi.Environment['INFRA_RELOCATION_PVE_TOKEN'] = $script:Pve.Secret
-        $psi.Environment['INFRA_RELOCATION_PVE_POLL_MS'] = '50'
-        $child = [Diagnostics.Process]::Start($psi)
+        $child = Start-ProvisionProcess
         try {
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
             while (-not (Get-TestProxmoxRequest $script:Pve | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/clone' })) {
@@ -190,16 +197,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         # as when a run dies between POST .../clone and recording its task. The clone runs on for 10 s.
         Invoke-TestProxmoxControl $script:Pve POST options @{ taskDurations = @{ qmclone = 10000 } } | Out-Null
         Add-TestProxmoxFault $script:Pve @{ kind = 'HoldAnswer'; method = 'POST'; pathContains = '/qemu/9002/clone'; delayMs = 120000 }
-        $exe = [Environment]::ProcessPath
-        [string[]] $prefix = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' } else { @() }
-        $script = "Import-Module '$BuiltManifest'; New-ProxmoxVm -Root '$($script:Root)' -Hostname files-core -Confirm:`$false"
-        $psi = [Diagnostics.ProcessStartInfo]::new($exe)
-        foreach ($a in $prefix + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
-        $psi.UseShellExecute = $false
-        $psi.RedirectStandardOutput = $true
-        $psi.Environment['INFRA_RELOCATION_PVE_TOKEN'] = $script:Pve.Secret
-        $psi.Environment['INFRA_RELOCATION_PVE_POLL_MS'] = '50'
-        $child = [Diagnostics.Process]::Start($psi)
+        $child = Start-ProvisionProcess
         try {
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
             while (-not ((Invoke-TestProxmoxControl $script:Pve GET state).tasks | Where-Object type -eq 'qmclone')) {
