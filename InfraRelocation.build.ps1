@@ -6,7 +6,7 @@
     build.ps1 is the front door (`dotnet pwsh ./build.ps1 test`); it restores the tool modules and calls
     `Invoke-Build <task> -File InfraRelocation.build.ps1`. The public tasks are the README's:
 
-      build    BuildManaged (dotnet publish), BuildModule (output/InfraRelocation/<version>/), BuildDocs (MAML)
+      build    BuildManaged (dotnet publish, ReadyToRun), BuildModule (output/InfraRelocation/<version>/), BuildDocs (MAML)
       docs     BuildDocs only
       test     build, UnitTests (every xUnit project under tests/), PesterTests (a fresh pwsh); writes
                output/TestResults/summary.json, from which build.ps1 prints the closing "N passed, N failed"
@@ -122,8 +122,9 @@ function Merge-FormatFile([string] $Destination) {
 task BuildManaged {
     $publishDir = Join-Path $OutputRoot 'publish' $Configuration
     $stamp = Join-Path $OutputRoot 'publish' "$Configuration.stamp"
+    $readyToRunDir = Join-Path $OutputRoot 'publish' "$Configuration-ReadyToRun"
     # The error catalog is embedded in the cmdlet assembly (src/InfraRelocation.Commands/Base/ErrorCatalog.cs).
-    $inputs = @('src', 'Directory.Build.props', 'Directory.Packages.props', "$ModuleName.psd1", 'docs/en-US/about_InfraRelocation_Errors.md') |
+    $inputs = @('src', 'tools/ReadyToRun/ReadyToRun.csproj', 'Directory.Build.props', 'Directory.Packages.props', "$ModuleName.psd1", 'docs/en-US/about_InfraRelocation_Errors.md') |
         ForEach-Object { Join-Path $RepoRoot $_ }
     if (Test-UpToDate $stamp $inputs) {
         Write-Build DarkGray "assemblies up to date ($publishDir)"
@@ -133,6 +134,11 @@ task BuildManaged {
     remove $publishDir
     exec { dotnet publish (Join-Path $RepoRoot 'src' 'InfraRelocation.Commands') -c $Configuration "-p:Version=$Version" `
             -o $publishDir --nologo --verbosity quiet --disable-build-servers }
+    # The same assemblies with native code for the runtime this pwsh runs on (ReadyToRun; see the project's comment):
+    # a cold scheduled gate, the import and the first Tab then run precompiled code instead of JIT-compiling it.
+    remove $readyToRunDir
+    exec { dotnet publish (Join-Path $RepoRoot 'tools' 'ReadyToRun') -c $Configuration "-p:IlDir=$publishDir" "-p:PowerShellDir=$PSHOME" `
+            -o $readyToRunDir --nologo --verbosity quiet --disable-build-servers }
     Set-Content $stamp $script:SourceSignature
 }
 
@@ -141,6 +147,9 @@ task BuildModule BuildManaged, {
     remove $ModuleOut
     $bin = New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'bin')
     Get-ChildItem (Join-Path $OutputRoot 'publish' $Configuration) -File | Where-Object Extension -In '.dll', '.pdb' | Copy-Item -Destination $bin
+    # Precompiled copies replace their IL-only originals (same IL and metadata, so the .pdb files still match).
+    Get-ChildItem (Join-Path $OutputRoot 'publish' "$Configuration-ReadyToRun") -Filter '*.dll' -File |
+        Where-Object { Test-Path (Join-Path $bin $_.Name) } | Copy-Item -Destination $bin -Force
     assert (-not (Test-Path (Join-Path $bin 'System.Management.Automation.dll'))) `
         'System.Management.Automation.dll landed in bin/: reference PowerShell with PrivateAssets="all" only.'
     Copy-Item (Join-Path $RepoRoot "$ModuleName.psd1"), (Join-Path $RepoRoot 'LICENSE') $ModuleOut
