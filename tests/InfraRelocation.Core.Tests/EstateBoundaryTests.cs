@@ -1,5 +1,5 @@
 using InfraRelocation.Core.Estate;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 
 namespace InfraRelocation.Core.Tests;
 

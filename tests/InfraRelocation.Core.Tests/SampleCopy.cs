@@ -1,7 +1,6 @@
 using System.Text.Json;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Transitions;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Tests;
 
@@ -20,7 +19,7 @@ public sealed class SampleCopy : IDisposable
 
     public EstateLayout Layout => EstateLayoutLoader.Load(Root);
 
-    public EstateModel Load() => EstateLoader.Load(Layout);
+    public EstateSnapshot Load() => EstateLoader.Load(Layout);
 
     public string Full(string relative) => Path.Combine(Root, relative);
 

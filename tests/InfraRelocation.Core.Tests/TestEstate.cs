@@ -31,7 +31,7 @@ internal static class TestEstate
         return root;
     }
 
-    public static Estate.Estate Load(string root) => EstateLoader.Load(EstateLayoutLoader.Load(root));
+    public static Estate.EstateSnapshot Load(string root) => EstateLoader.Load(EstateLayoutLoader.Load(root));
 
     public static void Edit(string root, string relative, Func<string, string> edit)
     {

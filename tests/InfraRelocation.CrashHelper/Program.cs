@@ -3,7 +3,7 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;
@@ -174,8 +174,8 @@ static int Cycle(string root, int seed)
         var (op, capability, planner, afterCommit) = random.Next(4) switch
         {
             0 => ($"Set-RelocationServiceStatus {service} {serviceTarget}", "infra.relocation.service.transition",
-                (Func<Estate, TransitionPlan>)(e => TransitionPlanner.PlanService(e, new ServiceTransitionRequest(service, serviceTarget), env)),
-                (Func<Estate, string?>?)null),
+                (Func<EstateSnapshot, TransitionPlan>)(e => TransitionPlanner.PlanService(e, new ServiceTransitionRequest(service, serviceTarget), env)),
+                (Func<EstateSnapshot, string?>?)null),
             1 => ($"Set-RelocationVmTarget {vm}", "infra.relocation.vm.target",
                 e => TransitionPlanner.PlanVmTarget(e, new VmTargetRequest(vm) { Address = $"192.0.2.{random.Next(1, 250)}" }, env), null),
             2 => ("Set-RelocationState planning/preflight", "infra.relocation.state.transition",

@@ -4,7 +4,7 @@
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
     $script:Config = 'ops/infra-relocation.yaml'
 
     # Every file below a folder (dot-folders included) with its SHA-256; a missing folder is empty.

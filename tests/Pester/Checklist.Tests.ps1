@@ -12,7 +12,7 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     . (Join-Path $PSScriptRoot 'PreflightFixture.ps1')
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
     $script:WarningPreference = 'SilentlyContinue'
     function Get-Checklist([string] $Root, [string[]] $Phase = @('PreCutover', 'PostCutover', 'PostCleanup')) {
         $items = @{}

@@ -25,7 +25,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'HttpFixture.ps1')
     . (Join-Path $PSScriptRoot 'RemoteEstate.ps1')
     $script:Manifest = 'ops/bindings/infra.relocation.plan.yaml'
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
     $script:WarningPreference = 'SilentlyContinue'
     $env:INFRA_RELOCATION_PVE_POLL_MS = '50'
     $script:UsedEstates = [Collections.Generic.List[string]]::new()

@@ -57,7 +57,7 @@ Describe 'A malformed file is a finding and a non-terminating error' {
         $root = New-TabbedEstate
         $caught = $null
         try { Test-RelocationManifest -Root $root -ErrorAction Stop } catch { $caught = $_ }
-        $caught.FullyQualifiedErrorId | Should -BeLike 'Yaml*,InfraRelocation.Commands.Commands.TestRelocationManifestCommand'
+        $caught.FullyQualifiedErrorId | Should -BeLike 'Yaml*,InfraRelocation.Commands.Cmdlets.TestRelocationManifestCommand'
     }
 }
 

@@ -1,6 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
-    $errorSuffix = 'InfraRelocation.Commands.Commands.GetRelocationEstateCommand'
+    $errorSuffix = 'InfraRelocation.Commands.Cmdlets.GetRelocationEstateCommand'
 }
 
 Describe 'Get-RelocationEstate' {

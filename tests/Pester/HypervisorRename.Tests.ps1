@@ -95,7 +95,7 @@ Describe 'Set-HypervisorHostname renames a standalone Proxmox node on a real Deb
         $err = $null
         $r = Set-HypervisorHostname -Root $root -HostId pve-fra1-a -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
         @($err).Count | Should -Be 1
-        $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameClustered,InfraRelocation.Commands.Commands.SetHypervisorHostnameCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameClustered,InfraRelocation.Commands.Cmdlets.SetHypervisorHostnameCommand'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
         $err[0].Exception.Message | Should -Match '/etc/pve/corosync.conf'
         $r.Outcome | Should -Be 'Blocked'
@@ -114,7 +114,7 @@ Describe 'Set-HypervisorHostname renames a standalone Proxmox node on a real Deb
         $err = $null
         $r = Set-HypervisorHostname -Root $root -HostId pve-fra1-a -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
         @($err).Count | Should -Be 1
-        $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameHasGuests,InfraRelocation.Commands.Commands.SetHypervisorHostnameCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameHasGuests,InfraRelocation.Commands.Cmdlets.SetHypervisorHostnameCommand'
         $err[0].Exception.Message | Should -Match 'qemu-server/101.conf'
         $err[0].Exception.Message | Should -Match 'lxc/200.conf'
         $r.Outcome | Should -Be 'Blocked'
@@ -162,7 +162,7 @@ Describe 'Set-HypervisorHostname renames a standalone Proxmox node on a real Deb
         $err = $null
         $r = Set-HypervisorHostname -Root $root -HostId pve-fra1-a -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
         $r.Outcome | Should -Be 'Failed'
-        $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameStepFailed,InfraRelocation.Commands.Commands.SetHypervisorHostnameCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameStepFailed,InfraRelocation.Commands.Cmdlets.SetHypervisorHostnameCommand'
         ($r.Steps | Where-Object Step -eq 'hosts:/etc/hosts').Evidence | Should -Match 'no line for pve-old'
         ($r.Steps | Where-Object Step -eq 'hostname:/etc/hostname').State | Should -Be 'NotRun'
         $node.Run('uname -n').Stdout.Trim() | Should -Be 'pve-old'

@@ -12,7 +12,7 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     . (Join-Path $PSScriptRoot 'PreflightFixture.ps1')
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
 
     function Get-EstateDigest([string] $Root) {
         # every estate file except the ledger and the tool's own state

@@ -5,7 +5,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
     $script:Manifest = 'ops/bindings/infra.relocation.plan.yaml'
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
 
     function Set-ManifestState([string] $Root, [string] $State) {
         $path = Join-Path $Root $Manifest

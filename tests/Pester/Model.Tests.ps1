@@ -2,7 +2,7 @@
 # Get-RelocationReceipt, Test-RelocationReceiptChain. Every test works on a fresh copy of the sample estate.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
-    $suffix = 'InfraRelocation.Commands.Commands'
+    $suffix = 'InfraRelocation.Commands.Cmdlets'
     $manifestPath = 'ops/bindings/infra.relocation.plan.yaml'
 
     # Literal, first occurrence only (the manifest names auth-core twice); common.ps1's Edit-EstateFile is a regex.

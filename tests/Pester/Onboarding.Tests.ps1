@@ -2,7 +2,7 @@
 # and writes nothing under -WhatIf.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
-    $suffix = 'InfraRelocation.Commands.Commands'
+    $suffix = 'InfraRelocation.Commands.Cmdlets'
 }
 
 Describe 'New-RelocationEstate' {

@@ -138,7 +138,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         [IO.File]::WriteAllText($ledger, '{"hash":"torn')
         $manifestBefore = Get-Content (Join-Path $script:Root $script:Manifest) -Raw
         { New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorAction Stop } |
-            Should -Throw -ErrorId 'ReceiptLedgerTorn,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+            Should -Throw -ErrorId 'ReceiptLedgerTorn,InfraRelocation.Commands.Cmdlets.NewProxmoxVmCommand'
         @(Get-TestProxmoxMutatingRequest $script:Pve).Count | Should -Be 0
         Get-Content (Join-Path $script:Root $script:Manifest) -Raw | Should -Be $manifestBefore
     }
@@ -252,7 +252,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         Invoke-TestProxmoxControl $script:Pve POST 'vms/9002/lock' @{ lock = 'backup' } | Out-Null
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -LockTimeout 3 -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].CategoryInfo.Category | Should -Be 'ResourceBusy'
-        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionVmLocked,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionVmLocked,InfraRelocation.Commands.Cmdlets.NewProxmoxVmCommand'
         $err[0].Exception.Message | Should -Match 'VM is locked \(backup\)'
         $receipt.Outcome | Should -Be 'Failed'
     }
@@ -263,7 +263,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         Set-Content $path $text -NoNewline
         Clear-TestProxmoxRequest $script:Pve
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionPlacementRefused,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionPlacementRefused,InfraRelocation.Commands.Cmdlets.NewProxmoxVmCommand'
         $receipt.Outcome | Should -Be 'Blocked'
         $receipt.Findings.RuleId | Should -Contain 'D37.VmRequiredHypervisorMismatch'
         @(Get-TestProxmoxRequest $script:Pve).Count | Should -Be 0
@@ -272,7 +272,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
     It 'a failing task gives a clear error with the task log and keeps the journal' {
         Add-TestProxmoxFault $script:Pve @{ kind = 'FailTask'; taskType = 'qmclone'; message = "storage 'local-lvm' is full" }
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxTaskFailed,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxTaskFailed,InfraRelocation.Commands.Cmdlets.NewProxmoxVmCommand'
         $err[0].Exception.Message | Should -Match "storage 'local-lvm' is full"
         $err[0].Exception.Message | Should -Match 'run New-ProxmoxVm again to continue'
         $receipt.Outcome | Should -Be 'Failed'
@@ -286,7 +286,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         Clear-TestProxmoxRequest $script:Pve
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].CategoryInfo.Category | Should -Be 'SecurityError'
-        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxCertificateMismatch,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxCertificateMismatch,InfraRelocation.Commands.Cmdlets.NewProxmoxVmCommand'
         $receipt.Outcome | Should -Be 'Failed'
         @(Get-TestProxmoxRequest $script:Pve).Count | Should -Be 0
         $err[0].Exception.Message | Should -Match ([regex]::Escape($script:Pve.Fingerprint))
@@ -380,7 +380,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
             Remove-Variable VaultSecret -Scope Global
         }
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
-        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxTokenSecretMissing,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProxmoxTokenSecretMissing,InfraRelocation.Commands.Cmdlets.NewProxmoxVmCommand'
         $err[0].Exception.Message | Should -Match 'PveRelocationToken'
     }
 
@@ -530,7 +530,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
 
         $receipt.Outcome | Should -Be 'Failed'
-        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionPrivilegeMissing,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProvisionPrivilegeMissing,InfraRelocation.Commands.Cmdlets.NewProxmoxVmCommand'
         $err[0].CategoryInfo.Category | Should -Be 'PermissionDenied'
         $err[0].Exception.Message | Should -Match 'VM\.Audit on /vms/9002'
         $err[0].Exception.Message | Should -Not -Match 'does not exist'

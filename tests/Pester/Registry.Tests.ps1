@@ -5,7 +5,7 @@
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'common.ps1')
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
     $script:Registry = 'ops/governance/SERVICE_REGISTRY.yaml'
 
     # Every file of the estate (dot-folders included, the ledger left out) with its SHA-256; links are listed as links.

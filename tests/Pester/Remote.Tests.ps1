@@ -312,7 +312,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             foreach ($whatIf in $true, $false) {
                 $err = $null
                 $r = Set-HypervisorHostname -Root $hroot -HostId pve-fra1-a -WhatIf:$whatIf -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
-                $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameNotANode,InfraRelocation.Commands.Commands.SetHypervisorHostnameCommand'
+                $err[0].FullyQualifiedErrorId | Should -Be 'HypervisorRenameNotANode,InfraRelocation.Commands.Cmdlets.SetHypervisorHostnameCommand'
                 $r.Outcome | Should -Be 'Blocked'
                 $r.PreviousName | Should -Be 'pve-old'
                 $r.MachineId | Should -Be $pins['pve-fra1-a']
@@ -325,7 +325,7 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
         }
         It 'refuses a host whose machine-id is not the pinned one' {
             { Set-HypervisorHostname -Root $hroot -HostId pve-fra1-b -NewName pve-new -Confirm:$false -ErrorAction Stop } |
-                Should -Throw -ErrorId 'HypervisorMachineIdMismatch,InfraRelocation.Commands.Commands.SetHypervisorHostnameCommand'
+                Should -Throw -ErrorId 'HypervisorMachineIdMismatch,InfraRelocation.Commands.Cmdlets.SetHypervisorHostnameCommand'
             (Get-Content -Raw $impostor.HostnameFile).Trim() | Should -Be 'pve-fra1-b'
             $last = Get-Content (Join-Path $hroot 'receipts/ledger.jsonl') | Select-Object -Last 1 | ConvertFrom-Json
             $last.receipt.Outcome | Should -Be 'Blocked'

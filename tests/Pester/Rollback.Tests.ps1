@@ -18,7 +18,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'RemoteEstate.ps1')
     $script:Manifest = 'ops/bindings/infra.relocation.plan.yaml'
     $script:Registry = 'ops/governance/SERVICE_REGISTRY.yaml'
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
     $script:WarningPreference = 'SilentlyContinue'
 
     # Every estate file's bytes (hex), by path: the SSOTs the rollback must restore byte for byte.
@@ -457,7 +457,7 @@ systemctl daemon-reload
         if ($Step -in 'revert', 'gates') {
             # The module's own lease (its assembly is loaded apart, so the type is found through it).
             $coreAssembly = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'InfraRelocation.Core' } | Select-Object -First 1
-            $lease = $coreAssembly.GetType('InfraRelocation.Core.Transactions.EstateLease', $true)
+            $lease = $coreAssembly.GetType('InfraRelocation.Core.Persistence.EstateLease', $true)
             $hold = $lease::Acquire($e.Root, 'test: holds the estate', [TimeSpan]::FromSeconds(30), [Threading.CancellationToken]::None, $null)
         }
         if ($Step -eq 'document') {

@@ -33,7 +33,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'HttpFixture.ps1')
     . (Join-Path $PSScriptRoot 'RemoteEstate.ps1')
     . (Join-Path $PSScriptRoot 'ProxmoxFixture.ps1')
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
     $script:Manifest = 'ops/bindings/infra.relocation.plan.yaml'
     $script:Approver = 'cab-chair'
     # Transition receipts warn about SSOT files still to update; the assertions below read the receipts instead.

@@ -7,7 +7,7 @@ BeforeAll {
     $script:Manifest = 'ops/bindings/infra.relocation.plan.yaml'
     $script:Registry = 'ops/governance/SERVICE_REGISTRY.yaml'
     $script:Health = 'ops/bindings/services.health.yaml'
-    $script:Ns = 'InfraRelocation.Commands.Commands'
+    $script:Ns = 'InfraRelocation.Commands.Cmdlets'
     # The receipts carry the parity-pending warnings; keep the test output readable.
     $script:WarningPreference = 'SilentlyContinue'
     # Tests whose subject is another guard enter a state with its checklist forced, on the record (the checklist
@@ -456,13 +456,13 @@ Describe 'The mutation guard (SCHEMA, D35, D37, identity on the estate after the
         $root = New-TransitionEstate
         Edit-EstateFile $root $Registry '(  wiki:\n    host: )app-core' '${1}legacy-docker'
         { Initialize-RelocationVm -Root $root -Hostname app-core -WhatIf -ErrorAction Stop } |
-            Should -Throw -ErrorId 'MutationGuardBlocked,InfraRelocation.Commands.Commands.InitializeRelocationVmCommand'
+            Should -Throw -ErrorId 'MutationGuardBlocked,InfraRelocation.Commands.Cmdlets.InitializeRelocationVmCommand'
         (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
         { Set-HypervisorHostname -Root $root -HostId pve-fra1-a -WhatIf -ErrorAction Stop } |
-            Should -Throw -ErrorId 'MutationGuardBlocked,InfraRelocation.Commands.Commands.SetHypervisorHostnameCommand'
+            Should -Throw -ErrorId 'MutationGuardBlocked,InfraRelocation.Commands.Cmdlets.SetHypervisorHostnameCommand'
         (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
         New-ProxmoxVm -Root $root -Hostname files-core -WhatIf -ErrorVariable pveErrors -ErrorAction SilentlyContinue | Out-Null
-        $pveErrors[0].FullyQualifiedErrorId | Should -Be 'MutationGuardBlocked,InfraRelocation.Commands.Commands.NewProxmoxVmCommand'
+        $pveErrors[0].FullyQualifiedErrorId | Should -Be 'MutationGuardBlocked,InfraRelocation.Commands.Cmdlets.NewProxmoxVmCommand'
         (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
     }
 
@@ -507,7 +507,7 @@ Describe 'The mutation guard (SCHEMA, D35, D37, identity on the estate after the
         { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status shadow -Force -Reason 'try' -ErrorAction Stop } |
             Should -Throw -ErrorId "EstateSchemaInvalid,$Ns.SetRelocationServiceStatusCommand"
         { Initialize-RelocationVm -Root $root -Hostname app-core -WhatIf -ErrorAction Stop } |
-            Should -Throw -ErrorId 'EstateSchemaInvalid,InfraRelocation.Commands.Commands.InitializeRelocationVmCommand'
+            Should -Throw -ErrorId 'EstateSchemaInvalid,InfraRelocation.Commands.Cmdlets.InitializeRelocationVmCommand'
         Get-LedgerCount $root | Should -Be $count
         foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
     }

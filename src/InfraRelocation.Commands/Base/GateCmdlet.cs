@@ -3,7 +3,6 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Commands.Base;
 
@@ -26,7 +25,7 @@ public abstract class GateCmdlet : EstateCmdlet
 
     protected abstract string Capability { get; }
 
-    protected abstract IReadOnlyList<GateResult> Evaluate(EstateModel estate);
+    protected abstract IReadOnlyList<GateResult> Evaluate(EstateSnapshot estate);
 
     protected override void EndProcessing()
     {

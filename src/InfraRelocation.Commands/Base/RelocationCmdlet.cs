@@ -5,7 +5,6 @@ using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Secrets;
 using InfraRelocation.Receipts;
-using EstateModelAlias = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Commands.Base;
 
@@ -254,7 +253,7 @@ public abstract class EstateCmdlet : RelocationCmdlet
         if (_layout is null)
         {
             _layout = EstateLayoutLoader.Load(EstateLayout.ResolveRoot(Root is null ? null : ResolvePath(Root), CurrentDirectory));
-            foreach (var notice in Core.Transactions.EstateTransaction.PendingJournalNotices(_layout.Root)
+            foreach (var notice in Core.Persistence.EstateTransaction.PendingJournalNotices(_layout.Root)
                          .Concat(PendingReceipts.Notices(_layout.Root)))
             {
                 WriteWarning(notice);
@@ -268,7 +267,7 @@ public abstract class EstateCmdlet : RelocationCmdlet
     /// are, so SCHEMA, D35, D37 and identity are judged on the estate as it is. Null when the change may go ahead;
     /// else the refusal (<see cref="MutationGuard.IsUnreadableEstate"/> says whether it is bad input, with no receipt).
     /// </summary>
-    protected RelocationException? HostChangeRefusal(Core.Estate.Estate estate, string what, Func<RelocationFinding, bool>? resolvedByTheChange = null)
+    protected RelocationException? HostChangeRefusal(Core.Estate.EstateSnapshot estate, string what, Func<RelocationFinding, bool>? resolvedByTheChange = null)
     {
         var verdict = MutationGuard.Evaluate(estate, DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(Receipts.LedgerPath, Layout.Config?.Signers ?? []));
         return MutationGuard.Refusal(resolvedByTheChange is null ? verdict : MutationGuard.Except(verdict, resolvedByTheChange), what, canForce: false);
@@ -340,7 +339,7 @@ public abstract class EstateCmdlet : RelocationCmdlet
     /// it is written as a located finding (rule <c>YAML.&lt;ErrorId&gt;</c>) and a non-terminating error, so
     /// -ErrorAction and 2&gt;&amp;1 work, and the caller reports the run as failed. Returns null then.
     /// </summary>
-    protected EstateModelAlias? TryLoadEstate(IReadOnlyCollection<EstateFile>? only, bool writeFinding, out RelocationFinding? unreadable)
+    protected Core.Estate.EstateSnapshot? TryLoadEstate(IReadOnlyCollection<EstateFile>? only, bool writeFinding, out RelocationFinding? unreadable)
     {
         unreadable = null;
         try

@@ -3,7 +3,6 @@ using System.Management.Automation;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Commands.Base;
 
@@ -38,7 +37,7 @@ public abstract class RemoteCmdlet : EstateCmdlet, IDisposable
     /// <summary>The command's pool: one connection per host, reused by every check; closed when the command ends.</summary>
     protected SshSessionPool Pool => _pool ??= new SshSessionPool { Log = line => _messages.Add(new VerboseLine(line)) };
 
-    protected EstateModel LoadEstate() => Run(() => EstateLoader.Load(Layout));
+    protected EstateSnapshot LoadEstate() => Run(() => EstateLoader.Load(Layout));
 
     /// <summary>Queues an object for the pipeline thread to write (call from a worker thread inside <see cref="Pump{T}"/>).</summary>
     protected void Post(object item) => _messages.Add(item);

@@ -1,8 +1,8 @@
 using System.Management.Automation;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Receipts;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Commands.Base;
 
@@ -132,11 +132,11 @@ public abstract class TransitionCmdlet : EstateCmdlet
     /// </summary>
     protected TReceipt? Transition<TReceipt>(
         TReceipt template,
-        Func<EstateModel, TransitionEnvironment, TransitionPlan> planner,
+        Func<EstateSnapshot, TransitionEnvironment, TransitionPlan> planner,
         string target,
         bool highImpact,
         Func<TransitionRun, GateFailure?>? gate = null,
-        Func<EstateModel, string?>? afterCommit = null,
+        Func<EstateSnapshot, string?>? afterCommit = null,
         Func<TReceipt, TReceipt>? decorate = null)
         where TReceipt : TransitionReceipt
     {
@@ -160,11 +160,11 @@ public abstract class TransitionCmdlet : EstateCmdlet
 
     private TReceipt? RunTransition<TReceipt>(
         TReceipt template,
-        Func<EstateModel, TransitionEnvironment, TransitionPlan> planner,
+        Func<EstateSnapshot, TransitionEnvironment, TransitionPlan> planner,
         string target,
         bool highImpact,
         Func<TransitionRun, GateFailure?>? gate,
-        Func<EstateModel, string?>? afterCommit,
+        Func<EstateSnapshot, string?>? afterCommit,
         Func<TReceipt, TReceipt>? decorate)
         where TReceipt : TransitionReceipt
     {

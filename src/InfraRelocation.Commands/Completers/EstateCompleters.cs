@@ -4,7 +4,6 @@ using System.Management.Automation.Language;
 using System.Text.RegularExpressions;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Commands.Completers;
 
@@ -20,12 +19,12 @@ public abstract class EstateCompleter : IArgumentCompleter
     protected abstract EstateFile[] Files { get; }
 
     /// <summary>The candidate values, in the order they should be offered.</summary>
-    protected abstract IEnumerable<string> Values(EstateModel estate, string commandName);
+    protected abstract IEnumerable<string> Values(EstateSnapshot estate, string commandName);
 
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        EstateModel estate;
+        EstateSnapshot estate;
         try
         {
             estate = EstateLoader.Load(EstateLayoutLoader.Load(ResolveRoot(fakeBoundParameters)), Files);
@@ -69,7 +68,7 @@ public sealed class ServiceCompleter : EstateCompleter
 {
     protected override EstateFile[] Files => [EstateFile.Manifest];
 
-    protected override IEnumerable<string> Values(EstateModel estate, string commandName) =>
+    protected override IEnumerable<string> Values(EstateSnapshot estate, string commandName) =>
         estate.Manifest?.Services.Select(s => s.Service) ?? [];
 }
 
@@ -83,7 +82,7 @@ public sealed class StatusCompleter : EstateCompleter
 
     protected override EstateFile[] Files => [EstateFile.Manifest];
 
-    protected override IEnumerable<string> Values(EstateModel estate, string commandName)
+    protected override IEnumerable<string> Values(EstateSnapshot estate, string commandName)
     {
         if (string.Equals(commandName, "Set-RelocationVmTarget", StringComparison.OrdinalIgnoreCase))
         {
@@ -99,7 +98,7 @@ public sealed class HostnameCompleter : EstateCompleter
 {
     protected override EstateFile[] Files => [EstateFile.Manifest];
 
-    protected override IEnumerable<string> Values(EstateModel estate, string commandName) =>
+    protected override IEnumerable<string> Values(EstateSnapshot estate, string commandName) =>
         estate.Manifest?.VmTargets.Select(v => v.Hostname) ?? [];
 }
 
@@ -108,7 +107,7 @@ public sealed class VmIdCompleter : EstateCompleter
 {
     protected override EstateFile[] Files => [EstateFile.Manifest];
 
-    protected override IEnumerable<string> Values(EstateModel estate, string commandName) =>
+    protected override IEnumerable<string> Values(EstateSnapshot estate, string commandName) =>
         estate.Manifest?.VmTargets.Where(v => v.VmId is not null).Select(v => v.VmId!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)) ?? [];
 }
 
@@ -117,7 +116,7 @@ public sealed class HostIdCompleter : EstateCompleter
 {
     protected override EstateFile[] Files => [EstateFile.PlacementPolicy];
 
-    protected override IEnumerable<string> Values(EstateModel estate, string commandName) =>
+    protected override IEnumerable<string> Values(EstateSnapshot estate, string commandName) =>
         estate.Policy?.Hosts.Keys.Order(StringComparer.Ordinal) ?? Enumerable.Empty<string>();
 }
 
@@ -126,7 +125,7 @@ public sealed class ProfileCompleter : EstateCompleter
 {
     protected override EstateFile[] Files => [EstateFile.VmProfiles];
 
-    protected override IEnumerable<string> Values(EstateModel estate, string commandName) =>
+    protected override IEnumerable<string> Values(EstateSnapshot estate, string commandName) =>
         estate.Profiles?.Profiles.Keys.Order(StringComparer.Ordinal) ?? Enumerable.Empty<string>();
 }
 
@@ -135,7 +134,7 @@ public sealed class ChangeIdCompleter : EstateCompleter
 {
     protected override EstateFile[] Files => [EstateFile.Manifest];
 
-    protected override IEnumerable<string> Values(EstateModel estate, string commandName) =>
+    protected override IEnumerable<string> Values(EstateSnapshot estate, string commandName) =>
         new[] { estate.Manifest?.ActiveRelocation?.ChangeId ?? "" }
             .Concat(estate.Manifest?.CompletedRelocations.Select(c => c.ChangeId ?? "") ?? []);
 }
@@ -145,7 +144,7 @@ public sealed partial class CapabilityCompleter : EstateCompleter
 {
     protected override EstateFile[] Files => [];
 
-    protected override IEnumerable<string> Values(EstateModel estate, string commandName)
+    protected override IEnumerable<string> Values(EstateSnapshot estate, string commandName)
     {
         var ledger = Path.Combine(estate.Layout.ActiveReceiptsPath, Core.Receipts.ReceiptStore.LedgerFileName);
         if (!File.Exists(ledger))

@@ -14,16 +14,16 @@ namespace InfraRelocation.Core.Estate;
 public static class EstateLoader
 {
     /// <summary>Loads the whole estate (every file the layout names) and validates it.</summary>
-    public static Estate Load(EstateLayout layout) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes);
+    public static EstateSnapshot Load(EstateLayout layout) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes);
 
     /// <summary>Loads the whole estate reusing unchanged files from <paramref name="cache"/> (null: read everything).</summary>
-    public static Estate Load(EstateLayout layout, EstateFileCache? cache) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes, cache, null);
+    public static EstateSnapshot Load(EstateLayout layout, EstateFileCache? cache) => Load(layout, null, LocatedYamlReader.DefaultMaxBytes, cache, null);
 
     /// <summary>
     /// Loads only <paramref name="only"/> (null: every file) and validates what was loaded;
     /// cross-file references are checked only between files that were loaded.
     /// </summary>
-    public static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes = LocatedYamlReader.DefaultMaxBytes) =>
+    public static EstateSnapshot Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes = LocatedYamlReader.DefaultMaxBytes) =>
         Load(layout, only, maxBytes, UseCache ? EstateFileCache.Shared : null, null);
 
     /// <summary>
@@ -31,10 +31,10 @@ public static class EstateLoader
     /// <see cref="EstateLayout.RelativePath"/> spells them) are parsed from those bytes instead of the disk. Nothing
     /// is written; the mutation guard judges this estate before a transaction commits.
     /// </summary>
-    public static Estate Load(EstateLayout layout, IReadOnlyDictionary<string, byte[]> overlay) =>
+    public static EstateSnapshot Load(EstateLayout layout, IReadOnlyDictionary<string, byte[]> overlay) =>
         Load(layout, null, LocatedYamlReader.DefaultMaxBytes, UseCache ? EstateFileCache.Shared : null, overlay);
 
-    private static Estate Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes, EstateFileCache? cache, IReadOnlyDictionary<string, byte[]>? overlay)
+    private static EstateSnapshot Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes, EstateFileCache? cache, IReadOnlyDictionary<string, byte[]>? overlay)
     {
         ArgumentNullException.ThrowIfNull(layout);
         var files = Enum.GetValues<EstateFile>().Where(f => only is null || only.Contains(f)).ToArray();
@@ -72,7 +72,7 @@ public static class EstateLoader
         }
 
         T? Get<T>(EstateFile file) where T : class => values.GetValueOrDefault(file) as T;
-        var estate = new Estate
+        var estate = new EstateSnapshot
         {
             Layout = layout,
             Manifest = Get<RelocationManifest>(EstateFile.Manifest),

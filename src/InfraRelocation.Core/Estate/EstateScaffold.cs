@@ -1,5 +1,5 @@
 using System.Text;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 
 namespace InfraRelocation.Core.Estate;
 

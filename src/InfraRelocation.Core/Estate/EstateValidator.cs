@@ -9,7 +9,7 @@ namespace InfraRelocation.Core.Estate;
 /// </summary>
 public static class EstateValidator
 {
-    public static IReadOnlyList<RelocationFinding> Validate(Estate estate)
+    public static IReadOnlyList<RelocationFinding> Validate(EstateSnapshot estate)
     {
         ArgumentNullException.ThrowIfNull(estate);
         var findings = new List<RelocationFinding>();

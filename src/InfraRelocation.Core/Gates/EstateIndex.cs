@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -10,11 +10,11 @@ namespace InfraRelocation.Core.Gates;
 /// </summary>
 internal sealed class EstateIndex
 {
-    private static readonly ConditionalWeakTable<EstateModel, EstateIndex> s_cache = new();
+    private static readonly ConditionalWeakTable<EstateSnapshot, EstateIndex> s_cache = new();
 
-    public static EstateIndex For(EstateModel estate) => s_cache.GetValue(estate, e => new EstateIndex(e));
+    public static EstateIndex For(EstateSnapshot estate) => s_cache.GetValue(estate, e => new EstateIndex(e));
 
-    private EstateIndex(EstateModel estate)
+    private EstateIndex(EstateSnapshot estate)
     {
         Estate = estate;
         if (estate.SshTargets is { } ssh)
@@ -74,7 +74,7 @@ internal sealed class EstateIndex
         }
     }
 
-    public EstateModel Estate { get; }
+    public EstateSnapshot Estate { get; }
     public Dictionary<string, SshTarget> SshById { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, StackEntry> StacksById { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, DeviceRecord> DevicesByHost { get; } = new(StringComparer.OrdinalIgnoreCase);

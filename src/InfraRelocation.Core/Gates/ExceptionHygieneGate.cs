@@ -1,8 +1,8 @@
 using System.Globalization;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
 using static InfraRelocation.Core.Gates.GateHelpers;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -16,7 +16,7 @@ public static class ExceptionHygieneGate
 {
     private static readonly DateTimeOffset s_epoch = DateTimeOffset.UnixEpoch;
 
-    public static GateResult Evaluate(EstateModel estate, GateOptions? options = null)
+    public static GateResult Evaluate(EstateSnapshot estate, GateOptions? options = null)
     {
         options ??= GateOptions.Default;
         var now = options.Clock;

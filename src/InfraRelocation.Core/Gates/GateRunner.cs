@@ -1,5 +1,5 @@
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Gates;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -13,7 +13,7 @@ public static class GateRunner
     public static readonly IReadOnlyList<string> AllGates =
         [GateIds.Schema, GateIds.Parity, GateIds.ExceptionHygiene, GateIds.Placement, GateIds.HypervisorIdentity];
 
-    public static IReadOnlyList<GateResult> Run(EstateModel estate, GateOptions? options = null, IEnumerable<string>? gates = null)
+    public static IReadOnlyList<GateResult> Run(EstateSnapshot estate, GateOptions? options = null, IEnumerable<string>? gates = null)
     {
         options ??= GateOptions.Default;
         var selected = gates is null ? AllGates : gates.ToList();
@@ -25,7 +25,7 @@ public static class GateRunner
         return results;
     }
 
-    public static GateResult Evaluate(EstateModel estate, string gateId, GateOptions? options = null) => gateId switch
+    public static GateResult Evaluate(EstateSnapshot estate, string gateId, GateOptions? options = null) => gateId switch
     {
         GateIds.Schema => Schema(estate),
         GateIds.Parity => ParityGate.Evaluate(estate, options),
@@ -37,7 +37,7 @@ public static class GateRunner
     };
 
     /// <summary>The schema findings the loader collected, as a gate result.</summary>
-    public static GateResult Schema(EstateModel estate)
+    public static GateResult Schema(EstateSnapshot estate)
     {
         var findings = estate.ValidationFindings.ToList();
         return GateHelpers.Result(GateIds.Schema, findings, $"{estate.InputDigests.Count} file(s) read", estate.InputDigests.Count);

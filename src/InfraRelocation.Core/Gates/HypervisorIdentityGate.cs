@@ -3,7 +3,6 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
 using static InfraRelocation.Core.Gates.GateHelpers;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -21,7 +20,7 @@ public static partial class HypervisorIdentityGate
     private static partial Regex MachineIdPattern();
 
     /// <summary>The hypervisors the gate covers: policy hosts of kind proxmox, in file order, optionally filtered.</summary>
-    public static IReadOnlyList<PlacementHost> Hypervisors(EstateModel estate, GateOptions? options = null)
+    public static IReadOnlyList<PlacementHost> Hypervisors(EstateSnapshot estate, GateOptions? options = null)
     {
         if (estate.Policy is not { } policy)
         {
@@ -32,10 +31,10 @@ public static partial class HypervisorIdentityGate
     }
 
     /// <summary>The hostname a hypervisor must report: its id, or its naming-policy exception's <c>actual</c>.</summary>
-    public static string ExpectedHostname(EstateModel estate, string hostId) =>
+    public static string ExpectedHostname(EstateSnapshot estate, string hostId) =>
         EstateIndex.For(estate).HostnameExceptions.TryGetValue(hostId, out var ex) && ex.Actual is not null ? ex.Actual : hostId;
 
-    public static GateResult Evaluate(EstateModel estate, GateOptions? options = null)
+    public static GateResult Evaluate(EstateSnapshot estate, GateOptions? options = null)
     {
         options ??= GateOptions.Default;
         var findings = new List<RelocationFinding>();
@@ -123,7 +122,7 @@ public static partial class HypervisorIdentityGate
             $"{hypervisors.Count} hypervisor(s){(options.Observations is null ? " (policy only)" : " (live)")}", hypervisors.Count);
     }
 
-    private static void CheckLive(EstateModel estate, IReadOnlyList<PlacementHost> hypervisors,
+    private static void CheckLive(EstateSnapshot estate, IReadOnlyList<PlacementHost> hypervisors,
         IReadOnlyDictionary<string, HypervisorObservation> observations, GateOptions options, List<RelocationFinding> findings)
     {
         var index = EstateIndex.For(estate);

@@ -1,7 +1,6 @@
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -13,7 +12,7 @@ namespace InfraRelocation.Core.Gates;
 public static class ImpactAnalyzer
 {
     /// <summary>Impact items for every service past planned (and planned ones when <paramref name="includePlanned"/>).</summary>
-    public static IReadOnlyList<ImpactItem> Analyze(EstateModel estate, bool includePlanned = false, string? service = null)
+    public static IReadOnlyList<ImpactItem> Analyze(EstateSnapshot estate, bool includePlanned = false, string? service = null)
     {
         var items = new List<ImpactItem>();
         if (estate.Manifest is null)

@@ -2,7 +2,6 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
 using static InfraRelocation.Core.Gates.GateHelpers;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -18,7 +17,7 @@ public static class ParityGate
     public static readonly IReadOnlySet<RelocationState> ActiveStates =
         new HashSet<RelocationState> { RelocationState.Preflight, RelocationState.Cutover, RelocationState.Cleanup };
 
-    public static GateResult Evaluate(EstateModel estate, GateOptions? options = null)
+    public static GateResult Evaluate(EstateSnapshot estate, GateOptions? options = null)
     {
         var findings = new List<RelocationFinding>();
         var manifestPath = estate.Layout.RelativePath(EstateFile.Manifest);

@@ -2,7 +2,6 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
 using static InfraRelocation.Core.Gates.GateHelpers;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -15,7 +14,7 @@ namespace InfraRelocation.Core.Gates;
 /// </summary>
 public static class PlacementGate
 {
-    public static GateResult Evaluate(EstateModel estate, GateOptions? options = null)
+    public static GateResult Evaluate(EstateSnapshot estate, GateOptions? options = null)
     {
         var findings = new List<RelocationFinding>();
         var policyPath = estate.Layout.RelativePath(EstateFile.PlacementPolicy);

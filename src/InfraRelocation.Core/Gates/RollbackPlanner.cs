@@ -2,7 +2,6 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
 using static InfraRelocation.Core.Gates.GateHelpers;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Gates;
 
@@ -27,7 +26,7 @@ public sealed record RollbackPlan
 /// </summary>
 public static class RollbackPlanner
 {
-    public static RollbackPlan Plan(EstateModel estate, string? service = null)
+    public static RollbackPlan Plan(EstateSnapshot estate, string? service = null)
     {
         var steps = new List<RollbackStep>();
         var errors = new List<RelocationFinding>();
@@ -124,7 +123,7 @@ public static class RollbackPlanner
         };
     }
 
-    private static RelocationFinding? DrViolation(EstateModel estate, ServiceMove move, string rollback)
+    private static RelocationFinding? DrViolation(EstateSnapshot estate, ServiceMove move, string rollback)
     {
         var at = move.LocationOf("rollback_to");
         var path = $"services[{move.Index}].rollback_to";
@@ -147,7 +146,7 @@ public static class RollbackPlanner
         return null;
     }
 
-    private static string? ComposeFile(EstateModel estate, EstateIndex index, string service)
+    private static string? ComposeFile(EstateSnapshot estate, EstateIndex index, string service)
     {
         if (estate.ServiceRegistry?.Services.TryGetValue(service, out var registered) == true && ServiceRules.Blank(registered.Compose) is { } compose)
         {

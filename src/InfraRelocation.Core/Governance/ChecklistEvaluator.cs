@@ -5,7 +5,6 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Governance;
 
@@ -31,7 +30,7 @@ public static class ChecklistEvaluator
     private static readonly HashSet<string> SetByTheTransition = new(StringComparer.Ordinal) { "PRE.Approval", "CLEAN.StateComplete" };
 
     /// <summary>Every item of <paramref name="phases"/> (all three checklists when null), in the protocol's order.</summary>
-    public static IReadOnlyList<ChecklistItem> Evaluate(EstateModel estate, LedgerView ledger, IReadOnlyCollection<ChecklistPhase>? phases = null)
+    public static IReadOnlyList<ChecklistItem> Evaluate(EstateSnapshot estate, LedgerView ledger, IReadOnlyCollection<ChecklistPhase>? phases = null)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -82,7 +81,7 @@ public static class ChecklistEvaluator
     /// The items of the checklist that entering <paramref name="target"/> needs which are neither Done nor Overridden
     /// (empty when the state needs no checklist), without the items the transition itself completes.
     /// </summary>
-    public static IReadOnlyList<ChecklistItem> Unmet(EstateModel estate, LedgerView ledger, RelocationState target) =>
+    public static IReadOnlyList<ChecklistItem> Unmet(EstateSnapshot estate, LedgerView ledger, RelocationState target) =>
         RequiredBefore(target) is { } phase
             ? Evaluate(estate, ledger, [phase]).Where(i => !i.IsDone && !SetByTheTransition.Contains(i.Id)).ToList()
             : [];
@@ -121,7 +120,7 @@ public static class ChecklistEvaluator
     /// being cut over, and not done (neither Done nor Overridden by a recorded override of that phase's items). What a
     /// service of a later phase needs before it moves to cutover (see docs/design/checklists.md).
     /// </summary>
-    public static IReadOnlyList<ChecklistItem> UnmetVmItems(EstateModel estate, LedgerView ledger, int phase)
+    public static IReadOnlyList<ChecklistItem> UnmetVmItems(EstateSnapshot estate, LedgerView ledger, int phase)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -144,7 +143,7 @@ public static class ChecklistEvaluator
     /// id and, for ImpactReviewed, the impact run reviewed (the latest one that still describes the estate). Throws when
     /// the confirmation cannot count: no impact run to review, or old resources and the open loop before cleanup.
     /// </summary>
-    public static (string? ChangeId, string? ReviewedRunId) PlanConfirmation(EstateModel estate, LedgerView ledger, ChecklistConfirmation item)
+    public static (string? ChangeId, string? ReviewedRunId) PlanConfirmation(EstateSnapshot estate, LedgerView ledger, ChecklistConfirmation item)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -173,7 +172,7 @@ public static class ChecklistEvaluator
     /// <summary>Everything one evaluation reads: the estate, the relocation's receipts (in ledger order) and the chain's health.</summary>
     private sealed class Context
     {
-        private readonly EstateModel _estate;
+        private readonly EstateSnapshot _estate;
         private readonly RelocationManifest _manifest;
         private readonly ActiveRelocation _active;
         private readonly IReadOnlyList<LedgerEntry> _entries;
@@ -184,7 +183,7 @@ public static class ChecklistEvaluator
         private readonly IReadOnlyList<VmTarget> _phaseVms;
 
         /// <param name="phase">The phase whose VM targets the VM items cover; null: the phase being cut over (<see cref="PhaseVmTargets"/>).</param>
-        public Context(EstateModel estate, RelocationManifest manifest, ActiveRelocation active, LedgerView ledger, int? phase = null)
+        public Context(EstateSnapshot estate, RelocationManifest manifest, ActiveRelocation active, LedgerView ledger, int? phase = null)
         {
             (_phase, _phaseVms) = phase is { } p ? (p, VmTargetsOf(manifest, p)) : PhaseVmTargets(manifest);
             _estate = estate;

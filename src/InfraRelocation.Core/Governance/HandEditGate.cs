@@ -1,7 +1,7 @@
 using System.Text.Json;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Governance;
 
@@ -18,7 +18,7 @@ public static class HandEditGate
     public sealed record ControlledValue(string? Value, LedgerEntry Receipt);
 
     /// <summary>One finding per controlled field that differs from what its last receipt set.</summary>
-    public static IReadOnlyList<RelocationFinding> Evaluate(EstateModel estate, LedgerView ledger)
+    public static IReadOnlyList<RelocationFinding> Evaluate(EstateSnapshot estate, LedgerView ledger)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(ledger);

@@ -1,8 +1,7 @@
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Gates;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Governance;
 
@@ -55,7 +54,7 @@ public static class MutationGuard
         finding.RuleId.StartsWith("SCHEMA", StringComparison.Ordinal) || finding.RuleId.StartsWith("YAML", StringComparison.Ordinal);
 
     /// <summary>Judges a change from the estate before it and the estate after it.</summary>
-    public static GuardVerdict Evaluate(EstateModel before, EstateModel after, DateTimeOffset now, Transitions.LedgerView? ledger = null)
+    public static GuardVerdict Evaluate(EstateSnapshot before, EstateSnapshot after, DateTimeOffset now, Transitions.LedgerView? ledger = null)
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
@@ -72,17 +71,17 @@ public static class MutationGuard
     }
 
     /// <summary>Judges a change that leaves the estate's files as they are (a change on a host: bootstrap, hostname).</summary>
-    public static GuardVerdict Evaluate(EstateModel estate, DateTimeOffset now, Transitions.LedgerView? ledger = null) => Evaluate(estate, estate, now, ledger);
+    public static GuardVerdict Evaluate(EstateSnapshot estate, DateTimeOffset now, Transitions.LedgerView? ledger = null) => Evaluate(estate, estate, now, ledger);
 
     /// <summary>Judges staged file contents (relative path → bytes that would be written) against the estate they change.</summary>
-    public static GuardVerdict Evaluate(EstateModel before, IReadOnlyDictionary<string, byte[]> changedFiles, DateTimeOffset now, Transitions.LedgerView? ledger = null)
+    public static GuardVerdict Evaluate(EstateSnapshot before, IReadOnlyDictionary<string, byte[]> changedFiles, DateTimeOffset now, Transitions.LedgerView? ledger = null)
     {
         ArgumentNullException.ThrowIfNull(changedFiles);
         return changedFiles.Count == 0 ? Evaluate(before, now, ledger) : Evaluate(before, EstateLoader.Load(before.Layout, changedFiles), now, ledger);
     }
 
     /// <summary>Judges scalar edits of the estate's files (applied in memory to the bytes on disk).</summary>
-    public static GuardVerdict Evaluate(EstateModel before, IEnumerable<(string File, YamlEdit Edit)> edits, DateTimeOffset now)
+    public static GuardVerdict Evaluate(EstateSnapshot before, IEnumerable<(string File, YamlEdit Edit)> edits, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(before);
         var staged = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -111,7 +110,7 @@ public static class MutationGuard
     }
 
     /// <summary>The guard's gates' errors on <paramref name="estate"/>.</summary>
-    public static IReadOnlyList<RelocationFinding> Errors(EstateModel estate, DateTimeOffset now) =>
+    public static IReadOnlyList<RelocationFinding> Errors(EstateSnapshot estate, DateTimeOffset now) =>
         GateRunner.Run(estate, new GateOptions { Now = now }, Gates)
             .SelectMany(r => r.Findings).Where(f => f.Severity == FindingSeverity.Error).ToList();
 

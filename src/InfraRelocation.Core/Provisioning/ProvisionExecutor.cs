@@ -2,11 +2,10 @@ using System.Globalization;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Core.Proxmox;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;
 using InfraRelocation.Core.Yaml;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Provisioning;
 
@@ -78,11 +77,11 @@ public sealed class ProvisionExecutor
     private static readonly object s_reservationSync = new();
     private static readonly Dictionary<string, HashSet<int>> s_previewReservations = new(StringComparer.Ordinal);
 
-    private readonly EstateModel _estate;
+    private readonly EstateSnapshot _estate;
     private readonly ProxmoxSettings _proxmox;
     private readonly ProvisionOptions _options;
 
-    public ProvisionExecutor(EstateModel estate, ProxmoxSettings proxmox, ProvisionOptions? options = null)
+    public ProvisionExecutor(EstateSnapshot estate, ProxmoxSettings proxmox, ProvisionOptions? options = null)
     {
         _estate = estate ?? throw new ArgumentNullException(nameof(estate));
         _proxmox = proxmox ?? throw new ArgumentNullException(nameof(proxmox));

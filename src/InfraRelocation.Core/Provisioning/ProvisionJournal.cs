@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 
 namespace InfraRelocation.Core.Provisioning;
 

@@ -3,7 +3,6 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Provisioning;
 
@@ -117,7 +116,7 @@ public static class ProvisionPlanner
     public const string BuiltInCiNetwork = "dhcp";
 
     /// <summary>The manifest's VM target called <paramref name="hostname"/>.</summary>
-    public static VmTarget FindTarget(EstateModel estate, string hostname)
+    public static VmTarget FindTarget(EstateSnapshot estate, string hostname)
     {
         var manifestFile = estate.Layout.RelativePath(EstateFile.Manifest);
         if (estate.Manifest is not { } manifest)
@@ -140,7 +139,7 @@ public static class ProvisionPlanner
     }
 
     /// <summary>The profile: <paramref name="profileName"/>, else the target's <c>profile</c>.</summary>
-    public static (string Name, VmProfile Profile, VmProfileCatalog Catalog) FindProfile(EstateModel estate, VmTarget target, string? profileName)
+    public static (string Name, VmProfile Profile, VmProfileCatalog Catalog) FindProfile(EstateSnapshot estate, VmTarget target, string? profileName)
     {
         var profilesFile = estate.Layout.RelativePath(EstateFile.VmProfiles);
         if (estate.Profiles is not { } catalog)
@@ -200,7 +199,7 @@ public static class ProvisionPlanner
     /// Builds the plan. <paramref name="vmId"/> is the VMID to use (null: none could be chosen); <paramref name="reserveVmId"/>
     /// adds the manifest write that reserves it; <paramref name="sshKeys"/> is the public key text (null: none).
     /// </summary>
-    public static ProvisionPlan Plan(EstateModel estate, VmTarget target, string profileName, ResolvedProvisioning settings,
+    public static ProvisionPlan Plan(EstateSnapshot estate, VmTarget target, string profileName, ResolvedProvisioning settings,
         ProxmoxHostSettings host, int? vmId, bool reserveVmId, string? sshKeys, IEnumerable<string>? notes = null, string diskKey = "scsi0",
         string? net0 = null, string? templateNode = null, CloneRoute route = CloneRoute.SameNode)
     {

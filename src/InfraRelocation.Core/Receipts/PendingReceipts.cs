@@ -1,5 +1,5 @@
 using System.Text.Json;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Core.Receipts;

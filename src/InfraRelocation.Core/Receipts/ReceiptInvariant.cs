@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 
 namespace InfraRelocation.Core.Receipts;

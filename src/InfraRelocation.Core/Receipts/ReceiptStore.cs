@@ -315,7 +315,7 @@ public sealed class ReceiptStore
                 stream.ReadExactly(removed);
                 var digest = Convert.ToHexString(SHA256.HashData(removed)).ToLowerInvariant();
                 var saved = Path.Combine(_folder, $"{LedgerFileName}.torn-{torn.Offset}-{digest[..12]}");
-                Transactions.AtomicFile.Write(saved, removed);
+                Persistence.AtomicFile.Write(saved, removed);
                 stream.SetLength(torn.Offset);
                 stream.Flush(flushToDisk: true);
                 return new LedgerRepair(torn.Offset, removed.LongLength, digest, saved, torn.Reason);
@@ -370,7 +370,7 @@ public sealed class ReceiptStore
             var full = Path.Combine(_folder, "reports", digest + ".json");
             if (!File.Exists(full))
             {
-                Transactions.AtomicFile.Write(full, report);
+                Persistence.AtomicFile.Write(full, report);
             }
         }
         var counts = all.GroupBy(f => (f.RuleId, f.Severity))

@@ -1,6 +1,7 @@
+using InfraRelocation.Core.Concurrency;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Gates;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Remote;
 
@@ -12,7 +13,7 @@ public static class LiveIdentity
     /// <paramref name="parallelism"/> at a time. A host with no ssh.targets entry, or that cannot be reached,
     /// yields an observation with <see cref="HypervisorObservation.Error"/> set: the gate reports it, never passes it.
     /// </summary>
-    public static async Task<IReadOnlyList<HypervisorObservation>> ObserveAsync(SshSessionPool pool, EstateModel estate,
+    public static async Task<IReadOnlyList<HypervisorObservation>> ObserveAsync(SshSessionPool pool, EstateSnapshot estate,
         IReadOnlyCollection<string>? hostIds, SshResolveOptions sshOptions, int parallelism = BoundedParallel.DefaultParallelism,
         Action<FanOutProgress>? progress = null, CancellationToken cancellationToken = default)
     {

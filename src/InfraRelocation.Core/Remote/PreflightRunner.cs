@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using InfraRelocation.Core.Concurrency;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
 using InfraRelocation.Remote;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Remote;
 
@@ -114,7 +115,7 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
                "else n=$(find \"$p\" -type f 2>/dev/null | wc -l | tr -d ' '); printf 'IR_BACKUP=stale %s\\n' \"$n\"; fi";
     }
 
-    public async Task<PreflightResult> RunAsync(EstateModel estate, PreflightOptions options, Action<FanOutProgress>? progress = null,
+    public async Task<PreflightResult> RunAsync(EstateSnapshot estate, PreflightOptions options, Action<FanOutProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(estate);

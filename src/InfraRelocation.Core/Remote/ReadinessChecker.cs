@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Model;
 using InfraRelocation.Remote;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Remote;
 
@@ -31,7 +31,7 @@ public sealed partial class ReadinessChecker(SshSessionPool pool, IVmStatusSourc
     public const string NoProxmox = "no Proxmox connection configured";
 
     /// <summary>Finds the VM target, its profile (-Profile, else the manifest's <c>profile</c>) and VMID.</summary>
-    public static ReadinessTarget ResolveTarget(EstateModel estate, string hostname, string? profile, int? vmId)
+    public static ReadinessTarget ResolveTarget(EstateSnapshot estate, string hostname, string? profile, int? vmId)
     {
         var vm = estate.Manifest?.VmTargets.FirstOrDefault(v => string.Equals(v.Hostname, hostname, StringComparison.Ordinal));
         if (vm?.VmId is { } mid && vmId is { } given && mid != given)
@@ -52,7 +52,7 @@ public sealed partial class ReadinessChecker(SshSessionPool pool, IVmStatusSourc
         return inventory?.Targets.FirstOrDefault(t => t.Enabled && (token.IsMatch(t.Glob ?? "") || token.IsMatch(t.Name)));
     }
 
-    public async Task<IReadOnlyList<ReadinessCheck>> CheckAsync(EstateModel estate, ReadinessTarget target, SshResolveOptions sshOptions,
+    public async Task<IReadOnlyList<ReadinessCheck>> CheckAsync(EstateSnapshot estate, ReadinessTarget target, SshResolveOptions sshOptions,
         CancellationToken cancellationToken = default)
     {
         var profile = estate.Profiles!.Profiles[target.Profile];

@@ -5,12 +5,11 @@ using InfraRelocation.Core.Gates;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Rollback;
 
@@ -237,7 +236,7 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
     /// <summary>D35 and D37 on the estate as written, read under the lease (never a transaction's half-written files).</summary>
     private JournalStep Gates(JournalStep planned, RollbackJournal journal)
     {
-        EstateModel estate;
+        EstateSnapshot estate;
         try
         {
             using var lease = EstateLease.Acquire(context.Layout.Root, $"Invoke-RelocationRollback {journal.Service} (gates)", context.LeaseWait);

@@ -2,11 +2,10 @@ using System.Globalization;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Core.Remote;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Rollback;
 
@@ -30,7 +29,7 @@ public sealed record RollbackRequest(string Service, string Why)
 /// </summary>
 public static class RollbackPlanning
 {
-    public static RollbackJournal Plan(EstateModel estate, LedgerView ledger, RollbackRequest request)
+    public static RollbackJournal Plan(EstateSnapshot estate, LedgerView ledger, RollbackRequest request)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -140,7 +139,7 @@ public static class RollbackPlanning
     /// fixed in the service registry, then the rollback resumes), the rest of the frozen plan stays. A command the
     /// estate no longer gives is an error before anything runs.
     /// </summary>
-    public static RollbackJournal Refresh(EstateModel estate, RollbackJournal journal)
+    public static RollbackJournal Refresh(EstateSnapshot estate, RollbackJournal journal)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(journal);
@@ -181,7 +180,7 @@ public static class RollbackPlanning
     /// A value someone changed since the move is a conflict (refused), except the manifest's updated_at, which a later
     /// transition of another service legitimately re-stamped (left as it is).
     /// </summary>
-    private static List<RevertEdit> Reverts(EstateModel estate, MoveRecord record, RollbackPlan plan, List<string> notes)
+    private static List<RevertEdit> Reverts(EstateSnapshot estate, MoveRecord record, RollbackPlan plan, List<string> notes)
     {
         var root = estate.Layout.Root;
         var boundary = new EstateBoundary(root);

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using InfraRelocation.Core.Concurrency;
 
 namespace InfraRelocation.Core.Ssh;
 

@@ -1,7 +1,7 @@
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Core.Health;
 using InfraRelocation.Receipts;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Transitions;
 
@@ -32,7 +32,7 @@ public static class PromotionHealthGate
     /// <summary>The service's health URL, or null when it has none (blank, <c>null</c>, <c>none</c>: the gates' rule).</summary>
     public static string? HealthUrlOf(InfraRelocation.Model.ServiceMove service) => ServiceRules.Blank(service.HealthUrl);
 
-    public static IReadOnlyList<int> ExpectedStatus(EstateModel estate, string service) =>
+    public static IReadOnlyList<int> ExpectedStatus(EstateSnapshot estate, string service) =>
         estate.HealthBindings?.Endpoints.FirstOrDefault(e => e.Id == service) is { Expect.Count: > 0 } endpoint ? endpoint.Expect : [200];
 
     public static async Task<PromotionProbeResult> RunAsync(Uri url, IReadOnlyCollection<int> expected, PromotionProbeOptions options,
@@ -84,7 +84,7 @@ public static class PromotionHealthGate
     /// The errors that make a written promotion revert: parity (D35) and placement (D37) on the files as written, except
     /// findings about other services (theirs to fix; their SSOT updates may still be pending). Estate-wide findings count.
     /// </summary>
-    public static IReadOnlyList<RelocationFinding> ErrorsAfterWrite(EstateModel written, string service)
+    public static IReadOnlyList<RelocationFinding> ErrorsAfterWrite(EstateSnapshot written, string service)
     {
         ArgumentNullException.ThrowIfNull(written);
         var otherServices = written.Manifest?.Services.Select(s => s.Service).Where(s => s != service).ToHashSet(StringComparer.Ordinal) ?? [];

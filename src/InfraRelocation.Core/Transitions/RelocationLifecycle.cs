@@ -3,9 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using InfraRelocation.Core.Estate;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Transitions;
 
@@ -30,7 +29,7 @@ public static partial class RelocationLifecycle
     public const string ArchiveCapability = "infra.relocation.archive";
     public const string StateCapability = "infra.relocation.state.transition";
 
-    public static TransitionPlan PlanStart(EstateModel estate, StartRelocationRequest request, TransitionEnvironment env)
+    public static TransitionPlan PlanStart(EstateSnapshot estate, StartRelocationRequest request, TransitionEnvironment env)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(request);
@@ -75,7 +74,7 @@ public static partial class RelocationLifecycle
         };
     }
 
-    public static TransitionPlan PlanArchive(EstateModel estate, TransitionEnvironment env)
+    public static TransitionPlan PlanArchive(EstateSnapshot estate, TransitionEnvironment env)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(env);
@@ -162,13 +161,13 @@ public static partial class RelocationLifecycle
         return (mine.Count, complete?.String("RunId"));
     }
 
-    private static string LedgerLabel(EstateModel estate)
+    private static string LedgerLabel(EstateSnapshot estate)
     {
         var full = Path.Combine(estate.Layout.ActiveReceiptsPath, Receipts.ReceiptStore.LedgerFileName);
         return Path.GetRelativePath(estate.Layout.Root, full).Replace('\\', '/');
     }
 
-    private static (RelocationManifest Manifest, string Relative, string Text, string Sha) Read(EstateModel estate)
+    private static (RelocationManifest Manifest, string Relative, string Text, string Sha) Read(EstateSnapshot estate)
     {
         var relative = estate.Layout.RelativePath(EstateFile.Manifest);
         var manifest = estate.Manifest ?? throw new RelocationException("ManifestMissing", FailureKind.ObjectNotFound,
@@ -184,7 +183,7 @@ public static partial class RelocationLifecycle
         return (manifest, relative, Encoding.UTF8.GetString(bytes, bom ? 3 : 0, bytes.Length - (bom ? 3 : 0)), sha);
     }
 
-    private static PlannedRewrite Rewrite(EstateModel estate, string relative, string text, string sha,
+    private static PlannedRewrite Rewrite(EstateSnapshot estate, string relative, string text, string sha,
         List<YamlScalarEditor.Replacement> replacements, Func<RelocationManifest, bool> verify)
     {
         var sb = new StringBuilder();

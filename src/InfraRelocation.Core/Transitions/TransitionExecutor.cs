@@ -1,9 +1,8 @@
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Governance;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Receipts;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Transitions;
 
@@ -44,7 +43,7 @@ public sealed record TransitionCommitOptions
     /// Runs after the commit, still under the lease, on the estate as written; returns null to keep the change, or
     /// a reason to revert it (the original bytes are restored by a second journaled transaction).
     /// </summary>
-    public Func<EstateModel, string?>? AfterCommit { get; init; }
+    public Func<EstateSnapshot, string?>? AfterCommit { get; init; }
     /// <summary>
     /// When set, <c>active_relocation.updated_at</c> is stamped with this time instead of the preview's (the operator
     /// may have looked at a -Confirm prompt for a while); null keeps the planned value.
@@ -79,7 +78,7 @@ public sealed record TransitionGuard
 public static class TransitionExecutor
 {
     /// <summary>Decides and stages without the lease; writes nothing (-WhatIf, and the preview a -Confirm prompt shows).</summary>
-    public static TransitionRun Preview(EstateLayout layout, Func<EstateModel, TransitionPlan> plan, TransitionGuard? guard = null)
+    public static TransitionRun Preview(EstateLayout layout, Func<EstateSnapshot, TransitionPlan> plan, TransitionGuard? guard = null)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(plan);
@@ -99,7 +98,7 @@ public static class TransitionExecutor
     /// D37 and identity on the estate the staged bytes describe. An estate whose files already break the schema is
     /// bad input (<c>EstateSchemaInvalid</c>, no receipt); a forced run keeps the findings as overridden warnings.
     /// </summary>
-    private static TransitionPlan Guard(EstateTransaction tx, EstateModel before, TransitionPlan plan, TransitionGuard guard)
+    private static TransitionPlan Guard(EstateTransaction tx, EstateSnapshot before, TransitionPlan plan, TransitionGuard guard)
     {
         if (plan.Blocked || plan.NoOp)
         {
@@ -146,7 +145,7 @@ public static class TransitionExecutor
     /// if another writer changed them, <c>EstateValueChanged</c> and nothing is written) and commits. A blocked re-plan
     /// is returned uncommitted.
     /// </summary>
-    public static TransitionRun Commit(EstateLayout layout, TransitionPlan approved, Func<EstateModel, TransitionPlan> replan,
+    public static TransitionRun Commit(EstateLayout layout, TransitionPlan approved, Func<EstateSnapshot, TransitionPlan> replan,
         TransitionCommitOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(layout);
@@ -208,7 +207,7 @@ public static class TransitionExecutor
         return run with { RevertReason = reason, RevertOutcome = Revert(lease, outcome, originals) };
     }
 
-    private static string? Check(Func<EstateModel, string?> check, EstateLayout layout)
+    private static string? Check(Func<EstateSnapshot, string?> check, EstateLayout layout)
     {
         try
         {
@@ -242,7 +241,7 @@ public static class TransitionExecutor
         return undo.Commit();
     }
 
-    private static (EstateModel Estate, IReadOnlyDictionary<string, byte[]?> Originals) LoadThrough(EstateTransaction tx, EstateLayout layout)
+    private static (EstateSnapshot Estate, IReadOnlyDictionary<string, byte[]?> Originals) LoadThrough(EstateTransaction tx, EstateLayout layout)
     {
         var originals = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
         foreach (var relative in Enum.GetValues<EstateFile>().Select(layout.RelativePath).Append(EstateLayout.ConfigFile).Distinct())
@@ -253,7 +252,7 @@ public static class TransitionExecutor
             }
             originals[relative.Replace('\\', '/')] = tx.Read(relative);
         }
-        EstateModel estate;
+        EstateSnapshot estate;
         try
         {
             estate = EstateLoader.Load(layout);

@@ -4,10 +4,9 @@ using System.Net.Sockets;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Core.Governance;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Transitions;
 
@@ -99,7 +98,7 @@ public static class TransitionPlanner
 
     // ------------------------------------------------------------------------------------------ relocation state
 
-    public static TransitionPlan PlanState(EstateModel estate, StateTransitionRequest request, TransitionEnvironment env)
+    public static TransitionPlan PlanState(EstateSnapshot estate, StateTransitionRequest request, TransitionEnvironment env)
     {
         var (manifest, file, active) = RequireActive(estate);
         var current = active.State ?? throw new RelocationException("RelocationStateUnknown", FailureKind.InvalidData,
@@ -223,7 +222,7 @@ public static class TransitionPlanner
     /// evidence and the command that completes it. With -Force -Reason they are recorded as overridden warnings
     /// instead (the checklist then shows them Overridden); returns the reason when it was used.
     /// </summary>
-    private static string? ChecklistGuard(EstateModel estate, RelocationManifest manifest, ActiveRelocation active, StateTransitionRequest request,
+    private static string? ChecklistGuard(EstateSnapshot estate, RelocationManifest manifest, ActiveRelocation active, StateTransitionRequest request,
         TransitionEnvironment env, List<RelocationFinding> findings, List<string> overrides)
     {
         if (ChecklistEvaluator.RequiredBefore(request.Target) is not { } phase)
@@ -349,7 +348,7 @@ public static class TransitionPlanner
 
     // ------------------------------------------------------------------------------------------ service status
 
-    public static TransitionPlan PlanService(EstateModel estate, ServiceTransitionRequest request, TransitionEnvironment env)
+    public static TransitionPlan PlanService(EstateSnapshot estate, ServiceTransitionRequest request, TransitionEnvironment env)
     {
         var (manifest, file, active) = RequireActive(estate);
         var service = manifest.Services.FirstOrDefault(s => s.Service == request.Service) ?? throw new RelocationException(
@@ -452,7 +451,7 @@ public static class TransitionPlanner
     /// lowest of the manifest) is the one entering cutover checked, or overrode on the record. -Force -Reason records
     /// the items as overridden warnings; the checklist then shows them Overridden by this run.
     /// </summary>
-    private static void LaterPhaseVmGuard(EstateModel estate, RelocationManifest manifest, ServiceMove service, ServiceTransitionRequest request,
+    private static void LaterPhaseVmGuard(EstateSnapshot estate, RelocationManifest manifest, ServiceMove service, ServiceTransitionRequest request,
         TransitionEnvironment env, List<RelocationFinding> findings, List<string> overrides)
     {
         var first = manifest.Services.Where(s => s.Phase is not null).Select(s => s.Phase).Min();
@@ -479,7 +478,7 @@ public static class TransitionPlanner
         }
     }
 
-    private static void RegistryFollows(EstateModel estate, RelocationManifest manifest, ServiceMove service, string after, string expectedHost,
+    private static void RegistryFollows(EstateSnapshot estate, RelocationManifest manifest, ServiceMove service, string after, string expectedHost,
         List<PlannedEdit> edits, List<RelocationFinding> findings)
     {
         var path = estate.Layout.RelativePath(EstateFile.ServiceRegistry);
@@ -524,7 +523,7 @@ public static class TransitionPlanner
     /// digests before the move: what Invoke-RelocationRollback writes back. A surface that is not one scalar to set
     /// (a missing entry, a device row) stays with the operator; the mutation guard still judges the estate after.
     /// </summary>
-    private static void SsotsFollow(EstateModel estate, ServiceMove moved, List<PlannedEdit> edits)
+    private static void SsotsFollow(EstateSnapshot estate, ServiceMove moved, List<PlannedEdit> edits)
     {
         foreach (var item in ImpactAnalyzer.Check(EstateIndex.For(estate), moved, includePlacement: false, includeSatisfied: false).Select(c => c.Item))
         {
@@ -574,7 +573,7 @@ public static class TransitionPlanner
 
     // ------------------------------------------------------------------------------------------ VM target
 
-    public static TransitionPlan PlanVmTarget(EstateModel estate, VmTargetRequest request, TransitionEnvironment env)
+    public static TransitionPlan PlanVmTarget(EstateSnapshot estate, VmTargetRequest request, TransitionEnvironment env)
     {
         var (manifest, file, active) = RequireActive(estate);
         var vm = manifest.VmTargets.FirstOrDefault(v => v.Hostname == request.Hostname) ?? throw new RelocationException(
@@ -652,7 +651,7 @@ public static class TransitionPlanner
 
     private static bool IsPathSafe(string name) => name.Length > 0 && name.IndexOfAny(['.', '[', ']', '=', '?']) < 0;
 
-    private static (RelocationManifest Manifest, string File, ActiveRelocation Active) RequireActive(EstateModel estate)
+    private static (RelocationManifest Manifest, string File, ActiveRelocation Active) RequireActive(EstateSnapshot estate)
     {
         var manifest = estate.Manifest ?? throw new RelocationException("ManifestMissing", FailureKind.ObjectNotFound,
             $"The relocation manifest {estate.Layout.RelativePath(EstateFile.Manifest)} does not exist.", null, estate.Layout.RelativePath(EstateFile.Manifest));

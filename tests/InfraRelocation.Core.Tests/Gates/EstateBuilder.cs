@@ -1,6 +1,5 @@
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Model;
-using EstateModel = InfraRelocation.Core.Estate.Estate;
 
 namespace InfraRelocation.Core.Tests.Gates;
 
@@ -139,11 +138,11 @@ internal sealed class EstateBuilder
     public bool WithStacks = true, WithDevices = true, WithHealth = true, WithBackups = true, WithRegistry = true, WithSsh = true, WithPolicy = true, WithManifest = true;
     public List<RelocationFinding> Validation = [];
 
-    public EstateModel Build()
+    public EstateSnapshot Build()
     {
         Directory.CreateDirectory(Root);
         var layout = new EstateLayout(Root);
-        return new EstateModel
+        return new EstateSnapshot
         {
             Layout = layout,
             Manifest = !WithManifest ? null : new RelocationManifest

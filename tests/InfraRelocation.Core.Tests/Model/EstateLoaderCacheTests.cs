@@ -8,7 +8,7 @@ public sealed class EstateLoaderCacheTests : IDisposable
     private readonly SampleCopy _estate = new();
     private readonly EstateFileCache _cache = new();
 
-    private Estate.Estate Load(string root) => EstateLoader.Load(EstateLayoutLoader.Load(root), _cache);
+    private Estate.EstateSnapshot Load(string root) => EstateLoader.Load(EstateLayoutLoader.Load(root), _cache);
 
     public void Dispose() => _estate.Dispose();
 

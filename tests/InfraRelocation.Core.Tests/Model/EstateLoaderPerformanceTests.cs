@@ -20,7 +20,7 @@ public sealed class EstateLoaderPerformanceTests(ITestOutputHelper output)
             output.WriteLine($"10k services, unchanged files (cache): {cached.ElapsedMilliseconds} ms");
             // The machine is shared: keep the best of three warm runs, parsing every time.
             var best = long.MaxValue;
-            Estate.Estate? estate = null;
+            Estate.EstateSnapshot? estate = null;
             var layout = Estate.EstateLayoutLoader.Load(root);
             for (var i = 0; i < 3; i++)
             {

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using InfraRelocation.Core.Receipts;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;

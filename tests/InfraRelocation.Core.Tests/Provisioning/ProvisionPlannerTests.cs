@@ -9,7 +9,7 @@ namespace InfraRelocation.Core.Tests.Provisioning;
 
 public sealed class ProvisionPlannerTests
 {
-    private static readonly Estate.Estate Sample = TestEstate.Load(TestEstate.RepoRoot);
+    private static readonly Estate.EstateSnapshot Sample = TestEstate.Load(TestEstate.RepoRoot);
 
     [Fact]
     public void Resolves_target_then_profile_then_defaults_then_built_ins_and_honours_explicit_false()

@@ -84,7 +84,7 @@ public sealed class PreflightRunnerTests
         var root = Directory.CreateTempSubdirectory("ir-preflight-").FullName;
         try
         {
-            var estate = new Core.Estate.Estate
+            var estate = new Core.Estate.EstateSnapshot
             {
                 Layout = new Core.Estate.EstateLayout(root),
                 Manifest = new RelocationManifest

@@ -91,12 +91,12 @@ public sealed class RemoteAgainstSshdTests(SshServerFixture fx) : IDisposable
         File.SetUnixFileMode(tailscale, (UnixFileMode)0b111_101_101);
         var tmpBefore = Directory.GetFiles(Path.GetTempPath());
         var s = fx.Default;
-        using var child = Transactions.Child.Start("mesh", s.Port.ToString(), fx.UserName, fx.UserKeyPath, s.HostKeyFingerprint, bin);
+        using var child = Persistence.Child.Start("mesh", s.Port.ToString(), fx.UserName, fx.UserKeyPath, s.HostKeyFingerprint, bin);
         try
         {
             child.StandardInput.WriteLine(key);
             child.StandardInput.Flush();
-            Transactions.Child.WaitForLine(child, "ready", TimeSpan.FromSeconds(60));
+            Persistence.Child.WaitForLine(child, "ready", TimeSpan.FromSeconds(60));
             var received = Path.Combine(_dir, "received");
             for (var waited = 0; !File.Exists(received) && waited < 120_000 && !child.HasExited; waited += 100) Thread.Sleep(100);
             Assert.True(File.Exists(received), "the join never started: " + (child.HasExited ? child.StandardOutput.ReadToEnd() + child.StandardError.ReadToEnd() : "(running)"));
@@ -148,7 +148,7 @@ public sealed class RemoteAgainstSshdTests(SshServerFixture fx) : IDisposable
         var backup = Directory.CreateDirectory(Path.Combine(_dir, "bk")).FullName;
         File.WriteAllText(Path.Combine(backup, "dump.tar"), "x");
         var s = fx.Default;
-        var estate = new InfraRelocation.Core.Estate.Estate
+        var estate = new InfraRelocation.Core.Estate.EstateSnapshot
         {
             Layout = new EstateLayout(_dir),
             Manifest = new RelocationManifest

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using InfraRelocation.Core.Concurrency;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.TestKit;
 

@@ -14,10 +14,10 @@ public sealed class MutationGuardTests : IDisposable
 
     public void Dispose() => _estate.Dispose();
 
-    private static Func<Estate.Estate, TransitionPlan> Service(string name, ServiceStatus status) =>
+    private static Func<Estate.EstateSnapshot, TransitionPlan> Service(string name, ServiceStatus status) =>
         e => TransitionPlanner.PlanService(e, new ServiceTransitionRequest(name, status), Env);
 
-    private static Func<Estate.Estate, TransitionPlan> State(RelocationState state) =>
+    private static Func<Estate.EstateSnapshot, TransitionPlan> State(RelocationState state) =>
         e => TransitionPlanner.PlanState(e, new StateTransitionRequest(state), Env);
 
     [Fact]

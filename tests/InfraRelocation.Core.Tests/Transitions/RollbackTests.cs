@@ -45,7 +45,7 @@ public sealed class RollbackTests : IDisposable
         _estate.PrepareSsot("bookmarks");
         foreach (var status in statuses)
         {
-            Func<Estate.Estate, TransitionPlan> plan = e => TransitionPlanner.PlanService(e,
+            Func<Estate.EstateSnapshot, TransitionPlan> plan = e => TransitionPlanner.PlanService(e,
                 new ServiceTransitionRequest("bookmarks", status) { ViaPromotion = status == ServiceStatus.Migrated },
                 new TransitionEnvironment { Now = DateTimeOffset.UtcNow, Actor = "operator" });
             var preview = TransitionExecutor.Preview(_estate.Layout, plan);
@@ -98,7 +98,7 @@ public sealed class RollbackTests : IDisposable
         Assert.Equal(InputDigestsOf(SampleCopy.Registry, _beforeMove), move.DigestsBefore[SampleCopy.Registry]);
     }
 
-    private static string InputDigestsOf(string file, Dictionary<string, byte[]> bytes) => InfraRelocation.Core.Transactions.InputDigests.Sha256(bytes[file]);
+    private static string InputDigestsOf(string file, Dictionary<string, byte[]> bytes) => InfraRelocation.Core.Persistence.InputDigests.Sha256(bytes[file]);
 
     [Fact]
     public void ThePlanFollowsTheProtocolWithTheEstatesCommands()

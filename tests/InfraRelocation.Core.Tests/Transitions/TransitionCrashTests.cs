@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using InfraRelocation.Core.Receipts;
-using InfraRelocation.Core.Tests.Transactions;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Tests.Persistence;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Receipts;
 using Xunit.Abstractions;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
 
@@ -21,7 +21,7 @@ public sealed class TransitionExecutorTests : IDisposable
 
     private static readonly TransitionEnvironment Env = new() { Now = Now, Actor = "operator" };
 
-    private static Func<Estate.Estate, TransitionPlan> Service(string name, ServiceStatus status) =>
+    private static Func<Estate.EstateSnapshot, TransitionPlan> Service(string name, ServiceStatus status) =>
         e => TransitionPlanner.PlanService(e, new ServiceTransitionRequest(name, status), Env);
 
     /// <summary>Lines that differ between two files of the same line count (the editor never adds or removes lines for a value edit).</summary>
@@ -71,7 +71,7 @@ public sealed class TransitionExecutorTests : IDisposable
         var text = _estate.Text(SampleCopy.Manifest).Replace("\n", "\r\n", StringComparison.Ordinal);
         File.WriteAllText(_estate.Full(SampleCopy.Manifest), text);
         var before = _estate.Bytes(SampleCopy.Manifest);
-        Func<Estate.Estate, TransitionPlan> planner = e => TransitionPlanner.PlanState(e, new StateTransitionRequest(RelocationState.Planning) { Rollback = true }, Env);
+        Func<Estate.EstateSnapshot, TransitionPlan> planner = e => TransitionPlanner.PlanState(e, new StateTransitionRequest(RelocationState.Planning) { Rollback = true }, Env);
         foreach (var s in _estate.Load().Manifest!.Services.Where(s => s.Status != ServiceStatus.Planned).Select(s => s.Service))
         {
             // put every service back to planned by hand, keeping CRLF
@@ -150,7 +150,7 @@ public sealed class TransitionExecutorTests : IDisposable
         var manifest = _estate.Bytes(SampleCopy.Manifest);
         var registry = _estate.Bytes(SampleCopy.Registry);
         var plan = TransitionExecutor.Preview(_estate.Layout, Service("bookmarks", ServiceStatus.Shadow)).Plan;
-        Estate.Estate? seen = null;
+        Estate.EstateSnapshot? seen = null;
         var run = TransitionExecutor.Commit(_estate.Layout, plan, Service("bookmarks", ServiceStatus.Shadow),
             new TransitionCommitOptions { AfterCommit = e => { seen = e; return "parity failed"; } });
         Assert.Equal(ServiceStatus.Shadow, seen!.Manifest!.Services.Single(s => s.Service == "bookmarks").Status); // ran on the written files

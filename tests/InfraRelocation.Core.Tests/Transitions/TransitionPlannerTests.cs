@@ -1,5 +1,5 @@
 using InfraRelocation.Core.Governance;
-using InfraRelocation.Core.Transactions;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
 
