@@ -11,6 +11,8 @@
 #
 # Start-TestProxmoxEmulator throws "Proxmox emulator unavailable: ..." when the emulator is not built.
 
+. (Join-Path $PSScriptRoot 'MachineFixture.ps1')   # Import-TestKit (ServerProcess)
+
 function Get-TestProxmoxEmulatorPath {
     [OutputType([string])]
     param()
@@ -25,6 +27,8 @@ function Get-TestProxmoxEmulatorPath {
 }
 
 function Start-TestProxmoxEmulator {
+    # Started by the TestKit's ServerProcess, the launcher the xUnit fixtures and the sshd fixture use: a free
+    # loopback port, output to a log file, ready when the port answers, stopped by its own pid (SIGTERM).
     [CmdletBinding()]
     param(
         # Default duration of every task, in milliseconds.
@@ -33,23 +37,35 @@ function Start-TestProxmoxEmulator {
     )
     $dll = Get-TestProxmoxEmulatorPath
     if (-not $dll) { throw 'Proxmox emulator unavailable: build it with "dotnet pwsh ./build.ps1 test" (output/emulator/).' }
-    $psi = [Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in @($dll, '--port', '0', '--task-ms', "$TaskMs")) { $psi.ArgumentList.Add($a) }
-    if ($StatePath) { $psi.ArgumentList.Add('--state'); $psi.ArgumentList.Add($StatePath) }
-    $psi.RedirectStandardInput = $true
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
-    $psi.UseShellExecute = $false
-    $process = [Diagnostics.Process]::Start($psi)
-    $read = $process.StandardOutput.ReadLineAsync()
-    if (-not $read.Wait([TimeSpan]::FromSeconds(60)) -or -not $read.Result) {
-        try { $process.Kill($true) } catch { }
-        throw "Proxmox emulator unavailable: it printed no start line ($($process.StandardError.ReadToEnd()))."
+    $why = Import-TestKit
+    if ($why) { throw "Proxmox emulator unavailable: $why" }
+    $port = [InfraRelocation.TestKit.ServerProcess]::FreeLoopbackPort()
+    $log = Join-Path ([IO.Path]::GetTempPath()) "ir-emulator-$port-$([guid]::NewGuid().ToString('n').Substring(0, 8)).log"
+    $arguments = @($dll, '--port', "$port", '--task-ms', "$TaskMs", '--no-stdin'; if ($StatePath) { '--state', $StatePath })
+    try {
+        $server = [InfraRelocation.TestKit.ServerProcess]::Start('dotnet', [string[]]$arguments, $log, $port, [TimeSpan]::FromSeconds(60), $false, $null)
+    } catch {
+        $e = $_.Exception
+        while ($e.InnerException) { $e = $e.InnerException }
+        throw "Proxmox emulator unavailable: $($e.Message)"
     }
-    $info = $read.Result | ConvertFrom-Json
+    # The start line (url, fingerprint, token) is the emulator's first line of output; it follows the listen.
+    $line = $null
+    $deadline = [Diagnostics.Stopwatch]::StartNew()
+    while (-not $line -and $deadline.Elapsed.TotalSeconds -lt 30) {
+        $line = Get-Content -LiteralPath $log -TotalCount 1 -ErrorAction Ignore | Where-Object { $_.StartsWith('{') }
+        if (-not $line) { Start-Sleep -Milliseconds 50 }
+    }
+    if (-not $line) {
+        $server.Dispose()
+        throw "Proxmox emulator unavailable: it printed no start line ($($server.LogTail()))."
+    }
+    $info = $line | ConvertFrom-Json
     [pscustomobject]@{
         PSTypeName  = 'InfraRelocation.Test.ProxmoxEmulator'
-        Process     = $process
+        Server      = $server
+        Process     = $server.Process
+        LogPath     = $log
         Url         = $info.url.TrimEnd('/')
         Fingerprint = $info.fingerprint
         TokenId     = $info.tokenId
@@ -62,11 +78,8 @@ function Stop-TestProxmoxEmulator {
     [CmdletBinding()]
     param([Parameter(Mandatory, ValueFromPipeline)] $Emulator)
     process {
-        $p = $Emulator.Process
-        if ($p.HasExited) { return }
-        try { $p.StandardInput.Close() } catch { }
-        if (-not $p.WaitForExit(5000)) { try { $p.Kill($true) } catch { } }
-        $p.Dispose()
+        $Emulator.Server.Dispose()
+        Remove-Item -LiteralPath $Emulator.LogPath -ErrorAction Ignore
     }
 }
 
