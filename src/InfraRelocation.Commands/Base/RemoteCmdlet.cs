@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Remote;
@@ -8,13 +7,15 @@ namespace InfraRelocation.Commands.Base;
 
 /// <summary>
 /// Base of the cmdlets that talk to hosts over SSH: -IdentityFile and -Timeout, one session pool per command,
-/// and <see cref="Pump{T}"/>, which runs the fan-out on worker threads while only the pipeline thread writes
-/// progress, verbose lines and objects.
+/// and <see cref="Pump{T}"/>, which runs the fan-out on worker threads through the command's
+/// <see cref="PipelinePump"/> (only the pipeline thread writes progress, verbose lines and objects).
 /// </summary>
 public abstract class RemoteCmdlet : EstateCmdlet, IDisposable
 {
-    private readonly BlockingCollection<object> _messages = new();
+    private readonly PipelinePump _pump;
     private SshSessionPool? _pool;
+
+    protected RemoteCmdlet() => _pump = new PipelinePump(this);
 
     /// <summary>Private key used when neither the ssh target nor ssh.defaults names one.</summary>
     [Parameter]
@@ -35,12 +36,12 @@ public abstract class RemoteCmdlet : EstateCmdlet, IDisposable
     };
 
     /// <summary>The command's pool: one connection per host, reused by every check; closed when the command ends.</summary>
-    protected SshSessionPool Pool => _pool ??= new SshSessionPool { Log = line => _messages.Add(new VerboseLine(line)) };
+    protected SshSessionPool Pool => _pool ??= new SshSessionPool { Log = _pump.Verbose };
 
     protected EstateSnapshot LoadEstate() => Run(() => EstateLoader.Load(Layout));
 
     /// <summary>Queues an object for the pipeline thread to write (call from a worker thread inside <see cref="Pump{T}"/>).</summary>
-    protected void Post(object item) => _messages.Add(item);
+    protected void Post(object item) => _pump.Post(item);
 
     /// <summary>
     /// Runs <paramref name="work"/> on the thread pool and, until it ends, writes what it posts (progress, verbose
@@ -54,44 +55,7 @@ public abstract class RemoteCmdlet : EstateCmdlet, IDisposable
 
     /// <summary>Like <see cref="Pump{T}"/>, but returns the finished task so the caller handles its failure.</summary>
     protected Task<T> PumpTask<T>(string activity, Func<Action<FanOutProgress>, CancellationToken, Task<T>> work)
-    {
-        var task = Task.Run(() => work(p => _messages.Add(p), CancelToken), CancelToken);
-        var id = Math.Abs(activity.GetHashCode(StringComparison.Ordinal) % 1000) + 1;
-        var shown = false;
-        while (true)
-        {
-            if (_messages.TryTake(out var item, 100))
-            {
-                Handle(item, activity, id, ref shown);
-                continue;
-            }
-            if (task.IsCompleted && _messages.Count == 0) break;
-        }
-        if (shown)
-        {
-            WriteProgress(new ProgressRecord(id, activity, "done") { RecordType = ProgressRecordType.Completed });
-        }
-        if (task.IsCanceled && CancelToken.IsCancellationRequested) throw new PipelineStoppedException();
-        return task;
-    }
-
-    private void Handle(object item, string activity, int id, ref bool shown)
-    {
-        switch (item)
-        {
-            case FanOutProgress p:
-                var percent = p.Total == 0 ? 100 : (int)(100.0 * p.Completed / p.Total);
-                WriteProgress(new ProgressRecord(id, p.Activity, $"{p.Completed}/{p.Total}: {p.Item}") { PercentComplete = Math.Clamp(percent, 0, 100) });
-                shown = true;
-                break;
-            case VerboseLine v:
-                WriteVerbose(v.Text);
-                break;
-            default:
-                WriteObject(item);
-                break;
-        }
-    }
+        => _pump.Run(activity, work, CancelToken);
 
     protected override void EndProcessing()
     {
@@ -105,9 +69,8 @@ public abstract class RemoteCmdlet : EstateCmdlet, IDisposable
     {
         _pool?.Dispose();
         _pool = null;
-        _messages.Dispose();
+        _pump.Dispose();
         Dispose();
     }
 
-    private sealed record VerboseLine(string Text);
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
 using InfraRelocation.Core.Concurrency;
@@ -73,27 +72,15 @@ public sealed class TestHypervisorIdentityCommand : GateCmdlet
     // Runs the probes on the thread pool; only this (the pipeline) thread writes progress and verbose lines.
     private IReadOnlyList<HypervisorObservation> ProbeLive(EstateSnapshot estate)
     {
-        var messages = new BlockingCollection<object>();
         var ssh = new SshResolveOptions
         {
             IdentityFile = IdentityFile is null ? null : ResolvePath(IdentityFile),
             ConnectTimeout = TimeSpan.FromSeconds(Timeout),
             CommandTimeout = TimeSpan.FromSeconds(Math.Max(Timeout, 15)),
         };
-        using var pool = new SshSessionPool { Log = line => messages.Add(line) };
-        var task = Task.Run(() => LiveIdentity.ObserveAsync(pool, estate, HypervisorId, ssh, ThrottleLimit, p => messages.Add(p), CancelToken), CancelToken);
-        var shown = false;
-        while (!task.IsCompleted || messages.Count > 0)
-        {
-            if (!messages.TryTake(out var item, 100)) continue;
-            if (item is FanOutProgress p)
-            {
-                WriteProgress(new ProgressRecord(39, p.Activity, $"{p.Completed}/{p.Total}: {p.Item}") { PercentComplete = p.Total == 0 ? 100 : 100 * p.Completed / p.Total });
-                shown = true;
-            }
-            else WriteVerbose(item.ToString());
-        }
-        if (shown) WriteProgress(new ProgressRecord(39, "Hypervisor identity", "done") { RecordType = ProgressRecordType.Completed });
+        using var pump = new PipelinePump(this);
+        using var pool = new SshSessionPool { Log = pump.Verbose };
+        var task = pump.Run("Hypervisor identity", (progress, ct) => LiveIdentity.ObserveAsync(pool, estate, HypervisorId, ssh, ThrottleLimit, progress, ct), CancelToken);
         return task.GetAwaiter().GetResult();
     }
 }
