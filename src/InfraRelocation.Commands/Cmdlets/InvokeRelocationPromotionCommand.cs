@@ -60,88 +60,38 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
 
     protected override void ProcessRecord()
     {
-        string? healthUrl = null;
-        IReadOnlyList<int> expected = [200];
-        var probes = new List<HealthProbeRecord>();
-        bool? parityPassed = null;
-        string? revertReason = null;
-        string? unhealthy = null;
-
-        TransitionPlan Plan(Core.Estate.EstateSnapshot estate, TransitionEnvironment env)
+        var promotion = new Promotion(Service, new PromotionProbeOptions
         {
-            var service = estate.Manifest?.Services.FirstOrDefault(s => s.Service == Service);
-            if (service is not null)
-            {
-                healthUrl = PromotionHealthGate.HealthUrlOf(service);
-                expected = PromotionHealthGate.ExpectedStatus(estate, Service);
-                if (service.Status is not { } status || !(status == ServiceStatus.Cutover || ServiceStatusMachine.IsPromoted(status)))
-                {
-                    throw new RelocationException("PromotionNeedsCutover", FailureKind.InvalidOperation,
-                        $"Only a service in cutover can be promoted; '{Service}' is {service.StatusText ?? "(no status)"}.",
-                        service.LocationOf("status"), Service);
-                }
-            }
-            return TransitionPlanner.PlanService(estate, new ServiceTransitionRequest(Service, ServiceStatus.Migrated) { ViaPromotion = true }, env);
-        }
+            Probes = Probes,
+            Interval = TimeSpan.FromSeconds(IntervalSeconds),
+            Window = TimeSpan.FromSeconds(WindowSeconds),
+            Timeout = TimeSpan.FromSeconds(TimeoutSeconds),
+        });
 
-        GateFailure? ProbeGate(TransitionRun preview)
+        GateFailure? HealthGate(TransitionRun preview)
         {
-            if (healthUrl is null)
+            if (promotion.HealthUrl is { } url)
             {
-                return new GateFailure("HealthUrlMissing",
-                    $"'{Service}' has no health_url to probe; promote it with Set-RelocationServiceStatus -Status applied -Force -Reason '<why>' (recorded as an override).");
-            }
-            if (!Uri.TryCreate(healthUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-            {
-                return new GateFailure("HealthUrlInvalid", $"health_url '{healthUrl}' of '{Service}' is not an http(s) URL.");
+                WriteVerbose($"Probing {url} until {Probes} consecutive healthy answers (expected {string.Join("/", promotion.ExpectedStatus)}) within {WindowSeconds} s.");
             }
             using var probe = new HttpHealthProbe();
-            var options = new PromotionProbeOptions
-            {
-                Probes = Probes,
-                Interval = TimeSpan.FromSeconds(IntervalSeconds),
-                Window = TimeSpan.FromSeconds(WindowSeconds),
-                Timeout = TimeSpan.FromSeconds(TimeoutSeconds),
-            };
-            WriteVerbose($"Probing {url} until {Probes} consecutive healthy answers (expected {string.Join("/", expected)}) within {WindowSeconds} s.");
-            var result = Run(() => PromotionHealthGate.RunAsync(url, expected, options, probe, null, CancelToken).GetAwaiter().GetResult());
-            probes.AddRange(result.Probes);
-            foreach (var p in result.Probes)
+            var refusal = Run(() => promotion.CheckHealthAsync(probe, CancelToken).GetAwaiter().GetResult());
+            foreach (var p in promotion.Probes)
             {
                 WriteVerbose($"probe {p.Attempt}: {(p.Healthy ? "healthy" : "UNHEALTHY")} {p.StatusCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} {p.LatencyMs} ms {p.Error}");
             }
-            unhealthy = result.Healthy ? null : result.Summary;
-            return result.Healthy ? null : new GateFailure("PromotionUnhealthy", $"Promotion of '{Service}' blocked: {result.Summary}. Nothing was written.");
-        }
-
-        string? ParityAfterWrite(Core.Estate.EstateSnapshot written)
-        {
-            var errors = PromotionHealthGate.ErrorsAfterWrite(written, Service);
-            parityPassed = errors.Count == 0;
-            if (parityPassed.Value)
-            {
-                return null;
-            }
-            revertReason = $"parity failed on the written files ({string.Join("; ", errors.Take(3).Select(f => $"{f.RuleId}: {f.Message}"))}{(errors.Count > 3 ? $"; and {errors.Count - 3} more" : "")})";
-            return revertReason;
+            return refusal is null ? null : new GateFailure(refusal.ErrorId, refusal.Message);
         }
 
         var promoted = Transition(
             new PromotionReceipt { Subject = Service, Service = Service, After = "applied", RequiredProbes = Probes },
-            Plan,
+            promotion.Plan,
             Service,
             highImpact: false,
-            gate: ProbeGate,
-            afterCommit: ParityAfterWrite,
-            decorate: r => r with
-            {
-                HealthUrl = healthUrl,
-                ExpectedStatus = expected,
-                Probes = probes.ToList(),
-                ParityPassed = parityPassed,
-                RevertReason = revertReason,
-            });
-        if (promoted is null && unhealthy is not null && RollbackOnFailure)
+            gate: HealthGate,
+            afterCommit: promotion.ParityAfterWrite,
+            decorate: promotion.Describe);
+        if (promoted is null && promotion.Unhealthy is { } unhealthy && RollbackOnFailure)
         {
             RollBackAfterFailedGate(unhealthy);
         }
