@@ -23,13 +23,18 @@ param(
 
 $ErrorActionPreference = 'Stop'
 
+# Wall time of one fresh pwsh; its own CPU time (user + system, written to stderr before it exits) goes to $script:LastCpu:
+# on the shared machine wall times inflate with the load, CPU times much less.
 function Measure-Start([string] $Command) {
     $exe = $PwshCommand[0]
     $prefix = @($PwshCommand | Select-Object -Skip 1)
+    $cpuLine = '[Console]::Error.WriteLine("cpu=" + [long][Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds)'
+    $script = [regex]::Replace($Command, '(^|; )exit$', { param($m) $m.Groups[1].Value + $cpuLine + '; exit' })
     $watch = [Diagnostics.Stopwatch]::StartNew()
-    & $exe @prefix -NoProfile -NonInteractive -Command $Command | Out-Null
+    $err = & $exe @prefix -NoProfile -NonInteractive -Command $script 2>&1 | Where-Object { $_ -is [Management.Automation.ErrorRecord] } | ForEach-Object { "$_" }
     $watch.Stop()
     if ($LASTEXITCODE -ne 0) { throw "pwsh -c '$Command' failed with exit code $LASTEXITCODE." }
+    $script:LastCpu = [double](($err | Where-Object { $_ -match '^cpu=\d+$' } | Select-Object -Last 1) -replace '^cpu=', '')
     $watch.Elapsed.TotalMilliseconds
 }
 
@@ -54,7 +59,7 @@ $importNoFormat = "Import-Module '$($noFormatManifest -replace "'", "''")'; exit
 # The peer: PSResourceGet, the binary module that ships with pwsh (issue 17.3: at least as cheap as its import).
 $peer = 'Import-Module Microsoft.PowerShell.PSResourceGet; exit'
 # The import measured must keep its full help and format views: checked once, in a fresh pwsh like the runs.
-$complete = "Import-Module '$($ModulePath -replace "'", "''")'; if (-not (Get-FormatData -TypeName InfraRelocation.Receipts.GateReceipt) -or " +
+$complete = "Import-Module '$($ModulePath -replace "'", "''")'; if (-not (Get-FormatData -TypeName InfraRelocation.Receipts.RelocationReceipt) -or " +
     "-not ((Get-Help Invoke-RelocationGate -Full).Examples)) { exit 3 }; exit"
 try {
     Measure-Start $bare | Out-Null
@@ -67,13 +72,16 @@ try {
     $importTimes = [Collections.Generic.List[double]]::new()
     $noFormatTimes = [Collections.Generic.List[double]]::new()
     $peerTimes = [Collections.Generic.List[double]]::new()
+    $bareCpu = [Collections.Generic.List[double]]::new()
+    $importCpu = [Collections.Generic.List[double]]::new()
+    $peerCpu = [Collections.Generic.List[double]]::new()
     for ($i = 0; $i -lt $Runs; $i++) {
         # Interleave, so a busy moment on the (shared) machine hits every series alike.
-        $bareTimes.Add((Measure-Start $bare))
+        $bareTimes.Add((Measure-Start $bare)); $bareCpu.Add($script:LastCpu)
         $emptyTimes.Add((Measure-Start $empty))
-        $importTimes.Add((Measure-Start $import))
+        $importTimes.Add((Measure-Start $import)); $importCpu.Add($script:LastCpu)
         $noFormatTimes.Add((Measure-Start $importNoFormat))
-        $peerTimes.Add((Measure-Start $peer))
+        $peerTimes.Add((Measure-Start $peer)); $peerCpu.Add($script:LastCpu)
     }
 } finally {
     Remove-Item $emptyModule -ErrorAction Ignore
@@ -87,6 +95,9 @@ $formatShare = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importTimes[$i] 
 $overEmpty = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importTimes[$i] - $emptyTimes[$i] })
 $peerExtra = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $peerTimes[$i] - $bareTimes[$i] })
 $peerVerdict = if ($extra -le $peerExtra) { 'at least as cheap as' } else { 'MORE EXPENSIVE than' }
+$extraCpu = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importCpu[$i] - $bareCpu[$i] })
+$peerExtraCpu = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $peerCpu[$i] - $bareCpu[$i] })
+$peerVerdictCpu = if ($extraCpu -le $peerExtraCpu) { 'at least as cheap as' } else { 'MORE EXPENSIVE than' }
 $load = (Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ' | Select-Object -First 1
 $verdict = if ($extra -lt $GoalMilliseconds) { 'meets' } else { 'MISSES' }
 
@@ -99,6 +110,8 @@ $result = [pscustomobject]@{
     ExtraOverEmptyMs   = [math]::Round($overEmpty)
     FormatFileMs       = [math]::Round($formatShare)
     PSResourceGetExtraMs = [math]::Round($peerExtra)
+    ExtraCpuMs         = [math]::Round($extraCpu)
+    PSResourceGetExtraCpuMs = [math]::Round($peerExtraCpu)
     GoalMs             = $GoalMilliseconds
 }
 $result | Format-List | Out-Host
@@ -125,10 +138,12 @@ Each series is $Runs runs of a fresh ``pwsh -NoProfile -NonInteractive``, interl
 | Share of the format file (import with vs without ``FormatsToProcess``) | $([math]::Round($formatShare)) ms |
 | ``pwsh -c "Import-Module Microsoft.PowerShell.PSResourceGet; exit"`` (the peer) | $([math]::Round((Get-Median $peerTimes))) ms |
 | **Extra time of PSResourceGet's import** (same runs) | **$([math]::Round($peerExtra)) ms**: InfraRelocation's is $peerVerdict it |
+| Extra CPU time (user + system) of the import (median of paired differences) | $([math]::Round($extraCpu)) ms |
+| Extra CPU time of PSResourceGet's import (same runs) | $([math]::Round($peerExtraCpu)) ms: InfraRelocation's is $peerVerdictCpu it |
 
 Both imports are whole processes against the same bare pwsh, interleaved in one run. Before the runs, one fresh
 pwsh imports the built module and checks that the full help (``Get-Help Invoke-RelocationGate -Full`` has examples)
-and the format views (``Get-FormatData`` for GateReceipt) are there, so the figure is for the complete module.
+and the format views (``Get-FormatData`` for the receipts) are there, so the figure is for the complete module.
 
 The import loads only InfraRelocation.dll (default context) and InfraRelocation.Commands.dll (module context);
 YamlDotNet, SSH.NET and BouncyCastle load on first use. Measured inside one process, the loader's own steps take

@@ -44,16 +44,31 @@ public abstract class EstateCompleter : IArgumentCompleter
 
     internal static string ResolveRoot(IDictionary fakeBoundParameters)
     {
-        // Completion runs inside the console's pipeline, where SessionStateProxy is off limits: a nested
-        // PowerShell on the same runspace reads the session's file-system location.
-        string current;
-        using (var ps = PowerShell.Create(RunspaceMode.CurrentRunspace))
-        {
-            current = ps.AddCommand("Microsoft.PowerShell.Management\\Get-Location").AddParameter("PSProvider", "FileSystem")
-                .Invoke<PathInfo>().FirstOrDefault()?.ProviderPath ?? Environment.CurrentDirectory;
-        }
+        var current = CurrentLocation();
         var explicitRoot = fakeBoundParameters?["Root"]?.ToString();
         return EstateLayout.ResolveRoot(explicitRoot is null ? null : Path.GetFullPath(explicitRoot, current), current);
+    }
+
+    // Completion runs inside the console's pipeline, where SessionStateProxy is off limits. A script block invoked
+    // here runs in the session and reads its file-system location; its first use costs a fraction of a nested
+    // PowerShell's (about 80 ms of the first Tab, docs/benchmarks.md), which stays for sessions that refuse the
+    // script (constrained language).
+    private static string CurrentLocation()
+    {
+        try
+        {
+            if (ScriptBlock.Create("$ExecutionContext.SessionState.Path.CurrentFileSystemLocation.ProviderPath").Invoke()
+                .FirstOrDefault()?.BaseObject is string location)
+            {
+                return location;
+            }
+        }
+        catch (RuntimeException)
+        {
+        }
+        using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+        return ps.AddCommand("Microsoft.PowerShell.Management\\Get-Location").AddParameter("PSProvider", "FileSystem")
+            .Invoke<PathInfo>().FirstOrDefault()?.ProviderPath ?? Environment.CurrentDirectory;
     }
 
     /// <summary>Single-quotes a value that the parser would otherwise split or expand.</summary>

@@ -39,6 +39,7 @@ public static class EstateLoader
         ArgumentNullException.ThrowIfNull(layout);
         var files = Enum.GetValues<EstateFile>().Where(f => only is null || only.Contains(f)).ToArray();
         var results = new FileResult[files.Length];
+        using var batchGc = BatchGcScope.Enter();
         Parallel.For(0, files.Length, i =>
         {
             var result = new FileResult();
