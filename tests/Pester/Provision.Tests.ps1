@@ -218,6 +218,18 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         $clone.state | Should -Be 'started'
         $clone[0].PSObject.Properties['upid'] | Should -BeNullOrEmpty
 
+        # -WhatIf says what the next run does: look up the template node's clone tasks since the request and resume, not clone afresh
+        $requestsBefore = @(Get-TestProxmoxRequest $script:Pve).Count
+        $preview = New-ProxmoxVm -Root $script:Root -Hostname files-core -WhatIf -WarningAction SilentlyContinue
+        $preview.Outcome | Should -Be 'Previewed'
+        $planned = $preview.Steps | Where-Object Name -eq 'clone'
+        $planned.Note | Should -Match 'the next run looks up the qmclone tasks of template 9002 on node pve-fra1-a since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ and resumes that clone'
+        "$($planned.Method) $($planned.Path)" | Should -Be 'GET /nodes/pve-fra1-a/tasks'
+        $planned.Parameters['typefilter'] | Should -Be 'qmclone'
+        $planned.Parameters['vmid'] | Should -Be '9002'
+        $preview.Notes | Should -Contain $planned.Note
+        @(Get-TestProxmoxRequest $script:Pve | Select-Object -Skip $requestsBefore | Where-Object method -ne 'GET').Count | Should -Be 0
+
         # a lock timeout far shorter than the clone: the next run must wait for the task, not for the lock
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -LockTimeout 1 -Confirm:$false -WarningAction SilentlyContinue
 

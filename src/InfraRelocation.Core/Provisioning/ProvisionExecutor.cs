@@ -233,11 +233,28 @@ public sealed class ProvisionExecutor
             states["clone"] = (ProvisionStepState.Skipped, $"VM {vmId} exists on {existing.Node}", null);
         }
         if (source is { Route: CloneRoute.CloneThenMigrate }) await CheckPrivilegesAsync(client, [ProvisionPrivileges.Migrate(vmId)], ct).ConfigureAwait(false);
+        string? lookup = null;
+        if (journal.Step("clone") is { State: "started", Upid: null } unrecorded && prepared.Settings.TemplateVmId is { } cloned)
+        {
+            // A run died between its clone request and journaling the task: the next run finds that clone (ExecuteAsync), it does not plan a fresh one.
+            var templateNode = (await client.FindVmAsync(cloned, ct).ConfigureAwait(false))?.Node ?? source?.Node ?? prepared.Host.Node;
+            var since = (unrecorded.At - InterruptedClone.ClockSkew).UtcDateTime;
+            var resume = $"an earlier run asked for this clone at {unrecorded.At.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z and stopped before recording its task: " +
+                         $"the next run looks up the qmclone tasks of template {cloned} on node {templateNode} since {since:yyyy-MM-dd HH:mm:ss}Z and resumes " +
+                         $"that clone (waits for its task, or carries on with VM {vmId}); it clones again only if Proxmox made none";
+            states["clone"] = (ProvisionStepState.Planned, resume, new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["typefilter"] = "qmclone", ["vmid"] = cloned.ToString(CultureInfo.InvariantCulture), ["source"] = "all",
+                ["since"] = new DateTimeOffset(since, TimeSpan.Zero).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            });
+            lookup = $"/nodes/{templateNode}/tasks";
+            notes.Add(resume);
+        }
         var plan = ProvisionPlanner.Plan(_estate, prepared.Target, prepared.ProfileName, prepared.Settings, prepared.Host, vmId, reserve,
             prepared.SshKeys, notes, diskKey, net0, source?.Node, source?.Route ?? CloneRoute.SameNode);
         var steps = plan.Steps.Select(s => states.TryGetValue(s.Name, out var st)
             ? s with { State = st.State, Note = st.Note ?? s.Note, Parameters = st.Params ?? s.Parameters }
-            : s).ToList();
+            : s).Select(s => s.Name == "clone" && lookup is not null ? s with { Method = "GET", Path = lookup } : s).ToList();
         return plan with { Steps = steps };
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Provisioning;
 using InfraRelocation.Core.Proxmox;
@@ -202,6 +203,31 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
         Assert.Contains(_host.State.RequestLog(), r => r.Method == "GET" && r.Path == "/nodes/pve-fra1-a/tasks" &&
             r.Parameters.GetValueOrDefault("typefilter") == "qmclone" && r.Parameters.GetValueOrDefault("vmid") == "9002" && r.Parameters.ContainsKey("since"));
         Assert.False(File.Exists(Path.Combine(_estate.Root, ProvisionJournal.RelativePathFor("files-core"))));
+    }
+
+    [Fact]
+    public async Task The_preview_of_an_interrupted_clone_says_the_next_run_looks_up_its_task_and_resumes()
+    {
+        _host.State.Options.TaskDurations["qmclone"] = TimeSpan.FromSeconds(3);
+        await InterruptAfterCloneRequestAsync(send: true);
+        var requested = ProvisionJournal.Open(_estate.Root, "files-core").Step("clone")!.At;
+        var mutatingBefore = Mutating();
+        var (executor, settings) = Executor();
+        var prepared = executor.Prepare("files-core", null, forExecute: false);
+        using var client = settings.CreateClient(prepared.Host.HostId, new ProxmoxApiToken(_host.Emulator.TokenId, new ProxmoxSecret(_host.Emulator.TokenSecret)));
+
+        var plan = await executor.PreviewAsync(prepared, client);
+
+        Assert.Equal(mutatingBefore, Mutating());
+        var clone = plan.Steps.Single(s => s.Name == "clone");
+        Assert.Equal(ProvisionStepState.Planned, clone.State);
+        Assert.Equal(("GET", "/nodes/pve-fra1-a/tasks"), (clone.Method, clone.Path));
+        Assert.Equal("qmclone", clone.Parameters["typefilter"]);
+        Assert.Equal("9002", clone.Parameters["vmid"]);
+        Assert.Equal((requested - InterruptedClone.ClockSkew).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), clone.Parameters["since"]);
+        Assert.Contains($"since {(requested - InterruptedClone.ClockSkew).UtcDateTime:yyyy-MM-dd HH:mm:ss}Z and resumes that clone", clone.Note, StringComparison.Ordinal);
+        Assert.DoesNotContain("newid", clone.Parameters.Keys);
+        Assert.Contains(clone.Note, plan.Notes);
     }
 
     [Fact]
