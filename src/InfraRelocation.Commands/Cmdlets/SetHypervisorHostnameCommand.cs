@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
 using InfraRelocation.Commands.Completers;
+using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
@@ -72,11 +73,11 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
             Fail(rex);
             return;
         }
-        var before = Run(() => probe.GetAwaiter().GetResult());
-        var oldName = before.Hostname;
-        receipt = receipt with { PreviousName = oldName, MachineId = before.MachineId };
+        var probed = Run(() => probe.GetAwaiter().GetResult());
+        var oldName = probed.Hostname;
+        receipt = receipt with { PreviousName = oldName, MachineId = probed.MachineId };
         if (host.MachineId is null)
-            WriteWarning($"{HostId} has no pinned machine_id in the placement policy: the host's identity could not be asserted (it reports {before.MachineId ?? "no machine-id"}).");
+            WriteWarning($"{HostId} has no pinned machine_id in the placement policy: the host's identity could not be asserted (it reports {probed.MachineId ?? "no machine-id"}).");
 
         // Read-only survey first: a cluster member, guests or a missing node directory stop it here, nothing changed.
         var survey = HypervisorRename.ParseSurvey(Pump($"Survey {HostId}", (_, ct) =>
@@ -97,17 +98,31 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         var plan = Run(() => HypervisorRename.Plan(oldName, name, survey));
         var steps = plan.Select(p => p.Step).ToList();
         var preview = BootstrapExecutor.Preview(HostId, steps);
-        var files = HypervisorRename.FilesOf(plan, preview);
+        // The node certificate before the rename: the estate's pins of it follow the rename. pvecm (where installed)
+        // issues a new one, whose fingerprint is read after the rename; without pvecm the certificate only moves.
+        var oldPem = Pump($"Read {HostId}'s node certificate", (_, ct) => Pool.RunAsync(endpoint, HypervisorRename.NodeCertificateCommand(oldName), cancellationToken: ct));
+        var before = HypervisorRenameEstate.FingerprintOfPem(oldPem.Succeeded ? oldPem.Stdout : null);
+        var reissues = survey.HasPvecm && oldName != name;
+        EstatePinPlan planned;
+        string diff;
+        using (var staged = Core.Persistence.EstateTransaction.Preview(Layout.Root))
+        {
+            planned = StagePins(staged, preview.Count + 1, name, before, reissues ? null : before, pending: reissues, preview: true);
+            diff = staged.Diff;
+        }
+        var files = HypervisorRename.FilesOf(plan, preview).Concat(EstateFilesOf(planned)).ToList();
 
         var action = oldName == name
-            ? $"Check that node '{name}' is fully renamed (hosts, hostname, node directory, certificates)"
+            ? $"Check that node '{name}' is fully renamed (hosts, hostname, node directory, certificates, the estate's pins)"
             : $"Rename Proxmox node '{oldName}' to '{name}', changing {string.Join("; ", files)}";
-        if (!ShouldProcess($"{HostId} ({PreflightRunner.Address(endpoint)}, machine-id {before.MachineId ?? "unknown"})", action))
+        if (planned.Row.State is BootstrapStepState.Planned or BootstrapStepState.Failed)
+            action += $"{Environment.NewLine}{planned.Row.Step}: {planned.Row.Evidence}{(diff.Length > 0 ? Environment.NewLine + diff.TrimEnd('\n') : "")}";
+        if (!ShouldProcess($"{HostId} ({PreflightRunner.Address(endpoint)}, machine-id {probed.MachineId ?? "unknown"})", action))
         {
             run.Mode = RunMode.Preview;
             EmitReceipt(run, receipt with
             {
-                Outcome = ReceiptOutcome.Previewed, Steps = preview, Files = files,
+                Outcome = ReceiptOutcome.Previewed, Steps = [.. preview, planned.Row], Files = files, Diff = diff,
                 Summary = oldName == name ? $"{HostId}: would check that node '{name}' is fully renamed; nothing changed"
                     : $"{HostId}: would rename node '{oldName}' to '{name}' ({files.Count} file(s)); nothing changed",
             });
@@ -126,25 +141,109 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
             var identity = await new HypervisorProbe(Pool).ReadIdentityAsync(endpoint, ct).ConfigureAwait(false);
             return (results, cert.Succeeded ? cert.Stdout : null, identity);
         });
-        var settings = Run(() => ProxmoxSettings.Load(Layout));
-        var all = rows.Append(HypervisorRename.EstatePinRow(HostId, rows.Count + 1, settings.Hosts.GetValueOrDefault(HostId), name, pem)).ToList();
-        var failed = all.Where(r => r.State == BootstrapStepState.Failed).ToList();
         var changed = HypervisorRename.FilesOf(plan, rows);
-        var outcome = failed.Count > 0 || after.NodeName != name ? ReceiptOutcome.Failed : changed.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
-        EmitHostChangeReceipt(run, receipt with
+        var newFingerprint = HypervisorRenameEstate.FingerprintOfPem(pem);
+
+        // The estate's pins, in one transaction with this receipt: written atomically (comments and layout kept), read
+        // back, and recorded together, or not at all (docs/design/hypervisor-rename.md).
+        HostnameChangeReceipt Final(IReadOnlyList<BootstrapStepResult> all, IReadOnlyList<WrittenFile> written, string writtenDiff, string? transaction)
         {
-            ReportedName = after.NodeName, Steps = all, Files = changed, Outcome = outcome,
-            Method = all.Any(r => r.Step.StartsWith("hostname:", StringComparison.Ordinal) && r.State == BootstrapStepState.Done) ? "pve-rename" : "none",
-            Findings = failed.Select(f => PreflightRunner.Finding("IDENTITY.RenameStepFailed", true, $"{HostId}: {f.Step}: {f.Evidence}", null, null, HostId)).ToList(),
-            Summary = outcome switch
+            var failed = all.Where(r => r.State == BootstrapStepState.Failed).ToList();
+            var files = changed.Concat(written.Select(f => f.Path)).ToList();
+            var outcome = failed.Count > 0 || after.NodeName != name ? ReceiptOutcome.Failed : files.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
+            return receipt with
             {
-                ReceiptOutcome.Succeeded => $"{HostId}: node '{oldName}' renamed to '{after.NodeName}'; {changed.Count} file(s) changed",
-                ReceiptOutcome.Unchanged => $"{HostId}: node already named '{name}'; nothing changed",
-                _ => $"{HostId}: rename to '{name}' incomplete ({failed.Count} step(s) failed; the host reports '{after.NodeName}'); re-run to resume",
-            },
-        }, journal);
-        foreach (var f in failed)
+                ReportedName = after.NodeName, Steps = all, Files = files, Outcome = outcome, Diff = writtenDiff, EstateFiles = written, TransactionId = transaction,
+                Method = all.Any(r => r.Step.StartsWith("hostname:", StringComparison.Ordinal) && r.State == BootstrapStepState.Done) ? "pve-rename" : "none",
+                Findings = failed.Select(f => PreflightRunner.Finding("IDENTITY.RenameStepFailed", true, $"{HostId}: {f.Step}: {f.Evidence}", null, null, HostId)).ToList(),
+                Summary = outcome switch
+                {
+                    ReceiptOutcome.Succeeded => $"{HostId}: node '{oldName}' renamed to '{after.NodeName}'; {files.Count} file(s) changed",
+                    ReceiptOutcome.Unchanged => $"{HostId}: node already named '{name}'; nothing changed",
+                    _ => $"{HostId}: rename to '{name}' incomplete ({failed.Count} step(s) failed; the host reports '{after.NodeName}'); re-run to resume",
+                },
+            };
+        }
+        // The estate follows only a node that is renamed: after a failed step it still names the node as it is.
+        var recorded = rows.Any(r => r.State == BootstrapStepState.Failed) || after.NodeName != name
+            ? EmitHostChangeReceipt(run, Final([.. rows, new BootstrapStepResult
+            {
+                Hostname = HostId, Order = rows.Count + 1, Step = HypervisorRenameEstate.Step, State = BootstrapStepState.NotRun,
+                Evidence = $"{EstateLayout.ConfigFile} not changed: the node is not renamed yet",
+            }], [], "", null), journal)
+            : RecordWithPins(run, rows, journal, name, before, newFingerprint, Final);
+        foreach (var f in recorded.Steps.Where(r => r.State == BootstrapStepState.Failed))
             WriteRelocationError(new RelocationException("HypervisorRenameStepFailed", FailureKind.InvalidOperation,
                 $"{HostId}: rename step {f.Step} failed: {f.Evidence}. Re-run to resume: finished steps are checked and skipped.", target: HostId));
+    }
+
+    /// <summary>The estate files a pin plan changes: the configuration, and the manifest whose ledger_anchor the commit moves.</summary>
+    private IEnumerable<string> EstateFilesOf(EstatePinPlan pins) => pins.Edits.Count > 0 || pins.Pending
+        ? [EstateLayout.ConfigFile, $"{Layout.RelativePath(EstateFile.Manifest).Replace('\\', '/')} (ledger_anchor)"]
+        : [];
+
+    /// <summary>Stages the estate's pins of the renamed node in <paramref name="tx"/> (its configuration file, read through it).</summary>
+    private EstatePinPlan StagePins(Core.Persistence.EstateTransaction tx, int order, string name, string? before, string? after, bool pending, bool preview)
+    {
+        var pins = Run(() => HypervisorRenameEstate.Plan(HostId, order, tx.Read(EstateLayout.ConfigFile), EstateLayout.ConfigFile, name, before, after, pending, preview));
+        if (pins.Edits.Count > 0) Run(() => tx.EditYaml(EstateLayout.ConfigFile, pins.Edits));
+        return pins;
+    }
+
+    /// <summary>
+    /// Writes the estate's pins under the lease with the receipt in the same transaction (the gates judge the estate as
+    /// it will be, the configuration is read back before the receipt is appended); the journaled receipt is dropped
+    /// once the real one is in the ledger. When the pins cannot be written, the row says why and the receipt is recorded
+    /// on its own.
+    /// </summary>
+    private HostnameChangeReceipt RecordWithPins(Core.Receipts.RunContext run, IReadOnlyList<BootstrapStepResult> rows, string journal, string name, string? before, string? after,
+        Func<IReadOnlyList<BootstrapStepResult>, IReadOnlyList<WrittenFile>, string, string?, HostnameChangeReceipt> final)
+    {
+        var order = rows.Count + 1;
+        var config = EstateLayout.ConfigFile;
+        try
+        {
+            using var lease = Core.Persistence.EstateLease.Acquire(Layout.Root, $"Set-HypervisorHostname {HostId}: the estate's pins", TimeSpan.FromSeconds(30), CancelToken);
+            using var tx = Core.Persistence.EstateTransaction.Begin(lease);
+            var pins = HypervisorRenameEstate.Plan(HostId, order, tx.Read(config), config, name, before, after, pending: false, preview: false);
+            if (pins.Edits.Count > 0)
+            {
+                tx.EditYaml(config, pins.Edits);
+                HypervisorRenameEstate.Read(tx.Read(config), config, HostId);   // the configuration as it will be must still read
+                var estate = Core.Estate.EstateLoader.Load(Layout);
+                var verdict = Core.Governance.MutationGuard.Evaluate(estate, tx.ChangedFiles.ToDictionary(p => p, p => tx.Read(p)!, StringComparer.Ordinal),
+                    DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(Receipts.LedgerPath, Layout.Config?.Signers ?? []));
+                if (Core.Governance.MutationGuard.Refusal(verdict, $"pinning {HostId}'s renamed node in {config}", canForce: false) is { } refused) throw refused;
+            }
+            var diff = tx.Diff;
+            var committed = tx.Commit(new Core.Persistence.CommitReceipt
+            {
+                Store = Receipts,
+                AnchorIn = pins.Edits.Count > 0 ? Layout.RelativePath(EstateFile.Manifest).Replace('\\', '/') : null,
+                Verify = _ => HypervisorRenameEstate.Mismatch(HypervisorRenameEstate.Read(File.ReadAllBytes(Path.Combine(Layout.Root, config)), config, HostId), name, after) is { } m
+                    ? $"read back after the write, {m}" : null,
+                Build = (outcome, reason) =>
+                {
+                    var row = reason is null ? pins.Row : pins.Row with { State = BootstrapStepState.Failed, Evidence = $"{reason}; the estate was restored ({pins.Row.Evidence})" };
+                    var written = reason is null
+                        ? outcome.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList()
+                        : [];
+                    return run.Stamp(final([.. rows, row], written, reason is null ? diff : "", outcome.Files.Count > 0 ? outcome.TransactionId : null));
+                },
+            });
+            Core.Receipts.PendingReceipts.Discard(journal);
+            WriteObject(committed.Receipt);
+            return (HostnameChangeReceipt)committed.Receipt;
+        }
+        catch (RelocationException ex)
+        {
+            // Nothing of the estate was written (the transaction restored it or never began): the host's part is recorded alone.
+            var row = new BootstrapStepResult
+            {
+                Hostname = HostId, Order = order, Step = HypervisorRenameEstate.Step, State = BootstrapStepState.Failed,
+                Evidence = $"{config} was not changed ({ex.ErrorId}): {ex.Message.Split('\n')[0]}",
+            };
+            return EmitHostChangeReceipt(run, final([.. rows, row], [], "", null), journal);
+        }
     }
 }

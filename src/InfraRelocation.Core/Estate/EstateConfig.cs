@@ -87,9 +87,12 @@ public sealed class EstateConfig
         }
     }
 
-    public static EstateConfig Load(string fullPath, string relativePath)
+    public static EstateConfig Load(string fullPath, string relativePath) =>
+        Parse(LocatedYamlReader.ReadBytes(fullPath, relativePath, MaxBytes), relativePath);
+
+    /// <summary>Reads a configuration from its bytes (a change staged in a transaction is checked this way before it is written).</summary>
+    public static EstateConfig Parse(byte[] bytes, string relativePath)
     {
-        var bytes = LocatedYamlReader.ReadBytes(fullPath, relativePath, MaxBytes);
         var source = LocatedYamlReader.Decode(bytes, relativePath);
         var root = LocatedYamlReader.Parse(source.Text, relativePath);
         var context = new ReadContext(relativePath);

@@ -1,5 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
-using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Ssh;
 using InfraRelocation.Remote;
 
@@ -10,7 +8,13 @@ namespace InfraRelocation.Core.Remote;
 /// <param name="Guests">Guest configurations under the old node directory (qemu-server/*.conf, lxc/*.conf).</param>
 /// <param name="NodeDirectoryFiles">Files under /etc/pve/nodes/&lt;old&gt;, relative to it; null when the directory does not exist.</param>
 public sealed record HypervisorNodeSurvey(IReadOnlyList<string> ClusterConfigs, IReadOnlyList<string> Guests,
-    IReadOnlyList<string>? NodeDirectoryFiles, bool NewDirectoryExists, bool HasPvecm);
+    IReadOnlyList<string>? NodeDirectoryFiles, bool NewDirectoryExists, bool HasPvecm)
+{
+    /// <summary>Mail files that name the old node (/etc/mailname, /etc/postfix/main.cf's myhostname or mydestination).</summary>
+    public IReadOnlyList<string> MailFilesNamingOld { get; init; } = [];
+    /// <summary>RRD paths of the old node that exist (<c>/var/lib/rrdcached/db/pve2-{node,storage}/&lt;old&gt;</c>).</summary>
+    public IReadOnlyList<string> RrdPaths { get; init; } = [];
+}
 
 /// <summary>One step of the rename with the files it writes when it runs (the receipt lists them per step).</summary>
 public sealed record RenameStep(BootstrapStep Step, IReadOnlyList<string> Files);
@@ -24,6 +28,16 @@ public sealed record RenameStep(BootstrapStep Step, IReadOnlyList<string> Files)
 public static class HypervisorRename
 {
     public const string NodesDirectory = "/etc/pve/nodes";
+    public const string MailName = "/etc/mailname";
+    public const string PostfixMainCf = "/etc/postfix/main.cf";
+    /// <summary>Where rrdcached keeps a node's graphs (pve2-node/&lt;node&gt;, a file) and its storages' (pve2-storage/&lt;node&gt;/, a folder).</summary>
+    public static readonly string[] RrdFolders = ["/var/lib/rrdcached/db/pve2-node", "/var/lib/rrdcached/db/pve2-storage"];
+
+    // The old name as the first label of /etc/mailname (the mail domain of the node: the name or its FQDN).
+    private static string MailNamePattern(string name) => $"^{name}([.[:space:]]|$)";
+
+    // The old name as a host (or the first label of an FQDN) on postfix's myhostname or mydestination line.
+    private static string PostfixPattern(string name) => $"^([[:space:]]*(myhostname|mydestination)[[:space:]]*=(.*[,[:space:]])?){name}([.,[:space:]]|$)";
     public static readonly string[] ClusterConfigFiles = ["/etc/pve/corosync.conf", "/etc/corosync/corosync.conf"];
 
     /// <summary>A Proxmox node name: one DNS label (pmxcfs uses the short host name as the node name).</summary>
@@ -45,6 +59,9 @@ public static class HypervisorRename
             $"if [ -d {dir} ]; then echo IR_NODEDIR=1; (cd {dir} && find . -type f | sed 's|^\\./|IR_NODEFILE=|' | sort); fi",
             $"[ -e {NodesDirectory}/{newName} ] && echo IR_NEWDIR=1",
             "command -v pvecm >/dev/null 2>&1 && echo IR_PVECM=1",
+            $"grep -Eq {ShellQuote.Single(MailNamePattern(oldName))} {MailName} 2>/dev/null && echo IR_MAIL={MailName}",
+            $"grep -Eq {ShellQuote.Single(PostfixPattern(oldName))} {PostfixMainCf} 2>/dev/null && echo IR_MAIL={PostfixMainCf}",
+            $"for d in {string.Join(' ', RrdFolders)}; do [ -e \"$d/{oldName}\" ] && echo \"IR_RRD=$d/{oldName}\"; done",
             "true");
     }
 
@@ -53,7 +70,10 @@ public static class HypervisorRename
         var lines = stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
         IReadOnlyList<string> Tagged(string tag) => lines.Where(l => l.StartsWith(tag + "=", StringComparison.Ordinal)).Select(l => l[(tag.Length + 1)..]).ToList();
         return new HypervisorNodeSurvey(Tagged("IR_CLUSTER"), Tagged("IR_GUEST"),
-            lines.Contains("IR_NODEDIR=1") ? Tagged("IR_NODEFILE") : null, lines.Contains("IR_NEWDIR=1"), lines.Contains("IR_PVECM=1"));
+            lines.Contains("IR_NODEDIR=1") ? Tagged("IR_NODEFILE") : null, lines.Contains("IR_NEWDIR=1"), lines.Contains("IR_PVECM=1"))
+        {
+            MailFilesNamingOld = Tagged("IR_MAIL"), RrdPaths = Tagged("IR_RRD"),
+        };
     }
 
     /// <summary>
@@ -104,6 +124,23 @@ public static class HypervisorRename
             $"[ \"$(cat /etc/hostname 2>/dev/null)\" = {n} ] && [ \"$(uname -n)\" = {n} ]",
             HypervisorProbe.SetHostnameCommand(newName)), ["/etc/hostname"]));
 
+        // The node's mail name and postfix's own names (Proxmox's rename lists them): the old name as a label, rewritten in place.
+        steps.Add(new(new BootstrapStep($"mail:{MailName}",
+            oldName == newName ? "true" : $"! grep -Eq {ShellQuote.Single(MailNamePattern(oldName))} {MailName}",
+            $"sed -i -E {ShellQuote.Single($"s/^{oldName}([.[:space:]]|$)/{newName}\\1/")} {MailName}")
+        {
+            AppliesCheck = $"[ -e {MailName} ]",
+            NotApplicableReason = $"{MailName} is not present: no mail name to change",
+        }, survey.MailFilesNamingOld.Contains(MailName) ? [MailName] : []));
+        steps.Add(new(new BootstrapStep($"mail:{PostfixMainCf}",
+            oldName == newName ? "true" : $"! grep -Eq {ShellQuote.Single(PostfixPattern(oldName))} {PostfixMainCf}",
+            // One name at a time until none is left (the loop), only on the myhostname and mydestination lines.
+            $"sed -i -E -e ':a' -e {ShellQuote.Single($"s/{PostfixPattern(oldName)}/\\1{newName}\\4/")} -e 'ta' {PostfixMainCf}")
+        {
+            AppliesCheck = $"[ -e {PostfixMainCf} ]",
+            NotApplicableReason = $"{PostfixMainCf} is not present: no postfix names to change",
+        }, survey.MailFilesNamingOld.Contains(PostfixMainCf) ? [PostfixMainCf] : []));
+
         var moved = (survey.NodeDirectoryFiles ?? []).Select(f => $"{oldDir}/{f} → {newDir}/{f}").ToList();
         steps.Add(new(new BootstrapStep("pve:node-directory",
             oldName == newName ? $"[ -d {newDir} ]" : $"[ -d {newDir} ] && [ ! -e {oldDir} ]",
@@ -111,6 +148,17 @@ public static class HypervisorRename
         {
             Hint = $"{newDir} must not exist yet (a pmxcfs restarted under the new name creates it: move the files of {oldDir} into it by hand)",
         }, moved.Count > 0 ? moved : [$"{oldDir} → {newDir}"]));
+
+        // The node's graphs: rrdcached writes them under the node name, so they move with it (stopped meanwhile, where it runs).
+        var rrd = RrdFolders.Select(d => ($"{d}/{oldName}", $"{d}/{newName}")).ToList();
+        steps.Add(new(new BootstrapStep("pve:rrd",
+            oldName == newName ? "true" : string.Join(" && ", rrd.Select(r => $"[ ! -e {r.Item1} ]")),
+            "if systemctl is-active --quiet rrdcached 2>/dev/null; then systemctl stop rrdcached; trap 'systemctl start rrdcached' EXIT; fi; " +
+            string.Join("; ", rrd.Select(r => $"if [ -e {r.Item1} ]; then [ ! -e {r.Item2} ] || {{ echo '{r.Item2} exists already' >&2; exit 1; }}; mv -T {r.Item1} {r.Item2}; fi")))
+        {
+            AppliesCheck = oldName == newName ? null : string.Join(" || ", rrd.Select(r => $"[ -e {r.Item1} ]")),
+            NotApplicableReason = $"no RRD files of '{oldName}' are present ({string.Join(", ", rrd.Select(r => r.Item1))}): no graphs to move",
+        }, rrd.Where(r => survey.RrdPaths.Contains(r.Item1)).Select(r => $"{r.Item1} → {r.Item2}").ToList()));
 
         steps.Add(new(new BootstrapStep("pve:certificates",
             $"openssl x509 -noout -ext subjectAltName -in {newDir}/pve-ssl.pem 2>/dev/null | grep -Eq {ShellQuote.Single($"DNS:{newName}(,|$)")}",
@@ -130,38 +178,4 @@ public static class HypervisorRename
 
     /// <summary>The command that prints the node certificate (PEM) the estate's <c>node_fingerprint</c> pins.</summary>
     public static string NodeCertificateCommand(string newName) => $"cat {NodesDirectory}/{newName}/pve-ssl.pem";
-
-    /// <summary>
-    /// The estate's side of the rename (a row after the remote steps): <c>proxmox.hosts.&lt;id&gt;.node</c> must name the
-    /// new node, and a pinned <c>node_fingerprint</c> must match the node certificate after the rename
-    /// (<paramref name="certificatePem"/>; null when it could not be read). The estate is not rewritten here: a
-    /// mismatch is a Failed row that says what to change, where.
-    /// </summary>
-    public static BootstrapStepResult EstatePinRow(string hostname, int order, ProxmoxHostSettings? host, string newName, string? certificatePem)
-    {
-        var row = new BootstrapStepResult { Hostname = hostname, Order = order, Step = "estate:proxmox-node" };
-        if (host is null)
-            return row with { State = BootstrapStepState.Skipped, Evidence = "the estate has no proxmox.hosts entry for this host: no node name or fingerprint to keep" };
-        var where = host.Location?.ToString() ?? "proxmox.hosts";
-        if (host.Node != newName)
-            return row with { State = BootstrapStepState.Failed, Evidence = $"the estate names node '{host.Node}' ({where}): set node: \"{newName}\" there" };
-        if (host.NodeFingerprints.Count == 0)
-            return row with { State = BootstrapStepState.Unchanged, Evidence = $"the estate names node '{newName}' and pins no node fingerprint" };
-        var unreadable = row with { State = BootstrapStepState.Failed, Evidence = $"cannot read {NodesDirectory}/{newName}/pve-ssl.pem to compare it with the pinned node_fingerprint ({where})" };
-        if (string.IsNullOrWhiteSpace(certificatePem)) return unreadable;
-        string actual;
-        try
-        {
-            using var cert = X509Certificate2.CreateFromPem(certificatePem);
-            actual = ProxmoxEndpoint.FingerprintOf(cert);
-        }
-        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
-        {
-            return unreadable;
-        }
-        var pins = new ProxmoxEndpoint(new Uri("https://node.invalid"), host.NodeFingerprints);
-        return pins.IsPinned(actual)
-            ? row with { State = BootstrapStepState.Unchanged, Evidence = $"the estate's node_fingerprint ({where}) matches the node certificate {actual}" }
-            : row with { State = BootstrapStepState.Failed, Evidence = $"the node certificate is now {actual}, not the pinned node_fingerprint ({where}): pin the new one there" };
-    }
 }

@@ -50,6 +50,15 @@ public sealed record HostnameChangeReceipt : RelocationReceipt
     public string? Method { get; init; }
     /// <summary>The rename's steps (hosts, hostname, node directory, certificates, the estate's node pin) and their states.</summary>
     public IReadOnlyList<BootstrapStepResult> Steps { get; init; } = [];
-    /// <summary>Every file the rename changed on the node (under -WhatIf: every file it would change); a move reads <c>old → new</c>.</summary>
+    /// <summary>
+    /// Every file the rename changed, on the node (absolute paths; a move reads <c>old → new</c>) and in the estate
+    /// (relative paths); under -WhatIf every file it would change.
+    /// </summary>
     public IReadOnlyList<string> Files { get; init; } = [];
+    /// <summary>Unified diff of the estate's pins (what -WhatIf would write, or what the run wrote).</summary>
+    public string Diff { get; init; } = "";
+    /// <summary>The estate files the run wrote, with their digests before and after (the transaction that recorded this receipt).</summary>
+    public IReadOnlyList<WrittenFile> EstateFiles { get; init; } = [];
+    /// <summary>The estate transaction this receipt was recorded in (null when the estate was not written).</summary>
+    public string? TransactionId { get; init; }
 }

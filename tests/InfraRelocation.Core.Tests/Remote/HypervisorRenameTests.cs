@@ -43,15 +43,52 @@ public sealed class HypervisorRenameTests
     public void Plan_HostsHostnameNodeDirectoryCertificates_WithTheirFiles()
     {
         var plan = HypervisorRename.Plan("pve-old", "pve-fra1-a", Standalone);
-        Assert.Equal(["hosts:/etc/hosts", "hostname:/etc/hostname", "pve:node-directory", "pve:certificates"], plan.Select(p => p.Step.Name));
-        Assert.Equal("mv -T /etc/pve/nodes/pve-old /etc/pve/nodes/pve-fra1-a", plan[2].Step.Run);
-        Assert.Contains("/etc/pve/nodes/pve-old/pve-ssl.pem → /etc/pve/nodes/pve-fra1-a/pve-ssl.pem", plan[2].Files);
-        Assert.Contains("pvecm updatecerts --force", plan[3].Step.Run, StringComparison.Ordinal);
-        Assert.Equal("command -v pvecm >/dev/null 2>&1", plan[3].Step.AppliesCheck);
-        Assert.Contains("NOT regenerated", plan[3].Step.NotApplicableReason, StringComparison.Ordinal);
-        Assert.Empty(plan[3].Files);
+        Assert.Equal(["hosts:/etc/hosts", "hostname:/etc/hostname", "mail:/etc/mailname", "mail:/etc/postfix/main.cf", "pve:node-directory", "pve:rrd", "pve:certificates"],
+            plan.Select(p => p.Step.Name));
+        var directory = plan[4];
+        Assert.Equal("mv -T /etc/pve/nodes/pve-old /etc/pve/nodes/pve-fra1-a", directory.Step.Run);
+        Assert.Contains("/etc/pve/nodes/pve-old/pve-ssl.pem → /etc/pve/nodes/pve-fra1-a/pve-ssl.pem", directory.Files);
+        var certificates = plan[6];
+        Assert.Contains("pvecm updatecerts --force", certificates.Step.Run, StringComparison.Ordinal);
+        Assert.Equal("command -v pvecm >/dev/null 2>&1", certificates.Step.AppliesCheck);
+        Assert.Contains("NOT regenerated", certificates.Step.NotApplicableReason, StringComparison.Ordinal);
+        Assert.Empty(certificates.Files);
         Assert.Equal(["/etc/pve/nodes/pve-fra1-a/pve-ssl.pem", "/etc/pve/nodes/pve-fra1-a/pve-ssl.key"],
-            HypervisorRename.Plan("pve-old", "pve-fra1-a", Standalone with { HasPvecm = true })[3].Files);
+            HypervisorRename.Plan("pve-old", "pve-fra1-a", Standalone with { HasPvecm = true })[6].Files);
+    }
+
+    [Fact]
+    public void Plan_MailAndGraphs_ListedOnlyWhereTheSurveyFoundTheOldName()
+    {
+        var absent = HypervisorRename.Plan("pve-old", "pve-new", Standalone);
+        Assert.Empty(absent[2].Files);
+        Assert.Empty(absent[3].Files);
+        Assert.Empty(absent[5].Files);
+        Assert.Contains("not present", absent[2].Step.NotApplicableReason, StringComparison.Ordinal);
+        Assert.Contains("not present", absent[3].Step.NotApplicableReason, StringComparison.Ordinal);
+        Assert.Contains("are present", absent[5].Step.NotApplicableReason, StringComparison.Ordinal);
+
+        var present = HypervisorRename.Plan("pve-old", "pve-new", Standalone with
+        {
+            MailFilesNamingOld = ["/etc/mailname", "/etc/postfix/main.cf"],
+            RrdPaths = ["/var/lib/rrdcached/db/pve2-node/pve-old", "/var/lib/rrdcached/db/pve2-storage/pve-old"],
+        });
+        Assert.Equal(["/etc/mailname"], present[2].Files);
+        Assert.Equal(["/etc/postfix/main.cf"], present[3].Files);
+        Assert.Equal(["/var/lib/rrdcached/db/pve2-node/pve-old → /var/lib/rrdcached/db/pve2-node/pve-new",
+            "/var/lib/rrdcached/db/pve2-storage/pve-old → /var/lib/rrdcached/db/pve2-storage/pve-new"], present[5].Files);
+        // Renamed already: nothing left to check by the old name.
+        var renamed = HypervisorRename.Plan("pve-new", "pve-new", Standalone);
+        Assert.Equal("true", renamed[5].Step.Check);
+        Assert.Null(renamed[5].Step.AppliesCheck);
+    }
+
+    [Fact]
+    public void ParseSurvey_ReadsMailFilesAndGraphs()
+    {
+        var s = HypervisorRename.ParseSurvey("IR_NODEDIR=1\nIR_MAIL=/etc/postfix/main.cf\nIR_RRD=/var/lib/rrdcached/db/pve2-node/pve-old\n");
+        Assert.Equal(["/etc/postfix/main.cf"], s.MailFilesNamingOld);
+        Assert.Equal(["/var/lib/rrdcached/db/pve2-node/pve-old"], s.RrdPaths);
     }
 
     [Fact]
@@ -59,9 +96,10 @@ public sealed class HypervisorRenameTests
     {
         var plan = HypervisorRename.Plan("pve-old", "pve-fra1-a", Standalone);
         BootstrapStepResult R(BootstrapStepState s) => new() { State = s };
-        var files = HypervisorRename.FilesOf(plan, [R(BootstrapStepState.Done), R(BootstrapStepState.Unchanged), R(BootstrapStepState.Done), R(BootstrapStepState.NotApplicable)]);
-        Assert.Equal(["/etc/hosts", .. plan[2].Files], files);
-        Assert.Empty(HypervisorRename.FilesOf(plan, [R(BootstrapStepState.Unchanged), R(BootstrapStepState.Unchanged), R(BootstrapStepState.Unchanged), R(BootstrapStepState.NotApplicable)]));
+        var files = HypervisorRename.FilesOf(plan, [R(BootstrapStepState.Done), R(BootstrapStepState.Unchanged), R(BootstrapStepState.NotApplicable), R(BootstrapStepState.NotApplicable),
+            R(BootstrapStepState.Done), R(BootstrapStepState.NotApplicable), R(BootstrapStepState.NotApplicable)]);
+        Assert.Equal(["/etc/hosts", .. plan[4].Files], files);
+        Assert.Empty(HypervisorRename.FilesOf(plan, [.. Enumerable.Repeat(R(BootstrapStepState.Unchanged), 6), R(BootstrapStepState.NotApplicable)]));
     }
 
     [Theory]
@@ -70,27 +108,4 @@ public sealed class HypervisorRenameTests
     [InlineData("-pve")]
     public void ValidateNodeName_RefusesDotsAndBadNames(string name) =>
         Assert.Equal("HostnameInvalid", Assert.Throws<RelocationException>(() => HypervisorRename.ValidateNodeName(name)).ErrorId);
-
-    [Fact]
-    public void EstatePinRow_ChecksTheNodeNameAndThePinnedCertificate()
-    {
-        using var key = RSA.Create(2048);
-        using var cert = new CertificateRequest("CN=pve-new", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
-            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var pem = cert.ExportCertificatePem();
-        var fp = ProxmoxEndpoint.FingerprintOf(cert);
-        var loc = new SourceLocation("ops/infra-relocation.yaml", 24, 5);
-        ProxmoxHostSettings Host(string node, params string[] pins) => new("pve-a", new Uri("https://pve:8006"), node, null, loc) { NodeFingerprints = pins };
-
-        Assert.Equal(BootstrapStepState.Skipped, HypervisorRename.EstatePinRow("pve-a", 5, null, "pve-new", pem).State);
-        var wrongNode = HypervisorRename.EstatePinRow("pve-a", 5, Host("pve-old"), "pve-new", pem);
-        Assert.Equal(BootstrapStepState.Failed, wrongNode.State);
-        Assert.Contains("ops/infra-relocation.yaml:24:5", wrongNode.Evidence, StringComparison.Ordinal);
-        Assert.Equal(BootstrapStepState.Unchanged, HypervisorRename.EstatePinRow("pve-a", 5, Host("pve-new"), "pve-new", null).State);
-        Assert.Equal(BootstrapStepState.Unchanged, HypervisorRename.EstatePinRow("pve-a", 5, Host("pve-new", fp.ToLowerInvariant()), "pve-new", pem).State);
-        var stale = HypervisorRename.EstatePinRow("pve-a", 5, Host("pve-new", new string('A', 64)), "pve-new", pem);
-        Assert.Equal(BootstrapStepState.Failed, stale.State);
-        Assert.Contains(fp, stale.Evidence, StringComparison.Ordinal);
-        Assert.Equal(BootstrapStepState.Failed, HypervisorRename.EstatePinRow("pve-a", 5, Host("pve-new", fp), "pve-new", "not a certificate").State);
-    }
 }

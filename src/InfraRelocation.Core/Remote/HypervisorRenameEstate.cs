@@ -1,0 +1,172 @@
+using System.Security.Cryptography.X509Certificates;
+using InfraRelocation.Core.Proxmox;
+using InfraRelocation.Core.Persistence;
+using InfraRelocation.Core.Yaml;
+using InfraRelocation.Remote;
+
+namespace InfraRelocation.Core.Remote;
+
+/// <summary>One certificate pin as written in the estate configuration: its document path, key, value and place.</summary>
+public sealed record CertificatePin(string Path, string Key, string Value, SourceLocation Location);
+
+/// <summary>The estate's side of a rename: the edits of the configuration, and the row that reports them.</summary>
+/// <param name="Edits">Scalar edits of <c>ops/infra-relocation.yaml</c> (each with the value it replaces).</param>
+/// <param name="Row">The <c>estate:proxmox-node</c> row: Planned/Done with the edits, Unchanged, Skipped or Failed with what to do.</param>
+/// <param name="Pending">True when a pin waits for the certificate pvecm issues (-WhatIf on a node with pvecm).</param>
+public sealed record EstatePinPlan(IReadOnlyList<YamlEdit> Edits, BootstrapStepResult Row, bool Pending);
+
+/// <summary>
+/// The estate's pins of a renamed node (docs/design/hypervisor-rename.md): <c>proxmox.hosts.&lt;id&gt;.node</c> names the
+/// new node, and every pin of the node's certificate before the rename (<c>node_fingerprint</c>, and <c>fingerprint</c>
+/// where the API URL presents the node's own certificate) becomes a pin of the certificate after it. Pins of other
+/// certificates (a VIP, an ACME certificate) are left alone; a <c>node_fingerprint</c> that pins neither certificate is
+/// not overwritten: the row fails and says what to pin, where.
+/// </summary>
+public static class HypervisorRenameEstate
+{
+    public const string Step = "estate:proxmox-node";
+
+    /// <summary>The SHA-256 fingerprint (AA:BB:…) of a PEM certificate, or null when it is not one.</summary>
+    public static string? FingerprintOfPem(string? pem)
+    {
+        if (string.IsNullOrWhiteSpace(pem)) return null;
+        try
+        {
+            using var cert = X509Certificate2.CreateFromPem(pem);
+            return ProxmoxEndpoint.FingerprintOf(cert);
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The command an operator runs on the node to read the fingerprint to pin.</summary>
+    public static string FingerprintCommand(string node) =>
+        $"openssl x509 -noout -fingerprint -sha256 -in {HypervisorRename.NodesDirectory}/{node}/pve-ssl.pem";
+
+    /// <summary>
+    /// The edits and the row. <paramref name="config"/> is the configuration's bytes (null: no configuration);
+    /// <paramref name="before"/> and <paramref name="after"/> the node certificate's fingerprints before and after the
+    /// rename (null: unknown or unreadable); <paramref name="pending"/>: -WhatIf on a node where pvecm will issue a new
+    /// certificate (its fingerprint is read after the rename); <paramref name="preview"/>: the row reads Planned, not Done.
+    /// </summary>
+    public static EstatePinPlan Plan(string hostId, int order, byte[]? config, string configFile, string newName,
+        string? before, string? after, bool pending, bool preview)
+    {
+        var row = new BootstrapStepResult { Hostname = hostId, Order = order, Step = Step };
+        var hostPath = $"{ProxmoxSettings.SectionName}.hosts.{hostId}";
+        if (config is null || Entry(config, configFile, hostId) is not { } entry)
+            return new([], row with { State = BootstrapStepState.Skipped, Evidence = $"{configFile} has no {hostPath} entry: no node name or fingerprint to keep" }, false);
+
+        var edits = new List<YamlEdit>();
+        var changes = new List<string>();
+        var currentNode = entry["node"] is YScalar { IsNull: false } n ? n.Value : null;
+        if ((currentNode ?? hostId) != newName)
+        {
+            edits.Add(YamlEdit.Set($"{hostPath}.node", newName, currentNode ?? YamlEdit.ExpectAbsent));
+            changes.Add($"node '{currentNode ?? hostId}' → '{newName}'");
+        }
+
+        var pins = Pins(entry, hostPath, configFile);
+        var nodePins = pins.Where(p => p.Key == "node_fingerprint").ToList();
+        var ofOldCertificate = before is null ? [] : pins.Where(p => Same(p.Value, before)).ToList();
+        var reissued = before is not null && after is not null && !Same(before, after);
+        if (reissued)
+        {
+            foreach (var pin in ofOldCertificate)
+            {
+                edits.Add(YamlEdit.Set(pin.Path, after!, pin.Value));
+                changes.Add($"{pin.Key} ({pin.Location.Line}:{pin.Location.Column}) {before} → {after}");
+            }
+        }
+
+        string? failure = null;
+        var waiting = false;
+        var where = nodePins.FirstOrDefault()?.Location.ToString() ?? $"{configFile} ({hostPath})";
+        if (nodePins.Count > 0 || (pending && ofOldCertificate.Count > 0))
+        {
+            if (after is null && pending)
+            {
+                waiting = ofOldCertificate.Count > 0;
+                if (waiting)
+                    changes.Add($"{string.Join(", ", ofOldCertificate.Select(p => $"{p.Key} ({p.Location.Line}:{p.Location.Column})").Distinct())} " +
+                                $"{before} → the fingerprint of the certificate pvecm issues for '{newName}', read from {HypervisorRename.NodesDirectory}/{newName}/pve-ssl.pem after the rename");
+                else if (nodePins.Count > 0)
+                    failure = $"the pinned node_fingerprint ({where}) is not the node's certificate ({before ?? "unreadable"}), so it will not be replaced";
+            }
+            else if (after is null)
+            {
+                failure = $"cannot read {HypervisorRename.NodesDirectory}/{newName}/pve-ssl.pem to pin the node's certificate: on the node run " +
+                          $"'{FingerprintCommand(newName)}' and set node_fingerprint: \"<that fingerprint>\" at {where}";
+            }
+            else if (nodePins.Count > 0 && !nodePins.Any(p => Same(p.Value, after) || (reissued && ofOldCertificate.Contains(p))))
+            {
+                failure = $"the node certificate is now {after}; the pinned node_fingerprint ({where}) is neither it nor the certificate before the rename" +
+                          $"{(before is null ? "" : $" ({before})")}, so it was not overwritten: set node_fingerprint: \"{after}\" at {where}";
+            }
+        }
+
+        var summary = changes.Count > 0 ? $"{configFile} {hostPath}: {string.Join("; ", changes)}" : "";
+        if (failure is not null)
+            return new(edits, row with { State = BootstrapStepState.Failed, Evidence = summary.Length > 0 ? $"{failure} ({summary})" : failure }, waiting);
+        if (changes.Count == 0)
+            return new([], row with
+            {
+                State = BootstrapStepState.Unchanged,
+                Evidence = nodePins.Count == 0
+                    ? $"{configFile} names node '{newName}' and pins no node fingerprint"
+                    : $"{configFile} names node '{newName}' and its node_fingerprint ({where}) pins the node certificate {after}",
+            }, false);
+        return new(edits, row with { State = preview ? BootstrapStepState.Planned : BootstrapStepState.Done, Evidence = summary }, waiting);
+    }
+
+    /// <summary>
+    /// Why the estate as written does not match the renamed node (null when it does): read back after the commit, the
+    /// node name and, where pinned, the node certificate.
+    /// </summary>
+    public static string? Mismatch(ProxmoxHostSettings? host, string newName, string? after)
+    {
+        if (host is null) return "the proxmox.hosts entry is gone";
+        if (host.Node != newName) return $"proxmox.hosts.{host.HostId}.node reads '{host.Node}', not '{newName}'";
+        if (host.NodeFingerprints.Count > 0 && after is not null && !host.NodeFingerprints.Any(p => Same(p, after)))
+            return $"proxmox.hosts.{host.HostId}.node_fingerprint does not pin {after}";
+        return null;
+    }
+
+    /// <summary>The host's settings as <paramref name="config"/> (bytes staged or on disk) gives them; a bad configuration throws its located error.</summary>
+    public static ProxmoxHostSettings? Read(byte[]? config, string configFile, string hostId) =>
+        config is null ? null : ProxmoxSettings.FromConfig(Estate.EstateConfig.Parse(config, configFile)).Hosts.GetValueOrDefault(hostId);
+
+    private static bool Same(string a, string b) => ProxmoxEndpoint.NormaliseFingerprint(a) == ProxmoxEndpoint.NormaliseFingerprint(b);
+
+    private static YMapping? Entry(byte[] config, string configFile, string hostId)
+    {
+        var root = LocatedYamlReader.Parse(LocatedYamlReader.Decode(config, configFile, sha256: "").Text, configFile);
+        return root is YMapping doc && doc[ProxmoxSettings.SectionName] is YMapping section && section["hosts"] is YMapping hosts
+            ? hosts[hostId] as YMapping
+            : null;
+    }
+
+    // The pins of the entry: a scalar or a list under fingerprint and node_fingerprint.
+    private static List<CertificatePin> Pins(YMapping entry, string hostPath, string configFile)
+    {
+        var pins = new List<CertificatePin>();
+        foreach (var key in new[] { "node_fingerprint", "fingerprint" })
+        {
+            SourceLocation At(YNode n) => new(configFile, n.Line, n.Column);
+            switch (entry[key])
+            {
+                case YScalar { IsNull: false } s:
+                    pins.Add(new($"{hostPath}.{key}", key, s.Value, At(s)));
+                    break;
+                case YSequence list:
+                    for (var i = 0; i < list.Items.Count; i++)
+                        if (list.Items[i] is YScalar { IsNull: false } item)
+                            pins.Add(new($"{hostPath}.{key}[{i}]", key, item.Value, At(item)));
+                    break;
+            }
+        }
+        return pins;
+    }
+}
