@@ -45,6 +45,15 @@ try
                 }
             }
         }
+        case "hold-until-stdin-closes":
+        {
+            // Holds the lease for as long as the test wants, however slow the machine: no timing in the test.
+            using var lease = EstateLease.Acquire(args[1], "hold", TimeSpan.FromSeconds(30));
+            Console.WriteLine("acquired");
+            Console.Out.Flush();
+            while (Console.In.ReadLine() is not null) { }
+            return 0;
+        }
         case "hold":
         {
             using var lease = EstateLease.Acquire(args[1], "hold", TimeSpan.FromSeconds(30));

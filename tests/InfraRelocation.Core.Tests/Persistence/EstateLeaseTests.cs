@@ -58,7 +58,7 @@ public sealed class EstateLeaseTests : IDisposable
     [Fact]
     public void LiveHolderInAnotherProcess_IsBusy_ThenReleases()
     {
-        using var child = Child.Start("hold", _root, "1500");
+        using var child = Child.Start("hold-until-stdin-closes", _root);
         Child.WaitForLine(child, "acquired", TimeSpan.FromSeconds(30));
 
         var busy = Assert.Throws<RelocationException>(() => EstateLease.Acquire(_root, "test", TimeSpan.FromMilliseconds(200)));
@@ -66,6 +66,7 @@ public sealed class EstateLeaseTests : IDisposable
         Assert.Equal(FailureKind.ResourceBusy, busy.Kind);
         Assert.Contains($"pid {child.Id}", busy.Message);
 
+        child.StandardInput.Close(); // the child releases its lease and exits
         using var lease = EstateLease.Acquire(_root, "test", TimeSpan.FromSeconds(30));
         Assert.Empty(lease.Takeovers); // the child released it normally
         Assert.Equal(0, Child.Finish(child, TimeSpan.FromSeconds(30)).Code);
