@@ -274,6 +274,8 @@ Describe 'Each ledger attack is detected: the chain head is anchored in the mani
         $chain.Anchored | Should -BeTrue
         # Not sealed by the anchor: the change's own receipt, the read after it, and the forgery.
         $chain.UnanchoredCount | Should -Be 3
+        # The chain's view shows the count (module/Formats/Model.Format.ps1xml).
+        ($chain | Out-String -Width 120) | Should -Match '(?m)^Anchored\s+: True\r?\nUnanchoredCount : 3\r?$'
         $note = $chain.Findings | Where-Object RuleId -EQ 'RECEIPT.NotAnchored'
         $note.Severity | Should -Be 'Information'
         "$($note.Location)" | Should -Be 'receipts/ledger.jsonl:2:1'
@@ -281,6 +283,10 @@ Describe 'Each ledger attack is detected: the chain head is anchored in the mani
         # The limit, as documented: without signers, the guards count the forgery as evidence.
         $parity = Get-RelocationChecklist -Root $root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.Parity' }
         $parity.RunId | Should -Be 'forged'
+        # ... but it is detected and named: the item says its receipt is not anchored yet, naming the last change's run.
+        $parity.Unanchored | Should -BeTrue
+        $change = (Get-RelocationReceipt -Root $root)[1]
+        $parity.Evidence | Should -Match ('Not yet anchored: appended after the last change \(run ' + [regex]::Escape($change.RunId) + '\)')
         # The next change seals it into the anchored history (removing it afterwards breaks the chain or the anchor).
         Set-RelocationServiceStatus -Root $root -Service rss-reader -Status shadow -Force -Reason 'ledger test: the SSOTs are not moved' -Confirm:$false -WarningAction SilentlyContinue | Out-Null
         (Test-RelocationReceiptChain -Root $root).UnanchoredCount | Should -Be 1

@@ -95,14 +95,16 @@ function Set-TestBackupTargets {
 # Appends a VM profile whose bootstrap runs only the given steps on the SSH host (no packages, no daemon checks):
 #   Add-TestStepProfile -Root $root -Name test-v1 -Description '...' -Steps @(
 #       @{ name = 'marker'; check = "test -f '/tmp/x'"; run = "touch '/tmp/x'" })
-# -BootstrapLines adds raw YAML lines to the bootstrap section (indented by the helper), e.g. a cron hook.
+# -BootstrapLines adds raw YAML lines to the bootstrap section (indented by the helper), e.g. a cron hook;
+# -ReadinessLines, when given, writes a readiness section of those lines (e.g. 'require_tailscale_connected: false').
 function Add-TestStepProfile {
     param(
         [Parameter(Mandatory)][string]$Root,
         [Parameter(Mandatory)][string]$Name,
         [string]$Description = 'test: steps that run on the sshd host',
         [Parameter(Mandatory)][hashtable[]]$Steps,
-        [string[]]$BootstrapLines = @()
+        [string[]]$BootstrapLines = @(),
+        [string[]]$ReadinessLines = @()
     )
     $yamlString = { param($s) '"' + ($s -replace '\\', '\\' -replace '"', '\"') + '"' }
     $lines = @(
@@ -118,6 +120,7 @@ function Add-TestStepProfile {
         foreach ($l in $BootstrapLines) { "      $l" }
         '      steps:'
         foreach ($s in $Steps) { "        - { name: $($s.name), check: $(& $yamlString $s.check), run: $(& $yamlString $s.run) }" }
+        if ($ReadinessLines) { '    readiness:'; foreach ($l in $ReadinessLines) { "      $l" } }
     )
     Add-Content -Path (Join-Path $Root 'ops/bindings/infra.vm.profiles.yaml') -Value $lines
 }

@@ -51,9 +51,10 @@ BeforeAll {
     }
 
     # The move itself: one recorded transition in which the service registry, the stack registry and the health binding
-    # follow (-UpdateSsot), so its receipt records every value and file digest before the move.
+    # follow (-UpdateSsot), so its receipt records every value and file digest before the move. The relocation is in
+    # cutover by a hand edit, with no VM evidence for phase 1 (app-core): the move overrides those items with a reason.
     function Invoke-Move([string] $Root) {
-        $r = Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status cutover -UpdateSsot -Confirm:$false
+        $r = Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status cutover -UpdateSsot -Confirm:$false -Force -Reason 'test: phase 1''s VM targets are not provisioned in this fixture'
         $r.Outcome | Should -Be 'Succeeded'
         $r
     }

@@ -383,6 +383,25 @@ Describe 'A relocation runbook, preflight to complete, against loopback sshd, th
         Assert-Ledger   # the runbook estate's ledger is untouched
     }
 
+    It '5. a service of the first phase, and one without a phase, are checked at their move the same way: passing on the real evidence of the VM target they land on' {
+        # On a copy (files and ledger, byte for byte), as above. file-sync is phase 1 here (files-core, the VM this runbook
+        # made ready); photo-library loses its phase and is judged on files-core, the VM target its to_host names.
+        $copy = New-TestEstate -From $root -Name first-phase
+        $path = Join-Path $copy $Manifest
+        [IO.File]::WriteAllText($path, [regex]::Replace([IO.File]::ReadAllText($path), '(- service: "photo-library"(?:\n(?!  - ).*)*?\n    phase: )\d+', '${1}null'))
+        Set-TestSsotReady $copy 'file-sync' 'files-core'
+        Set-TestSsotReady $copy 'photo-library' 'files-core'
+        # The hand edits changed files the readiness run read: it runs again, for real.
+        (Get-VmReadiness -Root $copy -Hostname files-core | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] }).Outcome | Should -Be 'Passed'
+        foreach ($s in 'file-sync', 'photo-library') {
+            $r = Set-RelocationServiceStatus -Root $copy -Service $s -Status cutover
+            $r.Outcome | Should -Be 'Succeeded'
+            $r.OverrideReason | Should -BeNullOrEmpty
+            $r.Findings | Where-Object RuleId -EQ 'TRANSITION.ChecklistIncomplete' | Should -BeNullOrEmpty
+        }
+        Assert-Ledger   # the runbook estate's ledger is untouched
+    }
+
     It '6. services: shadow -> cutover, health-gated promotion, a 503 refused, the rest, cleanup, complete' {
         $shadow = @((Read-Manifest).Services | Where-Object StatusText -EQ shadow)
         $shadow.Service | Should -Be @('wiki', 'pastebin', 'status-page', 'prometheus', 'grafana', 'web-portal', 'identity-provider')

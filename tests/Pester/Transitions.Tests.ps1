@@ -182,8 +182,9 @@ Describe 'Writes' {
 
     It 'binds services from the pipeline and accepts enum names and YAML spellings' {
         $root = New-TransitionEstate
-        Enter-Cutover $root
-        # Phase 1's (the later phases need their VM targets' evidence, which this estate has not).
+        # Entering cutover overrides phase 1's VM items on the record, which stands for phase 1's moves (the later
+        # phases need their VM targets' evidence, which this estate has not).
+        Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair @Forced -Confirm:$false | Out-Null
         $receipts = Get-RelocationManifest -Root $root | Select-Object -ExpandProperty Services | Where-Object { $_.Status -eq 'Shadow' -and $_.Phase -eq 1 } |
             Set-RelocationServiceStatus -Root $root -Status Cutover
         $receipts.Count | Should -Be 3
@@ -572,6 +573,55 @@ Describe 'The state guards use the checklists' {
         # An abort back to preflight: the override no longer stands for the next cutover.
         (Set-RelocationState -Root $root -State preflight -Rollback -Confirm:$false).Outcome | Should -Be 'Succeeded'
         (Get-Checklist $root PreCutover)['PRE.VmReady'].State | Should -Be 'Missing'
+    }
+}
+
+Describe 'Every service move into cutover needs the VM items of the VM targets it lands on' {
+    BeforeAll {
+        function Get-LastReceipt([string] $Root) { (Get-Content (Join-Path $Root 'receipts' 'ledger.jsonl') | Select-Object -Last 1 | ConvertFrom-Json).receipt }
+        $script:ServiceErr = "TransitionBlocked,$Ns.SetRelocationServiceStatusCommand"
+    }
+
+    It 'the first phase too: blocked while nothing stands for its VM items, forced with a reason (which then stands for the phase), then the next move of the phase passes' {
+        # In cutover by a hand edit: no run entered cutover, so nothing checked or overrode phase 1's VM items.
+        $root = New-TransitionEstate
+        Enter-Cutover $root
+        $before = Get-Snapshot $root
+        $err = { Set-RelocationServiceStatus -Root $root -Service wiki -Status cutover -ErrorAction Stop } | Should -Throw -ErrorId $ServiceErr -PassThru
+        @($err.Exception.Findings | Where-Object Severity -EQ 'Error').Subject | Should -Be @('PRE.VmProvisioned', 'PRE.VmBootstrapped', 'PRE.VmReady')
+        $err.Exception.Message | Should -Match ("ops/bindings/infra\.relocation\.plan\.yaml:\d+:13: Error TRANSITION\.ChecklistIncomplete: Moving 'wiki' \(phase 1\) to cutover needs the Pre-Cutover checklist's VM items for its phase: " +
+            'PRE\.VmReady \(.*\) is Missing: Phase 1: app-core: no readiness receipt; app-web: no readiness receipt\. Complete it with: Get-VmReadiness -Hostname app-core')
+        foreach ($k in $before.Keys) { (Get-Snapshot $root)[$k] | Should -BeExactly $before[$k] }
+        (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
+
+        $f = Set-RelocationServiceStatus -Root $root -Service wiki -Status cutover -Force -Reason 'CAB-118: app-core and app-web checked by the platform team'
+        $f.Outcome | Should -Be 'Succeeded'
+        $f.OverrideReason | Should -Be 'CAB-118: app-core and app-web checked by the platform team'
+        ($f.Overrides -join "`n") | Should -Match "Moved 'wiki' to cutover with 3 Pre-Cutover item\(s\) of phase 1 not done \(PRE\.VmProvisioned, PRE\.VmBootstrapped, PRE\.VmReady\); reason: CAB-118"
+        # That override stands for phase 1: pastebin (phase 1) moves without one.
+        $p = Set-RelocationServiceStatus -Root $root -Service pastebin -Status cutover
+        $p.Outcome | Should -Be 'Succeeded'
+        $p.OverrideReason | Should -BeNullOrEmpty
+    }
+
+    It 'a service without a phase: judged on the VM target its to_host names, blocked, then forced with a reason for that move alone' {
+        $root = New-TransitionEstate
+        Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair @Forced -Confirm:$false | Out-Null
+        # bookmarks (to app-core, its SSOT files ready) loses its phase; the override of phase 1 does not stand for it.
+        Edit-EstateFile $root $Manifest '(- service: "bookmarks"(?:\n(?!  - ).*)*?\n    phase: )1' '${1}null'
+        ((Get-RelocationManifest -Root $root).Services | Where-Object Service -EQ bookmarks).Phase | Should -BeNullOrEmpty
+        $err = { Set-RelocationServiceStatus -Root $root -Service bookmarks -Status cutover -ErrorAction Stop } | Should -Throw -ErrorId $ServiceErr -PassThru
+        @($err.Exception.Findings | Where-Object Severity -EQ 'Error').Subject | Should -Be @('PRE.VmProvisioned', 'PRE.VmBootstrapped', 'PRE.VmReady')
+        $err.Exception.Message | Should -Match ("Moving 'bookmarks' \(no phase\) to cutover needs the Pre-Cutover checklist's VM items for the VM target it moves to \(app-core\): " +
+            "PRE\.VmReady \(.*\) is Missing: 'bookmarks' \(no phase\): app-core: no readiness receipt\. Complete it with: Get-VmReadiness -Hostname app-core")
+        (Get-LastReceipt $root).Outcome | Should -Be 'Blocked'
+
+        $f = Set-RelocationServiceStatus -Root $root -Service bookmarks -Status cutover -Force -Reason 'CAB-118: app-core checked by hand'
+        $f.Outcome | Should -Be 'Succeeded'
+        ($f.Overrides -join "`n") | Should -Match "Moved 'bookmarks' to cutover with 3 Pre-Cutover item\(s\) of its VM target app-core \(no phase\) not done"
+        # Recorded for this move alone: the Pre-Cutover list of phase 1 still names the state transition's override, not this one.
+        (Get-RelocationChecklist -Root $root -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.VmReady' }).Evidence |
+            Should -Match 'entered cutover without it by override'
     }
 }
 

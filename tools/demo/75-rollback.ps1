@@ -54,8 +54,12 @@ systemctl daemon-reload && systemctl start ir-bookmarks
         -Map @{ 'legacy-docker' = (ConvertTo-TestSshServer $legacy -UserKeyPath $set.UserKeyPath) } -ExtraIds 'legacy-docker'
 
     Write-DemoStep 'The move: bookmarks to app-core (status and SSOTs in one recorded transaction, health-gated promotion), then the old instance retired'
-    Write-DemoCommand 'Set-RelocationServiceStatus -Root $root -Service bookmarks -Status cutover -UpdateSsot -Confirm:$false'
-    Set-RelocationServiceStatus -Root $rbRoot -Service bookmarks -Status cutover -UpdateSsot -Confirm:$false | Format-List Outcome, Summary, @{ n = 'Files'; e = { $_.Files.Path -join ', ' } } | Out-Host
+    # This copy's relocation is in cutover by a hand edit, with no VM evidence (step 70 walks that part): the move
+    # overrides phase 1's VM items on the record.
+    Write-DemoCommand "Set-RelocationServiceStatus -Root `$root -Service bookmarks -Status cutover -UpdateSsot -Force -Reason '<why>' -Confirm:`$false"
+    Set-RelocationServiceStatus -Root $rbRoot -Service bookmarks -Status cutover -UpdateSsot -Confirm:$false -Force -WarningAction SilentlyContinue `
+        -Reason 'demo: app-core is a Debian machine booted for this step, not provisioned through this ledger (step 70 shows that walk)' |
+        Format-List Outcome, Summary, OverrideReason, @{ n = 'Files'; e = { $_.Files.Path -join ', ' } } | Out-Host
     Write-DemoCommand 'Invoke-RelocationPromotion -Root $root -Service bookmarks -Probes 2 -Interval 0.2'
     Invoke-RelocationPromotion -Root $rbRoot -Service bookmarks -Probes 2 -Interval 0.2 -Confirm:$false | Format-List Outcome, Summary | Out-Host
     $null = $legacy.Run('systemctl stop ir-bookmarks')

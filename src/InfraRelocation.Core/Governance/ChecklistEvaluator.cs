@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
@@ -87,6 +88,16 @@ public static class ChecklistEvaluator
             : [];
 
     /// <summary>
+    /// The items of the checklist that entering <paramref name="target"/> needs which are done on a receipt appended
+    /// after the last change (<see cref="ChecklistItem.Unanchored"/>): the evidence that change relies on which the
+    /// manifest's ledger_anchor does not seal yet. The transition records them in its receipt and anchors them.
+    /// </summary>
+    public static IReadOnlyList<ChecklistItem> ReliedOnUnanchored(EstateSnapshot estate, LedgerView ledger, RelocationState target) =>
+        RequiredBefore(target) is { } phase
+            ? Evaluate(estate, ledger, [phase]).Where(i => i.IsDone && i.Unanchored).ToList()
+            : [];
+
+    /// <summary>
     /// The phase being cut over and its VM targets: the lowest <c>phase</c> that still has a service not yet promoted
     /// (migrated/applied), complete or rolled back, and the <c>vm_targets</c> that the <c>to_host</c> of that phase's
     /// services names. No phase (every service finished, or none has a phase) means no VM target.
@@ -116,21 +127,38 @@ public static class ChecklistEvaluator
     public static readonly IReadOnlyList<string> VmItemIds = ["PRE.VmProvisioned", "PRE.VmBootstrapped", "PRE.VmReady"];
 
     /// <summary>
-    /// The VM items (<see cref="VmItemIds"/>) evaluated for the VM targets of <paramref name="phase"/>, whichever phase is
-    /// being cut over, and not done (neither Done nor Overridden by a recorded override of that phase's items). What a
-    /// service of a later phase needs before it moves to cutover (see docs/design/checklists.md).
+    /// The VM items (<see cref="VmItemIds"/>) for the VM targets <paramref name="service"/> moves onto, not done (neither
+    /// Done nor Overridden by a recorded override of the same items): what any service needs before it moves to cutover
+    /// while the relocation is in cutover (see docs/design/checklists.md). A service with a phase needs its phase's VM
+    /// targets (the first phase included: entering cutover checked them, or its override stands for them); a service
+    /// without a phase needs the VM target its <c>to_host</c> names, judged for that move alone.
     /// </summary>
+    public static IReadOnlyList<ChecklistItem> UnmetVmItems(EstateSnapshot estate, LedgerView ledger, ServiceMove service)
+    {
+        ArgumentNullException.ThrowIfNull(estate);
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(service);
+        var manifest = estate.Manifest ?? throw new ArgumentException("The estate has no manifest.", nameof(estate));
+        var active = manifest.ActiveRelocation ?? throw new ArgumentException("The manifest has no active relocation.", nameof(estate));
+        return Unmet(estate, active, service.Phase is { } phase
+            ? new Context(estate, manifest, active, ledger, phase)
+            : new Context(estate, manifest, active, ledger, service));
+    }
+
+    /// <summary>The VM items for the VM targets of <paramref name="phase"/>, not done (see the overload for a service).</summary>
     public static IReadOnlyList<ChecklistItem> UnmetVmItems(EstateSnapshot estate, LedgerView ledger, int phase)
     {
         ArgumentNullException.ThrowIfNull(estate);
         ArgumentNullException.ThrowIfNull(ledger);
         var manifest = estate.Manifest ?? throw new ArgumentException("The estate has no manifest.", nameof(estate));
         var active = manifest.ActiveRelocation ?? throw new ArgumentException("The manifest has no active relocation.", nameof(estate));
-        var context = new Context(estate, manifest, active, ledger, phase);
-        return context.VmItems()
+        return Unmet(estate, active, new Context(estate, manifest, active, ledger, phase));
+    }
+
+    private static List<ChecklistItem> Unmet(EstateSnapshot estate, ActiveRelocation active, Context context) =>
+        context.VmItems()
             .Select(i => context.WithOverride(ChecklistPhase.PreCutover, i) with { Phase = ChecklistPhase.PreCutover, ChangeId = active.ChangeId, EstateRoot = estate.Layout.Root })
             .Where(i => !i.IsDone).ToList();
-    }
 
     /// <summary>
     /// What an override of a VM item records as expected (the finding's <c>Expected</c>): the phase whose VM targets it
@@ -178,9 +206,16 @@ public static class ChecklistEvaluator
         private readonly IReadOnlyList<LedgerEntry> _entries;
         private readonly string? _broken;
         private readonly LedgerView _ledger;
+        // The receipt of the last change (the transaction the manifest's ledger_anchor names) and this relocation's
+        // receipts after it, which no anchor seals yet. None when the manifest has no anchor or this relocation's receipts
+        // lack that change (a broken or cut ledger: the chain check speaks then).
+        private readonly LedgerEntry? _lastChange;
+        private readonly HashSet<LedgerEntry> _unanchored = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<string, string?> _disk = new(StringComparer.Ordinal);
         private readonly int? _phase;
         private readonly IReadOnlyList<VmTarget> _phaseVms;
+        // A service without a phase whose VM target the VM items cover instead of a phase's (null: a phase's).
+        private readonly ServiceMove? _unphased;
 
         /// <param name="phase">The phase whose VM targets the VM items cover; null: the phase being cut over (<see cref="PhaseVmTargets"/>).</param>
         public Context(EstateSnapshot estate, RelocationManifest manifest, ActiveRelocation active, LedgerView ledger, int? phase = null)
@@ -192,6 +227,22 @@ public static class ChecklistEvaluator
             _entries = ledger.Relocation(active.ChangeId);
             _broken = ledger.ChainProblem(active.ChangeId);
             _ledger = ledger;
+            var tx = LedgerAnchor.Parse(manifest.LedgerAnchor)?.TransactionId;
+            var last = tx is null ? -1 : LatestIndex(e => e.String("TransactionId") == tx, 0);
+            if (last >= 0)
+            {
+                _lastChange = _entries[last];
+                _unanchored.UnionWith(_entries.Skip(last + 1));
+            }
+        }
+
+        /// <summary>The VM items cover the VM target that <paramref name="unphased"/> (a service without a phase) moves to.</summary>
+        public Context(EstateSnapshot estate, RelocationManifest manifest, ActiveRelocation active, LedgerView ledger, ServiceMove unphased)
+            : this(estate, manifest, active, ledger)
+        {
+            _phase = null;
+            _unphased = unphased;
+            _phaseVms = manifest.VmTargets.Where(v => v.Hostname == unphased.ToHost).ToList();
         }
 
         public IEnumerable<ChecklistItem> Items(ChecklistPhase phase) => phase switch
@@ -213,17 +264,13 @@ public static class ChecklistEvaluator
                 return item;
             }
             var index = LatestIndex(e => IsStateEntry(e, state), 0);
-            if (index < 0)
-            {
-                return item;
-            }
-            var entry = _entries[index];
-            if (entry.String("OverrideReason") is { } reason && Names(entry, item))
+            if (index >= 0 && _entries[index] is var entry && entry.String("OverrideReason") is { } reason && Names(entry, item))
             {
                 return Item(item.Id, item.Title, ChecklistItemState.Overridden,
                     $"Run {Run(entry)} entered {state} without it by override (-Force): {reason}. Now: {item.Evidence}", null, entry) with { VmPhase = item.VmPhase };
             }
-            // A later phase's VM items: overridden by a service move of that phase into cutover since (-Force -Reason).
+            // A phase's VM items: overridden by a service move of that phase into cutover (-Force -Reason) since the entry,
+            // or since the relocation began when it reached the state with no recorded entry (a hand edit).
             var moved = item.VmPhase is null ? null
                 : Latest(e => e.Capability == LedgerView.ServiceCapability && IsSucceeded(e) && e.String("OverrideReason") is not null && Names(e, item), index + 1);
             return moved is null ? item
@@ -419,10 +466,11 @@ public static class ChecklistEvaluator
         /// <summary>Why no VM target of the phase being cut over needs evidence; null when some do.</summary>
         private string? NoPhaseVms() =>
             _phaseVms.Count > 0 ? null
+            : _unphased is { } u ? $"'{u.Service}' has no phase and moves to {u.ToHost ?? "(no to_host)"}, which is not a VM target of the manifest."
             : _phase is { } p ? $"No service of phase {p} (the phase being cut over) moves to a VM target of the manifest."
             : "No service is left to cut over, so no VM target is needed.";
 
-        private string PhasePrefix() => $"Phase {_phase}: ";
+        private string PhasePrefix() => _unphased is { } u ? $"'{u.Service}' (no phase): " : $"Phase {_phase}: ";
 
         /// <summary>
         /// Each VM target of the phase being cut over (<see cref="PhaseVmTargets"/>): status <c>ready</c>, and its latest
@@ -644,9 +692,16 @@ public static class ChecklistEvaluator
             {
                 return new ChecklistItem { Id = id, Title = title, State = ChecklistItemState.Missing, Evidence = unsigned, Command = command ?? "Test-RelocationReceiptChain" };
             }
+            // Appended after the last change: only the chain (and signatures, when the estate lists signers) vouch for it
+            // until the next change anchors it. Still evidence (a read-only run is always unanchored at first), but named.
+            var unanchored = entry is not null && _unanchored.Contains(entry);
+            if (unanchored)
+            {
+                evidence = $"{evidence.TrimEnd()} Not yet anchored: appended after the last change (run {_lastChange!.String("RunId")}); the next change anchors it.";
+            }
             return new ChecklistItem
             {
-                Id = id, Title = title, State = state, Evidence = evidence, Command = command,
+                Id = id, Title = title, State = state, Evidence = evidence, Command = command, Unanchored = unanchored,
                 RunId = entry?.String("RunId"), EvidenceUtc = entry is null ? null : entry.Time("EndedUtc") ?? entry.Time("StartedUtc"),
             };
         }

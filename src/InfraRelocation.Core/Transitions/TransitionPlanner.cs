@@ -222,6 +222,9 @@ public static class TransitionPlanner
     /// evidence and the command that completes it. With -Force -Reason they are recorded as overridden warnings
     /// instead (the checklist then shows them Overridden); returns the reason when it was used.
     /// </summary>
+    /// <summary>The rule of the Information finding that names evidence a transition relies on which no anchor seals yet.</summary>
+    public const string UnanchoredEvidenceRule = "TRANSITION.EvidenceNotAnchored";
+
     private static string? ChecklistGuard(EstateSnapshot estate, RelocationManifest manifest, ActiveRelocation active, StateTransitionRequest request,
         TransitionEnvironment env, List<RelocationFinding> findings, List<string> overrides)
     {
@@ -229,13 +232,22 @@ public static class TransitionPlanner
         {
             return null;
         }
+        var after = RelocationStateMachine.Yaml(request.Target);
+        var list = ChecklistEvaluator.Title(phase);
+        // The evidence this change relies on that no anchor seals yet (appended after the last change): named in the
+        // receipt, which this change's ledger_anchor then seals into the estate's history.
+        foreach (var item in ChecklistEvaluator.ReliedOnUnanchored(estate, env.Ledger, request.Target))
+        {
+            findings.Add(Block(UnanchoredEvidenceRule, manifest, active.LocationOf("state"),
+                    $"Entering {after} relies on {item.Id} ({item.Title}), done on run {item.RunId}, which was appended after the last change and is not yet anchored; " +
+                    "this change anchors it. Without receipts.signers a correctly linked receipt appended by hand cannot be told from a real one: Test-RelocationReceiptChain names every unanchored receipt.",
+                    "an anchored receipt", item.RunId, item.Id) with { Severity = FindingSeverity.Information });
+        }
         var unmet = ChecklistEvaluator.Unmet(estate, env.Ledger, request.Target);
         if (unmet.Count == 0)
         {
             return null;
         }
-        var after = RelocationStateMachine.Yaml(request.Target);
-        var list = ChecklistEvaluator.Title(phase);
         foreach (var item in unmet)
         {
             var message = $"Entering {after} needs the {list} checklist: {item.Id} ({item.Title}) is {item.State}: {item.Evidence.TrimEnd('.')}." +
@@ -389,7 +401,7 @@ public static class TransitionPlanner
         }
         if (target == ServiceStatus.Cutover && state == RelocationState.Cutover)
         {
-            LaterPhaseVmGuard(estate, manifest, service, request, env, findings, overrides);
+            MoveVmGuard(estate, manifest, service, request, env, findings, overrides);
         }
         if (ServiceStatusMachine.RequiresApproval(target) && string.IsNullOrWhiteSpace(active.ApprovedBy))
         {
@@ -445,36 +457,39 @@ public static class TransitionPlanner
     }
 
     /// <summary>
-    /// A service of a later phase moving to cutover while the relocation is in cutover needs its phase's VM targets as
-    /// entering cutover needed the first phase's (provisioned, bootstrapped, <c>ready</c> with a passing readiness
-    /// receipt newer than their last change): the same checklist items, evaluated for that phase. The first phase (the
-    /// lowest of the manifest) is the one entering cutover checked, or overrode on the record. -Force -Reason records
-    /// the items as overridden warnings; the checklist then shows them Overridden by this run.
+    /// Any service moving to cutover while the relocation is in cutover needs the VM targets it lands on as entering
+    /// cutover needed the first phase's (provisioned, bootstrapped, <c>ready</c> with a passing readiness receipt newer
+    /// than their last change): the same checklist items, evaluated for its phase, the first phase included (the
+    /// override of the run that entered cutover stands for that phase's items), or, for a service without a phase, for
+    /// the VM target its <c>to_host</c> names. -Force -Reason records the items as overridden warnings; the checklist then
+    /// shows a phase's items Overridden by this run (a service without a phase is judged for its own move alone).
     /// </summary>
-    private static void LaterPhaseVmGuard(EstateSnapshot estate, RelocationManifest manifest, ServiceMove service, ServiceTransitionRequest request,
+    private static void MoveVmGuard(EstateSnapshot estate, RelocationManifest manifest, ServiceMove service, ServiceTransitionRequest request,
         TransitionEnvironment env, List<RelocationFinding> findings, List<string> overrides)
     {
-        var first = manifest.Services.Where(s => s.Phase is not null).Select(s => s.Phase).Min();
-        if (service.Phase is not { } phase || phase == first)
-        {
-            return;
-        }
-        var unmet = ChecklistEvaluator.UnmetVmItems(estate, env.Ledger, phase);
+        var unmet = ChecklistEvaluator.UnmetVmItems(estate, env.Ledger, service);
         if (unmet.Count == 0)
         {
             return;
         }
         var list = ChecklistEvaluator.Title(ChecklistPhase.PreCutover);
+        var (scope, whose) = service.Phase is { } phase
+            ? ($"phase {phase}", "for its phase")
+            : ("no phase", $"for the VM target it moves to ({service.ToHost})");
         foreach (var item in unmet)
         {
-            var message = $"Moving '{service.Service}' (phase {phase}) to cutover needs the {list} checklist's VM items for its phase: {item.Id} ({item.Title}) is {item.State}: {item.Evidence.TrimEnd('.')}." +
+            var message = $"Moving '{service.Service}' ({scope}) to cutover needs the {list} checklist's VM items {whose}: {item.Id} ({item.Title}) is {item.State}: {item.Evidence.TrimEnd('.')}." +
                           (item.Command is { } command ? $" Complete it with: {command}" : "");
-            var finding = Block(ChecklistEvaluator.IncompleteRule, manifest, service.LocationOf("status"), message, ChecklistEvaluator.OverrideExpected(item), item.State.ToString(), item.Id);
+            // A phase's override stands for that phase's later moves; a service without a phase records an Expected that
+            // no other item's override check accepts, so its override covers this move alone.
+            var expected = service.Phase is null ? $"Done for '{service.Service}' (no phase)" : ChecklistEvaluator.OverrideExpected(item);
+            var finding = Block(ChecklistEvaluator.IncompleteRule, manifest, service.LocationOf("status"), message, expected, item.State.ToString(), item.Id);
             findings.Add(request.ForceReason is null ? finding : finding with { Severity = FindingSeverity.Warning, Message = $"Overridden (-Force): {message}" });
         }
         if (request.ForceReason is { } reason)
         {
-            overrides.Add($"Moved '{service.Service}' to cutover with {unmet.Count} {list} item(s) of phase {phase} not done ({string.Join(", ", unmet.Select(i => i.Id))}); reason: {reason}");
+            var of = service.Phase is { } p ? $"of phase {p}" : $"of its VM target {service.ToHost} (no phase)";
+            overrides.Add($"Moved '{service.Service}' to cutover with {unmet.Count} {list} item(s) {of} not done ({string.Join(", ", unmet.Select(i => i.Id))}); reason: {reason}");
         }
     }
 

@@ -60,6 +60,11 @@ public sealed record ChecklistItem
     public int? VmPhase { get; init; }
     /// <summary>The estate root the item was evaluated for (binds -Root down a pipeline).</summary>
     public string? EstateRoot { get; init; }
+    /// <summary>
+    /// True when the receipt the item rests on was appended after the last change, so the manifest's <c>ledger_anchor</c>
+    /// does not seal it yet (the next change does); the evidence says so and names that change's run.
+    /// </summary>
+    public bool Unanchored { get; init; }
 
     public bool IsDone => State is ChecklistItemState.Done or ChecklistItemState.Overridden;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
+using InfraRelocation.Model;
 
 namespace InfraRelocation.Core.Tests.Transitions;
 
@@ -197,6 +198,38 @@ public sealed class ChecklistEvaluatorTests : IDisposable
         // Stepped back to preflight: the override no longer holds.
         _estate.Replace(SampleCopy.Manifest, "state: \"cutover\"", "state: \"preflight\"");
         Assert.Equal(ChecklistItemState.Missing, Item(Evaluate(SampleCopy.Ledger(forced), ChecklistPhase.PreCutover), "PRE.Parity").State);
+    }
+
+    [Fact]
+    public void EvidenceAppendedAfterTheLastChangeIsNamedNotYetAnchoredAndTheTransitionRecordsIt()
+    {
+        // The manifest's ledger_anchor names the last change's transaction (0a1b2c); receipts after its receipt are not anchored.
+        _estate.Replace(SampleCopy.Manifest, "version: 1\n", "version: 1\nledger_anchor: tx 0a1b2c after start\n");
+        _estate.Approve();
+        var before = Receipt("infra.relocation.parity", "Passed");
+        var change = Receipt(LedgerView.ServiceCapability, "Succeeded", new { TransactionId = "0a1b2c" }, mode: "Execute");
+        var sealedParity = Item(Evaluate(SampleCopy.Ledger(before, change), ChecklistPhase.PreCutover), "PRE.Parity");
+        Assert.Equal(ChecklistItemState.Done, sealedParity.State);
+        Assert.False(sealedParity.Unanchored);
+        Assert.DoesNotContain("anchored", sealedParity.Evidence, StringComparison.Ordinal);
+
+        // A read-only run after the change (a real one, or a correctly linked forgery: hashes cannot tell) still counts,
+        // and is named.
+        var after = Receipt("infra.relocation.parity", "Passed");
+        var ledger = SampleCopy.Ledger(before, change, after);
+        var parity = Item(Evaluate(ledger, ChecklistPhase.PreCutover), "PRE.Parity");
+        Assert.Equal(ChecklistItemState.Done, parity.State);
+        Assert.Equal("run-3", parity.RunId);
+        Assert.True(parity.Unanchored);
+        Assert.EndsWith("Not yet anchored: appended after the last change (run run-2); the next change anchors it.", parity.Evidence, StringComparison.Ordinal);
+
+        // The transition relying on it records it in its findings (Information, with the run), whatever else it decides.
+        var plan = TransitionPlanner.PlanState(_estate.Load(), new StateTransitionRequest(RelocationState.Cutover) { ForceReason = "test" },
+            new TransitionEnvironment { Now = T0.AddHours(1), Actor = "operator", Ledger = ledger });
+        var named = Assert.Single(plan.Findings, f => f.RuleId == TransitionPlanner.UnanchoredEvidenceRule && f.Subject == "PRE.Parity");
+        Assert.Equal(FindingSeverity.Information, named.Severity);
+        Assert.Equal("run-3", named.Actual);
+        Assert.StartsWith("Entering cutover relies on PRE.Parity (", named.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -161,14 +161,18 @@ public sealed class MutationGuardTests : IDisposable
         Assert.Equal("HANDEDIT.FieldChanged", finding.RuleId);
         Assert.Matches(@"^state is cutover at ops/bindings/infra\.relocation\.plan\.yaml:\d+:\d+; the last Set-RelocationState set preflight, run run-1 ", finding.Message);
 
-        var run = TransitionExecutor.Preview(_estate.Layout, Service("wiki", ServiceStatus.Cutover), Guard with { Ledger = SampleCopy.Ledger(set) });
+        // wiki (phase 1) moves by override of phase 1's VM items (no VM evidence in this fixture), so that the hand-edit
+        // gate is the one judged.
+        Func<Estate.EstateSnapshot, TransitionPlan> wiki = e => TransitionPlanner.PlanService(e,
+            new ServiceTransitionRequest("wiki", ServiceStatus.Cutover) { Force = true, ForceReason = "test: phase 1's VM targets are not provisioned in this fixture" }, Env);
+        var run = TransitionExecutor.Preview(_estate.Layout, wiki, Guard with { Ledger = SampleCopy.Ledger(set) });
         Assert.True(run.Plan.Blocked);
         Assert.Contains(run.Plan.Findings, f => f.RuleId == "HANDEDIT.FieldChanged");
 
         // Approve-RelocationEdit's receipt makes the file's value the controlled one.
         var adopted = SetBy(HandEditGate.AdoptCapability, "Approve-RelocationEdit", "run-2", "active_relocation.state", "cutover");
         Assert.Empty(HandEditGate.Evaluate(_estate.Load(), SampleCopy.Ledger(set, adopted)));
-        Assert.False(TransitionExecutor.Preview(_estate.Layout, Service("wiki", ServiceStatus.Cutover), Guard with { Ledger = SampleCopy.Ledger(set, adopted) }).Plan.Blocked);
+        Assert.False(TransitionExecutor.Preview(_estate.Layout, wiki, Guard with { Ledger = SampleCopy.Ledger(set, adopted) }).Plan.Blocked);
     }
 
     [Fact]

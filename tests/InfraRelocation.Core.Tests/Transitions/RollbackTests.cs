@@ -39,14 +39,22 @@ public sealed class RollbackTests : IDisposable
 
     public void Dispose() => _estate.Dispose();
 
-    /// <summary>The move as the cmdlets make it: the operator's SSOT edits, then committed transitions with their receipts.</summary>
+    /// <summary>
+    /// The move as the cmdlets make it: the operator's SSOT edits, then committed transitions with their receipts. The
+    /// fixture's relocation is in cutover by a hand edit, with no VM evidence for phase 1: the move to cutover records an
+    /// override with its reason, as an operator would have to.
+    /// </summary>
     private void Move(params ServiceStatus[] statuses)
     {
         _estate.PrepareSsot("bookmarks");
         foreach (var status in statuses)
         {
             Func<Estate.EstateSnapshot, TransitionPlan> plan = e => TransitionPlanner.PlanService(e,
-                new ServiceTransitionRequest("bookmarks", status) { ViaPromotion = status == ServiceStatus.Migrated },
+                new ServiceTransitionRequest("bookmarks", status)
+                {
+                    ViaPromotion = status == ServiceStatus.Migrated,
+                    Force = status == ServiceStatus.Cutover, ForceReason = status == ServiceStatus.Cutover ? "test: phase 1's VM targets are not provisioned in this fixture" : null,
+                },
                 new TransitionEnvironment { Now = DateTimeOffset.UtcNow, Actor = "operator" });
             var preview = TransitionExecutor.Preview(_estate.Layout, plan);
             var run = TransitionExecutor.Commit(_estate.Layout, preview.Plan, plan, new TransitionCommitOptions

@@ -378,9 +378,20 @@ public sealed class TransitionPlannerTests : IDisposable
             return System.Text.Json.JsonSerializer.Serialize(properties);
         }
 
-        // Phase 1 (wiki to app-core) is the phase entering cutover checked: no second check here.
-        var wiki = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("wiki", ServiceStatus.Cutover), Env());
-        Assert.DoesNotContain(wiki.Findings, f => f.RuleId == ChecklistEvaluator.IncompleteRule);
+        // Phase 1 (wiki to app-core and app-web) is checked at the move too: the relocation reached cutover by a hand
+        // edit here, with no run that entered cutover, so nothing stands for phase 1's VM items ...
+        var wikiRequest = new ServiceTransitionRequest("wiki", ServiceStatus.Cutover);
+        var wiki = TransitionPlanner.PlanService(_estate.Load(), wikiRequest, Env());
+        Assert.Equal(["PRE.VmProvisioned", "PRE.VmBootstrapped", "PRE.VmReady"], wiki.Findings.Where(f => f.RuleId == ChecklistEvaluator.IncompleteRule).Select(f => f.Subject));
+        Assert.StartsWith("Moving 'wiki' (phase 1) to cutover needs the Pre-Cutover checklist's VM items for its phase: PRE.VmProvisioned",
+            wiki.Findings.First(f => f.RuleId == ChecklistEvaluator.IncompleteRule).Message, StringComparison.Ordinal);
+        // ... until the run that entered cutover overrode them (-Force -Reason, recorded for phase 1): it stands for them.
+        var entered = Run(ChecklistEvaluator.StateCapability, "Succeeded", new
+        {
+            Before = "preflight", After = "cutover", OverrideReason = "CAB-118",
+            Findings = ChecklistEvaluator.VmItemIds.Select(id => new { RuleId = ChecklistEvaluator.IncompleteRule, Severity = "Warning", Subject = id, Expected = "Done for phase 1" }),
+        }, 0);
+        Assert.DoesNotContain(TransitionPlanner.PlanService(_estate.Load(), wikiRequest, Env(SampleCopy.Ledger(entered))).Findings, f => f.RuleId == ChecklistEvaluator.IncompleteRule);
 
         // Blocked: prometheus is phase 2, whose services move to app-web and mon-core; no evidence for them.
         var blocked = TransitionPlanner.PlanService(_estate.Load(), prometheus, Env());
@@ -428,6 +439,57 @@ public sealed class TransitionPlannerTests : IDisposable
         // Not in cutover yet: the state guard speaks (RelocationStateMismatch), not this one.
         _estate.Replace(SampleCopy.Manifest, "state: \"cutover\"", "state: \"preflight\"");
         Assert.DoesNotContain(TransitionPlanner.PlanService(_estate.Load(), prometheus, Env()).Findings, f => f.RuleId == ChecklistEvaluator.IncompleteRule);
+    }
+
+    [Fact]
+    public void AServiceWithoutAPhaseEntersCutoverOnlyWithTheVmTargetItsToHostNamesReadyOrByOverride()
+    {
+        _estate.SetState("cutover");
+        _estate.Approve();
+        // identity-provider (shadow, to auth-core) loses its phase; ldap-proxy keeps phase 3, also on auth-core.
+        _estate.Replace(SampleCopy.Manifest, "to_host: \"auth-core\"\n    phase: 3\n    health_url: \"http://192.0.2.114:9000/", "to_host: \"auth-core\"\n    health_url: \"http://192.0.2.114:9000/");
+        Assert.Null(_estate.Load().Manifest!.Services.Single(s => s.Service == "identity-provider").Phase);
+        var request = new ServiceTransitionRequest("identity-provider", ServiceStatus.Cutover);
+        string Run(string capability, string outcome, object extra, int minute, string mode = "Execute") =>
+            System.Text.Json.JsonSerializer.Serialize(System.Text.Json.JsonSerializer.SerializeToElement(extra).EnumerateObject()
+                .ToDictionary(p => p.Name, p => (object?)p.Value)
+                .Concat(new Dictionary<string, object?>
+                {
+                    ["Capability"] = capability, ["Mode"] = mode, ["Outcome"] = outcome, ["RunId"] = $"run-{minute}",
+                    ["ChangeId"] = SampleCopy.ChangeId, ["EndedUtc"] = Now.AddMinutes(minute),
+                }).ToDictionary());
+
+        // Blocked: the VM target its to_host names (auth-core) has no evidence.
+        var blocked = TransitionPlanner.PlanService(_estate.Load(), request, Env());
+        Assert.True(blocked.Blocked);
+        Assert.Empty(Rules(blocked));
+        var items = blocked.Findings.Where(f => f.RuleId == ChecklistEvaluator.IncompleteRule).ToList();
+        Assert.Equal(["PRE.VmProvisioned", "PRE.VmBootstrapped", "PRE.VmReady"], items.Select(f => f.Subject));
+        Assert.All(items, f => Assert.Equal("Done for 'identity-provider' (no phase)", f.Expected));
+        Assert.Equal("Moving 'identity-provider' (no phase) to cutover needs the Pre-Cutover checklist's VM items for the VM target it moves to (auth-core): PRE.VmReady " +
+                     "(VM readiness passes (infra.vm.ready.status) and the VM target is ready) is Missing: 'identity-provider' (no phase): auth-core: no readiness receipt. " +
+                     "Complete it with: Get-VmReadiness -Hostname auth-core", items[2].Message);
+
+        // Forced with a reason: recorded; the override covers this move alone (not phase 3, whose ldap-proxy also lands on auth-core).
+        var forced = TransitionPlanner.PlanService(_estate.Load(), request with { Force = true, ForceReason = "CAB-9: auth-core checked by hand" }, Env());
+        Assert.False(forced.Blocked);
+        Assert.Equal("Moved 'identity-provider' to cutover with 3 Pre-Cutover item(s) of its VM target auth-core (no phase) not done (PRE.VmProvisioned, PRE.VmBootstrapped, PRE.VmReady); reason: CAB-9: auth-core checked by hand",
+            Assert.Single(forced.Overrides));
+        var moved = Run(LedgerView.ServiceCapability, "Succeeded", new { Service = "identity-provider", Before = "shadow", After = "cutover", OverrideReason = forced.OverrideReason, forced.Findings }, 1);
+        var ldap = TransitionPlanner.PlanService(_estate.Load(), new ServiceTransitionRequest("ldap-proxy", ServiceStatus.Cutover), Env(SampleCopy.Ledger(moved)));
+        Assert.Equal(["PRE.VmProvisioned", "PRE.VmBootstrapped", "PRE.VmReady"], ldap.Findings.Where(f => f.RuleId == ChecklistEvaluator.IncompleteRule).Select(f => f.Subject));
+
+        // Passing: auth-core provisioned, bootstrapped, then a passing readiness run (the sample says ready).
+        var passing = TransitionPlanner.PlanService(_estate.Load(), request, Env(SampleCopy.Ledger(
+            Run("infra.vm.provision", "Succeeded", new { Target = "auth-core" }, 2),
+            Run("infra.vm.bootstrap", "Succeeded", new { Hostname = "auth-core" }, 3),
+            Run("infra.vm.ready.status", "Passed", new { Hostname = "auth-core", IsReady = true }, 4, mode: "Read"))));
+        Assert.False(passing.Blocked);
+        Assert.DoesNotContain(passing.Findings, f => f.RuleId == ChecklistEvaluator.IncompleteRule);
+
+        // A service without a phase whose to_host is no VM target needs no VM evidence.
+        _estate.Replace(SampleCopy.Manifest, "to_host: \"auth-core\"\n    health_url: \"http://192.0.2.114:9000/", "to_host: \"legacy-docker\"\n    health_url: \"http://192.0.2.114:9000/");
+        Assert.DoesNotContain(TransitionPlanner.PlanService(_estate.Load(), request, Env()).Findings, f => f.RuleId == ChecklistEvaluator.IncompleteRule);
     }
 
     // ------------------------------------------------------------------------------------------ VM target
