@@ -5,14 +5,20 @@
 #
 # No stand-in evidence: the estate's hosts are local OpenSSH servers on 127.0.0.1 (hypervisors with their pinned
 # machine ids, in private namespaces when running as root) and a loopback HTTP responder behind every health_url
-# (tests/Pester/PreflightFixture.ps1), and every receipt comes from running the capability. Where sshd cannot run
-# here the walk is not shown (the cutover guard needs a real preflight receipt) and the reason is printed.
+# (tests/Pester/PreflightFixture.ps1); the VM targets are provisioned by New-ProxmoxVm on the Proxmox API emulator
+# (tests/Pester/ProxmoxFixture.ps1), then bootstrapped and checked over SSH on a real Debian 12 machine
+# (tests/Pester/MachineFixture.ps1), or on the loopback sshd where machines cannot boot; every receipt comes from
+# running the capability. Where sshd cannot run here the walk is not shown (the cutover guard needs a real preflight
+# receipt) and the reason is printed; where the emulator is not built, cutover is entered by an override that says why.
 
 . (Join-Path $RepoRoot 'tests/Pester/PreflightFixture.ps1')
+. (Join-Path $RepoRoot 'tests/Pester/ProxmoxFixture.ps1')
+. (Join-Path $RepoRoot 'tests/Pester/MachineFixture.ps1')
 
 $WalkRoot = Join-Path ([IO.Path]::GetTempPath()) "infra-relocation-walk-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
 New-Item -ItemType Directory $WalkRoot | Out-Null
-Copy-Item (Join-Path $DemoRoot 'ops') (Join-Path $WalkRoot 'ops') -Recurse
+# The sample estate as the repository has it (step 50 provisioned the demo estate's VMs on an emulator that has stopped).
+Copy-Item (Join-Path $RepoRoot 'ops') (Join-Path $WalkRoot 'ops') -Recurse
 $ledgerPath = Join-Path $WalkRoot 'receipts' 'ledger.jsonl'
 
 function Show-Checklist([string] $Phase, [string] $Why) {
@@ -23,8 +29,8 @@ function Show-Checklist([string] $Phase, [string] $Why) {
     Write-Host "$(@($items | Where-Object IsDone).Count) of $($items.Count) done."
 }
 
-Write-DemoStep 'Transitions: a private copy of the demo estate, as it was before its relocation started'
-Write-DemoCommand '$WalkRoot = <temp folder>; Copy-Item $DemoRoot/ops $WalkRoot/ops -Recurse'
+Write-DemoStep 'Transitions: a private copy of the sample estate, as it was before its relocation started'
+Write-DemoCommand '$WalkRoot = <temp folder>; Copy-Item <the sample estate>/ops $WalkRoot/ops -Recurse'
 Write-Host $WalkRoot
 # The plan (services, VM targets, phases) is prepared in the manifest; nothing is in flight yet.
 $manifestPath = Join-Path $WalkRoot 'ops' 'bindings' 'infra.relocation.plan.yaml'
@@ -61,12 +67,75 @@ if ($noHosts) {
     return
 }
 
+$pve = $null
+$machines = $null
 try {
     Set-TestPreflightTargets -Root $WalkRoot -Hosts $hosts
-    Write-DemoStep "The estate's hosts: $(1 + $hosts.HvMap.Count) local sshd instances and a loopback health responder on port $($hosts.Http.Port)"
+    # The VM targets the plan's services move to, in the manifest's order.
+    $plan = Get-RelocationManifest -Root $WalkRoot
+    $vms = @($plan.VmTargets | Where-Object { $_.Hostname -in $plan.Services.ToHost } | ForEach-Object Hostname)
+    $noVms = if (-not (Get-TestProxmoxEmulatorPath)) { 'the Proxmox emulator is not built (dotnet pwsh ./build.ps1 demo builds it)' }
+    if (-not $noVms) {
+        $pve = Start-TestProxmoxEmulator -TaskMs 100
+        $env:INFRA_RELOCATION_PVE_POLL_MS = '50'
+        Initialize-TestProxmoxEstate -Root $WalkRoot -Emulator $pve
+        # The VMs' SSH side: a real Debian 12 machine (systemd-nspawn) answers for every VM target; where the kernel
+        # does not allow one, the loopback sshd does.
+        $vmHost = $hosts.Vm
+        $noMachine = Test-TestMachineAvailable
+        if (-not $noMachine) {
+            try { $machines = New-TestMachineSet; $vmHost = ConvertTo-TestSshServer $machines.Start('vm-host') -UserKeyPath $machines.UserKeyPath } catch { $noMachine = "$_" }
+        }
+        # Only the VM targets' bindings move to it (with its key); the other hosts and the backup checks stay on the loopback sshd.
+        $map = @{} + $hosts.HvMap
+        $keys = @{}
+        foreach ($vm in $vms) { $map[$vm] = $vmHost; $keys[$vm] = @{ identity_file = $vmHost.UserKeyPath } }
+        Set-TestSshTargets -Root $WalkRoot -Default $hosts.Vm -Map $map -Override $keys
+        # The bootstrap the demo runs on that host (the plan's profiles install docker and join the tailnet, which
+        # this machine cannot): marker files under /var/lib/infra-relocation-demo; readiness checks what can be
+        # checked here (VM running and guest agent on the emulator, SSH binding and reachability, backup binding).
+        $marker = '/var/lib/infra-relocation-demo'
+        Add-TestStepProfile -Root $WalkRoot -Name demo-vm-v1 -Description 'demo: marker-file bootstrap on the machine that answers for the VMs' -Steps @(
+            @{ name = 'base'; check = "test -f $marker/base"; run = "mkdir -p $marker && touch $marker/base" }
+            @{ name = 'stack'; check = "test -f $marker/stack"; run = "touch $marker/stack" }) -ReadinessLines @(
+            'require_running: true', 'require_ssh_target_binding: true', 'require_ssh_reachability: true', 'require_tailscale_connected: false',
+            'require_qemu_agent_running: true', 'require_cron_running: false', 'require_backup_binding: true')
+    }
+    Write-DemoStep "The estate's hosts: $(1 + $hosts.HvMap.Count) local sshd instances and a loopback health responder on port $($hosts.Http.Port)$(if ($pve) { "; the Proxmox API emulator at $($pve.Url)" })"
+    if ($pve) {
+        Write-Host $(if ($noMachine) { "The VM targets' SSH side is the loopback sshd (no Debian machine here: $noMachine)." }
+                     else { "The VM targets' SSH side is a Debian 12 machine (systemd-nspawn) on 127.0.0.1:$($vmHost.Port); it answers for all $($vms.Count) VM targets." })
+    }
     Show-Checklist PreCutover 'before any evidence (only the manifest itself is judged)'
 
-    Write-DemoStep 'Impact + preflight, then parity: the read-only capabilities leave their receipts'
+    if ($pve) {
+        Write-DemoStep "Provision, bootstrap and check the $($vms.Count) VM targets the services move to (the VM items of every phase)"
+        Write-DemoCommand '$vms | New-ProxmoxVm -Root $WalkRoot -Confirm:$false'
+        $made = @($vms | New-ProxmoxVm -Root $WalkRoot -Confirm:$false)
+        $made | Format-Table Target, Outcome, VmId, Node, Address -AutoSize | Out-Host
+        if ($made.Outcome | Where-Object { $_ -ne 'Succeeded' }) { throw "Provisioning failed: $(@($made | Where-Object Outcome -ne 'Succeeded' | ForEach-Object Summary) -join '; ')" }
+        Write-DemoCommand 'foreach ($vm in $vms) { Initialize-RelocationVm -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 -Confirm:$false }'
+        $booted = foreach ($vm in $vms) { Initialize-RelocationVm -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } }
+        $booted | Format-Table Hostname, Outcome, Summary -Wrap | Out-Host
+        if ($booted.Outcome | Where-Object { $_ -notin 'Succeeded', 'Unchanged' }) { throw 'A bootstrap failed.' }
+        Show-Checklist PreCutover 'provisioned and bootstrapped: readiness is still missing'
+        Write-DemoCommand 'foreach ($vm in $vms) { Get-VmReadiness -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 }'
+        $ready = foreach ($vm in $vms) { Get-VmReadiness -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] } }
+        $ready | Format-Table Hostname, Outcome, Summary -Wrap | Out-Host
+        if ($ready.Outcome | Where-Object { $_ -ne 'Passed' }) { throw 'A readiness check failed.' }
+
+        Write-DemoStep 'Record each VM target ready: status (and for db-main its mesh address), written byte-exactly (preview, then apply)'
+        Write-DemoCommand 'Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf'
+        Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf | Out-Null
+        Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -Confirm:$false |
+            Format-List Outcome, Summary, Changes | Out-Host
+        Write-DemoCommand '$vms | Where-Object { $_ -ne ''db-main'' } | ForEach-Object { Set-RelocationVmTarget -Root $WalkRoot -Hostname $_ -Status ready -Confirm:$false }'
+        $vms | Where-Object { $_ -ne 'db-main' } | ForEach-Object { Set-RelocationVmTarget -Root $WalkRoot -Hostname $_ -Status ready -Confirm:$false } | Out-Null
+    } else {
+        Write-DemoStep "No VM work in this walk: $noVms"
+    }
+
+    Write-DemoStep 'Impact + preflight, then parity: the read-only capabilities leave their receipts (after the VM work, which wrote the manifest)'
     Write-DemoCommand 'Test-PlacementPolicy; Test-HypervisorIdentity -Live; Get-RelocationImpact; Invoke-RelocationPreflight; Invoke-RelocationParity'
     Test-PlacementPolicy -Root $WalkRoot | Out-Null
     Test-HypervisorIdentity -Root $WalkRoot -Live -Timeout 5 | Out-Null
@@ -74,6 +143,7 @@ try {
     $pf = Invoke-RelocationPreflight -Root $WalkRoot -Timeout 5 -WarningAction SilentlyContinue | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
     Invoke-RelocationParity -Root $WalkRoot | Out-Null
     $pf | Format-List Capability, Outcome, Summary, RunId | Out-Host
+    $pf.Findings | Where-Object Severity -EQ 'Error' | Format-Table RuleId, Subject, Message -Wrap | Out-Host
     if ($pf.Outcome -ne 'Passed') { throw "The loopback preflight did not pass: $($pf.Summary)" }
 
     Write-DemoStep 'A person confirms the impact review, with the evidence link (a receipt, never a file edit)'
@@ -81,33 +151,42 @@ try {
     Confirm-RelocationChecklistItem -Root $WalkRoot -Item ImpactReviewed -ConfirmedBy '@cab-chair' -Evidence 'https://tickets.example/CAB-2026-118' |
         Format-List Item, ConfirmedBy, Evidence, ReviewedRunId | Out-Host
 
-    Write-DemoStep 'Record a VM target after bootstrap: status and mesh address, written byte-exactly (preview, then apply)'
-    Write-DemoCommand 'Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf'
-    Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf | Out-Null
-    Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -Confirm:$false |
-        Format-List Outcome, Summary, Changes | Out-Host
+    Show-Checklist PreCutover 'the evidence so far: everything but the approval, which the cutover transition records'
 
-    Show-Checklist PreCutover 'the evidence so far: all but the VM items of phase 1 (app-core, app-web: no provisioning, bootstrap or readiness run in this ledger) and the approval'
-
-    Write-DemoStep 'Preview the cutover: the guard needs the Pre-Cutover list, and names each item still open with its command (-WhatIf gives the same verdict; nothing is written)'
-    $before = (Get-FileHash $manifestPath).Hash
-    Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf"
-    try {
+    if ($pve) {
+        $open = @(Get-RelocationChecklist -Root $WalkRoot -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and -not $_.IsDone -and $_.Id -ne 'PRE.Approval' })
+        if ($open) { throw "Pre-Cutover items still open before cutover: $(@($open | ForEach-Object { "$($_.Id) $($_.State): $($_.Evidence)" }) -join '; ')" }
+        Write-DemoStep 'Enter cutover on the complete Pre-Cutover list: no override (preview first; -WhatIf writes nothing)'
+        $before = (Get-FileHash $manifestPath).Hash
+        Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf"
         Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf | Out-Null
-        throw 'Expected TransitionBlocked: the VM targets of phase 1 have no provisioning, bootstrap or readiness receipt in this ledger.'
-    } catch {
-        if ($_.FullyQualifiedErrorId -notlike 'TransitionBlocked,*') { throw }
-        Write-Host "$($_.FullyQualifiedErrorId):`n$($_.Exception.Message)"
+        if ((Get-FileHash $manifestPath).Hash -ne $before) { throw '-WhatIf changed the manifest.' }
+        Write-Host 'Manifest unchanged by the preview (SHA-256 compared).'
+        Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:`$false | Format-List"
+        $entered = Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:$false
+        $entered | Format-List Outcome, Summary, OverrideReason, RunId | Out-Host
+        if ($entered.OverrideReason) { throw 'Cutover was entered by override.' }
+        Show-Checklist PreCutover 'entered: every item Done, the approval recorded by the transition'
+    } else {
+        Write-DemoStep 'Preview the cutover: the guard needs the Pre-Cutover list, and names each item still open with its command (-WhatIf gives the same verdict; nothing is written)'
+        $before = (Get-FileHash $manifestPath).Hash
+        Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf"
+        try {
+            Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -WhatIf | Out-Null
+            throw 'Expected TransitionBlocked: the VM targets have no provisioning, bootstrap or readiness receipt in this ledger.'
+        } catch {
+            if ($_.FullyQualifiedErrorId -notlike 'TransitionBlocked,*') { throw }
+            Write-Host "$($_.FullyQualifiedErrorId):`n$($_.Exception.Message)"
+        }
+        if ((Get-FileHash $manifestPath).Hash -ne $before) { throw '-WhatIf changed the manifest.' }
+        Write-Host 'Manifest unchanged (SHA-256 compared).'
+        Write-DemoStep "Enter cutover by override, on the record, because the VM items cannot be completed here: $noVms"
+        Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -Force -Reason '<why>' -Confirm:`$false | Format-List"
+        Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Force -Confirm:$false -WarningAction SilentlyContinue `
+            -Reason "demo: no VM evidence can be made here ($noVms)" |
+            Format-List Outcome, Summary, OverrideReason, Overrides, RunId | Out-Host
+        Show-Checklist PreCutover 'entered: the VM items show Overridden, with the run and the reason'
     }
-    if ((Get-FileHash $manifestPath).Hash -ne $before) { throw '-WhatIf changed the manifest.' }
-    Write-Host 'Manifest unchanged (SHA-256 compared).'
-
-    Write-DemoStep 'Enter cutover by override, on the record: phase 1''s VMs (app-core, app-web) were built before this ledger began (steps 50 and 60 show those capabilities)'
-    Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -Force -Reason '<why>' -Confirm:`$false | Format-List"
-    Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Force -Confirm:$false -WarningAction SilentlyContinue `
-        -Reason 'demo: app-core and app-web were provisioned, bootstrapped and checked before this ledger began (CAB-2026-118)' |
-        Format-List Outcome, Summary, OverrideReason, Overrides, RunId | Out-Host
-    Show-Checklist PreCutover 'entered: the VM items show Overridden, with the run and the reason'
 
     Write-DemoStep 'The operator points alertmanager''s stack registry entry and health binding at its new host (mon-core)'
     foreach ($e in @(@{ F = 'ops/governance/STACK_REGISTRY.yaml'; P = '(stack_id: alertmanager\n(?:    .*\n)*?    deploy_target: host:)legacy-docker' },
@@ -115,20 +194,25 @@ try {
         $file = Join-Path $WalkRoot $e.F
         [IO.File]::WriteAllText($file, [regex]::Replace([IO.File]::ReadAllText($file), $e.P, '${1}mon-core'))
     }
+    if ($pve) {
+        # Evidence counts only for the files as they are now: readiness read the health bindings, so it runs again.
+        Write-DemoCommand "Get-RelocationChecklist -Root `$WalkRoot -Phase PreCutover | Where-Object Id -EQ PRE.VmReady   # the edit made the readiness runs stale"
+        Get-RelocationChecklist -Root $WalkRoot -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.VmReady' } |
+            Format-List State, Evidence | Out-Host
+        Write-DemoCommand 'foreach ($vm in $vms) { Get-VmReadiness -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 }'
+        $again = foreach ($vm in $vms) { Get-VmReadiness -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] } }
+        if ($again.Outcome | Where-Object { $_ -ne 'Passed' }) { throw 'A readiness check failed.' }
+        Write-Host "$(@($again).Count) readiness runs passed again."
+    }
 
-    Write-DemoStep 'Move phase 1''s services whose SSOT files agree to cutover through the pipeline (the mutation guard passes)'
-    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Phase -eq 1 -and $_.Status -eq ''Shadow'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
-    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Phase -eq 1 -and $_.Status -eq 'Shadow' } |
-        Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -WarningAction SilentlyContinue | Format-Table | Out-Host
-
-    Write-DemoStep 'A later phase: its services need that phase''s VM targets provisioned, bootstrapped and ready, as entering cutover needed phase 1''s'
-    Write-DemoCommand 'Set-RelocationServiceStatus -Root $WalkRoot -Service prometheus -Status cutover'
-    try { Set-RelocationServiceStatus -Root $WalkRoot -Service prometheus -Status cutover -ErrorAction Stop | Out-Null; throw 'The guard let a phase without VM evidence through.' }
-    catch { if ($_.FullyQualifiedErrorId -notlike 'TransitionBlocked,*') { throw }; Write-Host $_.Exception.Message }
-    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Phase -gt 1 -and ($_.Status -eq ''Shadow'' -or $_.Service -in ''ci-agent'', ''alertmanager'') } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason ''<why>'''
-    (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Phase -gt 1 -and ($_.Status -eq 'Shadow' -or $_.Service -in 'ci-agent', 'alertmanager') } |
-        Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason 'demo: the later phases'' VMs were built before this ledger began (CAB-2026-118)' -WarningAction SilentlyContinue |
-        Format-Table Subject, Outcome, OverrideReason | Out-Host
+    Write-DemoStep 'Move the services whose SSOT files agree to cutover, phase by phase: each move needs its phase''s VM items (Done above)'
+    $noVmsReason = "demo: no VM evidence can be made here ($noVms)"
+    $moving = @((Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Shadow' -or $_.Service -in 'ci-agent', 'alertmanager' })
+    Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Shadow'' -or $_.Service -in ''ci-agent'', ''alertmanager'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
+    $moved = if ($pve) { @($moving | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -WarningAction SilentlyContinue) }
+             else { @($moving | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason $noVmsReason -WarningAction SilentlyContinue) }
+    $moved | Format-Table Subject, Outcome, OverrideReason | Out-Host
+    if ($pve -and ($moved.OverrideReason | Where-Object { $_ })) { throw 'A service move needed an override.' }
 
     Write-DemoStep 'A planned service whose SSOT files still name the old host: the guard judges the estate after the move and refuses'
     Write-DemoCommand 'Set-RelocationServiceStatus -Root $WalkRoot -Service loki -Status cutover'
@@ -208,5 +292,8 @@ try {
     $counts | Sort-Object Name | Format-Table Count, Name | Out-Host
 } finally {
     Stop-TestPreflightHosts $hosts
+    if ($pve) { Stop-TestProxmoxEmulator $pve }
+    if ($machines) { $machines.Dispose() }
+    Remove-Item env:INFRA_RELOCATION_PVE_TOKEN, env:INFRA_RELOCATION_PVE_POLL_MS -ErrorAction Ignore
     Remove-Item $WalkRoot, "$WalkRoot-backups" -Recurse -Force -ErrorAction Ignore
 }
