@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using InfraRelocation.Core.Persistence;
 using InfraRelocation.Receipts;
@@ -18,14 +19,17 @@ public static class PendingReceipts
     /// <summary>Commands whose next run records a pending receipt (named in <see cref="Notices"/>).</summary>
     public const string CompletingCommands = "New-ProxmoxVm, Initialize-RelocationVm or Set-HypervisorHostname (without -WhatIf)";
 
-    private sealed record Entry(string Type, JsonElement Receipt);
+    // Owner*: the process that journaled it. Null in journals written before they were recorded (never live).
+    private sealed record Entry(string Type, JsonElement Receipt, int? OwnerPid = null, DateTime? OwnerStartUtc = null, string? OwnerMachine = null);
 
     /// <summary>Journals <paramref name="interrupted"/> (atomic, fsync'd); returns its path for <see cref="Discard"/>.</summary>
     public static string Write(string estateRoot, RelocationReceipt interrupted)
     {
         var boundary = new Estate.EstateBoundary(Path.GetFullPath(estateRoot));
         var path = boundary.Resolve($"{Folder}/{DateTime.UtcNow:yyyyMMddTHHmmssfff}-{Guid.NewGuid():N}.json");
-        var entry = new Entry(interrupted.GetType().FullName!, JsonSerializer.SerializeToElement(interrupted, interrupted.GetType(), ReceiptStore.JsonOptions));
+        using var self = Process.GetCurrentProcess();
+        var entry = new Entry(interrupted.GetType().FullName!, JsonSerializer.SerializeToElement(interrupted, interrupted.GetType(), ReceiptStore.JsonOptions),
+            Environment.ProcessId, self.StartTime.ToUniversalTime(), Environment.MachineName);
         AtomicFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(entry, ReceiptStore.JsonOptions));
         return path;
     }
@@ -33,15 +37,47 @@ public static class PendingReceipts
     /// <summary>The run recorded its real receipt: the journaled one is not needed.</summary>
     public static void Discard(string path) => File.Delete(path);
 
-    /// <summary>Receipts of host changes that were interrupted, oldest first (relative paths of their files).</summary>
+    /// <summary>
+    /// Receipts of host changes that were interrupted, oldest first (relative paths of their files). A journal whose
+    /// run is still going (its process alive on this machine: this process's earlier pipeline items, or another
+    /// terminal's run) is not interrupted and is left to that run.
+    /// </summary>
     public static IReadOnlyList<string> Pending(string estateRoot)
     {
         var root = Path.GetFullPath(estateRoot);
         var folder = Path.Combine(root, Folder);
         return Directory.Exists(folder)
-            ? Directory.EnumerateFiles(folder, "*.json").Where(p => !AtomicFile.IsTempFile(p)).Order(StringComparer.Ordinal)
+            ? Directory.EnumerateFiles(folder, "*.json").Where(p => !AtomicFile.IsTempFile(p) && !OwnerIsRunning(p)).Order(StringComparer.Ordinal)
                 .Select(p => Path.GetRelativePath(root, p).Replace('\\', '/')).ToList()
             : [];
+    }
+
+    private static bool OwnerIsRunning(string path)
+    {
+        Entry? entry;
+        try
+        {
+            entry = JsonSerializer.Deserialize<Entry>(File.ReadAllBytes(path), ReceiptStore.JsonOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
+        {
+            return false; // unreadable: reported as pending (Notices says why)
+        }
+        if (entry?.OwnerPid is not { } pid || entry.OwnerStartUtc is not { } started
+            || !string.Equals(entry.OwnerMachine, Environment.MachineName, StringComparison.OrdinalIgnoreCase)
+            || !AtomicFile.ProcessIsAlive(pid))
+        {
+            return false;
+        }
+        try
+        {
+            using var owner = Process.GetProcessById(pid);
+            return Math.Abs((owner.StartTime.ToUniversalTime() - started).TotalSeconds) <= 2; // else the pid was reused
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
