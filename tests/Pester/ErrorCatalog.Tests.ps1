@@ -35,14 +35,14 @@ BeforeAll {
         # Every way the code creates an id, with where it does. Error ids (PascalCase):
         #   new RelocationException("Id", FailureKind.X, ...), Fail("Id", FailureKind.X, ...),
         #   ("Id", FailureKind.X) tuples, cond ? "A" : "B" before FailureKind, new ErrorRecord(ex, "Id", ErrorCategory.X, ...),
-        #   new GateFailure("Id", ...).
+        #   new GateFailure("Id", ...), new PromotionRefusal("Id", ...).
         # Rule ids: any "GATE.Rule" literal (GATE = D + digits or 3+ capitals); "GATE.Prefix" + x and
         #   $"GATE.Prefix{x}" build a family whose members the catalog lists by that prefix.
         $errorPatterns = @(
             '"(?<id>[A-Z][A-Za-z0-9]+)"\s*,\s*FailureKind\.'
             '"(?<id>[A-Z][A-Za-z0-9]+)"\s*:\s*"[A-Z][A-Za-z0-9]+"\s*,\s*FailureKind\.'
             '"(?<id>[A-Z][A-Za-z0-9]+)"\s*,\s*ErrorCategory\.'
-            'new\s+GateFailure\(\s*"(?<id>[A-Z][A-Za-z0-9]+)"'
+            'new\s+(?:GateFailure|PromotionRefusal)\(\s*"(?<id>[A-Z][A-Za-z0-9]+)"'
         )
         $rulePattern = '(?<!\$)"(?<id>(?:D\d+|[A-Z]{3,})\.[A-Z][A-Za-z0-9]*)"(?!\s*\+)'
         # Dotted literals of that shape that are not rule ids: Proxmox privilege names.
