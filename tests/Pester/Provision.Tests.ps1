@@ -252,6 +252,39 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
         $ledger[-1].RunId | Should -Be $receipt.RunId
     }
 
+    It 'Ctrl+C while the clone runs records a Cancelled receipt that says how to resume; the journal stays and the next run resumes' {
+        Invoke-TestProxmoxControl $script:Pve POST options @{ taskDurations = @{ qmclone = 8000 } } | Out-Null
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$BuiltManifest'; New-ProxmoxVm -Root '$($script:Root)' -Hostname files-core -Confirm:`$false")
+            $async = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Get-TestProxmoxRequest $script:Pve | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/clone' })) {
+                if ([DateTime]::UtcNow -gt $deadline -or $async.IsCompleted) { throw "the run never sent the clone: $($ps.Streams.Error | Out-String)" }
+                Start-Sleep -Milliseconds 100
+            }
+            Start-Sleep -Milliseconds 300
+            $ps.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        } finally { $ps.Dispose() }
+
+        $cancelled = @(Get-RelocationReceipt -Root $script:Root -Capability infra.vm.provision)
+        $cancelled.Count | Should -Be 1
+        $cancelled[0].Outcome | Should -Be 'Cancelled'
+        $cancelled[0].Summary | Should -Match 'To resume, run the same command again: New-ProxmoxVm -Hostname files-core'
+        $cancelled[0].Summary | Should -Match ([regex]::Escape('.infra-relocation/provision/files-core.json'))
+        # the receipt journaled before the run is replaced by the Cancelled one, not left to be recorded as 'interrupted'
+        @(Get-ChildItem (Join-Path $script:Root '.infra-relocation' 'pending-receipts') -Filter *.json -ErrorAction Ignore).Count | Should -Be 0
+        (Get-Content (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') -Raw | ConvertFrom-Json).steps.name | Should -Contain 'clone'
+
+        $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false
+
+        $receipt.Outcome | Should -Be 'Succeeded'
+        $receipt.Resumed | Should -BeTrue
+        @(Get-TestProxmoxRequest $script:Pve | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/clone' }).Count | Should -Be 1
+        @(Get-RelocationReceipt -Root $script:Root -Capability infra.vm.provision).Outcome | Should -Be @('Cancelled', 'Succeeded')
+    }
+
     It 'retries a call refused because the VM is locked, and succeeds' {
         Add-TestProxmoxFault $script:Pve @{ kind = 'Status'; method = 'POST'; pathContains = '/clone'; status = 500; message = 'VM is locked (backup)'; times = 2 }
         $receipt = New-ProxmoxVm -Root $script:Root -Hostname files-core -Confirm:$false

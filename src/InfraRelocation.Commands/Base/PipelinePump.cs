@@ -14,7 +14,7 @@ public sealed class PipelinePump(RelocationCmdlet cmdlet) : IDisposable
 {
     private readonly BlockingCollection<object> _messages = new();
 
-    /// <summary>Queues an object for the pipeline thread (callable from any thread).</summary>
+    /// <summary>Queues an object, or a <see cref="ProgressRecord"/> of the work's own, for the pipeline thread (callable from any thread).</summary>
     public void Post(object item) => _messages.Add(item);
 
     /// <summary>Queues a verbose line for the pipeline thread (callable from any thread).</summary>
@@ -54,6 +54,10 @@ public sealed class PipelinePump(RelocationCmdlet cmdlet) : IDisposable
                 var percent = p.Total == 0 ? 100 : (int)(100.0 * p.Completed / p.Total);
                 cmdlet.WriteProgress(new ProgressRecord(id, p.Activity, $"{p.Completed}/{p.Total}: {p.Item}") { PercentComplete = Math.Clamp(percent, 0, 100) });
                 shown = true;
+                break;
+            case ProgressRecord r:
+                // a worker's own bar (one per item, e.g. per VM target), written as it is
+                cmdlet.WriteProgress(r);
                 break;
             case VerboseLine v:
                 cmdlet.WriteVerbose(v.Text);

@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Management.Automation;
 using InfraRelocation.Commands.Base;
 using InfraRelocation.Commands.Completers;
+using InfraRelocation.Core.Concurrency;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Provisioning;
@@ -184,40 +184,44 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
                 $"{a.Prepared.Target.Hostname}: interrupted while provisioning on {a.Plan.HypervisorHost}; its result is unknown. Run New-ProxmoxVm again: it continues from its journal."))).ToList();
             foreach (var a in approved) _runs[a.Prepared.Target.Hostname] = a.Run;
 
-            // 2. The executors, in parallel up to ThrottleLimit (they never touch the PowerShell host).
-            var events = new ConcurrentQueue<ProvisionProgress>();
-            var progress = new QueueProgress(events);
-            using var throttle = new SemaphoreSlim(ThrottleLimit);
-            var tasks = approved.Select(a => Task.Run(async () =>
+            // 2. The executors, ThrottleLimit at a time on the thread pool (they never touch the PowerShell host); the
+            // pump writes each target's progress from this thread while they run.
+            var results = new ProvisionResult?[approved.Count];
+            Task? work = null;
+            using var pump = new PipelinePump(this);
+            // Stopped with the pipeline however it stops (Ctrl+C, or a terminating error further down it).
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(CancelToken);
+            Task<IReadOnlyList<FanOutResult<int, ProvisionResult>>> fanOut;
+            try
             {
-                await throttle.WaitAsync(CancelToken).ConfigureAwait(false);
-                try
+                fanOut = pump.Run("New-ProxmoxVm", (_, ct) =>
                 {
-                    return await executor.ExecuteAsync(a.Prepared, a.Client, progress, CancelToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    throttle.Release();
-                }
-            })).ToArray();
-
-            // 3. Back on the pipeline thread: progress while they run, then receipts in input order.
-            var ids = approved.Select((a, i) => (a.Prepared.Target.Hostname, Id: i + 1)).ToDictionary(x => x.Hostname, x => x.Id, StringComparer.Ordinal);
-            // WaitOne never throws: failures and cancellation are read per task below.
-            var all = Task.WhenAll(tasks);
-            while (!((IAsyncResult)all).AsyncWaitHandle.WaitOne(200))
-            {
-                DrainProgress(events, ids);
+                    var started = BoundedParallel.ForEachAsync(Enumerable.Range(0, approved.Count).ToList(),
+                        async (i, token) => results[i] = await executor.ExecuteAsync(approved[i].Prepared, approved[i].Client,
+                            new PostedProgress(p => pump.Post(ProgressOf(p, i + 1))), token).ConfigureAwait(false),
+                        ThrottleLimit, ct);
+                    Volatile.Write(ref work, started);
+                    return started;
+                }, stop.Token);
             }
-            DrainProgress(events, ids);
+            catch (PipelineStoppedException)
+            {
+                stop.Cancel();
+                RecordCancelled(approved.Select(a => (a.Plan, a.Run)).ToList(), journals, results, Volatile.Read(ref work));
+                throw;
+            }
+            var outcomes = Run(() => fanOut.GetAwaiter().GetResult());
+
+            // 3. Back on the pipeline thread: errors and receipts in input order.
             for (var i = 0; i < approved.Count; i++)
             {
-                var result = Run(() => tasks[i].GetAwaiter().GetResult());
-                var complete = new ProgressRecord(i + 1, $"New-ProxmoxVm {approved[i].Prepared.Target.Hostname}", result.Outcome.ToString())
+                // A failure outside the executor's own results (a bug, or a journal it cannot read) stops the command here.
+                if (outcomes[i].Error is { } unexpected) Run(() => System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(unexpected));
+                var result = outcomes[i].Value!;
+                WriteProgress(new ProgressRecord(i + 1, $"New-ProxmoxVm {approved[i].Prepared.Target.Hostname}", result.Outcome.ToString())
                 {
                     RecordType = ProgressRecordType.Completed,
-                };
-                WriteProgress(complete);
+                });
                 if (result.Error is { } error)
                 {
                     WriteRelocationError(error);
@@ -244,19 +248,47 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
         }
     }
 
-    private void DrainProgress(ConcurrentQueue<ProvisionProgress> events, Dictionary<string, int> ids)
+    /// <summary>One target's progress bar: the step's share of the whole run (s_stepSpan), the step and what it does.</summary>
+    private static ProgressRecord ProgressOf(ProvisionProgress e, int id)
     {
-        var latest = new Dictionary<string, ProvisionProgress>(StringComparer.Ordinal);
-        while (events.TryDequeue(out var e)) latest[e.Hostname] = e;
-        foreach (var (hostname, e) in latest)
+        var (from, to) = s_stepSpan.TryGetValue(e.Step, out var span) ? span : (0, 99);
+        var percent = from + (int)((to - from) * Math.Clamp((e.Percent ?? 0) / 100.0, 0, 1));
+        return new ProgressRecord(id, $"New-ProxmoxVm {e.Hostname}", $"{e.Step}: {e.Status}")
         {
-            var (from, to) = s_stepSpan.TryGetValue(e.Step, out var span) ? span : (0, 99);
-            var percent = from + (int)((to - from) * Math.Clamp((e.Percent ?? 0) / 100.0, 0, 1));
-            WriteProgress(new ProgressRecord(ids[hostname], $"New-ProxmoxVm {hostname}", $"{e.Step}: {e.Status}")
+            PercentComplete = Math.Clamp(percent, 0, 100),
+            CurrentOperation = e.Step,
+        };
+    }
+
+    /// <summary>
+    /// Ctrl+C (or a pipeline stopped by a later command's error): once the executors have stopped (each keeps its journal), every target without a recorded result gets a
+    /// Cancelled receipt that says how to resume, in place of the one journaled before it started (the pipeline is
+    /// stopping, so the receipts go to the ledger only). A target that finished before Ctrl+C keeps its own receipt.
+    /// </summary>
+    private void RecordCancelled(IReadOnlyList<(ProvisionPlan Plan, RunContext Run)> targets, IReadOnlyList<string> journals, ProvisionResult?[] results, Task? work)
+    {
+        try { work?.Wait(); } catch (AggregateException) { } // cancelled or failed: what each target left is read below
+        for (var i = 0; i < targets.Count; i++)
+        {
+            var (plan, run) = targets[i];
+            var hostname = plan.Target.Hostname;
+            var receipt = results[i] is { } result
+                ? result.Receipt is null ? ToReceipt(result.Plan, result.Outcome, result.Steps, result.Upids, result.Address, result.Resumed, result.Summary, result.Error?.Findings ?? []) : null
+                : ToReceipt(plan, ReceiptOutcome.Cancelled, [], [], null, false,
+                    $"{hostname}: cancelled (Ctrl+C or a stopped pipeline) while provisioning on {plan.HypervisorHost}; " +
+                    (File.Exists(Path.Combine(Layout.Root, ProvisionJournal.RelativePathFor(hostname)))
+                        ? $"the journal {ProvisionJournal.RelativePathFor(hostname)} keeps the steps done so far. "
+                        : "no step had been journaled. ") +
+                    $"To resume, run the same command again: New-ProxmoxVm -Hostname {hostname}");
+            try
             {
-                PercentComplete = Math.Clamp(percent, 0, 100),
-                CurrentOperation = e.Step,
-            });
+                if (receipt is not null) Receipts.Append(run.Stamp(receipt));
+                PendingReceipts.Discard(journals[i]);
+            }
+            catch (RelocationException)
+            {
+                // The ledger refused: the receipt journaled before the run stays pending, and the next run records it.
+            }
         }
     }
 
@@ -290,8 +322,9 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
             ? TimeSpan.FromMilliseconds(ms)
             : TimeSpan.FromSeconds(1);
 
-    private sealed class QueueProgress(ConcurrentQueue<ProvisionProgress> queue) : IProgress<ProvisionProgress>
+    /// <summary>Progress reported on a worker thread, handed straight to the pump (not through a SynchronizationContext).</summary>
+    private sealed class PostedProgress(Action<ProvisionProgress> post) : IProgress<ProvisionProgress>
     {
-        public void Report(ProvisionProgress value) => queue.Enqueue(value);
+        public void Report(ProvisionProgress value) => post(value);
     }
 }
