@@ -17,6 +17,7 @@ internal sealed class FastYamlParser
     private readonly string _text;
     private readonly int _lineOffset;
     private readonly List<Line> _lines = [];
+    private readonly StringPool _strings = new();
     private int _i;
     private int _depth;
 
@@ -326,7 +327,7 @@ internal sealed class FastYamlParser
         {
             endKey--;
         }
-        var text = _text[p..endKey];
+        var text = _strings.Get(_text, p, endKey);
         if (text.Length == 0 || text.Contains(": ", StringComparison.Ordinal) || text.Contains(" #", StringComparison.Ordinal))
         {
             throw new GiveUp();
@@ -366,7 +367,7 @@ internal sealed class FastYamlParser
             }
         }
         after = end;
-        return new YScalar(_text[p..end], ScalarStyle.Plain, LineNo(line), p - LineStart(line) + 1) { Start = p, End = end };
+        return new YScalar(_strings.Get(_text, p, end), ScalarStyle.Plain, LineNo(line), p - LineStart(line) + 1) { Start = p, End = end };
     }
 
     private static bool IsIndicator(char c) => c is ',' or '[' or ']' or '{' or '}' or '#' or '&' or '*' or '!' or '|' or '>' or '%' or '@' or '`';
@@ -528,7 +529,7 @@ internal sealed class FastYamlParser
         {
             throw new GiveUp();
         }
-        return new YScalar(_text[start..end], ScalarStyle.Plain, LineNo(line), start - LineStart(line) + 1) { Start = start, End = end, InFlow = true };
+        return new YScalar(_strings.Get(_text, start, end), ScalarStyle.Plain, LineNo(line), start - LineStart(line) + 1) { Start = start, End = end, InFlow = true };
     }
 
     private YScalar Quoted(Line line, int p, out int after)

@@ -118,7 +118,7 @@ public sealed class Fields
     private readonly ReadContext _context;
     private readonly YMapping? _map;
     private readonly YNode? _node;
-    private Dictionary<string, SourceLocation>? _locations;
+    private FieldLocationMap? _locations;
     // Which entries were read: a bit per entry for the usual small mapping, a set beyond 64 entries.
     private ulong _usedMask;
     private HashSet<int>? _usedMore;
@@ -173,7 +173,7 @@ public sealed class Fields
         }
         var node = _map!.Entries[at].Value;
         MarkUsed(at);
-        (_locations ??= new Dictionary<string, SourceLocation>(_map.Count, StringComparer.Ordinal))[key] = _context.At(node);
+        (_locations ??= new FieldLocationMap(_context.File, Math.Min(_map.Count, 16))).Set(key, node.Line, node.Column);
         return node;
     }
 
