@@ -544,7 +544,7 @@ internal sealed class FastYamlParser
         string value;
         if (quote == '\'')
         {
-            value = raw.Contains('\'') ? raw.ToString().Replace("''", "'", StringComparison.Ordinal) : raw.ToString();
+            value = raw.Contains('\'') ? raw.ToString().Replace("''", "'", StringComparison.Ordinal) : _strings.Get(_text, p + 1, close);
         }
         else if (raw.Contains('\\'))
         {
@@ -552,7 +552,7 @@ internal sealed class FastYamlParser
         }
         else
         {
-            value = raw.ToString();
+            value = _strings.Get(_text, p + 1, close);
         }
         after = close + 1;
         return new YScalar(value, quote == '"' ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted,
