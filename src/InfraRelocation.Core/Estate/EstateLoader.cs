@@ -9,7 +9,9 @@ namespace InfraRelocation.Core.Estate;
 /// Reads every protocol file of an estate into typed records. Malformed files (bad YAML, encoding, size,
 /// a folder instead of a file) throw a located <see cref="RelocationException"/>; schema problems become
 /// <see cref="Estate.ValidationFindings"/>. Missing files are null. Never writes anything.
-/// Files are parsed in parallel; findings and the first error are reported in a fixed file order.
+/// Files are parsed one at a time, in a fixed order (findings and the first error too): each file's located tree is
+/// garbage before the next one is built. Parsing two at once saved wall time only where a core was idle, and raised
+/// a cold 10,000-service load's peak memory by 40 to 80 MiB and its CPU time (docs/benchmarks.md, "Cold runs").
 /// </summary>
 public static class EstateLoader
 {
@@ -40,7 +42,7 @@ public static class EstateLoader
         var files = Enum.GetValues<EstateFile>().Where(f => only is null || only.Contains(f)).ToArray();
         var results = new FileResult[files.Length];
         using var batchGc = BatchGcScope.Enter();
-        Parallel.For(0, files.Length, i =>
+        for (var i = 0; i < files.Length; i++)
         {
             var result = new FileResult();
             try
@@ -52,7 +54,7 @@ public static class EstateLoader
                 result.Error = ExceptionDispatchInfo.Capture(ex);
             }
             results[i] = result;
-        });
+        }
 
         var digests = new Dictionary<string, string>(StringComparer.Ordinal);
         if (layout.Config is { } config)
