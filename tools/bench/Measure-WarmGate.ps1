@@ -1,0 +1,60 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    The in-process gate after warm-up against the YAML event-parse floor of the same files, both in CPU time
+    (docs/benchmarks.md, "Cold runs", "In-process after warm-up"; issue 17: within twice the event-parse time).
+
+.DESCRIPTION
+    GateBench writes a failing estate (1.2 inconsistencies per service, as Measure-ColdRuns) and times, in its own
+    process, YamlDotNet's events over the estate's YAML files (the floor). Then, in this pwsh with the built module
+    imported, Invoke-RelocationGate -AsExitCode runs once to warm up and -Runs times more on the same estate, each
+    timed by this process's CPU time (the loader's cache answers for the unchanged files, as for a repeated check).
+    Both figures are CPU time, taken one after the other, so they compare on a loaded machine; wall times are shown too.
+
+    dotnet pwsh tools/bench/Measure-WarmGate.ps1 -ModulePath output/InfraRelocation/0.1.0/InfraRelocation.psd1
+#>
+[CmdletBinding()]
+param(
+    [string] $ModulePath,
+    [string] $RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..' '..')).Path,
+    [int] $Services = 10000,
+    [double] $BrokenShare = 1.2,
+    [int] $Runs = 5
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+if (-not $ModulePath) {
+    $version = (Import-PowerShellDataFile (Join-Path $RepoRoot 'InfraRelocation.psd1')).ModuleVersion
+    $ModulePath = Join-Path $RepoRoot 'output' 'InfraRelocation' $version 'InfraRelocation.psd1'
+}
+function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
+
+$work = Join-Path ([IO.Path]::GetTempPath()) "warmgate-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+try {
+    $out = @(& dotnet run -c Release --project (Join-Path $RepoRoot 'tools' 'bench' 'GateBench') -- --sizes $Services --runs 3 `
+            --broken ([int]($Services * $BrokenShare)) --parsers --keep $work 2>&1)
+    if ($LASTEXITCODE -ne 0) { $out | Out-Host; throw "GateBench failed with exit code $LASTEXITCODE" }
+    $floor = "$($out -match '^parsers ')"
+    if ($floor -notmatch 'events ([\d.]+) ms \((\d+) ms CPU\)') { $out | Out-Host; throw 'GateBench printed no parser floor.' }
+    $eventsWall, $eventsCpu = [double]$Matches[1], [double]$Matches[2]
+    $root = Join-Path $work $Services
+
+    Import-Module $ModulePath
+    $self = [Diagnostics.Process]::GetCurrentProcess()
+    $null = Invoke-RelocationGate -Root $root -AsExitCode 6>$null   # warm-up
+    $samples = foreach ($i in 1..$Runs) {
+        $self.Refresh(); $cpu = $self.TotalProcessorTime; $sw = [Diagnostics.Stopwatch]::StartNew()
+        $code = Invoke-RelocationGate -Root $root -AsExitCode 6>$null
+        $wall = $sw.Elapsed.TotalMilliseconds; $self.Refresh()
+        if ($code -ne 1) { throw "The failing estate's gate exited $code, expected 1." }
+        [pscustomobject]@{ Wall = $wall; Cpu = ($self.TotalProcessorTime - $cpu).TotalMilliseconds }
+    }
+    $gateCpu = Get-Median @($samples.Cpu)
+    $load = (Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ' | Select-Object -First 1
+    Write-Host $floor
+    Write-Host ("Warm Invoke-RelocationGate -AsExitCode, {0:n0} services (failing): {1:n0} ms CPU ({2:n0} ms wall), median of {3}; " -f $Services, $gateCpu, (Get-Median @($samples.Wall)), $Runs) -NoNewline
+    Write-Host ("event-parse floor {0:n0} ms CPU ({1:n0} ms wall): {2:n2}x the floor (goal within 2x); load average {3}" -f $eventsCpu, $eventsWall, ($gateCpu / $eventsCpu), $load)
+} finally {
+    Remove-Item $work -Recurse -Force -ErrorAction Ignore
+}
