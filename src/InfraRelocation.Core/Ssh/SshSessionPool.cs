@@ -56,8 +56,7 @@ public sealed class SshSessionPool : IDisposable
             var sw = Stopwatch.StartNew();
             try
             {
-                cmd = lease.Client.CreateCommand(PgidPrefix + command);
-                exec = cmd.ExecuteAsync(CancellationToken.None);
+                (cmd, exec) = await StartAsync(lease, PgidPrefix + command).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is SshException or SocketException or ObjectDisposedException)
             {
@@ -129,6 +128,22 @@ public sealed class SshSessionPool : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Opens the command's channel and sends it. SSH.NET does this synchronously (it blocks until the server confirms
+    /// the channel), so it runs on a thread of its own: on the thread pool, a fan-out of 16 first commands blocked 16
+    /// pool threads on a 2-core machine and waited for the pool to grow (docs/benchmarks.md, SSH latency). The first
+    /// channel of a connection is opened with prompt TCP ACKs (<see cref="PromptAcks"/>).
+    /// </summary>
+    private static Task<(SshCommand, Task)> StartAsync(Lease lease, string command) =>
+        Task.Factory.StartNew(() =>
+        {
+            using var acks = lease.FirstChannelOpened ? null : PromptAcks.Start(lease.Client);
+            var cmd = lease.Client.CreateCommand(command);
+            var exec = cmd.ExecuteAsync(CancellationToken.None);
+            lease.FirstChannelOpened = true;
+            return (cmd, exec);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     // Every command is prefixed with this: the remote shell is a session leader (sshd calls setsid), so its pid is
     // the process group of everything the command starts. Cancellation kills that group over a second channel,
@@ -264,9 +279,13 @@ public sealed class SshSessionPool : IDisposable
 
         using var timeoutCts = new CancellationTokenSource(ep.ConnectTimeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeoutCts.Token);
+        // SSH.NET's key exchange and authentication wait synchronously (also inside ConnectAsync): on pool threads, a
+        // fan-out of 16 connections waited for the pool to grow. A thread of its own; cancelling disposes the client.
+        var connect = Task.Factory.StartNew(client.Connect, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        _ = connect.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
         try
         {
-            await client.ConnectAsync(linked.Token).ConfigureAwait(false);
+            await connect.WaitAsync(linked.Token).ConfigureAwait(false);
             if (check is { Verdict: HostKeyVerdict.TrustedOnFirstUse })
                 Log?.Invoke($"SSH {ep.Id}: trusted new host key {check.Presented} on first use; recorded in {ep.KnownHostsFile}.");
             Log?.Invoke($"SSH {ep.Id}: connected to {ep.User}@{ep.Host}:{ep.Port}, host key {check?.Presented}, key exchange {client.ConnectionInfo.CurrentKeyExchangeAlgorithm}.");
@@ -312,6 +331,8 @@ public sealed class SshSessionPool : IDisposable
 
     private sealed record Lease(SshClient Client, List<PrivateKeyFile> Keys, HostKeyCheck HostKey)
     {
+        public volatile bool FirstChannelOpened;
+
         public void Close()
         {
             try { Client.Dispose(); } catch (Exception) { /* already broken */ }

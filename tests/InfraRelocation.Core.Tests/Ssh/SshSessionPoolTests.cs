@@ -352,6 +352,23 @@ public sealed class SshSessionPoolTests(SshServerFixture fx) : IDisposable
     }
 
     [SkippableFact]
+    public void PromptAcks_ReachesSshNetsPrivateSocket()
+    {
+        // PromptAcks reads SSH.NET's private socket by reflection: an SSH.NET upgrade that moves it must fail here,
+        // not silently bring back the 40 ms wait on every first command (docs/benchmarks.md, SSH latency).
+        SkipIfNoSshd();
+        Skip.IfNot(OperatingSystem.IsLinux(), "TCP_QUICKACK is Linux only");
+        var ep = fx.Endpoint(fx.Default);
+        using var key = new Renci.SshNet.PrivateKeyFile(fx.UserKeyPath);
+        using var client = new Renci.SshNet.SshClient(ep.Host, ep.Port, ep.User, key);
+        client.Connect();
+        using var acks = PromptAcks.Start(client);
+        Assert.NotNull(acks);
+        using var cmd = client.RunCommand("echo ok");
+        Assert.Equal("ok\n", cmd.Result);
+    }
+
+    [SkippableFact]
     public async Task FanOut_OverSeveralHosts_RunsAWholeRoundAtOnce()
     {
         SkipIfNoSshd();
