@@ -47,20 +47,8 @@ public abstract class GateCmdlet : EstateCmdlet
         {
             WriteVerbose($"  {r.GateId}: {(r.Passed ? "pass" : "FAIL")}, {r.Checked} checked, {r.ErrorCount} error(s), {r.WarningCount} warning(s): {r.Summary}");
         }
-        var exitCode = GateRunner.ExitCodeFor(results);
-        var findings = results.SelectMany(r => r.Findings).ToList();
-        var errors = findings.Count(f => f.Severity == FindingSeverity.Error);
-        var warnings = findings.Count(f => f.Severity == FindingSeverity.Warning);
-        var receipt = new GateReceipt
-        {
-            Results = results,
-            Findings = findings,
-            Outcome = exitCode == GateExitCode.Pass ? ReceiptOutcome.Passed : ReceiptOutcome.Failed,
-            Summary = $"{string.Join(", ", results.Select(r => $"{r.GateId} {(r.Passed ? "pass" : "FAIL")}"))}: {errors} error(s), {warnings} warning(s)",
-            ChangeId = estate.Manifest?.ActiveRelocation?.ChangeId,
-            State = estate.Manifest?.ActiveRelocation?.StateText,
-            ExitCode = exitCode,
-        };
+        var receipt = GateReceipts.Of(results, estate.Manifest);
+        var findings = receipt.Findings;
 
         if (AsExitCode)
         {
@@ -71,7 +59,7 @@ public abstract class GateCmdlet : EstateCmdlet
                 WriteInformation(new HostInformationMessage { Message = line }, ["PSHOST"]);
             }
             TryRecord(run.Stamp(receipt));
-            WriteExitCode(exitCode);
+            WriteExitCode(receipt.ExitCode);
             return;
         }
         foreach (var finding in findings)
@@ -96,14 +84,7 @@ public abstract class GateCmdlet : EstateCmdlet
             return;
         }
         var run = BeginRun(Capability, RunMode.Read);
-        EmitUnrecorded(run, new GateReceipt
-        {
-            Results = [new GateResult { GateId = GateIds.Schema, Passed = false, Findings = [finding], Summary = "estate unreadable" }],
-            Findings = [finding],
-            Outcome = ReceiptOutcome.Failed,
-            Summary = $"{GateIds.Schema} FAIL: {finding.Location?.File ?? "the estate"} cannot be read; no gate ran",
-            ExitCode = GateExitCode.InvalidInput,
-        });
+        EmitUnrecorded(run, GateReceipts.Unreadable(finding));
     }
 
     private void WriteExitCode(int code)

@@ -149,10 +149,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         // Only Ctrl+C (StopProcessing cancels the token): a terminating error also arrives as PipelineStoppedException.
         catch (PipelineStoppedException) when (_activeRun is { } run && CancelToken.IsCancellationRequested)
         {
-            var line = MyInvocation.Line.Trim();
-            var what = _activePreview is null ? "before its preview finished" : $"before {_activePreview.Plan.Summary} was committed";
-            var receipt = (decorate ?? (r => r))(Fill(template, _activePreview, ReceiptOutcome.Cancelled,
-                $"Cancelled (Ctrl+C) {what}; nothing was committed. To resume, run the same command again{(line.Length > 0 ? $": {line}" : "")}"));
+            var receipt = (decorate ?? (r => r))(TransitionReceipts.Cancelled(template, _activePreview, MyInvocation.Line.Trim()));
             Receipts.Append(run.Stamp(receipt));
             throw;
         }
@@ -193,7 +190,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         }
         catch (RelocationException ex)
         {
-            EmitReceipt(runContext, decorate(Fill(template, null, ReceiptOutcome.Blocked, ex.Message, ex.Findings)));
+            EmitReceipt(runContext, decorate(TransitionReceipts.Refused(template, ex)));
             Stop(ex);
             return null;
         }
@@ -210,11 +207,11 @@ public abstract class TransitionCmdlet : EstateCmdlet
         if (preview.Plan.NoOp)
         {
             runContext.Mode = RunMode.Read;
-            return EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Unchanged, preview.Plan.Summary)));
+            return EmitReceipt(runContext, decorate(TransitionReceipts.Unchanged(template, preview)));
         }
         if (gate?.Invoke(preview) is { } failure)
         {
-            EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Blocked, failure.Message)));
+            EmitReceipt(runContext, decorate(TransitionReceipts.GateRefused(template, preview, failure.Message)));
             Stop(new RelocationException(failure.ErrorId, FailureKind.InvalidOperation, failure.Message, null, target));
             return null;
         }
@@ -225,7 +222,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
             || (highImpact && NeedsHighImpactPrompt() && !ShouldContinue($"{preview.Plan.Summary}?{Environment.NewLine}{diff}", $"Confirm {Capability}")))
         {
             _previews.Add((preview.Plan.After ?? "", preview.Changes.Select(c => c.File)));
-            return EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Previewed, $"Preview: {preview.Plan.Summary} (nothing written)")));
+            return EmitReceipt(runContext, decorate(TransitionReceipts.Previewed(template, preview)));
         }
 
         runContext.Mode = RunMode.Execute;
@@ -246,9 +243,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
                     Receipt = run =>
                     {
                         runContext.RecordInputs(run.InputDigests);
-                        return runContext.Stamp(decorate(run.Reverted
-                            ? Fill(template, run, ReceiptOutcome.Reverted, $"{run.Plan.Summary} was written and reverted: {run.RevertReason}")
-                            : Fill(template, run, ReceiptOutcome.Succeeded, run.Plan.Summary)));
+                        return runContext.Stamp(decorate(TransitionReceipts.Committed(template, run)));
                     },
                     Guard = guard,
                 }, CancelToken);
@@ -260,7 +255,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         }
         catch (RelocationException ex)
         {
-            EmitReceipt(runContext, decorate(Fill(template, preview, ReceiptOutcome.Failed, $"{preview.Plan.Summary}: {ex.Message}", ex.Findings)));
+            EmitReceipt(runContext, decorate(TransitionReceipts.Failed(template, preview, ex)));
             Stop(ex);
             return null;
         }
@@ -293,26 +288,16 @@ public abstract class TransitionCmdlet : EstateCmdlet
             WriteObject(recorded);
             return recorded;
         }
-        return EmitReceipt(runContext, decorate(Fill(template, committed, ReceiptOutcome.Unchanged, committed.Plan.Summary)));
+        return EmitReceipt(runContext, decorate(TransitionReceipts.Unchanged(template, committed)));
     }
 
     private TReceipt? Blocked<TReceipt>(RunContext runContext, TReceipt template, TransitionRun run, Func<TReceipt, TReceipt> decorate)
         where TReceipt : TransitionReceipt
     {
-        var errors = run.Plan.Findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
-        var message = $"{run.Plan.Summary} is blocked:{Environment.NewLine}{string.Join(Environment.NewLine, errors.Select(f => "  " + f))}";
-        if (run.Plan.Guard is { Passed: false } verdict && errors.Any(e => verdict.Blocking.Contains(e)))
-        {
-            message += Environment.NewLine + (verdict.SchemaBlocks
-                ? "Schema errors cannot be overridden: fix them first (Test-RelocationManifest lists them)."
-                : "These are errors of the gates on the estate as it would be after the change: fix them (Invoke-RelocationGate lists them), or repeat with -Force -Reason '<why>' (recorded in the receipt).");
-        }
-        if (errors.Any(e => e.RuleId == Core.Governance.ChecklistEvaluator.IncompleteRule))
-        {
-            message += Environment.NewLine + "Complete the checklist items (Get-RelocationChecklist lists each with its evidence and command), or repeat with -Force -Reason '<why>' (recorded in the receipt; the checklist then shows them Overridden).";
-        }
-        EmitReceipt(runContext, decorate(Fill(template, run, ReceiptOutcome.Blocked, message) with { Diff = "", Changes = [] }));
-        Stop(new RelocationException("TransitionBlocked", FailureKind.InvalidOperation, message, errors.FirstOrDefault()?.Location, run.Plan.Subject)
+        var receipt = TransitionReceipts.Blocked(template, run);
+        EmitReceipt(runContext, decorate(receipt));
+        var errors = run.Plan.Findings.Where(f => f.Severity == FindingSeverity.Error);
+        Stop(new RelocationException("TransitionBlocked", FailureKind.InvalidOperation, receipt.Summary, errors.FirstOrDefault()?.Location, run.Plan.Subject)
         {
             Findings = run.Plan.Findings,
         });
@@ -362,33 +347,5 @@ public abstract class TransitionCmdlet : EstateCmdlet
             _ => ConfirmImpact.High,
         };
         return value == ConfirmImpact.High;
-    }
-
-    private static TReceipt Fill<TReceipt>(TReceipt template, TransitionRun? run, ReceiptOutcome outcome, string summary,
-        IReadOnlyList<RelocationFinding>? extraFindings = null) where TReceipt : TransitionReceipt
-    {
-        var plan = run?.Plan;
-        return (TReceipt)(template with
-        {
-            Outcome = outcome,
-            Summary = summary,
-            ChangeId = plan?.ChangeId ?? template.ChangeId,
-            Subject = plan?.Subject ?? template.Subject,
-            Before = plan?.Before ?? template.Before,
-            After = plan?.After ?? template.After,
-            Findings = [.. plan?.Findings ?? [], .. extraFindings ?? []],
-            Overrides = plan?.Overrides ?? [],
-            OverrideReason = plan?.OverrideReason,
-            Changes = run?.Changes ?? [],
-            Diff = run?.Diff ?? "",
-            Files = run?.Outcome?.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList() ?? [],
-            TransactionId = run?.Outcome is { Files.Count: > 0 } o ? o.TransactionId : null,
-            Takeovers = run?.Takeovers.Select(t => new LeaseTakeoverRecord
-            {
-                PreviousOwner = t.Previous?.Owner, PreviousPid = t.Previous?.Pid, PreviousMachine = t.Previous?.Machine,
-                PreviousPurpose = t.Previous?.Purpose, PreviousAcquiredUtc = t.Previous?.AcquiredUtc, Reason = t.Reason, TakenOverUtc = t.TakenOverUtc,
-            }).ToList() ?? [],
-            RecoveredJournals = run?.Recovered.Select(r => $"{r.Journal} (transaction {r.TransactionId}, pid {r.Pid} on {r.Machine}, restored {string.Join(", ", r.RestoredFiles)})").ToList() ?? [],
-        });
     }
 }
