@@ -103,13 +103,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         var oldPem = Pump($"Read {HostId}'s node certificate", (_, ct) => Pool.RunAsync(endpoint, HypervisorRename.NodeCertificateCommand(oldName), cancellationToken: ct));
         var before = HypervisorRenameEstate.FingerprintOfPem(oldPem.Succeeded ? oldPem.Stdout : null);
         var reissues = survey.HasPvecm && oldName != name;
-        EstatePinPlan planned;
-        string diff;
-        using (var staged = Core.Persistence.EstateTransaction.Preview(Layout.Root))
-        {
-            planned = StagePins(staged, preview.Count + 1, name, before, reissues ? null : before, pending: reissues, preview: true);
-            diff = staged.Diff;
-        }
+        var (planned, diff) = Run(() => HypervisorRenameEstate.Preview(Layout, new RenamedNode(HostId, preview.Count + 1, name, before, reissues ? null : before), pending: reissues));
         var files = HypervisorRename.FilesOf(plan, preview).Concat(EstateFilesOf(planned)).ToList();
 
         var action = oldName == name
@@ -171,7 +165,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
                 Hostname = HostId, Order = rows.Count + 1, Step = HypervisorRenameEstate.Step, State = BootstrapStepState.NotRun,
                 Evidence = $"{EstateLayout.ConfigFile} not changed: the node is not renamed yet",
             }], [], "", null), journal)
-            : RecordWithPins(run, rows, journal, name, before, newFingerprint, Final);
+            : RecordWithPins(run, rows, journal, new RenamedNode(HostId, rows.Count + 1, name, before, newFingerprint), Final);
         foreach (var f in recorded.Steps.Where(r => r.State == BootstrapStepState.Failed))
             WriteRelocationError(new RelocationException("HypervisorRenameStepFailed", FailureKind.InvalidOperation,
                 $"{HostId}: rename step {f.Step} failed: {f.Evidence}. Re-run to resume: finished steps are checked and skipped.", target: HostId));
@@ -182,68 +176,21 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         ? [EstateLayout.ConfigFile, $"{Layout.RelativePath(EstateFile.Manifest).Replace('\\', '/')} (ledger_anchor)"]
         : [];
 
-    /// <summary>Stages the estate's pins of the renamed node in <paramref name="tx"/> (its configuration file, read through it).</summary>
-    private EstatePinPlan StagePins(Core.Persistence.EstateTransaction tx, int order, string name, string? before, string? after, bool pending, bool preview)
-    {
-        var pins = Run(() => HypervisorRenameEstate.Plan(HostId, order, tx.Read(EstateLayout.ConfigFile), EstateLayout.ConfigFile, name, before, after, pending, preview));
-        if (pins.Edits.Count > 0) Run(() => tx.EditYaml(EstateLayout.ConfigFile, pins.Edits));
-        return pins;
-    }
-
     /// <summary>
-    /// Writes the estate's pins under the lease with the receipt in the same transaction (the gates judge the estate as
-    /// it will be, the configuration is read back before the receipt is appended); the journaled receipt is dropped
-    /// once the real one is in the ledger. When the pins cannot be written, the row says why and the receipt is recorded
-    /// on its own.
+    /// Records the rename with the estate's pins in one transaction (<see cref="HypervisorRenameEstate.Record"/>); when
+    /// the pins cannot be written, the row says why and the receipt of the host's part is recorded on its own.
     /// </summary>
-    private HostnameChangeReceipt RecordWithPins(Core.Receipts.RunContext run, IReadOnlyList<BootstrapStepResult> rows, string journal, string name, string? before, string? after,
+    private HostnameChangeReceipt RecordWithPins(Core.Receipts.RunContext run, IReadOnlyList<BootstrapStepResult> rows, string journal, RenamedNode node,
         Func<IReadOnlyList<BootstrapStepResult>, IReadOnlyList<WrittenFile>, string, string?, HostnameChangeReceipt> final)
     {
-        var order = rows.Count + 1;
-        var config = EstateLayout.ConfigFile;
-        try
+        var recorded = HypervisorRenameEstate.Record(Layout, Receipts, node,
+            (row, written, diff, transaction) => run.Stamp(final([.. rows, row], written, diff, transaction)), journal,
+            TimeSpan.FromSeconds(30), DateTimeOffset.UtcNow, CancelToken);
+        if (recorded.Receipt is HostnameChangeReceipt receipt)
         {
-            using var lease = Core.Persistence.EstateLease.Acquire(Layout.Root, $"Set-HypervisorHostname {HostId}: the estate's pins", TimeSpan.FromSeconds(30), CancelToken);
-            using var tx = Core.Persistence.EstateTransaction.Begin(lease);
-            var pins = HypervisorRenameEstate.Plan(HostId, order, tx.Read(config), config, name, before, after, pending: false, preview: false);
-            if (pins.Edits.Count > 0)
-            {
-                tx.EditYaml(config, pins.Edits);
-                HypervisorRenameEstate.Read(tx.Read(config), config, HostId);   // the configuration as it will be must still read
-                var estate = Core.Estate.EstateLoader.Load(Layout);
-                var verdict = Core.Governance.MutationGuard.Evaluate(estate, tx.ChangedFiles.ToDictionary(p => p, p => tx.Read(p)!, StringComparer.Ordinal),
-                    DateTimeOffset.UtcNow, Core.Transitions.LedgerView.Load(Receipts.LedgerPath, Layout.Config?.Signers ?? []));
-                if (Core.Governance.MutationGuard.Refusal(verdict, $"pinning {HostId}'s renamed node in {config}", canForce: false) is { } refused) throw refused;
-            }
-            var diff = tx.Diff;
-            var committed = tx.Commit(new Core.Persistence.CommitReceipt
-            {
-                Store = Receipts,
-                AnchorIn = pins.Edits.Count > 0 ? Layout.RelativePath(EstateFile.Manifest).Replace('\\', '/') : null,
-                Verify = _ => HypervisorRenameEstate.Mismatch(HypervisorRenameEstate.Read(File.ReadAllBytes(Path.Combine(Layout.Root, config)), config, HostId), name, after) is { } m
-                    ? $"read back after the write, {m}" : null,
-                Build = (outcome, reason) =>
-                {
-                    var row = reason is null ? pins.Row : pins.Row with { State = BootstrapStepState.Failed, Evidence = $"{reason}; the estate was restored ({pins.Row.Evidence})" };
-                    var written = reason is null
-                        ? outcome.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList()
-                        : [];
-                    return run.Stamp(final([.. rows, row], written, reason is null ? diff : "", outcome.Files.Count > 0 ? outcome.TransactionId : null));
-                },
-            });
-            Core.Receipts.PendingReceipts.Discard(journal);
-            WriteObject(committed.Receipt);
-            return (HostnameChangeReceipt)committed.Receipt;
+            WriteObject(receipt);
+            return receipt;
         }
-        catch (RelocationException ex)
-        {
-            // Nothing of the estate was written (the transaction restored it or never began): the host's part is recorded alone.
-            var row = new BootstrapStepResult
-            {
-                Hostname = HostId, Order = order, Step = HypervisorRenameEstate.Step, State = BootstrapStepState.Failed,
-                Evidence = $"{config} was not changed ({ex.ErrorId}): {ex.Message.Split('\n')[0]}",
-            };
-            return EmitHostChangeReceipt(run, final([.. rows, row], [], "", null), journal);
-        }
+        return EmitHostChangeReceipt(run, final([.. rows, recorded.Row], [], "", null), journal);
     }
 }

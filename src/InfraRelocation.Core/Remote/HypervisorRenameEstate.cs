@@ -1,7 +1,12 @@
 using System.Security.Cryptography.X509Certificates;
+using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Persistence;
+using InfraRelocation.Core.Receipts;
+using InfraRelocation.Core.Transitions;
 using InfraRelocation.Core.Yaml;
+using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
 
 namespace InfraRelocation.Core.Remote;
@@ -14,6 +19,24 @@ public sealed record CertificatePin(string Path, string Key, string Value, Sourc
 /// <param name="Row">The <c>estate:proxmox-node</c> row: Planned/Done with the edits, Unchanged, Skipped or Failed with what to do.</param>
 /// <param name="Pending">True when a pin waits for the certificate pvecm issues (-WhatIf on a node with pvecm).</param>
 public sealed record EstatePinPlan(IReadOnlyList<YamlEdit> Edits, BootstrapStepResult Row, bool Pending);
+
+/// <summary>The node as renamed: whose pins, the row's place after the host's steps, the new name and the certificate before and after.</summary>
+/// <param name="Before">The node certificate's fingerprint before the rename (null: unreadable).</param>
+/// <param name="After">Its fingerprint after the rename (null: unreadable).</param>
+public sealed record RenamedNode(string HostId, int Order, string NewName, string? Before, string? After);
+
+/// <summary>
+/// The receipt of the whole rename, given the estate's row, the files the pins were written to (empty when none), the
+/// diff and the transaction (null when nothing was written): built, stamped, ready for the ledger.
+/// </summary>
+public delegate RelocationReceipt RenameReceipt(BootstrapStepResult row, IReadOnlyList<WrittenFile> written, string diff, string? transactionId);
+
+/// <summary>
+/// What recording the rename with the estate's pins came to: the row, and the receipt recorded in the pins' transaction;
+/// null when the pins could not be written (nothing of the estate changed; the row says why, and the caller records the
+/// host's part alone).
+/// </summary>
+public sealed record PinsRecorded(BootstrapStepResult Row, RelocationReceipt? Receipt);
 
 /// <summary>
 /// The estate's pins of a renamed node (docs/design/hypervisor-rename.md): <c>proxmox.hosts.&lt;id&gt;.node</c> names the
@@ -119,6 +142,75 @@ public static class HypervisorRenameEstate
                     : $"{configFile} names node '{newName}' and its node_fingerprint ({where}) pins the node certificate {after}",
             }, false);
         return new(edits, row with { State = preview ? BootstrapStepState.Planned : BootstrapStepState.Done, Evidence = summary }, waiting);
+    }
+
+    /// <summary>
+    /// Stages the pins (-WhatIf, or before the prompt) in a preview of the estate: the plan and the diff that recording
+    /// them would write. <paramref name="pending"/>: pvecm will issue a new certificate (the node's After is not known
+    /// yet). Nothing is written.
+    /// </summary>
+    public static (EstatePinPlan Plan, string Diff) Preview(EstateLayout layout, RenamedNode node, bool pending)
+    {
+        using var staged = EstateTransaction.Preview(layout.Root);
+        var pins = Plan(node.HostId, node.Order, staged.Read(EstateLayout.ConfigFile), EstateLayout.ConfigFile, node.NewName, node.Before, node.After,
+            pending, preview: true);
+        if (pins.Edits.Count > 0) staged.EditYaml(EstateLayout.ConfigFile, pins.Edits);
+        return (pins, staged.Diff);
+    }
+
+    /// <summary>
+    /// Writes the estate's pins of the renamed node under the lease, with the rename's receipt in the same transaction:
+    /// the mutation guard judges the estate as it will be, the configuration is read back after the write (a mismatch
+    /// restores it and the row says so), and the receipt is appended with the files, or not at all. The receipt
+    /// journaled before the host was touched (<paramref name="journal"/>) is dropped once the real one is in the ledger.
+    /// </summary>
+    public static PinsRecorded Record(EstateLayout layout, ReceiptStore receipts, RenamedNode node, RenameReceipt receipt, string? journal,
+        TimeSpan leaseWait, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var config = EstateLayout.ConfigFile;
+        try
+        {
+            using var lease = EstateLease.Acquire(layout.Root, $"Set-HypervisorHostname {node.HostId}: the estate's pins", leaseWait, cancellationToken);
+            using var tx = EstateTransaction.Begin(lease);
+            var pins = Plan(node.HostId, node.Order, tx.Read(config), config, node.NewName, node.Before, node.After, pending: false, preview: false);
+            if (pins.Edits.Count > 0)
+            {
+                tx.EditYaml(config, pins.Edits);
+                Read(tx.Read(config), config, node.HostId);   // the configuration as it will be must still read
+                var estate = EstateLoader.Load(layout);
+                var verdict = MutationGuard.Evaluate(estate, tx.ChangedFiles.ToDictionary(p => p, p => tx.Read(p)!, StringComparer.Ordinal),
+                    now, LedgerView.Load(receipts.LedgerPath, layout.Config?.Signers ?? []));
+                if (MutationGuard.Refusal(verdict, $"pinning {node.HostId}'s renamed node in {config}", canForce: false) is { } refused) throw refused;
+            }
+            var diff = tx.Diff;
+            var row = pins.Row;
+            var committed = tx.Commit(new CommitReceipt
+            {
+                Store = receipts,
+                AnchorIn = pins.Edits.Count > 0 ? layout.RelativePath(EstateFile.Manifest).Replace('\\', '/') : null,
+                Verify = _ => Mismatch(Read(File.ReadAllBytes(Path.Combine(layout.Root, config)), config, node.HostId), node.NewName, node.After) is { } m
+                    ? $"read back after the write, {m}" : null,
+                Build = (outcome, reason) =>
+                {
+                    if (reason is not null) row = pins.Row with { State = BootstrapStepState.Failed, Evidence = $"{reason}; the estate was restored ({pins.Row.Evidence})" };
+                    var written = reason is null
+                        ? outcome.Files.Select(f => new WrittenFile { Path = f.Path, OldSha256 = f.OldSha256, NewSha256 = f.NewSha256 }).ToList()
+                        : [];
+                    return receipt(row, written, reason is null ? diff : "", outcome.Files.Count > 0 ? outcome.TransactionId : null);
+                },
+            });
+            if (journal is not null) PendingReceipts.Discard(journal);
+            return new(row, committed.Receipt);
+        }
+        catch (RelocationException ex)
+        {
+            // Nothing of the estate was written (the transaction restored it or never began).
+            return new(new BootstrapStepResult
+            {
+                Hostname = node.HostId, Order = node.Order, Step = Step, State = BootstrapStepState.Failed,
+                Evidence = $"{config} was not changed ({ex.ErrorId}): {ex.Message.Split('\n')[0]}",
+            }, null);
+        }
     }
 
     /// <summary>
