@@ -187,7 +187,8 @@ try {
             "Written by ``tools/bench/Measure-SshLatency.ps1`` on $(Get-Date -Format 'yyyy-MM-dd HH:mm') UTC, $([Environment]::ProcessorCount) cores, load average $($loads -join ' to ') while it ran",
             "(the machine is shared: other work competes for the same cores); a real Debian 12 machine (systemd-nspawn, OpenSSH 9.2 on 127.0.0.1),",
             "$Repeat runs each, medians. ""Debian default"": sshd and /etc/pam.d/sshd as Debian installs them (the test adds its port,",
-            'an ed25519 host key and key-only logins). "no pam_motd": the same with the two pam_motd lines of /etc/pam.d/sshd commented out.', '',
+            'an ed25519 host key, key-only logins and MaxStartups 100:30:200 so that one sshd takes the fan-out''s 16 connections at once).',
+            '"no pam_motd": the same with the two pam_motd lines of /etc/pam.d/sshd commented out.', '',
             "| Measure | $($cols -join ' (ms) | ') (ms) |", "|---|$('---|' * $cols.Count)"
             for ($i = 0; $i -lt $results[0].Rows.Count; $i++) { "| $($results[0].Rows[$i].Measure) | $(($results | ForEach-Object { $_.Rows[$i].MedianMs }) -join ' | ') |" }
             '', 'Per phase (SSH.NET''s debug log, a timestamp per message; logging costs a little, so the sum is slightly above the row above):', '',
@@ -222,7 +223,11 @@ try {
             "same $([Environment]::ProcessorCount) cores. The floor is $HostCount x (client + server CPU) / $([Environment]::ProcessorCount) cores even on an idle machine; rounds x"
             'single latency (the goal''s model) would need the 16 connections of a round to run on 16 idle cores, as they do'
             'when the hosts are really remote (each server pays its own CPU). Turning pam_motd off shortens the latency but'
-            'barely the CPU: most of it is sshd''s re-exec, key exchange and the shell.'
+            'barely the CPU: most of it is sshd''s re-exec, key exchange and the shell. This run''s floors at 16:'
+            ''
+            $results.Fan | Where-Object Parallelism -gt 1 | ForEach-Object {
+                "- $($_.Config): $HostCount x ($($_.ClientCpuMs) + $($_.ServerCpuMs)) / $([Environment]::ProcessorCount) = $([math]::Round($HostCount * ($_.ClientCpuMs + $_.ServerCpuMs) / [Environment]::ProcessorCount)) ms against $($_.MedianMs) ms measured." }
+            ''
         )
         $text = if (Test-Path $BenchmarksFile) { Get-Content -Raw $BenchmarksFile } else { "# Benchmarks`n" }
         $pattern = '(?ms)^## SSH latency\r?\n.*?(?=^## |\z)'
