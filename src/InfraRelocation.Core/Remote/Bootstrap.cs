@@ -1,4 +1,5 @@
 using InfraRelocation.Core.Ssh;
+using InfraRelocation.Core.Steps;
 using InfraRelocation.Model;
 using InfraRelocation.Remote;
 
@@ -196,8 +197,9 @@ public static class BootstrapPlanner
 }
 
 /// <summary>
-/// The step runner for remote steps (bootstrap, and the rollback's stop/restore/start/route): over SSH, step by step,
-/// check, then act, then check again. A step with an empty check and a run command just runs (exit 0 = done).
+/// Remote steps (bootstrap, and the rollback's stop/restore/start/route) over SSH, through the shared
+/// <see cref="StepRunner"/>: check, then act, then check again. A step with an empty check and a run command just runs
+/// (exit 0 = done).
 /// </summary>
 public sealed class BootstrapExecutor(SshSessionPool pool)
 {
@@ -209,22 +211,17 @@ public sealed class BootstrapExecutor(SshSessionPool pool)
     public async Task<IReadOnlyList<BootstrapStepResult>> RunAsync(SshEndpoint endpoint, string hostname, IReadOnlyList<BootstrapStep> steps,
         SshSecret? authKey, Action<BootstrapStepResult>? stepDone = null, CancellationToken cancellationToken = default)
     {
-        var results = new List<BootstrapStepResult>();
-        var failed = false;
-        for (var i = 0; i < steps.Count; i++)
+        var results = new List<BootstrapStepResult>(steps.Count);
+        var runner = new StepRunner
         {
-            var s = steps[i];
-            var row = new BootstrapStepResult { Hostname = hostname, Order = i + 1, Step = s.Name, CheckCommand = NullIfEmpty(s.Check), RunCommand = s.Run };
-            if (s.SkipReason is not null) row = row with { State = BootstrapStepState.Skipped, Evidence = s.SkipReason };
-            else if (failed) row = row with { State = BootstrapStepState.NotRun, Evidence = "an earlier step failed" };
-            else
+            Finished = record =>
             {
-                row = await RunStepAsync(endpoint, s, row, authKey, cancellationToken).ConfigureAwait(false);
-                failed = row.State == BootstrapStepState.Failed;
-            }
-            results.Add(row);
-            stepDone?.Invoke(row);
-        }
+                var row = Row(hostname, steps[record.Order - 1], record);
+                results.Add(row);
+                stepDone?.Invoke(row);
+            },
+        };
+        await runner.RunAsync(steps.Select(s => ToStep(endpoint, s, authKey)).ToList(), cancellationToken).ConfigureAwait(false);
         return results;
     }
 
@@ -237,42 +234,63 @@ public sealed class BootstrapExecutor(SshSessionPool pool)
             Evidence = s.SkipReason ?? (s.Run is null ? "verify only" : "check, then run if not done"),
         }).ToList();
 
-    private async Task<BootstrapStepResult> RunStepAsync(SshEndpoint endpoint, BootstrapStep s, BootstrapStepResult row, SshSecret? authKey, CancellationToken ct)
+    /// <summary>A bootstrap step as the runner's: the applies-check and the check observe, the run command applies.</summary>
+    private Step ToStep(SshEndpoint endpoint, BootstrapStep s, SshSecret? authKey)
     {
-        try
+        var hasCheck = s.Check.Length > 0;
+        return new Step(s.Name)
         {
-            if (s.AppliesCheck is not null)
+            SkipReason = s.SkipReason,
+            // A step with nothing to check (a restore): the caller's journal makes it run once; exit 0 is done.
+            Observe = !hasCheck && s.AppliesCheck is null ? null : async ct =>
             {
-                var applies = await pool.RunAsync(endpoint, s.AppliesCheck, cancellationToken: ct).ConfigureAwait(false);
-                if (!applies.Succeeded) return row with { State = BootstrapStepState.NotApplicable, Evidence = s.NotApplicableReason ?? $"does not apply (exit {applies.ExitCode})" };
-            }
-            if (s.Check.Length == 0 && s.Run is not null)
+                if (s.AppliesCheck is not null)
+                {
+                    var applies = await pool.RunAsync(endpoint, s.AppliesCheck, cancellationToken: ct).ConfigureAwait(false);
+                    if (!applies.Succeeded) return Observation.NotApplicable(s.NotApplicableReason ?? $"does not apply (exit {applies.ExitCode})");
+                }
+                if (!hasCheck) return Observation.Pending("nothing to check");
+                var check = await pool.RunAsync(endpoint, s.Check, cancellationToken: ct).ConfigureAwait(false);
+                return check.Succeeded
+                    ? Observation.Done("check passed; nothing to do")
+                    : Observation.Pending($"the check failed (exit {check.ExitCode}){Tail(check.Stderr)}");
+            },
+            ObserveAfterApply = hasCheck,
+            Apply = s.Run is null ? null : async ct =>
             {
-                // A step with nothing to check (a restore): the caller's journal makes it run once; exit 0 is done.
-                var once = await pool.RunAsync(endpoint, s.Run, cancellationToken: ct).ConfigureAwait(false);
-                return once.Succeeded
-                    ? row with { State = BootstrapStepState.Done, Evidence = $"ran in {once.Duration.TotalMilliseconds:0} ms (exit 0){Tail(once.Stdout)}" }
-                    : Failed(row, s, $"run failed (exit {once.ExitCode}){Tail(once.Stderr)}");
-            }
-            var check = await pool.RunAsync(endpoint, s.Check, cancellationToken: ct).ConfigureAwait(false);
-            if (check.Succeeded) return row with { State = BootstrapStepState.Unchanged, Evidence = "check passed; nothing to do" };
-            if (s.Run is null) return Failed(row, s, $"check failed (exit {check.ExitCode}){Tail(check.Stderr)}");
+                if (s.NeedsSecret && authKey is null)
+                    return Applied.Fail("not connected and no auth key given (-AuthKey, or the environment variable named by tailscale_auth_secret_key)");
+                // The secret goes to the command's stdin: it is never written to the VM's disk nor shown on a command line.
+                var run = await pool.RunAsync(endpoint, s.Run, s.NeedsSecret ? new SshRunOptions { SecretStdin = authKey } : null, ct).ConfigureAwait(false);
+                if (!run.Succeeded) return Applied.Fail($"run failed (exit {run.ExitCode}){Tail(run.Stderr)}");
+                return Applied.Ok(hasCheck
+                    ? $"ran in {run.Duration.TotalMilliseconds:0} ms; check now passes"
+                    : $"ran in {run.Duration.TotalMilliseconds:0} ms (exit 0){Tail(run.Stdout)}");
+            },
+        };
+    }
 
-            if (s.NeedsSecret && authKey is null)
-                return Failed(row, s, "not connected and no auth key given (-AuthKey, or the environment variable named by tailscale_auth_secret_key)");
-            // The secret goes to the command's stdin: it is never written to the VM's disk nor shown on a command line.
-            var run = await pool.RunAsync(endpoint, s.Run,
-                s.NeedsSecret ? new SshRunOptions { SecretStdin = authKey } : null, ct).ConfigureAwait(false);
-            if (!run.Succeeded) return Failed(row, s, $"run failed (exit {run.ExitCode}){Tail(run.Stderr)}");
-            var after = await pool.RunAsync(endpoint, s.Check, cancellationToken: ct).ConfigureAwait(false);
-            return after.Succeeded
-                ? row with { State = BootstrapStepState.Done, Evidence = $"ran in {run.Duration.TotalMilliseconds:0} ms; check now passes" }
-                : Failed(row, s, $"ran, but the check still fails (exit {after.ExitCode}){Tail(after.Stderr)}");
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+    private static BootstrapStepResult Row(string hostname, BootstrapStep s, StepRecord record)
+    {
+        var row = new BootstrapStepResult
         {
-            return row with { State = BootstrapStepState.Failed, Evidence = ex is RelocationException rex ? $"{rex.ErrorId}: {rex.Message}" : $"{ex.GetType().Name}: {ex.Message}" };
-        }
+            Hostname = hostname, Order = record.Order, Step = s.Name, CheckCommand = NullIfEmpty(s.Check), RunCommand = s.Run,
+            State = record.Outcome switch
+            {
+                StepOutcome.Unchanged => BootstrapStepState.Unchanged,
+                StepOutcome.Done => BootstrapStepState.Done,
+                StepOutcome.NotRun => BootstrapStepState.NotRun,
+                StepOutcome.Skipped => BootstrapStepState.Skipped,
+                StepOutcome.NotApplicable => BootstrapStepState.NotApplicable,
+                _ => BootstrapStepState.Failed,
+            },
+            Evidence = record.Evidence,
+        };
+        if (record.Outcome != StepOutcome.Failed) return row;
+        // A connection failure, a timeout or a lost connection is the step's failure, with the reason.
+        return record.Error is { } ex
+            ? row with { Evidence = ex is RelocationException rex ? $"{rex.ErrorId}: {rex.Message}" : $"{ex.GetType().Name}: {ex.Message}" }
+            : Failed(row, s, record.Evidence);
     }
 
     private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
