@@ -6,6 +6,8 @@ using InfraRelocation.Core.Persistence;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;
 using InfraRelocation.Core.Yaml;
+using InfraRelocation.Core.Steps;
+using System.Runtime.ExceptionServices;
 
 namespace InfraRelocation.Core.Provisioning;
 
@@ -80,12 +82,14 @@ public sealed class ProvisionExecutor
     private readonly EstateSnapshot _estate;
     private readonly ProxmoxSettings _proxmox;
     private readonly ProvisionOptions _options;
+    private readonly RetryPolicy _lockRetry;
 
     public ProvisionExecutor(EstateSnapshot estate, ProxmoxSettings proxmox, ProvisionOptions? options = null)
     {
         _estate = estate ?? throw new ArgumentNullException(nameof(estate));
         _proxmox = proxmox ?? throw new ArgumentNullException(nameof(proxmox));
         _options = options ?? new ProvisionOptions();
+        _lockRetry = LockRetry();
     }
 
     private string Root => _estate.Layout.Root;
@@ -449,138 +453,174 @@ public sealed class ProvisionExecutor
                 }
             }
 
-            // Migrate: the clone of a template on another node's local storage moves offline to the target node
-            // (qemu-server PVE/API2/Qemu.pm migrate_vm; the task runs on the source node).
+            // The VM as the profile wants it, step by step through the shared runner: each step looks first and acts
+            // only when the VM differs; steps that change the VM are journaled (started, then done with their task);
+            // a call refused because the VM is locked runs again under the lock retry policy.
+            VmConfig config = null!;
+            VmStatus status = null!;
+            var stepUpid = new Dictionary<string, string?>(StringComparer.Ordinal);
+            var steps = new List<Step>();
             if (route == CloneRoute.CloneThenMigrate)
             {
-                current = "migrate";
-                Report(current, $"waiting for VM {id} on {templateNode} to be unlocked");
-                await client.WaitForUnlockAsync(templateNode, id, _options.LockTimeout, _options.PollInterval, ct).ConfigureAwait(false);
-                Report(current, $"migrating VM {id} from {templateNode} to {node} with its local disks");
-                EnsureJournalHeader(journal, prepared, id, template);
-                journal.Record(current, "started");
-                var migrate = await Retry(c => client.MigrateVmAsync(templateNode, id, node, withLocalDisks: true, ct: c), ct).ConfigureAwait(false);
-                mutated = true;
-                upids.Add(migrate.Text);
-                journal.Record(current, "started", migrate.Text);
-                await WaitTaskAsync(client, migrate, current, Report, ct).ConfigureAwait(false);
-                journal.Record(current, "done", migrate.Text);
-                done[current] = (ProvisionStepState.Done, migrate.Text, $"from {templateNode}");
-            }
-
-            // The clone's lock clears when its task ends; a backup or another client may hold one for a while.
-            current = "unlock";
-            var status = await client.GetVmStatusAsync(node, id, ct).ConfigureAwait(false);
-            if (status.Lock is not null)
-            {
-                Report(current, $"waiting for lock '{status.Lock}' on VM {id} to clear");
-                await client.WaitForUnlockAsync(node, id, _options.LockTimeout, _options.PollInterval, ct).ConfigureAwait(false);
-            }
-
-            // Configure: only the keys that differ (net0 keeps the clone's MAC).
-            current = "configure";
-            var config = await client.GetVmConfigAsync(node, id, ct).ConfigureAwait(false);
-            diskKey = BootDisk(config) ?? diskKey;
-            net0 = ProvisionPlanner.Net0For(config["net0"], prepared.Settings.Bridge);
-            var diff = ConfigDiff(config, ProvisionPlanner.DesiredConfig(prepared.Settings, net0, prepared.SshKeys));
-            if (!diff.IsEmpty)
-            {
-                Report(current, $"setting {string.Join(", ", diff.Values.Keys)}");
-                EnsureJournalHeader(journal, prepared, id, template);
-                journal.Record(current, "started");
-                await Retry(c => client.UpdateVmConfigAsync(node, id, diff, c), ct).ConfigureAwait(false);
-                mutated = true;
-                journal.Record(current, "done");
-                done[current] = (ProvisionStepState.Done, null, null);
-                config = await client.GetVmConfigAsync(node, id, ct).ConfigureAwait(false);
-            }
-            else
-            {
-                done[current] = (ProvisionStepState.Skipped, null, "config already as wanted");
-            }
-
-            // Resize: grow only.
-            current = "resize";
-            switch (NeedsResize(config, diskKey, prepared))
-            {
-                case true:
-                    Report(current, $"growing {diskKey} to {prepared.Settings.DiskGb}G");
-                    EnsureJournalHeader(journal, prepared, id, template);
-                    journal.Record(current, "started");
-                    // Since PVE 8 the resize runs in a task: a lock refusal is its exit status, retried like an HTTP one.
-                    var resize = await Retry(async c =>
-                    {
-                        var u = await client.ResizeDiskAsync(node, id, diskKey, $"{prepared.Settings.DiskGb}G", null, c).ConfigureAwait(false);
-                        mutated = true;
-                        if (u is not null)
-                        {
-                            upids.Add(u.Text);
-                            journal.Record(current, "started", u.Text);
-                            await WaitTaskAsync(client, u, current, Report, c).ConfigureAwait(false);
-                        }
-                        return u;
-                    }, ct).ConfigureAwait(false);
-                    journal.Record(current, "done", resize?.Text);
-                    done[current] = (ProvisionStepState.Done, resize?.Text, null);
-                    break;
-                case false:
-                    done[current] = (ProvisionStepState.Skipped, null, "disk already that size");
-                    break;
-                default:
-                    throw ShrinkRefused(prepared, config, diskKey, $"VM {id}");
-            }
-
-            // Start.
-            current = "start";
-            status = await client.GetVmStatusAsync(node, id, ct).ConfigureAwait(false);
-            if (!status.IsRunning)
-            {
-                Report(current, $"starting VM {id}");
-                EnsureJournalHeader(journal, prepared, id, template);
-                journal.Record(current, "started");
-                // A lock on the VM fails the start inside its task (qemu-server vm_start checks it in the worker): retried.
-                var start = await Retry(async c =>
+                // The clone of a template on another node's local storage moves offline to the target node
+                // (qemu-server PVE/API2/Qemu.pm migrate_vm; the task runs on the source node).
+                steps.Add(new Step("migrate")
                 {
+                    Apply = async c =>
+                    {
+                        Report("migrate", $"waiting for VM {id} on {templateNode} to be unlocked");
+                        await client.WaitForUnlockAsync(templateNode, id, _options.LockTimeout, _options.PollInterval, c).ConfigureAwait(false);
+                        Report("migrate", $"migrating VM {id} from {templateNode} to {node} with its local disks");
+                        var migrate = await Retry(r => client.MigrateVmAsync(templateNode, id, node, withLocalDisks: true, ct: r), c).ConfigureAwait(false);
+                        mutated = true;
+                        upids.Add(migrate.Text);
+                        stepUpid["migrate"] = migrate.Text;
+                        journal.Record("migrate", "started", migrate.Text);
+                        await WaitTaskAsync(client, migrate, "migrate", Report, c).ConfigureAwait(false);
+                        return Applied.Ok($"from {templateNode}");
+                    },
+                });
+            }
+            // The clone's lock clears when its task ends; a backup or another client may hold one for a while.
+            steps.Add(new Step("unlock")
+            {
+                Observe = async c =>
+                {
+                    status = await client.GetVmStatusAsync(node, id, c).ConfigureAwait(false);
+                    return status.Lock is null ? Observation.Done("not locked") : Observation.Pending($"lock '{status.Lock}'");
+                },
+                ObserveAfterApply = false,
+                Apply = async c =>
+                {
+                    Report("unlock", $"waiting for lock '{status.Lock}' on VM {id} to clear");
+                    await client.WaitForUnlockAsync(node, id, _options.LockTimeout, _options.PollInterval, c).ConfigureAwait(false);
+                    return Applied.Ok("");
+                },
+            });
+            // Configure: only the keys that differ (net0 keeps the clone's MAC).
+            VmConfigUpdate diff = null!;
+            steps.Add(new Step("configure")
+            {
+                Observe = async c =>
+                {
+                    config = await client.GetVmConfigAsync(node, id, c).ConfigureAwait(false);
+                    diskKey = BootDisk(config) ?? diskKey;
+                    net0 = ProvisionPlanner.Net0For(config["net0"], prepared.Settings.Bridge);
+                    diff = ConfigDiff(config, ProvisionPlanner.DesiredConfig(prepared.Settings, net0, prepared.SshKeys));
+                    return diff.IsEmpty ? Observation.Done("config already as wanted") : Observation.Pending("keys differ");
+                },
+                ObserveAfterApply = false,
+                Retry = _lockRetry,
+                Apply = async c =>
+                {
+                    Report("configure", $"setting {string.Join(", ", diff.Values.Keys)}");
+                    await client.UpdateVmConfigAsync(node, id, diff, c).ConfigureAwait(false);
+                    mutated = true;
+                    config = await client.GetVmConfigAsync(node, id, c).ConfigureAwait(false);
+                    return Applied.Ok("");
+                },
+            });
+            // Resize: grow only.
+            steps.Add(new Step("resize")
+            {
+                Observe = _ => Task.FromResult(NeedsResize(config, diskKey, prepared) switch
+                {
+                    true => Observation.Pending($"{diskKey} is smaller than {prepared.Settings.DiskGb}G"),
+                    false => Observation.Done("disk already that size"),
+                    _ => throw ShrinkRefused(prepared, config, diskKey, $"VM {id}"),
+                }),
+                ObserveAfterApply = false,
+                // Since PVE 8 the resize runs in a task: a lock refusal is its exit status, retried like an HTTP one.
+                Retry = _lockRetry,
+                Apply = async c =>
+                {
+                    Report("resize", $"growing {diskKey} to {prepared.Settings.DiskGb}G");
+                    var u = await client.ResizeDiskAsync(node, id, diskKey, $"{prepared.Settings.DiskGb}G", null, c).ConfigureAwait(false);
+                    mutated = true;
+                    stepUpid["resize"] = u?.Text;
+                    if (u is not null)
+                    {
+                        upids.Add(u.Text);
+                        journal.Record("resize", "started", u.Text);
+                        await WaitTaskAsync(client, u, "resize", Report, c).ConfigureAwait(false);
+                    }
+                    return Applied.Ok("");
+                },
+            });
+            steps.Add(new Step("start")
+            {
+                Observe = async c =>
+                {
+                    status = await client.GetVmStatusAsync(node, id, c).ConfigureAwait(false);
+                    return status.IsRunning ? Observation.Done("running") : Observation.Pending("stopped");
+                },
+                ObserveAfterApply = false,
+                // A lock on the VM fails the start inside its task (qemu-server vm_start checks it in the worker): retried.
+                Retry = _lockRetry,
+                Apply = async c =>
+                {
+                    Report("start", $"starting VM {id}");
                     var u = await client.StartVmAsync(node, id, c).ConfigureAwait(false);
                     mutated = true;
                     upids.Add(u.Text);
-                    journal.Record(current, "started", u.Text);
+                    stepUpid["start"] = u.Text;
+                    journal.Record("start", "started", u.Text);
                     try
                     {
-                        await WaitTaskAsync(client, u, current, Report, c).ConfigureAwait(false);
+                        await WaitTaskAsync(client, u, "start", Report, c).ConfigureAwait(false);
                     }
                     catch (ProxmoxTaskFailedException e) when (e.ExitStatus.Contains("already running", StringComparison.OrdinalIgnoreCase))
                     {
                     }
-                    return u;
-                }, ct).ConfigureAwait(false);
-                if (start.Type == "hastart")
-                {
-                    // An HA-managed VM: the task only asked the HA stack to start it; its LRM starts it shortly after.
-                    Report(current, $"VM {id} is HA-managed: waiting for the HA stack to start it");
-                    await WaitForRunningAsync(client, node, id, ct).ConfigureAwait(false);
-                }
-                journal.Record(current, "done", start.Text);
-                done[current] = (ProvisionStepState.Done, start.Text, null);
-            }
-            else
-            {
-                done[current] = (ProvisionStepState.Skipped, null, "running");
-            }
-
+                    if (u.Type == "hastart")
+                    {
+                        // An HA-managed VM: the task only asked the HA stack to start it; its LRM starts it shortly after.
+                        Report("start", $"VM {id} is HA-managed: waiting for the HA stack to start it");
+                        await WaitForRunningAsync(client, node, id, c).ConfigureAwait(false);
+                    }
+                    return Applied.Ok("");
+                },
+            });
             // Address: from the guest agent (preferring net0's MAC); without an agent, the static ipconfig0 address.
-            current = "address";
-            if (prepared.Settings.QemuAgent)
+            steps.Add(new Step("address")
             {
-                Report(current, "waiting for the guest agent's address");
-                address = await client.WaitForGuestAddressAsync(node, id, config.MacAddressOf("net0"), _options.AgentTimeout, _options.PollInterval, ct: ct)
-                    .ConfigureAwait(false);
-                done[current] = (ProvisionStepState.Done, null, address);
-            }
-            else
+                Observe = _ =>
+                {
+                    if (prepared.Settings.QemuAgent) return Task.FromResult(Observation.Pending("waiting for the guest agent"));
+                    address = StaticAddress(prepared.Settings.CiNetwork);
+                    return Task.FromResult(Observation.Done(address is null ? "qemu_agent is off: no address" : "static address of ipconfig0"));
+                },
+                ObserveAfterApply = false,
+                Apply = async c =>
+                {
+                    Report("address", "waiting for the guest agent's address");
+                    address = await client.WaitForGuestAddressAsync(node, id, config.MacAddressOf("net0"), _options.AgentTimeout, _options.PollInterval, ct: c)
+                        .ConfigureAwait(false);
+                    return Applied.Ok(address ?? "");
+                },
+            });
+            var runner = new StepRunner
             {
-                address = StaticAddress(prepared.Settings.CiNetwork);
-                done[current] = (ProvisionStepState.Skipped, null, address is null ? "qemu_agent is off: no address" : "static address of ipconfig0");
+                Starting = step =>
+                {
+                    if (step.Name is "unlock" or "address") return; // waits change nothing: only changes are journaled
+                    EnsureJournalHeader(journal, prepared, id, template);
+                    journal.Record(step.Name, "started");
+                },
+                Finished = r =>
+                {
+                    current = r.Name;
+                    var upid = stepUpid.GetValueOrDefault(r.Name);
+                    if (r.Outcome == StepOutcome.Done && r.Name is not ("unlock" or "address")) journal.Record(r.Name, "done", upid);
+                    if (r.Outcome == StepOutcome.Unchanged) done[r.Name] = (ProvisionStepState.Skipped, null, r.Evidence);
+                    else if (r.Outcome == StepOutcome.Done) done[r.Name] = (ProvisionStepState.Done, upid, r.Evidence.Length == 0 ? null : r.Evidence);
+                },
+            };
+            var ran = await runner.RunAsync(steps, ct).ConfigureAwait(false);
+            if (ran.FirstOrDefault(r => r.Outcome == StepOutcome.Failed) is { } failed)
+            {
+                current = failed.Name;
+                ExceptionDispatchInfo.Throw(failed.Error ?? new InvalidOperationException(failed.Evidence));
             }
 
             // Record status and address through the estate transaction.
@@ -841,31 +881,20 @@ public sealed class ProvisionExecutor
     /// Runs a call, retrying "VM is locked" / "can't lock file … got timeout" with exponential backoff for at most
     /// <see cref="ProvisionOptions.LockRetryAttempts"/> attempts and <see cref="ProvisionOptions.LockTimeout"/>; then ResourceBusy.
     /// </summary>
-    private async Task<T> Retry<T>(Func<CancellationToken, Task<T>> action, CancellationToken ct)
+    /// <summary>Calls refused with "VM is locked" / "can't lock file … got timeout" run again with bounded backoff, then stop with ResourceBusy.</summary>
+    private RetryPolicy LockRetry() => new(e => e is RelocationException re && IsLockContention(re))
     {
-        var started = DateTimeOffset.UtcNow;
-        var delay = _options.LockRetryInitialDelay;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await action(ct).ConfigureAwait(false);
-            }
-            catch (RelocationException e) when (IsLockContention(e))
-            {
-                var remaining = _options.LockTimeout - (DateTimeOffset.UtcNow - started);
-                if (attempt >= _options.LockRetryAttempts || remaining <= TimeSpan.Zero)
-                {
-                    throw new RelocationException("ProvisionVmLocked", FailureKind.ResourceBusy,
-                        $"{e.Message} (still locked after {attempt} attempt(s) in {(DateTimeOffset.UtcNow - started).TotalSeconds:0.#} s); " +
-                        "try again when the lock holder (backup, migration, another client) has finished.",
-                        target: e.Target, inner: e);
-                }
-                await Task.Delay(delay < remaining ? delay : remaining, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(_options.LockRetryMaxDelay.Ticks, delay.Ticks * 2));
-            }
-        }
-    }
+        Attempts = _options.LockRetryAttempts,
+        InitialDelay = _options.LockRetryInitialDelay,
+        MaxDelay = _options.LockRetryMaxDelay,
+        Bound = _options.LockTimeout,
+        GiveUp = (e, attempts, spent) => new RelocationException("ProvisionVmLocked", FailureKind.ResourceBusy,
+            $"{e.Message} (still locked after {attempts} attempt(s) in {spent.TotalSeconds:0.#} s); " +
+            "try again when the lock holder (backup, migration, another client) has finished.",
+            target: (e as RelocationException)?.Target, inner: e),
+    };
+
+    private Task<T> Retry<T>(Func<CancellationToken, Task<T>> action, CancellationToken ct) => _lockRetry.RunAsync(action, ct);
 
     private static bool IsLockContention(RelocationException e) => e switch
     {
