@@ -238,14 +238,18 @@ public sealed class BootstrapExecutor(SshSessionPool pool)
     private Step ToStep(SshEndpoint endpoint, BootstrapStep s, SshSecret? authKey)
     {
         var hasCheck = s.Check.Length > 0;
+        var appliesAsked = false;
         return new Step(s.Name)
         {
             SkipReason = s.SkipReason,
             // A step with nothing to check (a restore): the caller's journal makes it run once; exit 0 is done.
             Observe = !hasCheck && s.AppliesCheck is null ? null : async ct =>
             {
-                if (s.AppliesCheck is not null)
+                // Whether the step applies is asked before it runs, not after: its run may remove what made it apply
+                // (the RRD files of the old node name, once moved).
+                if (s.AppliesCheck is not null && !appliesAsked)
                 {
+                    appliesAsked = true;
                     var applies = await pool.RunAsync(endpoint, s.AppliesCheck, cancellationToken: ct).ConfigureAwait(false);
                     if (!applies.Succeeded) return Observation.NotApplicable(s.NotApplicableReason ?? $"does not apply (exit {applies.ExitCode})");
                 }

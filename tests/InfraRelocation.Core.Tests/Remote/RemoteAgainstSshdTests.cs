@@ -214,6 +214,27 @@ public sealed class RemoteAgainstSshdTests(SshServerFixture fx) : IDisposable
     }
 
     [SkippableFact]
+    public async Task Bootstrap_AStepWhoseRunRemovesWhatMadeItApply_IsDone_NotNotApplicable()
+    {
+        // As the rename's pve:rrd step: it applies while the old files exist, and its run moves them away.
+        Skip.If(fx.SkipReason is not null, fx.SkipReason);
+        File.WriteAllText(Path.Combine(_dir, "old"), "");
+        BootstrapStep step = new("move", $"[ ! -e {Q("old")} ]", $"mv {Q("old")} {Q("new")}")
+        {
+            AppliesCheck = $"[ -e {Q("old")} ]",
+            NotApplicableReason = "nothing to move",
+        };
+        using var pool = new SshSessionPool();
+        var first = await new BootstrapExecutor(pool).RunAsync(fx.Endpoint(fx.Default), "vm", [step], null);
+        var second = await new BootstrapExecutor(pool).RunAsync(fx.Endpoint(fx.Default), "vm", [step], null);
+
+        Assert.Equal(BootstrapStepState.Done, first[0].State);
+        Assert.True(File.Exists(Path.Combine(_dir, "new")));
+        Assert.Equal(BootstrapStepState.NotApplicable, second[0].State);
+        Assert.Equal("nothing to move", second[0].Evidence);
+    }
+
+    [SkippableFact]
     public async Task Readiness_AsksProxmoxForVmRunningAndTheAgent_AndTheVmOverOneSshConnection()
     {
         Skip.If(fx.SkipReason is not null, fx.SkipReason);
