@@ -13,10 +13,13 @@
     The estate is -EstateRoot, or a failing GateBench estate (1.2 inconsistencies per service, as Measure-ColdRuns).
 
     dotnet pwsh tools/bench/Measure-ColdProfile.ps1 -ModulePath output/InfraRelocation/0.1.0/InfraRelocation.psd1
+
+    Given several module paths (a build before a change and after it), the runs alternate between them, so each
+    module's medians come from the same window of the machine's load: the fair before/after on a shared machine.
 #>
 [CmdletBinding()]
 param(
-    [string] $ModulePath,
+    [string[]] $ModulePath,
     [string[]] $PwshCommand,
     [string] $RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..' '..')).Path,
     [string] $EstateRoot,
@@ -29,7 +32,7 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 if (-not $ModulePath) {
     $version = (Import-PowerShellDataFile (Join-Path $RepoRoot 'InfraRelocation.psd1')).ModuleVersion
-    $ModulePath = Join-Path $RepoRoot 'output' 'InfraRelocation' $version 'InfraRelocation.psd1'
+    $ModulePath = @(Join-Path $RepoRoot 'output' 'InfraRelocation' $version 'InfraRelocation.psd1')
 }
 if (-not $PwshCommand) {
     $PwshCommand = @([Environment]::ProcessPath; if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
@@ -61,20 +64,26 @@ Point gate
     $script = Join-Path ([IO.Path]::GetTempPath()) "coldprofile-$PID.ps1"
     Set-Content $script $child
     $samples = foreach ($i in 1..$Runs) {
-        Remove-Item (Join-Path $EstateRoot 'receipts') -Recurse -Force -ErrorAction Ignore
-        $lines = & $PwshCommand[0] @($PwshCommand | Select-Object -Skip 1) -NoProfile -NonInteractive -File $script $ModulePath $EstateRoot
-        $import, $gate = foreach ($label in 'import', 'gate') { , @(($lines | Where-Object { $_ -like "$label *" }) -split ' ' | Select-Object -Skip 1 | ForEach-Object { [double]$_ }) }
-        [pscustomobject]@{
-            ImportCpuMs = $import[0]; ImportJit = $import[1]
-            GateCpuMs = $gate[0] - $import[0]; GateJit = $gate[1] - $import[1]; GateAllocMB = $gate[2] - $import[2]
-            GateGCs = $gate[3] - $import[3]; GateGen2 = $gate[4] - $import[4]; PeakMiB = $gate[5]
+        foreach ($module in $ModulePath) {
+            Remove-Item (Join-Path $EstateRoot 'receipts') -Recurse -Force -ErrorAction Ignore
+            $lines = & $PwshCommand[0] @($PwshCommand | Select-Object -Skip 1) -NoProfile -NonInteractive -File $script $module $EstateRoot
+            $import, $gate = foreach ($label in 'import', 'gate') { , @(($lines | Where-Object { $_ -like "$label *" }) -split ' ' | Select-Object -Skip 1 | ForEach-Object { [double]$_ }) }
+            [pscustomobject]@{
+                Module = $module
+                ImportCpuMs = $import[0]; ImportJit = $import[1]
+                GateCpuMs = $gate[0] - $import[0]; GateJit = $gate[1] - $import[1]; GateAllocMB = $gate[2] - $import[2]
+                GateGCs = $gate[3] - $import[3]; GateGen2 = $gate[4] - $import[4]; PeakMiB = $gate[5]
+            }
         }
     }
     $samples | Format-Table | Out-Host
-    $median = [ordered]@{}
-    foreach ($name in $samples[0].PSObject.Properties.Name) { $median[$name] = Get-Median @($samples.$name) }
-    Write-Host "Medians of $Runs fresh processes on $EstateRoot (load average $((Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ' | Select-Object -First 1)):"
-    [pscustomobject]$median | Format-List | Out-Host
+    foreach ($module in $ModulePath) {
+        $mine = @($samples | Where-Object Module -EQ $module)
+        $median = [ordered]@{ Module = $module }
+        foreach ($name in $mine[0].PSObject.Properties.Name | Where-Object { $_ -ne 'Module' }) { $median[$name] = Get-Median @($mine.$name) }
+        Write-Host "Medians of $Runs fresh processes on $EstateRoot (load average $((Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ' | Select-Object -First 1)):"
+        [pscustomobject]$median | Format-List | Out-Host
+    }
 } finally {
     Remove-Item $script -ErrorAction Ignore
     if ($work) { Remove-Item $work -Recurse -Force -ErrorAction Ignore }
