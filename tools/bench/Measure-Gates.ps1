@@ -76,7 +76,7 @@ try {
     [void] $section.AppendLine('- **Gates** = `GateRunner.Run` on the loaded estate (schema, D35 with all seven surfaces, D36, D37, identity), including building the lookup dictionaries.')
     [void] $section.AppendLine('- **Parse** is cold: GateBench turns off the loader''s per-process cache (`EstateLoader.UseCache`).')
     [void] $section.AppendLine('- **Invoke-RelocationGate** = the cmdlet in-process in pwsh after a warm-up run, as a scheduled or repeated check runs it: resolve the root, load (unchanged files come from the loader''s cache, checked by SHA-256), run the gates, append the receipt to the ledger.')
-    [void] $section.AppendLine('- **CPU** = process CPU time (user + system) of the same work: on a shared, loaded machine wall-clock times inflate with the load, CPU time much less (the loader parses files in parallel, so on an idle machine wall time can be below CPU time).')
+    [void] $section.AppendLine('- **CPU** = process CPU time (user + system) of the same work: on a shared, loaded machine wall-clock times inflate with the load, CPU time much less (the figures before 2026-12-01 were taken while the loader parsed two files at a time, so on an idle machine their wall time could be below CPU time; it now parses one at a time).')
     [void] $section.AppendLine()
     [void] $section.AppendLine('| Services | VMs | Files (MB) | Parse (ms) | Gates (ms) | Parse + gates (ms) | Parse + gates CPU (ms) | Invoke-RelocationGate (ms) | Invoke-RelocationGate CPU (ms) |')
     [void] $section.AppendLine('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')

@@ -16,7 +16,10 @@ internal sealed class FastYamlParser
 {
     private readonly string _text;
     private readonly int _lineOffset;
-    private readonly List<Line> _lines = [];
+    // Content lines in a plain array rather than a List<Line>: generic code over the parser's own struct is not
+    // precompiled (ReadyToRun), so in a cold process every access went through unoptimized JIT code. Exactly as
+    // long as the lines found, so reading past the last one throws (and the parser gives up) as the list did.
+    private Line[] _lines = [];
     private readonly StringPool _strings = new();
     private int _i;
     private int _depth;
@@ -55,13 +58,13 @@ internal sealed class FastYamlParser
             {
                 return false;
             }
-            if (parser._lines.Count == 0)
+            if (parser._lines.Length == 0)
             {
                 // Nothing but comments is no document; a lone "---" is a document holding an empty scalar.
                 return !parser._sawDocumentMarker;
             }
             root = parser.Block(parser._lines[0].Indent);
-            return parser._i == parser._lines.Count;
+            return parser._i == parser._lines.Length;
         }
         catch (Exception ex) when (ex is GiveUp or IndexOutOfRangeException or ArgumentOutOfRangeException)
         {
@@ -93,6 +96,8 @@ internal sealed class FastYamlParser
     {
         var number = 0;
         var documentMarkers = 0;
+        var lines = new Line[_text.AsSpan().Count('\n') + 1];
+        var count = 0;
         for (var start = 0; start <= _text.Length;)
         {
             number++;
@@ -116,7 +121,7 @@ internal sealed class FastYamlParser
                 }
                 if (p == start && StartsWith(p, contentEnd, "---"))
                 {
-                    if (++documentMarkers > 1 || _lines.Count > 0 || !RestIsBlank(p + 3, contentEnd))
+                    if (++documentMarkers > 1 || count > 0 || !RestIsBlank(p + 3, contentEnd))
                     {
                         return false;
                     }
@@ -124,7 +129,7 @@ internal sealed class FastYamlParser
                 }
                 else
                 {
-                    _lines.Add(new Line(number, p, contentEnd, p - start));
+                    lines[count++] = new Line(number, p, contentEnd, p - start);
                 }
             }
             if (newline < 0)
@@ -133,6 +138,7 @@ internal sealed class FastYamlParser
             }
             start = newline + 1;
         }
+        _lines = lines.AsSpan(0, count).ToArray();
         return true;
     }
 
@@ -185,7 +191,7 @@ internal sealed class FastYamlParser
     {
         var first = _lines[_i];
         var sequence = new YSequence(LineNo(first), first.Start - LineStart(first) + 1) { Start = first.Start };
-        while (_i < _lines.Count && _lines[_i].Indent == indent && IsSequenceItem(_lines[_i].Start, _lines[_i].End))
+        while (_i < _lines.Length && _lines[_i].Indent == indent && IsSequenceItem(_lines[_i].Start, _lines[_i].End))
         {
             var line = _lines[_i];
             var p = line.Start + 1;
@@ -197,7 +203,7 @@ internal sealed class FastYamlParser
             {
                 // "-" alone: the item is the block below, more indented.
                 _i++;
-                if (_i >= _lines.Count || _lines[_i].Indent <= indent)
+                if (_i >= _lines.Length || _lines[_i].Indent <= indent)
                 {
                     throw new GiveUp();
                 }
@@ -215,7 +221,7 @@ internal sealed class FastYamlParser
             sequence.Items.Add(InlineValue(line, p, out var after));
             ExpectEndOfLine(after, line.End);
             _i++;
-            if (_i < _lines.Count && _lines[_i].Indent > indent)
+            if (_i < _lines.Length && _lines[_i].Indent > indent)
             {
                 throw new GiveUp(); // a continued scalar
             }
@@ -228,7 +234,7 @@ internal sealed class FastYamlParser
     {
         var first = _lines[_i];
         var mapping = new YMapping(LineNo(first), firstKeyAt - LineStart(first) + 1) { Start = firstKeyAt };
-        while (_i < _lines.Count && _lines[_i].Indent == indent)
+        while (_i < _lines.Length && _lines[_i].Indent == indent)
         {
             var line = _lines[_i];
             if (IsSequenceItem(line.Start, line.End))
@@ -250,7 +256,7 @@ internal sealed class FastYamlParser
             if (p == line.End || _text[p] == '#')
             {
                 _i++;
-                if (_i < _lines.Count && (_lines[_i].Indent > indent ||
+                if (_i < _lines.Length && (_lines[_i].Indent > indent ||
                                           (_lines[_i].Indent == indent && IsSequenceItem(_lines[_i].Start, _lines[_i].End))))
                 {
                     value = Block(_lines[_i].Indent);
@@ -265,7 +271,7 @@ internal sealed class FastYamlParser
                 value = InlineValue(line, p, out var after);
                 ExpectEndOfLine(after, line.End);
                 _i++;
-                if (_i < _lines.Count && _lines[_i].Indent > indent)
+                if (_i < _lines.Length && _lines[_i].Indent > indent)
                 {
                     throw new GiveUp();
                 }
