@@ -26,6 +26,24 @@ public sealed class LeanRecordTests
     }
 
     [Fact]
+    public void FieldLocationMapIsAReadOnlyDictionaryForPowerShell()
+    {
+        // PowerShell reads IDictionary: $entry.FieldLocations.to_host, ConvertTo-Json (which casts entries to DictionaryEntry).
+        var map = new FieldLocationMap("f.yaml", 2);
+        map.Set("to_host", 4, 14);
+        var dictionary = Assert.IsAssignableFrom<System.Collections.IDictionary>(map);
+
+        Assert.Equal(new SourceLocation("f.yaml", 4, 14), dictionary["to_host"]);
+        Assert.Null(dictionary["status"]);
+        Assert.True(dictionary.IsReadOnly);
+        foreach (System.Collections.DictionaryEntry entry in dictionary)
+        {
+            Assert.Equal("to_host", entry.Key);
+        }
+        Assert.Throws<NotSupportedException>(() => dictionary.Add("status", null));
+    }
+
+    [Fact]
     public void RecordsNameEachFieldsLineAndColumn()
     {
         var yaml = "services:\n  - service: a\n    to_host:   vm-1\n";

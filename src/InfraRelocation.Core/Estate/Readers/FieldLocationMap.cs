@@ -7,9 +7,11 @@ namespace InfraRelocation.Core.Estate.Readers;
 /// Where each field of one record was read (<see cref="InfraRelocation.Model.ModelEntry.FieldLocations"/>), kept as
 /// keys and line/column pairs in one small array; a <see cref="SourceLocation"/> is made only when one is asked for
 /// (a finding). A large estate has tens of thousands of records, and a dictionary of location objects per record was
-/// the largest share of their memory. Lookups are linear: a record has a few dozen fields at most.
+/// the largest share of their memory. Lookups are linear: a record has a few dozen fields at most. It is also a
+/// read-only <see cref="IDictionary"/>, as the dictionary it replaces was, so PowerShell still reads it as one
+/// (<c>$entry.FieldLocations.to_host</c>, ConvertTo-Json, the format views).
 /// </summary>
-public sealed class FieldLocationMap : IReadOnlyDictionary<string, SourceLocation>
+public sealed class FieldLocationMap : IReadOnlyDictionary<string, SourceLocation>, IDictionary
 {
     private readonly string _file;
     private Field[] _fields;
@@ -79,4 +81,37 @@ public sealed class FieldLocationMap : IReadOnlyDictionary<string, SourceLocatio
     }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    // ---- IDictionary, read-only ----
+
+    bool IDictionary.IsFixedSize => true;
+    bool IDictionary.IsReadOnly => true;
+    bool ICollection.IsSynchronized => false;
+    object ICollection.SyncRoot => this;
+    ICollection IDictionary.Keys => Keys.ToArray();
+    ICollection IDictionary.Values => Values.ToArray();
+
+    object? IDictionary.this[object key]
+    {
+        get => key is string text && TryGetValue(text, out var value) ? value : null;
+        set => throw new NotSupportedException("Field locations are read-only.");
+    }
+
+    bool IDictionary.Contains(object key) => key is string text && ContainsKey(text);
+
+    // As the dictionary's own: its entries are DictionaryEntry (ConvertTo-Json casts them so).
+    IDictionaryEnumerator IDictionary.GetEnumerator() =>
+        ((IDictionary)this.ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.Ordinal)).GetEnumerator();
+
+    void ICollection.CopyTo(Array array, int index)
+    {
+        foreach (var pair in this)
+        {
+            array.SetValue(new DictionaryEntry(pair.Key, pair.Value), index++);
+        }
+    }
+
+    void IDictionary.Add(object key, object? value) => throw new NotSupportedException("Field locations are read-only.");
+    void IDictionary.Clear() => throw new NotSupportedException("Field locations are read-only.");
+    void IDictionary.Remove(object key) => throw new NotSupportedException("Field locations are read-only.");
 }
