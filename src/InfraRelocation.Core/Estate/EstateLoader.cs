@@ -33,10 +33,15 @@ public static class EstateLoader
     /// <see cref="EstateLayout.RelativePath"/> spells them) are parsed from those bytes instead of the disk. Nothing
     /// is written; the mutation guard judges this estate before a transaction commits.
     /// </summary>
-    public static EstateSnapshot Load(EstateLayout layout, IReadOnlyDictionary<string, byte[]> overlay) =>
-        Load(layout, null, LocatedYamlReader.DefaultMaxBytes, UseCache ? EstateFileCache.Shared : null, overlay);
+    public static EstateSnapshot Load(EstateLayout layout, IReadOnlyDictionary<string, byte[]> overlay, LocatedTrees? trees = null) =>
+        Load(layout, null, LocatedYamlReader.DefaultMaxBytes, UseCache ? EstateFileCache.Shared : null, overlay, trees);
 
-    private static EstateSnapshot Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes, EstateFileCache? cache, IReadOnlyDictionary<string, byte[]>? overlay)
+    /// <summary>Loads the whole estate within one stage of a change, reusing the trees of the texts it edited (<paramref name="trees"/>).</summary>
+    public static EstateSnapshot Load(EstateLayout layout, LocatedTrees trees) =>
+        Load(layout, null, LocatedYamlReader.DefaultMaxBytes, UseCache ? EstateFileCache.Shared : null, null, trees);
+
+    private static EstateSnapshot Load(EstateLayout layout, IReadOnlyCollection<EstateFile>? only, long maxBytes, EstateFileCache? cache,
+        IReadOnlyDictionary<string, byte[]>? overlay, LocatedTrees? trees = null)
     {
         ArgumentNullException.ThrowIfNull(layout);
         var files = Enum.GetValues<EstateFile>().Where(f => only is null || only.Contains(f)).ToArray();
@@ -47,7 +52,7 @@ public static class EstateLoader
             var result = new FileResult();
             try
             {
-                result.Value = LoadFile(layout, files[i], maxBytes, result, cache, overlay);
+                result.Value = LoadFile(layout, files[i], maxBytes, result, cache, overlay, trees);
             }
             catch (Exception ex)
             {
@@ -123,7 +128,8 @@ public static class EstateLoader
     /// <summary>Forgets every file of the shared cache.</summary>
     public static void ClearCache() => EstateFileCache.Shared.Clear();
 
-    private static object? LoadFile(EstateLayout layout, EstateFile file, long maxBytes, FileResult result, EstateFileCache? cache, IReadOnlyDictionary<string, byte[]>? overlay)
+    private static object? LoadFile(EstateLayout layout, EstateFile file, long maxBytes, FileResult result, EstateFileCache? cache,
+        IReadOnlyDictionary<string, byte[]>? overlay, LocatedTrees? trees)
     {
         var relative = layout.RelativePath(file);
         var full = layout.FullPath(file);
@@ -140,12 +146,12 @@ public static class EstateLoader
             result.Findings.AddRange(cached.Findings);
             return cached.Value;
         }
-        var value = ParseFile(file, LocatedYamlReader.Decode(bytes, relative, digest), new ReadContext(relative, result.Findings));
+        var value = ParseFile(file, LocatedYamlReader.Decode(bytes, relative, digest), new ReadContext(relative, result.Findings), trees);
         cache?.Add(full, relative, digest, value, [.. result.Findings]);
         return value;
     }
 
-    private static object ParseFile(EstateFile file, SourceText source, ReadContext context)
+    private static object ParseFile(EstateFile file, SourceText source, ReadContext context, LocatedTrees? trees)
     {
         var relative = source.RelativePath;
         if (file == EstateFile.DeviceIdentity)
@@ -158,7 +164,7 @@ public static class EstateLoader
             return DeviceIdentityReader.Read(source.Text, context);
         }
 
-        var root = LocatedYamlReader.Parse(source.Text, relative);
+        var root = trees is null ? LocatedYamlReader.Parse(source.Text, relative) : trees.Reuse(source.Text, relative);
         if (root is null)
         {
             throw new RelocationException("YamlEmptyDocument", FailureKind.InvalidData,

@@ -74,10 +74,11 @@ public static class MutationGuard
     public static GuardVerdict Evaluate(EstateSnapshot estate, DateTimeOffset now, Transitions.LedgerView? ledger = null) => Evaluate(estate, estate, now, ledger);
 
     /// <summary>Judges staged file contents (relative path → bytes that would be written) against the estate they change.</summary>
-    public static GuardVerdict Evaluate(EstateSnapshot before, IReadOnlyDictionary<string, byte[]> changedFiles, DateTimeOffset now, Transitions.LedgerView? ledger = null)
+    public static GuardVerdict Evaluate(EstateSnapshot before, IReadOnlyDictionary<string, byte[]> changedFiles, DateTimeOffset now, Transitions.LedgerView? ledger = null,
+        Yaml.LocatedTrees? trees = null)
     {
         ArgumentNullException.ThrowIfNull(changedFiles);
-        return changedFiles.Count == 0 ? Evaluate(before, now, ledger) : Evaluate(before, EstateLoader.Load(before.Layout, changedFiles), now, ledger);
+        return changedFiles.Count == 0 ? Evaluate(before, now, ledger) : Evaluate(before, EstateLoader.Load(before.Layout, changedFiles, trees), now, ledger);
     }
 
     /// <summary>Judges scalar edits of the estate's files (applied in memory to the bytes on disk).</summary>

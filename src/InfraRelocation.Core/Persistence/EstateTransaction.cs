@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using InfraRelocation.Core.Receipts;
+using InfraRelocation.Core.Yaml;
 using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Core.Persistence;
@@ -175,7 +176,7 @@ public sealed class EstateTransaction : IDisposable
         }
         var all = staged.Edits.Concat(edits).ToList();
         // Edits apply to the bytes first read, or to the whole new content a Stage gave the file (e.g. an archived block).
-        var result = YamlScalarEditor.Apply(staged.Base ?? staged.Original, all, rel);
+        var result = YamlScalarEditor.Apply(staged.Base ?? staged.Original, all, rel, Trees);
         staged.Edits = all;
         staged.NewBytes = result.Bytes;
         staged.Diff = result.Diff;
@@ -194,6 +195,9 @@ public sealed class EstateTransaction : IDisposable
             ? string.Empty
             : $"--- a/{rel}\n+++ b/{rel}\n@@ whole file rewritten: {staged.Original?.Length ?? 0} -> {newBytes.Length} bytes @@\n";
     }
+
+    /// <summary>The trees of the texts this stage edits and writes: the editor, its read-back, the guard and the check after the write share them.</summary>
+    public LocatedTrees Trees { get; } = new();
 
     /// <summary>Relative paths of files whose staged content differs from the original.</summary>
     public IReadOnlyList<string> ChangedFiles => _order.Where(p => _staged[p].Changed).ToList();

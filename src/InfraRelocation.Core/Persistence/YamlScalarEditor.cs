@@ -24,12 +24,12 @@ public static partial class YamlScalarEditor
     /// Throws <see cref="RelocationException"/> (nothing is returned, nothing changes) when a path is missing,
     /// ambiguous, not a scalar, or a compare-and-swap expectation fails.
     /// </summary>
-    public static YamlEditResult Apply(byte[] content, IEnumerable<YamlEdit> edits, string fileLabel)
+    public static YamlEditResult Apply(byte[] content, IEnumerable<YamlEdit> edits, string fileLabel, LocatedTrees? trees = null)
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(edits);
         var (bom, text) = Decode(content, fileLabel);
-        var root = ParseDocument(text, fileLabel);
+        var root = ParseDocument(text, fileLabel, trees);
         var eol = text.Contains("\r\n", StringComparison.Ordinal) ? "\r\n" : "\n";
 
         var replacements = new List<Replacement>();
@@ -66,7 +66,7 @@ public static partial class YamlScalarEditor
         var newText = ApplyReplacements(text, replacements);
         if (replacements.Count > 0)
         {
-            Verify(root, newText, intended, fileLabel);
+            Verify(root, newText, intended, fileLabel, trees);
         }
         var changed = !string.Equals(newText, text, StringComparison.Ordinal);
         var bytes = changed ? Encode(bom, newText) : (byte[])content.Clone();
@@ -106,9 +106,9 @@ public static partial class YamlScalarEditor
         return result;
     }
 
-    /// <summary>The one located tree of the document (aliases kept as nodes); refuses an empty file.</summary>
-    private static YNode ParseDocument(string text, string fileLabel) =>
-        LocatedYamlReader.Parse(text, fileLabel, allowAliases: true) ??
+    /// <summary>The one located tree of the document (aliases kept as nodes; a stage's trees reused); refuses an empty file.</summary>
+    private static YNode ParseDocument(string text, string fileLabel, LocatedTrees? trees = null) =>
+        (trees is null ? LocatedYamlReader.Parse(text, fileLabel, allowAliases: true) : trees.Parse(text, fileLabel, allowAliases: true)) ??
         throw new RelocationException("YamlEmptyDocument", FailureKind.InvalidData,
             $"{fileLabel} holds no YAML document.", new SourceLocation(fileLabel, 1, 1), fileLabel);
 
@@ -538,12 +538,12 @@ public static partial class YamlScalarEditor
     /// (structure, keys, values, styles, anchors, tags) except the targeted values, which must read back as
     /// exactly the new ones. Anything else (a value written into the next key, a key that changed) is refused.
     /// </summary>
-    private static void Verify(YNode before, string newText, Intended intended, string fileLabel)
+    private static void Verify(YNode before, string newText, Intended intended, string fileLabel, LocatedTrees? trees)
     {
         YNode after;
         try
         {
-            after = ParseDocument(newText, fileLabel);
+            after = ParseDocument(newText, fileLabel, trees);
         }
         catch (RelocationException ex)
         {

@@ -2,6 +2,7 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Persistence;
+using InfraRelocation.Core.Yaml;
 using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Core.Transitions;
@@ -105,7 +106,7 @@ public static class TransitionExecutor
             return plan;
         }
         var changed = tx.ChangedFiles.ToDictionary(p => p, p => tx.Read(p)!, StringComparer.Ordinal);
-        var verdict = MutationGuard.Evaluate(before, changed, guard.Now, guard.Ledger);
+        var verdict = MutationGuard.Evaluate(before, changed, guard.Now, guard.Ledger, tx.Trees);
         if (verdict.Passed)
         {
             return verdict.OnlyRemovesErrors
@@ -179,7 +180,7 @@ public static class TransitionExecutor
             var recorded = tx.Commit(new CommitReceipt
             {
                 Store = store,
-                Verify = options.AfterCommit is null ? null : _ => Check(options.AfterCommit, layout),
+                Verify = options.AfterCommit is null ? null : _ => Check(options.AfterCommit, layout, tx.Trees),
                 Build = (o, reason) => build(committed with { Outcome = o, RevertReason = reason }),
                 AnchorIn = layout.RelativePath(EstateFile.Manifest).Replace('\\', '/'),
             });
@@ -194,7 +195,7 @@ public static class TransitionExecutor
         string? reason;
         try
         {
-            reason = options.AfterCommit(EstateLoader.Load(layout));
+            reason = options.AfterCommit(EstateLoader.Load(layout, tx.Trees));
         }
         catch (RelocationException ex)
         {
@@ -207,11 +208,11 @@ public static class TransitionExecutor
         return run with { RevertReason = reason, RevertOutcome = Revert(lease, outcome, originals) };
     }
 
-    private static string? Check(Func<EstateSnapshot, string?> check, EstateLayout layout)
+    private static string? Check(Func<EstateSnapshot, string?> check, EstateLayout layout, LocatedTrees trees)
     {
         try
         {
-            return check(EstateLoader.Load(layout));
+            return check(EstateLoader.Load(layout, trees));
         }
         catch (RelocationException ex)
         {
