@@ -41,6 +41,14 @@ Describe 'Get-RelocationManifest' {
         (Get-Content (Join-Path $estate $manifestPath))[$location.Line - 1].Substring($location.Column - 1) | Should -Be '"app-core"'
     }
 
+    It 'shows field locations as a dictionary in PowerShell: member access and JSON name each field' {
+        $wiki = (Get-RelocationManifest -Root $estate).Services | Where-Object Service -EQ 'wiki'
+        $wiki.FieldLocations.to_host.Line | Should -Be $wiki.LocationOf('to_host').Line
+        $json = $wiki.FieldLocations | ConvertTo-Json -Depth 3 | ConvertFrom-Json
+        $json.to_host.Line | Should -Be $wiki.LocationOf('to_host').Line
+        $json.PSObject.Properties.Name | Should -Contain 'service'
+    }
+
     It 'writes only the manifest to the pipeline, and nothing to disk' {
         @(Get-RelocationManifest -Root $estate).Count | Should -Be 1
         Test-Path (Join-Path $estate 'receipts') | Should -BeFalse

@@ -163,6 +163,14 @@ Describe 'Remote operations against real sshd' -Skip:([bool]$skipReason) {
             ($rows | Where-Object Step -eq 'cron:hourly-heartbeat').State | Should -Be 'Skipped'
         }
 
+        It 'binds piped hostnames (plain strings) like New-ProxmoxVm and Get-VmReadiness, one receipt per VM' {
+            $out = 'app-core', 'app-core' | Initialize-RelocationVm -Root $root -WhatIf
+            $receipts = @($out | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] })
+            $receipts.Count | Should -Be 2
+            $receipts.Hostname | Should -Be @('app-core', 'app-core')
+            $receipts.Outcome | Should -Be @('Previewed', 'Previewed')
+        }
+
         It 'resumes after the connection drops mid-bootstrap' {
             $server = $vm
             # Dropped while step two runs: the killer waits for the step to start (no guess at how long the run takes to get there).

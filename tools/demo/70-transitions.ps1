@@ -110,19 +110,17 @@ try {
 
     if ($pve) {
         Write-DemoStep "Provision, bootstrap and check the $($vms.Count) VM targets the services move to (the VM items of every phase)"
-        # One run per VM: piped several at a time, New-ProxmoxVm currently records the earlier targets' pending journal
-        # entries as interrupted runs (Failed receipts, then the real ones; step 50 shows the warnings).
-        Write-DemoCommand 'foreach ($vm in $vms) { New-ProxmoxVm -Root $WalkRoot -Hostname $vm -Confirm:$false }'
-        $made = @(foreach ($vm in $vms) { New-ProxmoxVm -Root $WalkRoot -Hostname $vm -Confirm:$false })
+        Write-DemoCommand '$vms | New-ProxmoxVm -Root $WalkRoot -ThrottleLimit 4 -Confirm:$false'
+        $made = @($vms | New-ProxmoxVm -Root $WalkRoot -ThrottleLimit 4 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.ProvisionReceipt] })
         $made | Format-Table Target, Outcome, VmId, Node, Address -AutoSize | Out-Host
-        if ($made.Outcome | Where-Object { $_ -ne 'Succeeded' }) { throw "Provisioning failed: $(@($made | Where-Object Outcome -ne 'Succeeded' | ForEach-Object Summary) -join '; ')" }
-        Write-DemoCommand 'foreach ($vm in $vms) { Initialize-RelocationVm -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 -Confirm:$false }'
-        $booted = foreach ($vm in $vms) { Initialize-RelocationVm -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } }
+        if ($made.Count -ne $vms.Count -or ($made.Outcome | Where-Object { $_ -ne 'Succeeded' })) { throw "Provisioning failed: $(@($made | Where-Object Outcome -ne 'Succeeded' | ForEach-Object Summary) -join '; ')" }
+        Write-DemoCommand '$vms | Initialize-RelocationVm -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4 -Confirm:$false'
+        $booted = $vms | Initialize-RelocationVm -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] }
         $booted | Format-Table Hostname, Outcome, Summary -Wrap | Out-Host
         if ($booted.Outcome | Where-Object { $_ -notin 'Succeeded', 'Unchanged' }) { throw 'A bootstrap failed.' }
         Show-Checklist PreCutover 'provisioned and bootstrapped: readiness is still missing'
-        Write-DemoCommand 'foreach ($vm in $vms) { Get-VmReadiness -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 }'
-        $ready = foreach ($vm in $vms) { Get-VmReadiness -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] } }
+        Write-DemoCommand '$vms | Get-VmReadiness -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4'
+        $ready = $vms | Get-VmReadiness -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4 | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] }
         $ready | Format-Table Hostname, Outcome, Summary -Wrap | Out-Host
         if ($ready.Outcome | Where-Object { $_ -ne 'Passed' }) { throw 'A readiness check failed.' }
 
@@ -201,8 +199,8 @@ try {
         Write-DemoCommand "Get-RelocationChecklist -Root `$WalkRoot -Phase PreCutover | Where-Object Id -EQ PRE.VmReady   # the edit made the readiness runs stale"
         Get-RelocationChecklist -Root $WalkRoot -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.VmReady' } |
             Format-List State, Evidence | Out-Host
-        Write-DemoCommand 'foreach ($vm in $vms) { Get-VmReadiness -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 }'
-        $again = foreach ($vm in $vms) { Get-VmReadiness -Root $WalkRoot -Hostname $vm -Profile demo-vm-v1 | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] } }
+        Write-DemoCommand '$vms | Get-VmReadiness -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4'
+        $again = $vms | Get-VmReadiness -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4 | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] }
         if ($again.Outcome | Where-Object { $_ -ne 'Passed' }) { throw 'A readiness check failed.' }
         Write-Host "$(@($again).Count) readiness runs passed again."
     }

@@ -20,8 +20,8 @@ namespace InfraRelocation.Commands.Cmdlets;
 [OutputType(typeof(BootstrapStepResult), typeof(BootstrapReceipt))]
 public sealed class InitializeRelocationVmCommand : RemoteCmdlet
 {
-    /// <summary>The VM's hostname (its vm_targets hostname and ssh.targets id).</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The VM's hostname (its vm_targets hostname and ssh.targets id); piped names and VM targets bind here.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(HostnameCompleter))]
     public string Hostname { get; set; } = "";
