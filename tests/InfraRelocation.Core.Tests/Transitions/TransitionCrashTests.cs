@@ -167,7 +167,9 @@ public sealed class TransitionCrashTests(ITestOutputHelper output) : IDisposable
         Assert.True(failures.Count == 0, $"{failures.Count} of {kills} kills broke the invariant:\n{string.Join("\n", failures.Take(10))}");
         Assert.True(ops.Count >= 3, "the kills did not reach enough kinds of transition: " + string.Join(", ", ops.Keys));
         // Measured against the kills that ran (the time bound can stop a loaded machine early), not the planned trials.
-        Assert.True(store.ReadAll().Count() >= kills / 4, $"only {store.ReadAll().Count()} transitions completed in {kills} kills: the kills came too early to test much");
+        // One completion in eight kills: at load 7 to 13 a run saw 46 in 200 (1 in 4 failed it), quiet runs see 70 to 80;
+        // the invariant above is what the test proves, this only says the kills reached past the first transition.
+        Assert.True(store.ReadAll().Count() >= kills / 8, $"only {store.ReadAll().Count()} transitions completed in {kills} kills: the kills came too early to test much");
         Skip.If(ReceiptNotYetInTransaction && receiptGaps.Count > 0,
             $"Known gaps, issues 16.1/16.3 (receipt and promotion revert not yet part of the transaction): {receiptGaps.Count} of {kills} " +
             $"kills left a committed change without its receipt; no other failure. First: {receiptGaps.FirstOrDefault()}");
