@@ -1,5 +1,6 @@
 using InfraRelocation.Core.Yaml;
 using InfraRelocation.Model;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Estate;
 
@@ -137,7 +138,7 @@ public sealed class EstateLayout
             Path = RelativePath(file),
             FullPath = full,
             Exists = bytes is not null,
-            Sha256 = bytes is null ? "" : LocatedYamlReader.Sha256Hex(bytes),
+            Sha256 = bytes is null ? "" : Digest.Sha256Hex(bytes),
             Length = bytes?.LongLength ?? 0,
             Root = Root,
         };

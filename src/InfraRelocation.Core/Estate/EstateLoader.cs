@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using InfraRelocation.Core.Estate.Readers;
 using InfraRelocation.Core.Yaml;
 using InfraRelocation.Model;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Estate;
 
@@ -139,7 +140,7 @@ public static class EstateLoader
             return null;
         }
         var bytes = staged ?? LocatedYamlReader.ReadBytes(full, relative, maxBytes);
-        var digest = LocatedYamlReader.Sha256Hex(bytes);
+        var digest = Digest.Sha256Hex(bytes);
         result.Digest = digest;
         if (cache?.TryGet(full, relative, digest, out var cached) == true)
         {

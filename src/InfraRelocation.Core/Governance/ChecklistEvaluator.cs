@@ -1,11 +1,11 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Governance;
 
@@ -842,7 +842,7 @@ public static class ChecklistEvaluator
             {
                 var full = Path.GetFullPath(Path.Combine(_estate.Layout.Root, relative));
                 digest = full.StartsWith(Path.GetFullPath(_estate.Layout.Root), StringComparison.Ordinal) && File.Exists(full)
-                    ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(full))).ToLowerInvariant()
+                    ? Digest.Sha256Hex(File.ReadAllBytes(full))
                     : null;
                 _disk[relative] = digest;
             }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Yaml;
 using InfraRelocation.Receipts;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Persistence;
 
@@ -320,7 +321,7 @@ public sealed class EstateTransaction : IDisposable
     {
         var journal = new Journal(id, Environment.ProcessId, Environment.MachineName, DateTime.UtcNow,
             changed.Select(s => new JournalEntry(s.Path, s.Original is null ? null : Convert.ToBase64String(s.Original),
-                s.Original is null ? null : InputDigests.Sha256(s.Original), InputDigests.Sha256(s.NewBytes!))
+                s.Original is null ? null : Digest.Sha256Hex(s.Original), Digest.Sha256Hex(s.NewBytes!))
             {
                 NewBase64 = receiptsFolder is null ? null : Convert.ToBase64String(s.NewBytes!),
             }).ToList())
@@ -459,7 +460,7 @@ public sealed class EstateTransaction : IDisposable
         foreach (var entry in journal.Files)
         {
             var full = new Estate.EstateBoundary(root).Resolve(entry.Path);
-            var current = File.Exists(full) ? InputDigests.Sha256(File.ReadAllBytes(full)) : null;
+            var current = File.Exists(full) ? Digest.Sha256Hex(File.ReadAllBytes(full)) : null;
             if (current == entry.NewSha256)
             {
                 continue;
@@ -486,7 +487,7 @@ public sealed class EstateTransaction : IDisposable
         foreach (var entry in journal.Files)
         {
             var full = new Estate.EstateBoundary(root).Resolve(entry.Path);
-            var current = File.Exists(full) ? InputDigests.Sha256(File.ReadAllBytes(full)) : null;
+            var current = File.Exists(full) ? Digest.Sha256Hex(File.ReadAllBytes(full)) : null;
             if (current == entry.OriginalSha256)
             {
                 continue;

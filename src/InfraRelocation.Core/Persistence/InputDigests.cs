@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Persistence;
 
@@ -33,7 +33,7 @@ public sealed class InputDigests
     }
 
     /// <summary>Records the digest of bytes read elsewhere (null = the file did not exist). The first record of a file wins.</summary>
-    public void Record(string path, byte[]? bytes) => _digests.TryAdd(Relative(path), bytes is null ? null : Sha256(bytes));
+    public void Record(string path, byte[]? bytes) => _digests.TryAdd(Relative(path), bytes is null ? null : Digest.Sha256Hex(bytes));
 
     /// <summary>Throws <c>EstateFileChanged</c> naming the first file whose content differs from when it was read.</summary>
     public void VerifyUnchanged()
@@ -41,7 +41,7 @@ public sealed class InputDigests
         foreach (var (relative, digest) in _digests)
         {
             var full = FullPath(relative);
-            var now = File.Exists(full) ? Sha256(File.ReadAllBytes(full)) : null;
+            var now = File.Exists(full) ? Digest.Sha256Hex(File.ReadAllBytes(full)) : null;
             if (!string.Equals(now, digest, StringComparison.Ordinal))
             {
                 var what = digest is null ? "was created" : now is null ? "was deleted" : "was changed";
@@ -51,8 +51,6 @@ public sealed class InputDigests
             }
         }
     }
-
-    public static string Sha256(ReadOnlySpan<byte> bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
 
     /// <summary>The absolute path, resolved inside the estate root (<c>EstatePathEscapesRoot</c> otherwise): reads and writes alike.</summary>
     internal string FullPath(string path) => _boundary.Resolve(path);

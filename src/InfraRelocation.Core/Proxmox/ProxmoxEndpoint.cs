@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Proxmox;
 
@@ -60,7 +60,7 @@ public sealed record ProxmoxEndpoint
 
     /// <summary>The SHA-256 fingerprint of a certificate over its DER bytes, AA:BB:... form.</summary>
     public static string FingerprintOf(X509Certificate2 certificate) =>
-        FormatFingerprint(Convert.ToHexString(SHA256.HashData(certificate.RawData)));
+        FormatFingerprint(Digest.Sha256HexUpper(certificate.RawData));
 
     public override string ToString() =>
         CertificateFingerprints.Count == 0 ? BaseUri.ToString() : $"{BaseUri} (pinned {string.Join(" or ", CertificateFingerprints)})";

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Receipts;
 
@@ -52,7 +53,7 @@ public sealed partial record LedgerAnchor(string TransactionId, string AfterHash
                 return null; // built in memory: nothing to verify
             }
             firstOffset ??= line.Offset;
-            if (!string.Equals(ReceiptStore.Sha256Hex(line.Receipt.GetRawText()), line.Hash, StringComparison.Ordinal))
+            if (!string.Equals(Digest.Sha256Hex(line.Receipt.GetRawText()), line.Hash, StringComparison.Ordinal))
             {
                 return $"the receipt at byte {line.Offset} was edited: it no longer matches its hash";
             }

@@ -1,7 +1,7 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Receipts;
 
@@ -27,7 +27,7 @@ public static class ReceiptInvariant
             {
                 continue;
             }
-            result[Path.GetRelativePath(root, file).Replace('\\', '/')] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file))).ToLowerInvariant();
+            result[Path.GetRelativePath(root, file).Replace('\\', '/')] = Digest.Sha256Hex(File.ReadAllBytes(file));
         }
         return result;
     }

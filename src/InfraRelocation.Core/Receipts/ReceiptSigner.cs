@@ -3,6 +3,7 @@ using System.Text;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Crypto.Utilities;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Receipts;
 
@@ -184,7 +185,7 @@ public sealed class ReceiptSigner
     };
 
     public static string FingerprintOf(byte[] publicKeyBlob) =>
-        "SHA256:" + Convert.ToBase64String(SHA256.HashData(publicKeyBlob)).TrimEnd('=');
+        Digest.OpenSshFingerprint(publicKeyBlob);
 
     // Domain-separated: a receipt signature is never valid as anything else.
     private static byte[] Message(string hash) => Encoding.UTF8.GetBytes("infrarelocation-receipt-v1 " + hash);

@@ -1,10 +1,10 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using InfraRelocation.Core.Yaml;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Receipts;
 
@@ -72,7 +72,7 @@ public sealed class ReceiptStore
                 json = Secrets.SecretMask.Mask(json);
                 full = Secrets.SecretMask.MaskRecord(full);
             }
-            var hash = Sha256Hex(json);
+            var hash = Digest.Sha256Hex(json);
             // The signature covers the hash, which covers the receipt's text and its link.
             var signature = signer is null ? "" : $",\"signature\":{{\"key\":\"{signer.Fingerprint}\",\"sig\":\"{signer.Sign(hash)}\"}}";
             var line = Encoding.UTF8.GetBytes($"{{\"hash\":\"{hash}\",\"type\":\"{chained.GetType().FullName}\",\"receipt\":{json}{signature}}}\n");
@@ -313,7 +313,7 @@ public sealed class ReceiptStore
                 removed = new byte[stream.Length - torn.Offset];
                 stream.Position = torn.Offset;
                 stream.ReadExactly(removed);
-                var digest = Convert.ToHexString(SHA256.HashData(removed)).ToLowerInvariant();
+                var digest = Digest.Sha256Hex(removed);
                 var saved = Path.Combine(_folder, $"{LedgerFileName}.torn-{torn.Offset}-{digest[..12]}");
                 Persistence.AtomicFile.Write(saved, removed);
                 stream.SetLength(torn.Offset);
@@ -338,9 +338,6 @@ public sealed class ReceiptStore
         return typeof(RelocationReceipt);
     }
 
-    public static string Sha256Hex(string text) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
-
     // ---- the ledger form of a receipt ---------------------------------------------------------------------------
 
     /// <summary>
@@ -362,7 +359,7 @@ public sealed class ReceiptStore
         }
         var reportText = JsonSerializer.Serialize(all, JsonOptions);
         var report = Encoding.UTF8.GetBytes(Secrets.SecretMask.Contains(reportText) ? Secrets.SecretMask.Mask(reportText) : reportText);
-        var digest = Convert.ToHexString(SHA256.HashData(report)).ToLowerInvariant();
+        var digest = Digest.Sha256Hex(report);
         string? reportPath = null;
         if (KeepReports)
         {
@@ -611,7 +608,7 @@ public sealed class ReceiptStore
             var receipt = doc.RootElement.GetProperty("receipt");
             previous = receipt.TryGetProperty("PreviousHash", out var p) ? p.GetString() ?? "" : "";
             hash = doc.RootElement.GetProperty("hash").GetString() ?? "";
-            computed = Sha256Hex(receipt.GetRawText());
+            computed = Digest.Sha256Hex(receipt.GetRawText());
             return true;
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)

@@ -1,5 +1,6 @@
-using System.Security.Cryptography;
 using InfraRelocation.Receipts;
+using InfraRelocation.Core.Hashing;
+using System.Security.Cryptography;
 
 namespace InfraRelocation.Core.Receipts;
 
@@ -44,7 +45,7 @@ public sealed class RunContext
 
     /// <summary>Records the digest of an input given as bytes already read.</summary>
     public void RecordInput(string relativePath, ReadOnlySpan<byte> content) =>
-        RecordInput(relativePath, Convert.ToHexString(SHA256.HashData(content)).ToLowerInvariant());
+        RecordInput(relativePath, Digest.Sha256Hex(content));
 
     /// <summary>Fills the common receipt fields on a capability's receipt.</summary>
     public T Stamp<T>(T receipt) where T : RelocationReceipt => (T)(receipt with

@@ -10,6 +10,7 @@ using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Rollback;
 
@@ -209,9 +210,9 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         {
             var full = boundary.Resolve(file);
             var bytes = File.Exists(full) ? File.ReadAllBytes(full) : null;
-            var now = bytes is null ? null : InputDigests.Sha256(bytes);
+            var now = bytes is null ? null : Digest.Sha256Hex(bytes);
             // Every change (this rollback's too) writes the ledger's head into the manifest's ledger_anchor line: without it.
-            var unanchored = bytes is null ? null : InputDigests.Sha256(WithoutAnchor(bytes));
+            var unanchored = bytes is null ? null : Digest.Sha256Hex(WithoutAnchor(bytes));
             return journal.DigestsBefore.TryGetValue(file, out var before) && before is not null
                 ? now == before ? $"{file}: byte-identical to before the move (sha256 {before[..12]})"
                 : unanchored == before ? $"{file}: byte-identical to before the move apart from its ledger_anchor line, which every change rewrites (sha256 {before[..12]})"

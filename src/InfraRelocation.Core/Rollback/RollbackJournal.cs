@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -6,6 +5,7 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Persistence;
 using InfraRelocation.Gates;
 using InfraRelocation.Remote;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Rollback;
 
@@ -91,7 +91,7 @@ public sealed record RollbackJournal
     {
         var safe = service.Length is > 0 and <= 80 && service.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && service[0] != '.'
             ? service
-            : "svc-" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(service)))[..16].ToLowerInvariant();
+            : "svc-" + Digest.Sha256Hex(service)[..16];
         return $"{Folder}/{safe}.json";
     }
 

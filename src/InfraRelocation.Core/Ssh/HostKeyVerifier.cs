@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Ssh;
 
@@ -41,7 +42,7 @@ public static class HostKeyVerifier
     private static readonly object AppendLock = new();
 
     /// <summary>OpenSSH fingerprint of a public key blob: <c>SHA256:</c> + unpadded base64.</summary>
-    public static string Fingerprint(byte[] keyBlob) => "SHA256:" + Convert.ToBase64String(SHA256.HashData(keyBlob)).TrimEnd('=');
+    public static string Fingerprint(byte[] keyBlob) => Digest.OpenSshFingerprint(keyBlob);
 
     /// <summary>Normalises a user-given fingerprint (trims, strips base64 padding); fails on other formats.</summary>
     public static string NormalizeFingerprint(string fingerprint, string endpointId)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using InfraRelocation.Core.Receipts;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Transitions;
 
@@ -153,7 +154,7 @@ public sealed class LedgerView
             {
                 return null; // built in memory: nothing to verify
             }
-            if (!string.Equals(ReceiptStore.Sha256Hex(e.Receipt.GetRawText()), e.Hash, StringComparison.Ordinal))
+            if (!string.Equals(Digest.Sha256Hex(e.Receipt.GetRawText()), e.Hash, StringComparison.Ordinal))
             {
                 return $"the receipt at byte {e.Offset} ({e.Capability}) was edited: it no longer matches its hash";
             }

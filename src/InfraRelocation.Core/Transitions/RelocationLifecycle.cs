@@ -1,10 +1,10 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Persistence;
 using InfraRelocation.Model;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Transitions;
 
@@ -173,7 +173,7 @@ public static partial class RelocationLifecycle
         var manifest = estate.Manifest ?? throw new RelocationException("ManifestMissing", FailureKind.ObjectNotFound,
             $"The relocation manifest {relative} does not exist.", null, relative);
         var bytes = File.ReadAllBytes(estate.Layout.FullPath(EstateFile.Manifest));
-        var sha = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+        var sha = Digest.Sha256Hex(bytes);
         if (estate.InputDigests.TryGetValue(relative, out var loaded) && loaded != sha)
         {
             throw new RelocationException("EstateFileChanged", FailureKind.InvalidOperation,

@@ -4,6 +4,7 @@ using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Yaml;
 using InfraRelocation.Receipts;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Transitions;
 
@@ -227,7 +228,7 @@ public static class TransitionExecutor
         foreach (var file in outcome.Files)
         {
             var now = undo.Read(file.Path);
-            var digest = now is null ? null : InputDigests.Sha256(now);
+            var digest = now is null ? null : Digest.Sha256Hex(now);
             if (digest != file.NewSha256)
             {
                 throw new RelocationException("TransitionRevertConflict", FailureKind.WriteError,
@@ -281,7 +282,7 @@ public static class TransitionExecutor
         foreach (var rewrite in rewrites)
         {
             var current = tx.Read(rewrite.File);
-            if (current is null || InputDigests.Sha256(current) != rewrite.OriginalSha256)
+            if (current is null || Digest.Sha256Hex(current) != rewrite.OriginalSha256)
             {
                 throw new RelocationException("EstateValueChanged", FailureKind.InvalidOperation,
                     $"{rewrite.File} changed after the change was planned; nothing was written. Re-run to re-evaluate.",

@@ -1,9 +1,9 @@
 using System.Buffers;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Unicode;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Yaml;
 
@@ -93,13 +93,10 @@ public static class LocatedYamlReader
     private static extern int Statx(int dirfd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path,
         int flags, uint mask, byte[] buffer);
 
-    /// <summary>The SHA-256 (lower-case hex) of some bytes.</summary>
-    public static string Sha256Hex(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
-
     /// <summary>Decodes bytes as strict UTF-8 (see <see cref="ReadText"/>).</summary>
     public static SourceText Decode(byte[] bytes, string relativePath, string? sha256 = null)
     {
-        var sha = sha256 ?? Sha256Hex(bytes);
+        var sha = sha256 ?? Digest.Sha256Hex(bytes);
         ReadOnlySpan<byte> content = bytes;
         if (content.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {

@@ -4,6 +4,7 @@ using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Tests.Model;
 
@@ -68,7 +69,7 @@ public sealed class LedgerAnchorTests : IDisposable
         Assert.Equal(head, anchor.AfterHash);
         Assert.Equal($"# the plan\nstatus: cutover # keep\n\nowner: ops\nledger_anchor: {anchor.Text}\n", File.ReadAllText(ManifestPath));
         // the receipt records the manifest as written, anchor included
-        Assert.Equal(InputDigests.Sha256(File.ReadAllBytes(ManifestPath)), Assert.Single(recorded.Outcome.Files).NewSha256);
+        Assert.Equal(Digest.Sha256Hex(File.ReadAllBytes(ManifestPath)), Assert.Single(recorded.Outcome.Files).NewSha256);
 
         Read("Passed");
         Change("cutover", "migrated");
@@ -212,6 +213,6 @@ public sealed class LedgerAnchorTests : IDisposable
         var receipt = node["receipt"]!.AsObject();
         receipt["PreviousHash"] = previous;
         var text = receipt.ToJsonString();
-        return $"{{\"hash\":\"{ReceiptStore.Sha256Hex(text)}\",\"type\":\"{node["type"]}\",\"receipt\":{text}}}";
+        return $"{{\"hash\":\"{Digest.Sha256Hex(text)}\",\"type\":\"{node["type"]}\",\"receipt\":{text}}}";
     }
 }

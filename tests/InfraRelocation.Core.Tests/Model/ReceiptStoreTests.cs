@@ -1,5 +1,6 @@
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Receipts;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Tests.Model;
 
@@ -91,7 +92,7 @@ public sealed class ReceiptStoreTests : IDisposable
         using (var doc = System.Text.Json.JsonDocument.Parse(lines[1]))
         {
             var receipt = doc.RootElement.GetProperty("receipt").GetRawText().Replace("run 1", "run X", StringComparison.Ordinal);
-            lines[1] = $"{{\"hash\":\"{ReceiptStore.Sha256Hex(receipt)}\",\"type\":\"x\",\"receipt\":{receipt}}}";
+            lines[1] = $"{{\"hash\":\"{Digest.Sha256Hex(receipt)}\",\"type\":\"x\",\"receipt\":{receipt}}}";
         }
         File.WriteAllLines(Store.LedgerPath, lines);
         var result = Store.Verify();

@@ -2,6 +2,7 @@ using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Tests.Remote;
 
@@ -53,7 +54,7 @@ public sealed class HypervisorRenameEstateRecordTests : IDisposable
         Assert.Equal((BootstrapStepState.Done, 7, HypervisorRenameEstate.Step), (recorded.Row.State, recorded.Row.Order, recorded.Row.Step));
         var receipt = Assert.IsType<HostnameChangeReceipt>(recorded.Receipt);
         Assert.Equal([SampleCopy.Manifest, Config], receipt.EstateFiles.Select(f => f.Path).Order(StringComparer.Ordinal));
-        Assert.All(receipt.EstateFiles, f => Assert.Equal(Yaml.LocatedYamlReader.Sha256Hex(_estate.Bytes(f.Path)), f.NewSha256));
+        Assert.All(receipt.EstateFiles, f => Assert.Equal(Digest.Sha256Hex(_estate.Bytes(f.Path)), f.NewSha256));
         Assert.NotNull(receipt.TransactionId);
         Assert.Contains("+    pve-fra1-a: { api_url: \"https://pve-fra1-a.int.example.net:8006\", node: \"pve-fra1-x\" }", receipt.Diff, StringComparison.Ordinal);
         Assert.Contains("ledger_anchor", _estate.Text(SampleCopy.Manifest), StringComparison.Ordinal);

@@ -7,6 +7,7 @@ using InfraRelocation.Gates;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Tests.Transitions;
 
@@ -106,7 +107,7 @@ public sealed class RollbackTests : IDisposable
         Assert.Equal(InputDigestsOf(SampleCopy.Registry, _beforeMove), move.DigestsBefore[SampleCopy.Registry]);
     }
 
-    private static string InputDigestsOf(string file, Dictionary<string, byte[]> bytes) => InfraRelocation.Core.Persistence.InputDigests.Sha256(bytes[file]);
+    private static string InputDigestsOf(string file, Dictionary<string, byte[]> bytes) => Digest.Sha256Hex(bytes[file]);
 
     [Fact]
     public void ThePlanFollowsTheProtocolWithTheEstatesCommands()

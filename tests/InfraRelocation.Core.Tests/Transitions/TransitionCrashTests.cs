@@ -4,6 +4,7 @@ using InfraRelocation.Core.Tests.Persistence;
 using InfraRelocation.Core.Persistence;
 using InfraRelocation.Receipts;
 using Xunit.Abstractions;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Tests.Transitions;
 
@@ -181,5 +182,5 @@ public sealed class TransitionCrashTests(ITestOutputHelper output) : IDisposable
         Directory.EnumerateFiles(Path.Combine(_estate.Root, "ops"), "*", SearchOption.AllDirectories)
             .Where(p => !AtomicFile.IsTempFile(p))
             .ToDictionary(p => Path.GetRelativePath(_estate.Root, p).Replace('\\', '/'),
-                p => (string?)InputDigests.Sha256(File.ReadAllBytes(p)), StringComparer.Ordinal);
+                p => (string?)Digest.Sha256Hex(File.ReadAllBytes(p)), StringComparer.Ordinal);
 }

@@ -3,6 +3,7 @@ using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
 using InfraRelocation.Receipts;
+using InfraRelocation.Core.Hashing;
 
 namespace InfraRelocation.Core.Tests.Transitions;
 
@@ -52,7 +53,7 @@ public sealed class TransitionReceiptsTests : IDisposable
         Assert.Equal(ReceiptOutcome.Succeeded, receipt.Outcome);
         Assert.Equal(run.Plan.Summary, receipt.Summary);
         Assert.Equal([SampleCopy.Manifest, SampleCopy.Registry], receipt.Files.Select(f => f.Path));
-        Assert.All(receipt.Files, f => Assert.Equal(Yaml.LocatedYamlReader.Sha256Hex(_estate.Bytes(f.Path)), f.NewSha256));
+        Assert.All(receipt.Files, f => Assert.Equal(Digest.Sha256Hex(_estate.Bytes(f.Path)), f.NewSha256));
         Assert.Equal(run.Outcome!.TransactionId, receipt.TransactionId);
         Assert.Equal(run.Diff, receipt.Diff);
     }
