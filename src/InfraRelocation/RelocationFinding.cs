@@ -28,6 +28,24 @@ public sealed record RelocationFinding
     public string? Expected { get; init; }
     public string? Actual { get; init; }
 
+    /// <summary>A finding of the given severity: the one way Core and the cmdlets build findings.</summary>
+    public static RelocationFinding Of(FindingSeverity severity, string ruleId, string message, SourceLocation? at = null,
+        string? path = null, string? subject = null, SourceLocation? related = null, string? expected = null, string? actual = null) => new()
+    {
+        RuleId = ruleId, Severity = severity, Message = message, Location = at, DocumentPath = path,
+        Subject = subject, RelatedLocation = related, Expected = expected, Actual = actual,
+    };
+
+    /// <summary>An error finding (fails its gate); see <see cref="Of"/>.</summary>
+    public static RelocationFinding Error(string ruleId, string message, SourceLocation? at = null, string? path = null,
+        string? subject = null, SourceLocation? related = null, string? expected = null, string? actual = null) =>
+        Of(FindingSeverity.Error, ruleId, message, at, path, subject, related, expected, actual);
+
+    /// <summary>A warning finding (reported only); see <see cref="Of"/>.</summary>
+    public static RelocationFinding Warning(string ruleId, string message, SourceLocation? at = null, string? path = null,
+        string? subject = null, SourceLocation? related = null, string? expected = null, string? actual = null) =>
+        Of(FindingSeverity.Warning, ruleId, message, at, path, subject, related, expected, actual);
+
     public override string ToString() =>
         Location is null ? $"{Severity} {RuleId}: {Message}" : $"{Location}: {Severity} {RuleId}: {Message}";
 }

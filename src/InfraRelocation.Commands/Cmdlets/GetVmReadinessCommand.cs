@@ -139,7 +139,7 @@ public sealed class GetVmReadinessCommand : RemoteCmdlet
             var host = target.Hostname;
             foreach (var c in checks) WriteObject(c);
             var failed = checks.Where(c => c.Status == RemoteCheckStatus.Fail).ToList();
-            var findings = failed.Select(c => PreflightRunner.Finding($"READINESS.{c.Check}", true, $"{host}: {c.Check} failed: {c.Evidence}", null, null, host)).ToList();
+            var findings = failed.Select(c => RelocationFinding.Error($"READINESS.{c.Check}", $"{host}: {c.Check} failed: {c.Evidence}", null, null, host)).ToList();
             EmitReceipt(run, new ReadinessReceipt
             {
                 Hostname = host,

@@ -187,7 +187,7 @@ public sealed class InitializeRelocationVmCommand : RemoteCmdlet
             Hostname = host,
             Profile = job.Profile,
             Steps = results,
-            Findings = failed.Select(f => PreflightRunner.Finding("BOOTSTRAP.StepFailed", true, $"{host}: {f.Step}: {f.Evidence}", null, null, host)).ToList(),
+            Findings = failed.Select(f => RelocationFinding.Error("BOOTSTRAP.StepFailed", $"{host}: {f.Step}: {f.Evidence}", null, null, host)).ToList(),
             Outcome = failed.Count > 0 ? ReceiptOutcome.Failed : doneCount > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged,
             Summary = $"{host} ({job.Profile}): {doneCount} done, {results.Count(r => r.State == BootstrapStepState.Unchanged)} unchanged, " +
                       $"{failed.Count} failed, {results.Count(r => r.State == BootstrapStepState.NotRun)} not run, {results.Count(r => r.State == BootstrapStepState.Skipped)} skipped, " +

@@ -67,7 +67,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
             EmitReceipt(run, receipt with
             {
                 Outcome = ReceiptOutcome.Blocked,
-                Findings = [PreflightRunner.Finding(rex.ErrorId == "HypervisorMachineIdMismatch" ? "IDENTITY.MachineIdMismatch" : "IDENTITY.ProbeFailed", true, rex.Message, host.LocationOf("machine_id"), estate.Policy.File, HostId)],
+                Findings = [RelocationFinding.Error(rex.ErrorId == "HypervisorMachineIdMismatch" ? "IDENTITY.MachineIdMismatch" : "IDENTITY.ProbeFailed", rex.Message, host.LocationOf("machine_id"), estate.Policy.File, HostId)],
                 Summary = $"{HostId}: refused: {rex.Message}",
             });
             Fail(rex);
@@ -88,7 +88,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
             EmitReceipt(run, receipt with
             {
                 Outcome = ReceiptOutcome.Blocked,
-                Findings = [PreflightRunner.Finding("IDENTITY.RenameRefused", true, refused.Message, null, null, HostId)],
+                Findings = [RelocationFinding.Error("IDENTITY.RenameRefused", refused.Message, null, null, HostId)],
                 Summary = $"{HostId}: refused: {refused.Message}",
             });
             // Not terminating: the receipt above is the record, and the next piped host is still tried.
@@ -149,7 +149,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
             {
                 ReportedName = after.NodeName, Steps = all, Files = files, Outcome = outcome, Diff = writtenDiff, EstateFiles = written, TransactionId = transaction,
                 Method = all.Any(r => r.Step.StartsWith("hostname:", StringComparison.Ordinal) && r.State == BootstrapStepState.Done) ? "pve-rename" : "none",
-                Findings = failed.Select(f => PreflightRunner.Finding("IDENTITY.RenameStepFailed", true, $"{HostId}: {f.Step}: {f.Evidence}", null, null, HostId)).ToList(),
+                Findings = failed.Select(f => RelocationFinding.Error("IDENTITY.RenameStepFailed", $"{HostId}: {f.Step}: {f.Evidence}", null, null, HostId)).ToList(),
                 Summary = outcome switch
                 {
                     ReceiptOutcome.Succeeded => $"{HostId}: node '{oldName}' renamed to '{after.NodeName}'; {files.Count} file(s) changed",

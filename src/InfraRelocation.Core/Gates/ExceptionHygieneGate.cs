@@ -3,6 +3,7 @@ using InfraRelocation.Core.Estate;
 using InfraRelocation.Gates;
 using InfraRelocation.Model;
 using static InfraRelocation.Core.Gates.GateHelpers;
+using static InfraRelocation.RelocationFinding;
 
 namespace InfraRelocation.Core.Gates;
 

@@ -285,7 +285,7 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
             if (row.Status is RemoteCheckStatus.Fail or RemoteCheckStatus.Warn)
             {
                 var rule = row.Address is null ? "PREFLIGHT.SshTargetMissing" : "PREFLIGHT.HostUnreachable";
-                findings.Add(Finding(rule, row.Required, $"{(row.Required ? "Required" : "Optional")} host {row.HostId} ({string.Join("; ", row.Reasons)}): {row.Evidence}",
+                findings.Add(RelocationFinding.Of(row.Required ? FindingSeverity.Error : FindingSeverity.Warning, rule, $"{(row.Required ? "Required" : "Optional")} host {row.HostId} ({string.Join("; ", row.Reasons)}): {row.Evidence}",
                     involved[i].Location, manifestFile, row.HostId));
             }
         }
@@ -296,20 +296,20 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
             var exists = File.Exists(full) || Directory.Exists(full);
             files.Add(new RequiredFileCheck { Path = u.Path, Exists = exists });
             if (!exists)
-                findings.Add(Finding("PREFLIGHT.RequiredFileMissing", true, $"required_updates path {u.Path} does not exist under the estate root.", u.Location, manifestFile, u.Path));
+                findings.Add(RelocationFinding.Error("PREFLIGHT.RequiredFileMissing", $"required_updates path {u.Path} does not exist under the estate root.", u.Location, manifestFile, u.Path));
         }
         var health = healthRows.Select(h => h.Entry!).ToList();
         foreach (var (s, e) in healthRows)
         {
             if (e is { Healthy: false })
-                findings.Add(Finding("PREFLIGHT.Unhealthy", s.Status is { } st && HealthCritical.Contains(st),
+                findings.Add(RelocationFinding.Of(s.Status is { } st && HealthCritical.Contains(st) ? FindingSeverity.Error : FindingSeverity.Warning, "PREFLIGHT.Unhealthy",
                     $"Service {s.Service} ({s.StatusText}): {e.Url} is not healthy: {e.Error}", s.LocationOf("health_url"), manifestFile, s.Service));
         }
         var backups = backupRows.Select(b => b.Entry!).ToList();
         foreach (var (s, e) in backupRows)
         {
             if (e is { Verified: false })
-                findings.Add(Finding("PREFLIGHT.BackupUnverified", s.Status is { } st && BackupCritical.Contains(st),
+                findings.Add(RelocationFinding.Of(s.Status is { } st && BackupCritical.Contains(st) ? FindingSeverity.Error : FindingSeverity.Warning, "PREFLIGHT.BackupUnverified",
                     $"Service {s.Service} ({s.StatusText}): backup {e.BackupTarget} not verified: {e.Evidence}", s.LocationOf("backup_target"), manifestFile, s.Service));
         }
 
@@ -330,12 +330,12 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
         }
         else
         {
-            findings.Add(Finding("PREFLIGHT.PolicyMissing", true, $"The placement policy {estate.Layout.RelativePath(Core.Estate.EstateFile.PlacementPolicy)} does not exist.", null, null, null));
+            findings.Add(RelocationFinding.Error("PREFLIGHT.PolicyMissing", $"The placement policy {estate.Layout.RelativePath(Core.Estate.EstateFile.PlacementPolicy)} does not exist.", null, null, null));
         }
         if (manifest is null)
-            findings.Add(Finding("PREFLIGHT.ManifestMissing", true, $"The manifest {manifestFile} does not exist.", null, null, null));
+            findings.Add(RelocationFinding.Error("PREFLIGHT.ManifestMissing", $"The manifest {manifestFile} does not exist.", null, null, null));
         else if (involved.Count == 0)
-            findings.Add(Finding("PREFLIGHT.NoHosts", false, "The manifest names no hosts to check.", manifest.Location, manifestFile, null));
+            findings.Add(RelocationFinding.Warning("PREFLIGHT.NoHosts", "The manifest names no hosts to check.", manifest.Location, manifestFile, null));
         findings.AddRange(gates.SelectMany(g => g.Findings));
 
         return new PreflightResult
@@ -353,16 +353,6 @@ public sealed class PreflightRunner(SshSessionPool pool, HttpHealthProbe http)
     private static string Describe(Exception ex) => ex is RelocationException rex ? $"{rex.ErrorId}: {rex.Message}" : $"{ex.GetType().Name}: {ex.Message}";
 
     public static string Address(SshEndpoint e) => $"{e.User}@{e.Host}:{e.Port}";
-
-    public static RelocationFinding Finding(string rule, bool error, string message, SourceLocation? at, string? document, string? subject) => new()
-    {
-        RuleId = rule,
-        Severity = error ? FindingSeverity.Error : FindingSeverity.Warning,
-        Message = message,
-        Location = at,
-        DocumentPath = document,
-        Subject = subject,
-    };
 }
 
 /// <summary>POSIX shell quoting.</summary>
