@@ -243,7 +243,6 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
         }
         finally
         {
-            ProvisionExecutor.ClearPreviewReservations(Layout.Root);
             foreach (var c in clients.Values) c.Dispose();
         }
     }

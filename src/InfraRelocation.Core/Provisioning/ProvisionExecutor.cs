@@ -76,13 +76,13 @@ public sealed record PreparedTarget(VmTarget Target, string ProfileName, Resolve
 /// </summary>
 public sealed class ProvisionExecutor
 {
-    private static readonly object s_reservationSync = new();
-    private static readonly Dictionary<string, HashSet<int>> s_previewReservations = new(StringComparer.Ordinal);
-
     private readonly EstateSnapshot _estate;
     private readonly ProxmoxSettings _proxmox;
     private readonly ProvisionOptions _options;
     private readonly RetryPolicy _lockRetry;
+    // VMIDs this run's previews have handed out, so that two previewed targets of one run are not shown the same free
+    // id. The run's own state (one executor per command), not the process's: nothing outlives the command.
+    private readonly HashSet<int> _previewReservations = [];
 
     public ProvisionExecutor(EstateSnapshot estate, ProxmoxSettings proxmox, ProvisionOptions? options = null)
     {
@@ -971,9 +971,9 @@ public sealed class ProvisionExecutor
         {
             if (r.VmId is { } v) used.Add(v);
         }
-        lock (s_reservationSync)
+        lock (_previewReservations)
         {
-            if (preview && s_previewReservations.TryGetValue(Root, out var reserved)) used.UnionWith(reserved);
+            if (preview) used.UnionWith(_previewReservations);
         }
         for (var id = min; id <= max; id++)
         {
@@ -981,21 +981,14 @@ public sealed class ProvisionExecutor
             if (!await client.IsVmIdFreeAsync(id, ct).ConfigureAwait(false)) continue;
             if (preview)
             {
-                lock (s_reservationSync)
+                lock (_previewReservations)
                 {
-                    if (!s_previewReservations.TryGetValue(Root, out var set)) s_previewReservations[Root] = set = [];
-                    set.Add(id);
+                    _previewReservations.Add(id);
                 }
             }
             return id;
         }
         return null;
-    }
-
-    /// <summary>Forgets the VMIDs handed out to previews of this estate (call at the end of a -WhatIf command).</summary>
-    public static void ClearPreviewReservations(string estateRoot)
-    {
-        lock (s_reservationSync) s_previewReservations.Remove(Path.GetFullPath(estateRoot));
     }
 
     private async Task<int> ReserveVmIdAsync(ProxmoxClient client, PreparedTarget prepared, List<string> changedFiles, Func<int, ProvisionResult> step, CancellationToken ct)

@@ -326,6 +326,32 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Previews_of_one_run_show_distinct_free_ids_and_the_next_run_starts_afresh()
+    {
+        TestEstate.Edit(_estate.Root, Manifest, t => t
+            .Replace("  - vm_id: \"216\"\n    hostname: \"files-core\"", "  - hostname: \"files-core\"")
+            .Replace("  - vm_id: \"217\"\n    hostname: \"ci-runner\"", "  - hostname: \"ci-runner\"")
+            .Replace("proxmox_host: \"pve-fra1-b\"\n    ci_network_cidr: \"dhcp\"", "proxmox_host: \"pve-fra1-a\"\n    ci_network_cidr: \"dhcp\""));
+        async Task<int?> PreviewIdAsync(ProvisionExecutor executor, ProxmoxSettings settings, string hostname)
+        {
+            var prepared = executor.Prepare(hostname, null, forExecute: false);
+            using var client = settings.CreateClient(prepared.Host.HostId, new ProxmoxApiToken(_host.Emulator.TokenId, new ProxmoxSecret(_host.Emulator.TokenSecret)));
+            return (await executor.PreviewAsync(prepared, client)).VmId;
+        }
+
+        var (run, settings) = Executor();
+        var first = await PreviewIdAsync(run, settings, "files-core");
+        var second = await PreviewIdAsync(run, settings, "ci-runner");
+        Assert.NotNull(first);
+        Assert.NotEqual(first, second);
+
+        // A new run (a new command) has no memory of the last one's previews: nothing is reserved process-wide.
+        var (next, nextSettings) = Executor();
+        Assert.Equal(first, await PreviewIdAsync(next, nextSettings, "ci-runner"));
+        Assert.Equal(0, Mutating());
+    }
+
+    [Fact]
     public async Task A_vm_with_the_targets_name_under_another_vmid_is_not_copied()
     {
         _host.State.AddVm(250, "pve-fra1-a", new Dictionary<string, string> { ["name"] = "files-core" }, status: "running");
