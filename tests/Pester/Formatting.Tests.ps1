@@ -133,6 +133,31 @@ Describe 'A failing gate at 120 columns' {
     }
 }
 
+Describe 'Formatting your own way' {
+    # Out-of-band views win over Format-Table and Format-List (pwsh's rule for them); -Force hands the choice back.
+    BeforeAll {
+        $script:Receipt = @(Test-PlacementPolicy -Root (New-TestEstate -Name own-format)) |
+            Where-Object { $_ -is [InfraRelocation.Receipts.RelocationReceipt] }
+    }
+
+    It 'Format-Table with properties and -Force gives that table' {
+        $text = Show @($Receipt | Format-Table Capability, Outcome -Force)
+        $text | Should -Match '(?m)^Capability\s+Outcome\s*$'
+        $text | Should -Match '(?m)^infra\.placement\.policy\s+Passed\s*$'
+    }
+
+    It 'without -Force the receipt keeps its own view (documented in about_InfraRelocation)' {
+        $text = Show @($Receipt | Format-Table Capability, Outcome)
+        $text | Should -Match '(?m)^Capability\s+: infra\.placement\.policy\s*$'
+        $text | Should -Match '(?m)^RunId\s+: '
+    }
+
+    It 'Format-Table -Force uses the receipts'' table view, Format-List -View ...Detail -Force the evidence' {
+        Show @($Receipt | Format-Table -Force) | Should -Match '(?m)^StartedUtc\s+Capability\s+Outcome\s+Summary\s*$'
+        Show @($Receipt | Format-List -View InfraRelocation.Receipts.Detail -Force) | Should -Match '(?m)^InputDigests\s+: '
+    }
+}
+
 Describe 'Colour' {
     It 'errors, failures and passes are coloured through $PSStyle when the host renders ANSI' {
         $saved = $PSStyle.OutputRendering

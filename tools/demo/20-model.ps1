@@ -18,7 +18,7 @@ Write-DemoCommand "(`$manifest.Services | Where-Object Service -EQ 'wiki').Locat
 
 Write-DemoStep 'Validate every file of the estate (clean)'
 Write-DemoCommand 'Test-RelocationManifest -Root $DemoRoot'
-Test-RelocationManifest -Root $DemoRoot | Format-List Capability, Outcome, Summary, Files | Out-Host
+Test-RelocationManifest -Root $DemoRoot | Format-List Capability, Outcome, Summary, Files -Force | Out-Host
 
 Write-DemoStep 'Break a copy: a typo in a host name and a wrong type'
 $path = Join-Path $DemoRoot 'ops/bindings/infra.relocation.plan.yaml'
@@ -54,20 +54,20 @@ try {
 Write-DemoStep 'The receipt ledger'
 # Reading and validating leave no trace; gate runs are evidence, and each appends a hash-chained receipt.
 Write-DemoCommand 'Invoke-RelocationParity -Root $DemoRoot; Test-PlacementPolicy -Root $DemoRoot'
-Invoke-RelocationParity -Root $DemoRoot | Format-List Capability, Outcome, Summary | Out-Host
-Test-PlacementPolicy -Root $DemoRoot | Format-List Capability, Outcome, Summary | Out-Host
+Invoke-RelocationParity -Root $DemoRoot | Format-List Capability, Outcome, Summary -Force | Out-Host
+Test-PlacementPolicy -Root $DemoRoot | Format-List Capability, Outcome, Summary -Force | Out-Host
 Write-DemoCommand 'Get-RelocationReceipt -Root $DemoRoot | Select-Object -Last 3'
 Get-RelocationReceipt -Root $DemoRoot | Select-Object -Last 3 | Format-Table | Out-Host
 
 Write-DemoCommand 'Test-RelocationReceiptChain -Root $DemoRoot'
-Test-RelocationReceiptChain -Root $DemoRoot | Format-List Capability, IsValid, ReceiptCount, Summary | Out-Host
+Test-RelocationReceiptChain -Root $DemoRoot | Format-List Capability, IsValid, ReceiptCount, Summary -Force | Out-Host
 
 Write-DemoStep 'A torn ledger (a full disk cut the last write short) is reported by byte offset and repaired'
 $demoLedger = Join-Path $DemoRoot 'receipts' 'ledger.jsonl'
 [IO.File]::AppendAllText($demoLedger, '{"hash":"0f0f","type":"InfraRelocation.Receipts.Gate')
 Write-DemoCommand 'Test-RelocationReceiptChain -Root $DemoRoot'
-Test-RelocationReceiptChain -Root $DemoRoot -WarningAction SilentlyContinue | Format-List IsValid, Break, BrokenAtOffset, Summary | Out-Host
+Test-RelocationReceiptChain -Root $DemoRoot -WarningAction SilentlyContinue | Format-List IsValid, Break, BrokenAtOffset, Summary -Force | Out-Host
 Write-DemoCommand 'Repair-RelocationReceiptChain -Root $DemoRoot -Confirm:$false'
-Repair-RelocationReceiptChain -Root $DemoRoot -Confirm:$false -WarningAction SilentlyContinue | Format-List Summary, SavedAs | Out-Host
+Repair-RelocationReceiptChain -Root $DemoRoot -Confirm:$false -WarningAction SilentlyContinue | Format-List Summary, SavedAs -Force | Out-Host
 Write-DemoCommand 'Test-RelocationReceiptChain -Root $DemoRoot'
-Test-RelocationReceiptChain -Root $DemoRoot | Format-List IsValid, ReceiptCount | Out-Host
+Test-RelocationReceiptChain -Root $DemoRoot | Format-List IsValid, ReceiptCount -Force | Out-Host

@@ -37,7 +37,7 @@ try {
     Write-DemoStep 'Run it again: idempotent, nothing is sent but reads'
     Write-DemoCommand 'New-ProxmoxVm -Root $DemoRoot -Hostname files-core -Confirm:$false'
     $again = New-ProxmoxVm -Root $DemoRoot -Hostname files-core -Confirm:$false
-    $again | Format-List Target, Outcome, VmId, Address, Summary | Out-Host
+    $again | Format-List Target, Outcome, VmId, Address, Summary -Force | Out-Host
     if ($again.Outcome -ne 'Unchanged') { throw 'The re-run should change nothing.' }
 
     Write-DemoStep 'Provision the rest of the plan: templates live on one node, VMs go to every node'
@@ -45,7 +45,7 @@ try {
     Write-DemoCommand '(Get-RelocationManifest -Root $DemoRoot).VmTargets | Where-Object Hostname -ne files-core | New-ProxmoxVm -Root $DemoRoot -ThrottleLimit 4 -Confirm:$false'
     $rest = @((Get-RelocationManifest -Root $DemoRoot).VmTargets | Where-Object Hostname -ne files-core |
         New-ProxmoxVm -Root $DemoRoot -ThrottleLimit 4 -Confirm:$false)
-    $rest | Format-Table Target, Outcome, VmId, Node, Address -AutoSize | Out-Host
+    $rest | Format-Table Target, Outcome, VmId, Node, Address -AutoSize -Force | Out-Host
     $failed = @($rest | Where-Object Outcome -ne 'Succeeded')
     if ($rest.Count -ne 9 -or $failed) { throw "Provisioning the plan failed: $(@($failed | ForEach-Object Summary) -join '; ')" }
     $migrated = @(Get-TestProxmoxRequest $pve | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/migrate' }).Count

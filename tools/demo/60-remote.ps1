@@ -27,10 +27,10 @@ try {
         Write-DemoStep "Remote operations as -WhatIf (no local sshd: $sshReason)"
         Write-DemoCommand 'Initialize-RelocationVm -Root $root -Hostname app-core -WhatIf'
         Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -WhatIf | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } |
-            Format-Table Order, Step, State, CheckCommand, RunCommand -Wrap | Out-Host
+            Format-Table Order, Step, State, CheckCommand, RunCommand -Wrap -Force | Out-Host
         Write-DemoCommand 'Invoke-RelocationPreflight -Root $root -Timeout 1   # the sample addresses are documentation ranges: unreachable'
         Invoke-RelocationPreflight -Root $remoteRoot -Timeout 1 | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] } |
-            Format-List Capability, Outcome, Summary | Out-Host
+            Format-List Capability, Outcome, Summary -Force | Out-Host
         return
     }
 
@@ -44,8 +44,8 @@ try {
     Write-DemoCommand 'Invoke-RelocationPreflight -Root $root'
     $pf = @(Invoke-RelocationPreflight -Root $remoteRoot)
     $receipt = $pf | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
-    $pf | Where-Object { $_ -is [InfraRelocation.RelocationFinding] } | Format-Table Severity, RuleId, Subject, Message -Wrap | Out-Host
-    $receipt | Format-List Capability, Outcome, Summary, DurationMs | Out-Host
+    $pf | Where-Object { $_ -is [InfraRelocation.RelocationFinding] } | Format-Table Severity, RuleId, Subject, Message -Wrap -Force | Out-Host
+    $receipt | Format-List Capability, Outcome, Summary, DurationMs -Force | Out-Host
     $receipt.Hosts | Select-Object -First 6 | Out-Host
     $receipt.HealthBaseline | Select-Object -First 6 | Out-Host
     $receipt.BackupVerification | Select-Object -First 4 | Out-Host
@@ -58,14 +58,14 @@ try {
         @{ name = 'app-dir'; check = "test -d '$work/srv/app'"; run = "mkdir -p '$work/srv/app'" })
     Write-DemoCommand 'Initialize-RelocationVm -Root $root -Hostname app-core -Profile demo-v1 -WhatIf'
     Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -WhatIf | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } |
-        Format-Table Order, Step, State, RunCommand -Wrap | Out-Host
+        Format-Table Order, Step, State, RunCommand -Wrap -Force | Out-Host
     Write-DemoCommand 'Initialize-RelocationVm -Root $root -Hostname app-core -Profile demo-v1 -Confirm:$false'
     $boot = Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -Confirm:$false
     $boot | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } | Out-Host
-    $boot | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } | Format-List Outcome, Summary | Out-Host
+    $boot | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } | Format-List Outcome, Summary -Force | Out-Host
     Write-DemoCommand '(run it again: every step is found done)'
     Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile demo-v1 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } |
-        Format-List Outcome, Summary | Out-Host
+        Format-List Outcome, Summary -Force | Out-Host
 
     Write-DemoStep 'Readiness of app-core (profile docker-host-v2 from the manifest)'
     $cfg = Join-Path $remoteRoot 'ops/infra-relocation.yaml'
@@ -73,18 +73,18 @@ try {
     Write-DemoCommand 'Get-VmReadiness -Root $root -Hostname app-core'
     $ready = Get-VmReadiness -Root $remoteRoot -Hostname app-core
     $ready | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] } | Out-Host
-    $ready | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] } | Format-List Outcome, Summary | Out-Host
+    $ready | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] } | Format-List Outcome, Summary -Force | Out-Host
 
     Write-DemoStep 'Hypervisor identity, live over SSH'
     Write-DemoCommand 'Test-HypervisorIdentity -Root $root -Live'
-    Test-HypervisorIdentity -Root $remoteRoot -Live | Select-Object -Last 1 | Format-List Capability, Outcome, Summary | Out-Host
+    Test-HypervisorIdentity -Root $remoteRoot -Live | Select-Object -Last 1 | Format-List Capability, Outcome, Summary -Force | Out-Host
 
     # The sshd stand-ins are not laid out as Proxmox nodes: the rename's read-only survey refuses (the rename itself
     # runs below, on a real Debian machine laid out like a node).
     Write-DemoStep 'Rename a hypervisor: the machine-id is asserted against the pin, then a read-only survey (-WhatIf still probes)'
     Write-DemoCommand 'Set-HypervisorHostname -Root $root -HostId pve-ams1-a -NewName pve-ams1-b -WhatIf   # an sshd stand-in: no /etc/pve/nodes'
     Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -NewName pve-ams1-b -WhatIf -ErrorVariable renameErr -ErrorAction SilentlyContinue |
-        Format-List Outcome, Summary | Out-Host
+        Format-List Outcome, Summary -Force | Out-Host
     $renameErr | ForEach-Object { Write-Host "error $($_.FullyQualifiedErrorId)" }
 
     # Bootstrap for real: a Debian 12 machine with systemd as PID 1 (systemd-nspawn), when the kernel allows it.
@@ -107,13 +107,13 @@ try {
             Set-TestSshTargets -Root $remoteRoot -Default (ConvertTo-TestSshServer $debian -UserKeyPath $machines.UserKeyPath) -Map $map
             Write-DemoCommand 'Initialize-RelocationVm -Root $root -Hostname app-core -Profile debian-demo-v1 -Confirm:$false'
             $boot = Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile debian-demo-v1 -Confirm:$false
-            $boot | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } | Format-Table Order, Step, State, Evidence -Wrap | Out-Host
-            $boot | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } | Format-List Outcome, Summary | Out-Host
+            $boot | Where-Object { $_ -is [InfraRelocation.Remote.BootstrapStepResult] } | Format-Table Order, Step, State, Evidence -Wrap -Force | Out-Host
+            $boot | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } | Format-List Outcome, Summary -Force | Out-Host
             Write-DemoCommand "(on the machine) dpkg-query -W cron; systemctl is-active cron; crontab -l"
             $debian.Run("dpkg-query -W cron; systemctl is-active cron; crontab -l").Stdout | Out-Host
             Write-DemoCommand '(run it again: every step is found done)'
             Initialize-RelocationVm -Root $remoteRoot -Hostname app-core -Profile debian-demo-v1 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] } |
-                Format-List Outcome, Summary | Out-Host
+                Format-List Outcome, Summary -Force | Out-Host
             Write-DemoCommand 'Get-VmReadiness -Root $root -Hostname app-core -Profile debian-demo-v1'
             Get-VmReadiness -Root $remoteRoot -Hostname app-core -Profile debian-demo-v1 | Where-Object { $_ -is [InfraRelocation.Remote.ReadinessCheck] } | Out-Host
 
@@ -130,8 +130,8 @@ try {
             (Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -WhatIf).Files | Out-Host
             Write-DemoCommand 'Set-HypervisorHostname -Root $root -HostId pve-ams1-a -Confirm:$false'
             $renamed = Set-HypervisorHostname -Root $remoteRoot -HostId pve-ams1-a -Confirm:$false
-            $renamed.Steps | Format-Table Step, State, Evidence -Wrap | Out-Host
-            $renamed | Format-List Outcome, Summary, Files | Out-Host
+            $renamed.Steps | Format-Table Step, State, Evidence -Wrap -Force | Out-Host
+            $renamed | Format-List Outcome, Summary, Files -Force | Out-Host
             Write-DemoCommand '(on the machine) cat /etc/hostname /etc/hosts; ls /etc/pve/nodes'
             $debian.Run('cat /etc/hostname /etc/hosts; ls /etc/pve/nodes').Stdout | Out-Host
         } finally { $machines.Dispose() }

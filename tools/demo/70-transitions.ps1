@@ -25,7 +25,7 @@ function Show-Checklist([string] $Phase, [string] $Why) {
     Write-DemoStep "Checklist ${Phase}: $Why"
     Write-DemoCommand "Get-RelocationChecklist -Root `$WalkRoot -Phase $Phase"
     $items = @(Get-RelocationChecklist -Root $WalkRoot -Phase $Phase | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] })
-    $items | Format-Table State, Title, @{ Label = 'Evidence / next command'; Expression = { if ($_.Command) { "$($_.Evidence) Next: $($_.Command)" } else { $_.Evidence } } } -Wrap | Out-Host
+    $items | Format-Table State, Title, @{ Label = 'Evidence / next command'; Expression = { if ($_.Command) { "$($_.Evidence) Next: $($_.Command)" } else { $_.Evidence } } } -Wrap -Force | Out-Host
     Write-Host "$(@($items | Where-Object IsDone).Count) of $($items.Count) done."
 }
 
@@ -38,12 +38,12 @@ $manifestPath = Join-Path $WalkRoot 'ops' 'bindings' 'infra.relocation.plan.yaml
 Write-Host 'active_relocation: null (the services and VM targets are planned; no relocation is in flight)'
 
 Write-DemoStep 'Start the relocation: a command with a receipt, never a free edit'
-Write-DemoCommand "Start-Relocation -Root `$WalkRoot -ChangeId 'CHG-2026-1118-SPLIT-LEGACY' -Owner '@mkoenig' -Confirm:`$false | Format-List Outcome, Summary, Diff"
-Start-Relocation -Root $WalkRoot -ChangeId 'CHG-2026-1118-SPLIT-LEGACY' -Owner '@mkoenig' -Confirm:$false | Format-List Outcome, Summary, Diff | Out-Host
+Write-DemoCommand "Start-Relocation -Root `$WalkRoot -ChangeId 'CHG-2026-1118-SPLIT-LEGACY' -Owner '@mkoenig' -Confirm:`$false | Format-List Outcome, Summary, Diff -Force"
+Start-Relocation -Root $WalkRoot -ChangeId 'CHG-2026-1118-SPLIT-LEGACY' -Owner '@mkoenig' -Confirm:$false | Format-List Outcome, Summary, Diff -Force | Out-Host
 
 Write-DemoStep 'Leave planning: the mutation guard judges the estate as preflight will apply D35 and D37'
 Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State preflight -Confirm:$false'
-Set-RelocationState -Root $WalkRoot -State preflight -Confirm:$false | Format-List Outcome, Summary, Changes | Out-Host
+Set-RelocationState -Root $WalkRoot -State preflight -Confirm:$false | Format-List Outcome, Summary, Changes -Force | Out-Host
 
 Write-DemoStep 'An illegal step names the allowed next state'
 Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State complete'
@@ -112,23 +112,23 @@ try {
         Write-DemoStep "Provision, bootstrap and check the $($vms.Count) VM targets the services move to (the VM items of every phase)"
         Write-DemoCommand '$vms | New-ProxmoxVm -Root $WalkRoot -ThrottleLimit 4 -Confirm:$false'
         $made = @($vms | New-ProxmoxVm -Root $WalkRoot -ThrottleLimit 4 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.ProvisionReceipt] })
-        $made | Format-Table Target, Outcome, VmId, Node, Address -AutoSize | Out-Host
+        $made | Format-Table Target, Outcome, VmId, Node, Address -AutoSize -Force | Out-Host
         if ($made.Count -ne $vms.Count -or ($made.Outcome | Where-Object { $_ -ne 'Succeeded' })) { throw "Provisioning failed: $(@($made | Where-Object Outcome -ne 'Succeeded' | ForEach-Object Summary) -join '; ')" }
         Write-DemoCommand '$vms | Initialize-RelocationVm -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4 -Confirm:$false'
         $booted = $vms | Initialize-RelocationVm -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4 -Confirm:$false | Where-Object { $_ -is [InfraRelocation.Receipts.BootstrapReceipt] }
-        $booted | Format-Table Hostname, Outcome, Summary -Wrap | Out-Host
+        $booted | Format-Table Hostname, Outcome, Summary -Wrap -Force | Out-Host
         if ($booted.Outcome | Where-Object { $_ -notin 'Succeeded', 'Unchanged' }) { throw 'A bootstrap failed.' }
         Show-Checklist PreCutover 'provisioned and bootstrapped: readiness is still missing'
         Write-DemoCommand '$vms | Get-VmReadiness -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4'
         $ready = $vms | Get-VmReadiness -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4 | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] }
-        $ready | Format-Table Hostname, Outcome, Summary -Wrap | Out-Host
+        $ready | Format-Table Hostname, Outcome, Summary -Wrap -Force | Out-Host
         if ($ready.Outcome | Where-Object { $_ -ne 'Passed' }) { throw 'A readiness check failed.' }
 
         Write-DemoStep 'Record each VM target ready: status (and for db-main its mesh address), written byte-exactly (preview, then apply)'
         Write-DemoCommand 'Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf'
         Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -WhatIf | Out-Null
         Set-RelocationVmTarget -Root $WalkRoot -Hostname db-main -Status ready -TailscaleIp 100.64.10.112 -Confirm:$false |
-            Format-List Outcome, Summary, Changes | Out-Host
+            Format-List Outcome, Summary, Changes -Force | Out-Host
         Write-DemoCommand '$vms | Where-Object { $_ -ne ''db-main'' } | ForEach-Object { Set-RelocationVmTarget -Root $WalkRoot -Hostname $_ -Status ready -Confirm:$false }'
         $vms | Where-Object { $_ -ne 'db-main' } | ForEach-Object { Set-RelocationVmTarget -Root $WalkRoot -Hostname $_ -Status ready -Confirm:$false } | Out-Null
     } else {
@@ -142,14 +142,14 @@ try {
     $impact = Get-RelocationImpact -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Receipts.ImpactReceipt] }
     $pf = Invoke-RelocationPreflight -Root $WalkRoot -Timeout 5 -WarningAction SilentlyContinue | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
     Invoke-RelocationParity -Root $WalkRoot | Out-Null
-    $pf | Format-List Capability, Outcome, Summary, RunId | Out-Host
-    $pf.Findings | Where-Object Severity -EQ 'Error' | Format-Table RuleId, Subject, Message -Wrap | Out-Host
+    $pf | Format-List Capability, Outcome, Summary, RunId -Force | Out-Host
+    $pf.Findings | Where-Object Severity -EQ 'Error' | Format-Table RuleId, Subject, Message -Wrap -Force | Out-Host
     if ($pf.Outcome -ne 'Passed') { throw "The loopback preflight did not pass: $($pf.Summary)" }
 
     Write-DemoStep 'A person confirms the impact review, with the evidence link (a receipt, never a file edit)'
     Write-DemoCommand "Confirm-RelocationChecklistItem -Root `$WalkRoot -Item ImpactReviewed -ConfirmedBy '@cab-chair' -Evidence 'https://tickets.example/CAB-2026-118'"
     Confirm-RelocationChecklistItem -Root $WalkRoot -Item ImpactReviewed -ConfirmedBy '@cab-chair' -Evidence 'https://tickets.example/CAB-2026-118' |
-        Format-List Item, ConfirmedBy, Evidence, ReviewedRunId | Out-Host
+        Format-List Item, ConfirmedBy, Evidence, ReviewedRunId -Force | Out-Host
 
     Show-Checklist PreCutover 'the evidence so far: everything but the approval, which the cutover transition records'
 
@@ -164,7 +164,7 @@ try {
         Write-Host 'Manifest unchanged by the preview (SHA-256 compared).'
         Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:`$false | Format-List"
         $entered = Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Confirm:$false
-        $entered | Format-List Outcome, Summary, OverrideReason, RunId | Out-Host
+        $entered | Format-List Outcome, Summary, OverrideReason, RunId -Force | Out-Host
         if ($entered.OverrideReason) { throw 'Cutover was entered by override.' }
         Show-Checklist PreCutover 'entered: every item Done, the approval recorded by the transition'
     } else {
@@ -184,7 +184,7 @@ try {
         Write-DemoCommand "Set-RelocationState -Root `$WalkRoot -State cutover -ApprovedBy 'cab-chair' -Force -Reason '<why>' -Confirm:`$false | Format-List"
         Set-RelocationState -Root $WalkRoot -State cutover -ApprovedBy 'cab-chair' -Force -Confirm:$false -WarningAction SilentlyContinue `
             -Reason "demo: no VM evidence can be made here ($noVms)" |
-            Format-List Outcome, Summary, OverrideReason, Overrides, RunId | Out-Host
+            Format-List Outcome, Summary, OverrideReason, Overrides, RunId -Force | Out-Host
         Show-Checklist PreCutover 'entered: the VM items show Overridden, with the run and the reason'
     }
 
@@ -198,7 +198,7 @@ try {
         # Evidence counts only for the files as they are now: readiness read the health bindings, so it runs again.
         Write-DemoCommand "Get-RelocationChecklist -Root `$WalkRoot -Phase PreCutover | Where-Object Id -EQ PRE.VmReady   # the edit made the readiness runs stale"
         Get-RelocationChecklist -Root $WalkRoot -Phase PreCutover | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.Id -eq 'PRE.VmReady' } |
-            Format-List State, Evidence | Out-Host
+            Format-List State, Evidence -Force | Out-Host
         Write-DemoCommand '$vms | Get-VmReadiness -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4'
         $again = $vms | Get-VmReadiness -Root $WalkRoot -Profile demo-vm-v1 -ThrottleLimit 4 | Where-Object { $_ -is [InfraRelocation.Receipts.ReadinessReceipt] }
         if ($again.Outcome | Where-Object { $_ -ne 'Passed' }) { throw 'A readiness check failed.' }
@@ -211,7 +211,7 @@ try {
     Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Shadow'' -or $_.Service -in ''ci-agent'', ''alertmanager'' } | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover'
     $moved = if ($pve) { @($moving | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -WarningAction SilentlyContinue) }
              else { @($moving | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason $noVmsReason -WarningAction SilentlyContinue) }
-    $moved | Format-Table Subject, Outcome, OverrideReason | Out-Host
+    $moved | Format-Table Subject, Outcome, OverrideReason -Force | Out-Host
     if ($pve -and ($moved.OverrideReason | Where-Object { $_ })) { throw 'A service move needed an override.' }
 
     Write-DemoStep 'A planned service whose SSOT files still name the old host: the guard judges the estate after the move and refuses'
@@ -224,7 +224,7 @@ try {
     $planned = (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Planned' -and $_.RollbackTo }
     # Collected first: Select-Object -First 1 on the live pipeline would stop it after the first service.
     $forced = @($planned | Set-RelocationServiceStatus -Root $WalkRoot -Status cutover -Force -Reason 'demo: their SSOT files move in a later change' -WarningAction SilentlyContinue)
-    $forced | Select-Object -First 1 | Format-List Subject, Outcome, OverrideReason, Overrides | Out-Host
+    $forced | Select-Object -First 1 | Format-List Subject, Outcome, OverrideReason, Overrides -Force | Out-Host
     Write-Host "$($forced.Count) services forced to cutover."
     Write-DemoCommand '$planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back'
     $planned | Set-RelocationServiceStatus -Root $WalkRoot -Status rolled-back -WarningAction SilentlyContinue | Measure-Object | ForEach-Object { Write-Host "$($_.Count) services rolled back." }
@@ -235,25 +235,25 @@ try {
     Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq ''Cutover'' -and $_.HealthUrl } | Invoke-RelocationPromotion -Root $WalkRoot -Probes 2 -IntervalSeconds 0.1 -WindowSeconds 10'
     $promoted = @((Get-RelocationManifest -Root $WalkRoot).Services | Where-Object { $_.Status -eq 'Cutover' -and $_.HealthUrl } |
         Invoke-RelocationPromotion -Root $WalkRoot -Probes 2 -IntervalSeconds 0.1 -WindowSeconds 10 -WarningAction SilentlyContinue)
-    $promoted | Format-Table Subject, Outcome, Probes, ParityPassed | Out-Host
+    $promoted | Format-Table Subject, Outcome, Probes, ParityPassed -Force | Out-Host
     if ($promoted.Outcome | Where-Object { $_ -ne 'Succeeded' }) { throw 'A promotion did not succeed.' }
 
     Write-DemoStep 'ci-agent has no HTTP endpoint: migrated without probes, by override with a reason (the checklist shows Overridden)'
     Write-DemoCommand "Set-RelocationServiceStatus -Root `$WalkRoot -Service ci-agent -Status migrated -Force -Reason 'no HTTP endpoint: runner registration checked by hand'"
     Set-RelocationServiceStatus -Root $WalkRoot -Service ci-agent -Status migrated -Force -Reason 'no HTTP endpoint: runner registration checked by hand' -WarningAction SilentlyContinue |
-        Format-List Subject, Outcome, OverrideReason | Out-Host
+        Format-List Subject, Outcome, OverrideReason -Force | Out-Host
 
     Write-DemoStep 'Post-change verification: impact (nothing pending), identity, parity, the final gate'
     Write-DemoCommand 'Get-RelocationImpact; Test-HypervisorIdentity -Live; Invoke-RelocationParity; Invoke-RelocationGate'
     Get-RelocationImpact -Root $WalkRoot | Out-Null
     Test-HypervisorIdentity -Root $WalkRoot -Live -Timeout 5 | Out-Null
     Invoke-RelocationParity -Root $WalkRoot | Out-Null
-    Invoke-RelocationGate -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] } | Format-List Capability, Outcome, Summary | Out-Host
+    Invoke-RelocationGate -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] } | Format-List Capability, Outcome, Summary -Force | Out-Host
     Show-Checklist PostCutover 'after the promotions and the post-change checks'
 
     Write-DemoStep 'Cleanup, on the Post-Cutover list (no override); every service complete'
     Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false'
-    Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false | Format-List Outcome, Summary, OverrideReason | Out-Host
+    Set-RelocationState -Root $WalkRoot -State cleanup -Confirm:$false | Format-List Outcome, Summary, OverrideReason -Force | Out-Host
     Write-DemoCommand '(Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -NE RolledBack | Set-RelocationServiceStatus -Root $WalkRoot -Status complete'
     (Get-RelocationManifest -Root $WalkRoot).Services | Where-Object Status -NE RolledBack |
         Set-RelocationServiceStatus -Root $WalkRoot -Status complete -WarningAction SilentlyContinue | Out-Null
@@ -273,23 +273,23 @@ try {
     Confirm-RelocationChecklistItem -Root $WalkRoot -Item OpenLoopClosed -ConfirmedBy '@mkoenig' -Evidence 'https://tickets.example/OL-2026-118 (closed)' | Out-Null
     Show-Checklist PostCleanup 'both confirmed; the state complete is the transition''s own'
     Write-DemoCommand 'Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false'
-    Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false | Format-List Outcome, Summary, OverrideReason | Out-Host
+    Set-RelocationState -Root $WalkRoot -State complete -Confirm:$false | Format-List Outcome, Summary, OverrideReason -Force | Out-Host
     Show-Checklist PostCleanup 'complete'
 
     Write-DemoStep 'Archive the complete relocation with its evidence (active_relocation: null), then start the next one'
-    Write-DemoCommand 'Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff'
-    Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff | Out-Host
+    Write-DemoCommand 'Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff -Force'
+    Close-Relocation -Root $WalkRoot -Confirm:$false | Format-List Outcome, Summary, Diff -Force | Out-Host
     Write-DemoCommand "Start-Relocation -Root `$WalkRoot -ChangeId 'CHG-2027-0001-NEXT' -Owner '@mkoenig' | Format-Table"
     Start-Relocation -Root $WalkRoot -ChangeId 'CHG-2027-0001-NEXT' -Owner '@mkoenig' | Format-Table | Out-Host
     Write-DemoCommand 'Get-RelocationChecklist -Root $WalkRoot | Where-Object IsDone   # the new relocation inherits no evidence'
     @(Get-RelocationChecklist -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Gates.ChecklistItem] -and $_.IsDone }) |
-        Format-Table State, Title, Evidence -Wrap | Out-Host
+        Format-Table State, Title, Evidence -Wrap -Force | Out-Host
 
     Write-DemoStep 'The ledger is the history: every run, chained'
     Write-DemoCommand 'Test-RelocationReceiptChain -Root $WalkRoot'
-    Test-RelocationReceiptChain -Root $WalkRoot | Format-List IsValid, ReceiptCount | Out-Host
+    Test-RelocationReceiptChain -Root $WalkRoot | Format-List IsValid, ReceiptCount -Force | Out-Host
     $counts = Get-Content $ledgerPath | ForEach-Object { ($_ | ConvertFrom-Json).receipt } | Group-Object Capability, Outcome -NoElement
-    $counts | Sort-Object Name | Format-Table Count, Name | Out-Host
+    $counts | Sort-Object Name | Format-Table Count, Name -Force | Out-Host
 } finally {
     Stop-TestPreflightHosts $hosts
     if ($pve) { Stop-TestProxmoxEmulator $pve }

@@ -59,21 +59,21 @@ systemctl daemon-reload && systemctl start ir-bookmarks
     Write-DemoCommand "Set-RelocationServiceStatus -Root `$root -Service bookmarks -Status cutover -UpdateSsot -Force -Reason '<why>' -Confirm:`$false"
     Set-RelocationServiceStatus -Root $rbRoot -Service bookmarks -Status cutover -UpdateSsot -Confirm:$false -Force -WarningAction SilentlyContinue `
         -Reason 'demo: app-core is a Debian machine booted for this step, not provisioned through this ledger (step 70 shows that walk)' |
-        Format-List Outcome, Summary, OverrideReason, @{ n = 'Files'; e = { $_.Files.Path -join ', ' } } | Out-Host
+        Format-List Outcome, Summary, OverrideReason, @{ n = 'Files'; e = { $_.Files.Path -join ', ' } } -Force | Out-Host
     Write-DemoCommand 'Invoke-RelocationPromotion -Root $root -Service bookmarks -Probes 2 -Interval 0.2'
-    Invoke-RelocationPromotion -Root $rbRoot -Service bookmarks -Probes 2 -Interval 0.2 -Confirm:$false | Format-List Outcome, Summary | Out-Host
+    Invoke-RelocationPromotion -Root $rbRoot -Service bookmarks -Probes 2 -Interval 0.2 -Confirm:$false | Format-List Outcome, Summary -Force | Out-Host
     $null = $legacy.Run('systemctl stop ir-bookmarks')
     Write-Host "app-core serves: $(Get-DemoHttp $ports['app-core'])"
 
     Write-DemoStep 'The rollback, previewed: every remote command and the diff of the SSOTs'
     Write-DemoCommand "Invoke-RelocationRollback -Root `$root -Service bookmarks -Reason 'p99 latency doubled' -WhatIf"
     Invoke-RelocationRollback -Root $rbRoot -Service bookmarks -Reason 'p99 latency doubled' -WhatIf |
-        Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, RunCommand -Wrap | Out-Host
+        Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, RunCommand -Wrap -Force | Out-Host
 
     Write-DemoStep 'The rollback, for real (DNS is changed by hand here: -RoutingConfirmed)'
     Write-DemoCommand "Invoke-RelocationRollback -Root `$root -Service bookmarks -Reason 'p99 latency doubled' -RoutingConfirmed -Confirm:`$false"
     $out = Invoke-RelocationRollback -Root $rbRoot -Service bookmarks -Reason 'p99 latency doubled' -RoutingConfirmed -Confirm:$false
-    $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, State, Evidence -Wrap | Out-Host
+    $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, State, Evidence -Wrap -Force | Out-Host
     $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
     $receipt | Out-Host
     Write-Host "legacy-docker serves: $(Get-DemoHttp $ports['legacy-docker'])"
