@@ -138,9 +138,9 @@ try {
     Write-DemoStep 'Impact + preflight, then parity: the read-only capabilities leave their receipts (after the VM work, which wrote the manifest)'
     Write-DemoCommand 'Test-PlacementPolicy; Test-HypervisorIdentity -Live; Get-RelocationImpact; Invoke-RelocationPreflight; Invoke-RelocationParity'
     Test-PlacementPolicy -Root $WalkRoot | Out-Null
-    Test-HypervisorIdentity -Root $WalkRoot -Live -Timeout 5 | Out-Null
+    Test-HypervisorIdentity -Root $WalkRoot -Live -Timeout 20 | Out-Null
     $impact = Get-RelocationImpact -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Receipts.ImpactReceipt] }
-    $pf = Invoke-RelocationPreflight -Root $WalkRoot -Timeout 5 -WarningAction SilentlyContinue | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
+    $pf = Invoke-RelocationPreflight -Root $WalkRoot -Timeout 20 -WarningAction SilentlyContinue | Where-Object { $_ -is [InfraRelocation.Receipts.PreflightReceipt] }
     Invoke-RelocationParity -Root $WalkRoot | Out-Null
     $pf | Format-List Capability, Outcome, Summary, RunId -Force | Out-Host
     $pf.Findings | Where-Object Severity -EQ 'Error' | Format-Table RuleId, Subject, Message -Wrap -Force | Out-Host
@@ -246,7 +246,7 @@ try {
     Write-DemoStep 'Post-change verification: impact (nothing pending), identity, parity, the final gate'
     Write-DemoCommand 'Get-RelocationImpact; Test-HypervisorIdentity -Live; Invoke-RelocationParity; Invoke-RelocationGate'
     Get-RelocationImpact -Root $WalkRoot | Out-Null
-    Test-HypervisorIdentity -Root $WalkRoot -Live -Timeout 5 | Out-Null
+    Test-HypervisorIdentity -Root $WalkRoot -Live -Timeout 20 | Out-Null
     Invoke-RelocationParity -Root $WalkRoot | Out-Null
     Invoke-RelocationGate -Root $WalkRoot | Where-Object { $_ -is [InfraRelocation.Receipts.GateReceipt] } | Format-List Capability, Outcome, Summary -Force | Out-Host
     Show-Checklist PostCutover 'after the promotions and the post-change checks'
