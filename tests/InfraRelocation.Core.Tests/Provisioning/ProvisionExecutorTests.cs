@@ -64,6 +64,13 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
         return (new ProvisionExecutor(estate, settings, options ?? Fast), settings);
     }
 
+    // files-core and ci-runner lose their vm_id and share pve-fra1-a, so both draw from that site's range.
+    private void TwoTargetsWithoutVmIdOnOneNode() =>
+        TestEstate.Edit(_estate.Root, Manifest, t => t
+            .Replace("  - vm_id: \"216\"\n    hostname: \"files-core\"", "  - hostname: \"files-core\"")
+            .Replace("  - vm_id: \"217\"\n    hostname: \"ci-runner\"", "  - hostname: \"ci-runner\"")
+            .Replace("proxmox_host: \"pve-fra1-b\"\n    ci_network_cidr: \"dhcp\"", "proxmox_host: \"pve-fra1-a\"\n    ci_network_cidr: \"dhcp\""));
+
     private async Task<ProvisionResult> ProvisionAsync(string hostname, ProvisionOptions? options = null)
     {
         var (executor, settings) = Executor(options);
@@ -312,10 +319,7 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Targets_without_vm_id_get_distinct_ids_from_the_site_range_in_parallel()
     {
-        TestEstate.Edit(_estate.Root, Manifest, t => t
-            .Replace("  - vm_id: \"216\"\n    hostname: \"files-core\"", "  - hostname: \"files-core\"")
-            .Replace("  - vm_id: \"217\"\n    hostname: \"ci-runner\"", "  - hostname: \"ci-runner\"")
-            .Replace("proxmox_host: \"pve-fra1-b\"\n    ci_network_cidr: \"dhcp\"", "proxmox_host: \"pve-fra1-a\"\n    ci_network_cidr: \"dhcp\""));
+        TwoTargetsWithoutVmIdOnOneNode();
         var results = await Task.WhenAll(ProvisionAsync("files-core"), ProvisionAsync("ci-runner"));
         Assert.All(results, r => Assert.Null(r.Error));
         var ids = results.Select(r => r.Plan.VmId).ToList();
@@ -328,10 +332,7 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Previews_of_one_run_show_distinct_free_ids_and_the_next_run_starts_afresh()
     {
-        TestEstate.Edit(_estate.Root, Manifest, t => t
-            .Replace("  - vm_id: \"216\"\n    hostname: \"files-core\"", "  - hostname: \"files-core\"")
-            .Replace("  - vm_id: \"217\"\n    hostname: \"ci-runner\"", "  - hostname: \"ci-runner\"")
-            .Replace("proxmox_host: \"pve-fra1-b\"\n    ci_network_cidr: \"dhcp\"", "proxmox_host: \"pve-fra1-a\"\n    ci_network_cidr: \"dhcp\""));
+        TwoTargetsWithoutVmIdOnOneNode();
         async Task<int?> PreviewIdAsync(ProvisionExecutor executor, ProxmoxSettings settings, string hostname)
         {
             var prepared = executor.Prepare(hostname, null, forExecute: false);
