@@ -357,24 +357,57 @@ public sealed class ReceiptStore
         {
             return (ledger, receipt);
         }
-        var reportText = JsonSerializer.Serialize(all, JsonOptions);
-        var report = Encoding.UTF8.GetBytes(Secrets.SecretMask.Contains(reportText) ? Secrets.SecretMask.Mask(reportText) : reportText);
-        var digest = Digest.Sha256Hex(report);
+        // Without a report to keep or a secret to mask, the digest is taken as the text is written: a large run's
+        // report text is never built (FindingsReport).
+        string digest;
         string? reportPath = null;
-        if (KeepReports)
+        if (KeepReports || Secrets.SecretMask.Any)
         {
-            reportPath = $"reports/{digest}.json";
-            var full = Path.Combine(_folder, "reports", digest + ".json");
-            if (!File.Exists(full))
+            var report = FindingsReport.Utf8(all);
+            if (Secrets.SecretMask.Any)
             {
-                Persistence.AtomicFile.Write(full, report);
+                var reportText = Encoding.UTF8.GetString(report);
+                if (Secrets.SecretMask.Contains(reportText))
+                {
+                    report = Encoding.UTF8.GetBytes(Secrets.SecretMask.Mask(reportText));
+                }
+            }
+            digest = Digest.Sha256Hex(report);
+            if (KeepReports)
+            {
+                reportPath = $"reports/{digest}.json";
+                var full = Path.Combine(_folder, "reports", digest + ".json");
+                if (!File.Exists(full))
+                {
+                    Persistence.AtomicFile.Write(full, report);
+                }
             }
         }
-        var counts = all.GroupBy(f => (f.RuleId, f.Severity))
-            .Select(g => new FindingCount(g.Key.RuleId, g.Key.Severity, g.Count()))
-            .OrderBy(c => c.RuleId, StringComparer.Ordinal).ThenBy(c => c.Severity).ToList();
+        else
+        {
+            digest = FindingsReport.Sha256Hex(all);
+        }
+        var counts = CountByRule(all);
         ledger = ledger with { Findings = all.Take(InlineFindings).ToList(), FindingCounts = counts, FindingsSha256 = digest, FindingsReport = reportPath };
         return (ledger, receipt with { FindingCounts = counts, FindingsSha256 = digest, FindingsReport = reportPath });
+    }
+
+    // Counts per rule and severity, ordered by rule (ordinal) then severity.
+    private static List<FindingCount> CountByRule(IReadOnlyList<RelocationFinding> findings)
+    {
+        var tally = new Dictionary<(string RuleId, FindingSeverity Severity), int>();
+        foreach (var finding in findings)
+        {
+            var key = (finding.RuleId, finding.Severity);
+            tally[key] = tally.GetValueOrDefault(key) + 1;
+        }
+        var counts = new List<FindingCount>(tally.Count);
+        foreach (var (key, count) in tally)
+        {
+            counts.Add(new FindingCount(key.RuleId, key.Severity, count));
+        }
+        counts.Sort((a, b) => string.CompareOrdinal(a.RuleId, b.RuleId) is var byRule and not 0 ? byRule : a.Severity.CompareTo(b.Severity));
+        return counts;
     }
 
     // ---- lines ---------------------------------------------------------------------------------------------------
