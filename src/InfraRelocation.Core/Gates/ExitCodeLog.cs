@@ -18,14 +18,22 @@ public static class ExitCodeLog
         var lines = new List<string>();
         if (findings.Count > 0)
         {
-            var rules = findings
-                .GroupBy(f => f.RuleId, StringComparer.Ordinal)
-                .Select(g => (Rule: g.Key,
-                    Errors: g.Count(f => f.Severity == FindingSeverity.Error),
-                    Warnings: g.Count(f => f.Severity == FindingSeverity.Warning),
-                    Other: g.Count(f => f.Severity == FindingSeverity.Information)))
-                .OrderByDescending(r => r.Errors).ThenByDescending(r => r.Warnings).ThenBy(r => r.Rule, StringComparer.Ordinal)
-                .ToList();
+            // One pass over the findings, in reference types only: a cold process compiles every generic shape over
+            // value types (LINQ groupings, tuples) that it meets, while code shared by reference types is precompiled.
+            var tally = new Dictionary<string, RuleCount>(StringComparer.Ordinal);
+            foreach (var f in findings)
+            {
+                if (!tally.TryGetValue(f.RuleId, out var count))
+                {
+                    tally[f.RuleId] = count = new RuleCount(f.RuleId);
+                }
+                count.Errors += f.Severity == FindingSeverity.Error ? 1 : 0;
+                count.Warnings += f.Severity == FindingSeverity.Warning ? 1 : 0;
+            }
+            var rules = new List<RuleCount>(tally.Values);
+            rules.Sort((a, b) => b.Errors != a.Errors ? b.Errors.CompareTo(a.Errors)
+                : b.Warnings != a.Warnings ? b.Warnings.CompareTo(a.Warnings)
+                : string.CompareOrdinal(a.Rule, b.Rule));
             var width = Math.Max("Rule".Length, rules.Max(r => r.Rule.Length));
             lines.Add($"{"Rule".PadRight(width)}  Errors  Warnings");
             lines.AddRange(rules.Select(r => $"{r.Rule.PadRight(width)}  {r.Errors,6}  {r.Warnings,8}"));
@@ -41,5 +49,12 @@ public static class ExitCodeLog
         }
         lines.Add(summary);
         return lines;
+    }
+
+    private sealed class RuleCount(string rule)
+    {
+        public string Rule { get; } = rule;
+        public int Errors { get; set; }
+        public int Warnings { get; set; }
     }
 }

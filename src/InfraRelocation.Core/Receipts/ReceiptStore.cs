@@ -392,21 +392,33 @@ public sealed class ReceiptStore
         return (ledger, receipt with { FindingCounts = counts, FindingsSha256 = digest, FindingsReport = reportPath });
     }
 
-    // Counts per rule and severity, ordered by rule (ordinal) then severity.
+    // Counts per rule and severity, ordered by rule (ordinal) then severity; one pass, no LINQ grouping (a cold
+    // process would compile its value-tuple shapes).
     private static List<FindingCount> CountByRule(IReadOnlyList<RelocationFinding> findings)
     {
-        var tally = new Dictionary<(string RuleId, FindingSeverity Severity), int>();
+        var severities = Enum.GetValues<FindingSeverity>();
+        var tally = new Dictionary<string, int[]>(StringComparer.Ordinal);
         foreach (var finding in findings)
         {
-            var key = (finding.RuleId, finding.Severity);
-            tally[key] = tally.GetValueOrDefault(key) + 1;
+            if (!tally.TryGetValue(finding.RuleId, out var perSeverity))
+            {
+                tally[finding.RuleId] = perSeverity = new int[severities.Length];
+            }
+            perSeverity[Array.IndexOf(severities, finding.Severity)]++;
         }
-        var counts = new List<FindingCount>(tally.Count);
-        foreach (var (key, count) in tally)
+        var rules = new List<string>(tally.Keys);
+        rules.Sort(StringComparer.Ordinal);
+        var counts = new List<FindingCount>();
+        foreach (var rule in rules)
         {
-            counts.Add(new FindingCount(key.RuleId, key.Severity, count));
+            for (var i = 0; i < severities.Length; i++)
+            {
+                if (tally[rule][i] > 0)
+                {
+                    counts.Add(new FindingCount(rule, severities[i], tally[rule][i]));
+                }
+            }
         }
-        counts.Sort((a, b) => string.CompareOrdinal(a.RuleId, b.RuleId) is var byRule and not 0 ? byRule : a.Severity.CompareTo(b.Severity));
         return counts;
     }
 

@@ -329,15 +329,23 @@ public sealed class Fields
         {
             return null;
         }
-        var list = new List<string>();
-        foreach (var (item, _, path) in _context.Items(node, PathOf(key)))
+        if (node is not YSequence sequence)
         {
+            _ = _context.Items(node, PathOf(key)).Any(); // not a list: Items reports it
+            return new List<string>();
+        }
+        // Straight over the items: an item's path is spelled only for a finding (most lists are long and clean).
+        var list = new List<string>(sequence.Items.Count);
+        for (var i = 0; i < sequence.Items.Count; i++)
+        {
+            var item = sequence.Items[i];
             if (item is YScalar { IsNull: false } scalar)
             {
                 list.Add(scalar.Value);
             }
             else
             {
+                var path = $"{PathOf(key)}[{i}]";
                 _context.Report("SCHEMA.WrongType", item, path, $"{path} must be a string, found {item.Describe}.",
                     expected: "a string", actual: item.Describe);
             }
