@@ -50,7 +50,7 @@ public static class LocatedYamlReader
                 throw TooLarge(relativePath, info.Length, maxBytes);
             }
             using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            bytes = ReadAtMost(stream, maxBytes, relativePath);
+            bytes = ReadAtMost(stream, info.Length, maxBytes, relativePath);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -325,9 +325,12 @@ public static class LocatedYamlReader
         return null;
     }
 
-    private static byte[] ReadAtMost(Stream stream, long maxBytes, string relativePath)
+    // The buffer starts at the file's length, so the usual read fills one array that is returned as it is: a buffer
+    // that doubled as it filled, then copied, left about three times a large file's size of large-object garbage
+    // in a cold gate run. A file that grows while it is read still ends at maxBytes.
+    private static byte[] ReadAtMost(Stream stream, long expectedLength, long maxBytes, string relativePath)
     {
-        using var buffer = new MemoryStream();
+        using var buffer = new MemoryStream((int)Math.Min(expectedLength, maxBytes));
         var chunk = ArrayPool<byte>.Shared.Rent(81920);
         try
         {
@@ -345,7 +348,7 @@ public static class LocatedYamlReader
         {
             ArrayPool<byte>.Shared.Return(chunk);
         }
-        return buffer.ToArray();
+        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
     }
 
     private static RelocationException TooLarge(string relativePath, long length, long maxBytes) =>
