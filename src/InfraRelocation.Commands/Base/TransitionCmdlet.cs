@@ -129,6 +129,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
     /// Runs one transition end to end; returns the receipt written (null when the command stopped with an error).
     /// Ctrl+C at any point records a Cancelled receipt (in the ledger only: the pipeline is stopping) that says
     /// how to resume; the journal undoes any partial write before the next change, so the same command resumes.
+    /// <paramref name="editing"/>: files the plan may edit besides the manifest, parsed once for the loader and the editor.
     /// </summary>
     protected TReceipt? Transition<TReceipt>(
         TReceipt template,
@@ -137,14 +138,15 @@ public abstract class TransitionCmdlet : EstateCmdlet
         bool highImpact,
         Func<TransitionRun, GateFailure?>? gate = null,
         Func<EstateSnapshot, string?>? afterCommit = null,
-        Func<TReceipt, TReceipt>? decorate = null)
+        Func<TReceipt, TReceipt>? decorate = null,
+        IEnumerable<string>? editing = null)
         where TReceipt : TransitionReceipt
     {
         _activeRun = null;
         _activePreview = null;
         try
         {
-            return RunTransition(template, planner, target, highImpact, gate, afterCommit, decorate);
+            return RunTransition(template, planner, target, highImpact, gate, afterCommit, decorate, editing);
         }
         // Only Ctrl+C (StopProcessing cancels the token): a terminating error also arrives as PipelineStoppedException.
         catch (PipelineStoppedException) when (_activeRun is { } run && CancelToken.IsCancellationRequested)
@@ -162,7 +164,8 @@ public abstract class TransitionCmdlet : EstateCmdlet
         bool highImpact,
         Func<TransitionRun, GateFailure?>? gate,
         Func<EstateSnapshot, string?>? afterCommit,
-        Func<TReceipt, TReceipt>? decorate)
+        Func<TReceipt, TReceipt>? decorate,
+        IEnumerable<string>? editing)
         where TReceipt : TransitionReceipt
     {
         ValidateOverride();
@@ -181,7 +184,7 @@ public abstract class TransitionCmdlet : EstateCmdlet
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            preview = TransitionExecutor.Preview(Layout, e => planner(e, env), guard);
+            preview = TransitionExecutor.Preview(Layout, e => planner(e, env), guard, editing);
         }
         catch (RelocationException ex) when (TransitionExecutor.IsUnreadableEstate(ex))
         {

@@ -90,7 +90,8 @@ public sealed class InvokeRelocationPromotionCommand : TransitionCmdlet
             highImpact: false,
             gate: HealthGate,
             afterCommit: promotion.ParityAfterWrite,
-            decorate: promotion.Describe);
+            decorate: promotion.Describe,
+            editing: promotion.FilesEdited(Layout));
         if (promoted is null && promotion.Unhealthy is { } unhealthy && RollbackOnFailure)
         {
             RollBackAfterFailedGate(unhealthy);

@@ -54,6 +54,7 @@ public sealed class SetRelocationServiceStatusCommand : TransitionCmdlet
             new ServiceStatusReceipt { Subject = Service, Service = Service, After = ServiceStatusMachine.Yaml(status.Value) },
             (estate, env) => TransitionPlanner.PlanService(estate, request, env),
             Service,
-            highImpact: false);
+            highImpact: false,
+            editing: TransitionPlanner.FilesEdited(Layout, request));
     }
 }

@@ -37,6 +37,10 @@ public static class EstateLoader
     public static EstateSnapshot Load(EstateLayout layout, IReadOnlyDictionary<string, byte[]> overlay, LocatedTrees? trees = null) =>
         Load(layout, null, LocatedYamlReader.DefaultMaxBytes, UseCache ? EstateFileCache.Shared : null, overlay, trees);
 
+    /// <summary>The estate after a change (see above), with its own <paramref name="cache"/> (tests).</summary>
+    internal static EstateSnapshot Load(EstateLayout layout, IReadOnlyDictionary<string, byte[]> overlay, EstateFileCache cache) =>
+        Load(layout, null, LocatedYamlReader.DefaultMaxBytes, cache, overlay);
+
     /// <summary>Loads the whole estate within one stage of a change, reusing the trees of the texts it edited (<paramref name="trees"/>).</summary>
     public static EstateSnapshot Load(EstateLayout layout, LocatedTrees trees) =>
         Load(layout, null, LocatedYamlReader.DefaultMaxBytes, UseCache ? EstateFileCache.Shared : null, null, trees);
@@ -148,7 +152,12 @@ public static class EstateLoader
             return cached.Value;
         }
         var value = ParseFile(file, LocatedYamlReader.Decode(bytes, relative, digest), new ReadContext(relative, result.Findings), trees);
-        cache?.Add(full, relative, digest, value, [.. result.Findings]);
+        if (staged is null)
+        {
+            // Staged bytes are an estate that may never be written (a preview's guard): caching them would evict the file
+            // as it is, and the commit that follows would parse it again.
+            cache?.Add(full, relative, digest, value, [.. result.Findings]);
+        }
         return value;
     }
 

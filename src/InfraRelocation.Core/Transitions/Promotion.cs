@@ -44,8 +44,13 @@ public sealed class Promotion(string service, PromotionProbeOptions options)
                     move.LocationOf("status"), service);
             }
         }
-        return TransitionPlanner.PlanService(estate, new ServiceTransitionRequest(service, ServiceStatus.Migrated) { ViaPromotion = true }, env);
+        return TransitionPlanner.PlanService(estate, Request, env);
     }
+
+    private ServiceTransitionRequest Request => new(service, ServiceStatus.Migrated) { ViaPromotion = true };
+
+    /// <summary>The files the promotion may edit besides the manifest (<see cref="TransitionPlanner.FilesEdited"/>).</summary>
+    public IReadOnlyList<string> FilesEdited(EstateLayout layout) => TransitionPlanner.FilesEdited(layout, Request);
 
     /// <summary>The health gate: null when healthy, else why nothing may be written. Call after <see cref="Plan"/>.</summary>
     public async Task<PromotionRefusal?> CheckHealthAsync(HttpHealthProbe probe, CancellationToken cancellationToken = default)

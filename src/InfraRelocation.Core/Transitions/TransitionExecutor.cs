@@ -79,13 +79,18 @@ public sealed record TransitionGuard
 /// </summary>
 public static class TransitionExecutor
 {
-    /// <summary>Decides and stages without the lease; writes nothing (-WhatIf, and the preview a -Confirm prompt shows).</summary>
-    public static TransitionRun Preview(EstateLayout layout, Func<EstateSnapshot, TransitionPlan> plan, TransitionGuard? guard = null)
+    /// <summary>
+    /// Decides and stages without the lease; writes nothing (-WhatIf, and the preview a -Confirm prompt shows).
+    /// <paramref name="editing"/>: the files the plan may edit besides the manifest (every transition's is stamped), so
+    /// the loader keeps their trees for the editor (see <see cref="LocatedTrees.Editing"/>).
+    /// </summary>
+    public static TransitionRun Preview(EstateLayout layout, Func<EstateSnapshot, TransitionPlan> plan, TransitionGuard? guard = null,
+        IEnumerable<string>? editing = null)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(plan);
         using var tx = EstateTransaction.Preview(layout.Root);
-        var (estate, _) = LoadThrough(tx, layout);
+        var (estate, _) = LoadThrough(tx, layout, editing ?? []);
         var decided = plan(estate);
         var run = Stage(tx, decided, decided.Blocked ? [] : decided.Edits, decided.Blocked ? [] : decided.Rewrites);
         run = run with { Plan = Guard(tx, estate, decided, guard ?? new TransitionGuard()) };
@@ -156,7 +161,7 @@ public static class TransitionExecutor
         options ??= new TransitionCommitOptions();
         using var lease = EstateLease.Acquire(layout.Root, options.Purpose, options.LeaseWait, cancellationToken, options.LeaseStaleAfter);
         using var tx = EstateTransaction.Begin(lease);
-        var (estate, originals) = LoadThrough(tx, layout);
+        var (estate, originals) = LoadThrough(tx, layout, approved.Edits.Select(e => e.File));
         var fresh = replan(estate);
         if (fresh.Blocked)
         {
@@ -243,8 +248,15 @@ public static class TransitionExecutor
         return undo.Commit();
     }
 
-    private static (EstateSnapshot Estate, IReadOnlyDictionary<string, byte[]?> Originals) LoadThrough(EstateTransaction tx, EstateLayout layout)
+    /// <summary>
+    /// Reads every estate file through the transaction (digested, checked again at commit) and loads the estate. The
+    /// manifest and <paramref name="editing"/> are parsed once for the loader and the editor (their trees stay with the
+    /// stage); every other file's tree is let go as the loader goes.
+    /// </summary>
+    private static (EstateSnapshot Estate, IReadOnlyDictionary<string, byte[]?> Originals) LoadThrough(EstateTransaction tx, EstateLayout layout,
+        IEnumerable<string> editing)
     {
+        tx.Trees.Editing(editing.Append(layout.RelativePath(EstateFile.Manifest)));
         var originals = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
         foreach (var relative in Enum.GetValues<EstateFile>().Select(layout.RelativePath).Append(EstateLayout.ConfigFile).Distinct())
         {
@@ -257,7 +269,7 @@ public static class TransitionExecutor
         EstateSnapshot estate;
         try
         {
-            estate = EstateLoader.Load(layout);
+            estate = EstateLoader.Load(layout, tx.Trees);
         }
         catch (RelocationException ex)
         {

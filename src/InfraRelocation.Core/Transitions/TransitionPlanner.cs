@@ -493,6 +493,19 @@ public static class TransitionPlanner
         }
     }
 
+    /// <summary>
+    /// The files a service move may edit besides the manifest: the service registry (its host follows), and with
+    /// -UpdateSsot the stack registry and the health bindings. A preview passes them to <see cref="TransitionExecutor.Preview"/>
+    /// so that each is parsed once.
+    /// </summary>
+    public static IReadOnlyList<string> FilesEdited(EstateLayout layout, ServiceTransitionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(request);
+        EstateFile[] files = request.UpdateSsot ? [EstateFile.ServiceRegistry, EstateFile.StackRegistry, EstateFile.HealthBindings] : [EstateFile.ServiceRegistry];
+        return files.Select(f => layout.RelativePath(f).Replace('\\', '/')).ToList();
+    }
+
     private static void RegistryFollows(EstateSnapshot estate, RelocationManifest manifest, ServiceMove service, string after, string expectedHost,
         List<PlannedEdit> edits, List<RelocationFinding> findings)
     {

@@ -129,6 +129,7 @@ public static class LocatedYamlReader
     /// </summary>
     public static YNode? Parse(string text, string relativePath, int lineOffset = 0, bool allowAliases = false)
     {
+        YamlParseLog.Record(relativePath, text);
         if (UseFastPath && FastYamlParser.TryParse(text, lineOffset, out var fast))
         {
             return fast;

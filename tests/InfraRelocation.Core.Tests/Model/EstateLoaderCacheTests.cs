@@ -30,6 +30,19 @@ public sealed class EstateLoaderCacheTests : IDisposable
     }
 
     [Fact]
+    public void AnEstateJudgedBeforeItIsWrittenDoesNotEvictTheFileAsItIs()
+    {
+        // A preview's guard loads the staged bytes; the commit that follows reads the file as it is from the cache.
+        var layout = EstateLayoutLoader.Load(_estate.Root);
+        var first = Load(_estate.Root);
+        var staged = _estate.Text(SampleCopy.Manifest).Replace("phase: 1\n", "phase: 2\n", StringComparison.Ordinal);
+        Assert.NotSame(first.Manifest, EstateLoader.Load(layout, new Dictionary<string, byte[]> { [SampleCopy.Manifest] = System.Text.Encoding.UTF8.GetBytes(staged) }, _cache).Manifest);
+        using var log = Yaml.YamlParseLog.Start();
+        Assert.Same(first.Manifest, EstateLoader.Load(layout, _cache).Manifest);
+        Assert.Equal(0, log.Parses());
+    }
+
+    [Fact]
     public void ManyEstatesLoadedInParallelEvictWithoutBreakingLoads()
     {
         // More files than the cache holds, loaded from several threads at once: eviction runs concurrently with

@@ -79,4 +79,21 @@ public sealed class LocatedTreesTests
         Assert.True(verdict.Passed, string.Join("\n", verdict.ErrorsAfter));
         Assert.Equal("cab-chair", EstateLoader.Load(layout, changed, tx.Trees).Manifest!.ActiveRelocation!.ApprovedBy);
     }
+
+    [Fact]
+    public void TheLoaderKeepsTheTreesOfTheFilesTheStageEditsAndNoOthers()
+    {
+        using var sample = new SampleCopy();
+        var layout = sample.Layout;
+        using var tx = EstateTransaction.Preview(layout.Root);
+        using var log = YamlParseLog.Start();
+        tx.Trees.Editing([SampleCopy.Manifest]);
+        EstateLoader.Load(layout, tx.Trees);
+        Assert.Equal(1, tx.Trees.Parses);   // the manifest's tree stays with the stage; every other file's was let go
+        var parsed = log.Parses();
+
+        tx.EditYaml(SampleCopy.Manifest, [YamlEdit.Set("active_relocation.approved_by", "cab-chair")]);
+        Assert.Equal(parsed + 1, log.Parses());   // only the result, read back: the editor reused the loader's tree
+        Assert.Empty(log.ParsedTwice());
+    }
 }
