@@ -114,12 +114,7 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         if (!ShouldProcess($"{HostId} ({PreflightRunner.Address(endpoint)}, machine-id {probed.MachineId ?? "unknown"})", action))
         {
             run.Mode = RunMode.Preview;
-            EmitReceipt(run, receipt with
-            {
-                Outcome = ReceiptOutcome.Previewed, Steps = [.. preview, planned.Row], Files = files, Diff = diff,
-                Summary = oldName == name ? $"{HostId}: would check that node '{name}' is fully renamed; nothing changed"
-                    : $"{HostId}: would rename node '{oldName}' to '{name}' ({files.Count} file(s)); nothing changed",
-            });
+            EmitReceipt(run, HypervisorRenameEstate.Previewed(receipt, [.. preview, planned.Row], files, diff));
             return;
         }
 
@@ -138,34 +133,14 @@ public sealed class SetHypervisorHostnameCommand : RemoteCmdlet
         var changed = HypervisorRename.FilesOf(plan, rows);
         var newFingerprint = HypervisorRenameEstate.FingerprintOfPem(pem);
 
-        // The estate's pins, in one transaction with this receipt: written atomically (comments and layout kept), read
-        // back, and recorded together, or not at all (docs/design/hypervisor-rename.md).
-        HostnameChangeReceipt Final(IReadOnlyList<BootstrapStepResult> all, IReadOnlyList<WrittenFile> written, string writtenDiff, string? transaction)
-        {
-            var failed = all.Where(r => r.State == BootstrapStepState.Failed).ToList();
-            var files = changed.Concat(written.Select(f => f.Path)).ToList();
-            var outcome = failed.Count > 0 || after.NodeName != name ? ReceiptOutcome.Failed : files.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
-            return receipt with
-            {
-                ReportedName = after.NodeName, Steps = all, Files = files, Outcome = outcome, Diff = writtenDiff, EstateFiles = written, TransactionId = transaction,
-                Method = all.Any(r => r.Step.StartsWith("hostname:", StringComparison.Ordinal) && r.State == BootstrapStepState.Done) ? "pve-rename" : "none",
-                Findings = failed.Select(f => RelocationFinding.Error("IDENTITY.RenameStepFailed", $"{HostId}: {f.Step}: {f.Evidence}", null, null, HostId)).ToList(),
-                Summary = outcome switch
-                {
-                    ReceiptOutcome.Succeeded => $"{HostId}: node '{oldName}' renamed to '{after.NodeName}'; {files.Count} file(s) changed",
-                    ReceiptOutcome.Unchanged => $"{HostId}: node already named '{name}'; nothing changed",
-                    _ => $"{HostId}: rename to '{name}' incomplete ({failed.Count} step(s) failed; the host reports '{after.NodeName}'); re-run to resume",
-                },
-            };
-        }
-        // The estate follows only a node that is renamed: after a failed step it still names the node as it is.
-        var recorded = rows.Any(r => r.State == BootstrapStepState.Failed) || after.NodeName != name
-            ? EmitHostChangeReceipt(run, Final([.. rows, new BootstrapStepResult
-            {
-                Hostname = HostId, Order = rows.Count + 1, Step = HypervisorRenameEstate.Step, State = BootstrapStepState.NotRun,
-                Evidence = $"{EstateLayout.ConfigFile} not changed: the node is not renamed yet",
-            }], [], "", null), journal)
-            : RecordWithPins(run, rows, journal, new RenamedNode(HostId, rows.Count + 1, name, before, newFingerprint), Final);
+        // The receipt's outcome and summary are Core's (HypervisorRenameEstate.Finished). The estate follows only a node
+        // that is renamed: its pins, in one transaction with this receipt, written atomically (comments and layout kept),
+        // read back, and recorded together, or not at all (docs/design/hypervisor-rename.md).
+        HostnameChangeReceipt Finished(IReadOnlyList<BootstrapStepResult> all, IReadOnlyList<WrittenFile> written, string writtenDiff, string? transaction) =>
+            HypervisorRenameEstate.Finished(receipt, all, changed, after.NodeName, written, writtenDiff, transaction);
+        var recorded = HypervisorRenameEstate.Renamed(rows, after.NodeName, name)
+            ? RecordWithPins(run, rows, journal, new RenamedNode(HostId, rows.Count + 1, name, before, newFingerprint), Finished)
+            : EmitHostChangeReceipt(run, Finished([.. rows, HypervisorRenameEstate.NotRenamedRow(HostId, rows.Count + 1)], [], "", null), journal);
         foreach (var f in recorded.Steps.Where(r => r.State == BootstrapStepState.Failed))
             WriteRelocationError(new RelocationException("HypervisorRenameStepFailed", FailureKind.InvalidOperation,
                 $"{HostId}: rename step {f.Step} failed: {f.Evidence}. Re-run to resume: finished steps are checked and skipped.", target: HostId));

@@ -214,6 +214,63 @@ public static class HypervisorRenameEstate
     }
 
     /// <summary>
+    /// True when the estate may follow the rename: no step on the host failed and the host reports the new name.
+    /// Otherwise the estate still names the node as it is, and its row is <see cref="NotRenamedRow"/>.
+    /// </summary>
+    public static bool Renamed(IReadOnlyList<BootstrapStepResult> hostSteps, string? reportedName, string newName) =>
+        hostSteps.All(r => r.State != BootstrapStepState.Failed) && reportedName == newName;
+
+    /// <summary>The estate's row when the node is not renamed: the configuration is left as it is.</summary>
+    public static BootstrapStepResult NotRenamedRow(string hostId, int order) => new()
+    {
+        Hostname = hostId, Order = order, Step = Step, State = BootstrapStepState.NotRun,
+        Evidence = $"{EstateLayout.ConfigFile} not changed: the node is not renamed yet",
+    };
+
+    /// <summary>
+    /// The receipt of a rename that was only previewed (-WhatIf, or declined): the steps it would run, the files it would
+    /// change and the estate's diff; nothing changed.
+    /// </summary>
+    public static HostnameChangeReceipt Previewed(HostnameChangeReceipt started, IReadOnlyList<BootstrapStepResult> steps, IReadOnlyList<string> files, string diff)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        return started with
+        {
+            Outcome = ReceiptOutcome.Previewed, Steps = steps, Files = files, Diff = diff,
+            Summary = started.PreviousName == started.NewName ? $"{started.HostId}: would check that node '{started.NewName}' is fully renamed; nothing changed"
+                : $"{started.HostId}: would rename node '{started.PreviousName}' to '{started.NewName}' ({files.Count} file(s)); nothing changed",
+        };
+    }
+
+    /// <summary>
+    /// The rename's receipt once it ran: <paramref name="started"/> (host id, new and previous name, identity) with every
+    /// step (the host's and the estate's row), the files changed on the host (<paramref name="hostFiles"/>) and in the
+    /// estate (<paramref name="written"/>, its <paramref name="diff"/> and transaction). Failed when a step failed or the
+    /// host does not report the new name (re-run to resume); else Succeeded when a file changed, Unchanged when none did.
+    /// </summary>
+    public static HostnameChangeReceipt Finished(HostnameChangeReceipt started, IReadOnlyList<BootstrapStepResult> steps, IReadOnlyList<string> hostFiles,
+        string? reportedName, IReadOnlyList<WrittenFile> written, string diff, string? transactionId)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        var (hostId, name) = (started.HostId, started.NewName);
+        var failed = steps.Where(r => r.State == BootstrapStepState.Failed).ToList();
+        var files = hostFiles.Concat(written.Select(f => f.Path)).ToList();
+        var outcome = failed.Count > 0 || reportedName != name ? ReceiptOutcome.Failed : files.Count > 0 ? ReceiptOutcome.Succeeded : ReceiptOutcome.Unchanged;
+        return started with
+        {
+            ReportedName = reportedName, Steps = steps, Files = files, Outcome = outcome, Diff = diff, EstateFiles = written, TransactionId = transactionId,
+            Method = steps.Any(r => r.Step.StartsWith("hostname:", StringComparison.Ordinal) && r.State == BootstrapStepState.Done) ? "pve-rename" : "none",
+            Findings = failed.Select(f => RelocationFinding.Error("IDENTITY.RenameStepFailed", $"{hostId}: {f.Step}: {f.Evidence}", null, null, hostId)).ToList(),
+            Summary = outcome switch
+            {
+                ReceiptOutcome.Succeeded => $"{hostId}: node '{started.PreviousName}' renamed to '{reportedName}'; {files.Count} file(s) changed",
+                ReceiptOutcome.Unchanged => $"{hostId}: node already named '{name}'; nothing changed",
+                _ => $"{hostId}: rename to '{name}' incomplete ({failed.Count} step(s) failed; the host reports '{reportedName}'); re-run to resume",
+            },
+        };
+    }
+
+    /// <summary>
     /// Why the estate as written does not match the renamed node (null when it does): read back after the commit, the
     /// node name and, where pinned, the node certificate.
     /// </summary>
