@@ -11,6 +11,8 @@ using InfraRelocation.Gates;
 using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
 using InfraRelocation.Core.Hashing;
+using InfraRelocation.Core.Steps;
+using System.Runtime.ExceptionServices;
 
 namespace InfraRelocation.Core.Rollback;
 
@@ -47,53 +49,73 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         ArgumentNullException.ThrowIfNull(journal);
         journal = journal with { Runs = [.. journal.Runs, context.RunId] };
         journal.Save(context.Layout);
-        var runner = new BootstrapExecutor(pool);
+        var bootstrap = new BootstrapExecutor(pool);
         RollbackReceipt? receipt = null;
-        foreach (var planned in journal.Steps.ToList())
+        // The journal's unfinished steps on the shared runner. Each applies its journal step (the journal makes it run
+        // once: the checks of the remote steps run inside it) and keeps what came of it here, by order, for Finished.
+        var pending = journal.Steps.Where(s => !s.Finished).ToList();
+        var ended = new Dictionary<int, JournalStep>();
+        var steps = pending.Select(planned => new Step(planned.Name)
         {
-            if (planned.Finished)
+            Apply = async ct =>
             {
-                continue;
-            }
-            cancellationToken.ThrowIfCancellationRequested();
-            var started = DateTimeOffset.UtcNow;
-            // The journal shows the step started before it does anything: a run killed inside it leaves that trace.
-            journal = journal.With(planned with { State = BootstrapStepState.Planned, StartedUtc = started, EndedUtc = null });
-            journal.Save(context.Layout);
-            JournalStep step;
-            if (planned.Remote)
-            {
-                step = await Remote(runner, planned, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                (step, var recorded, journal) = planned.Name switch
+                JournalStep step;
+                if (planned.Remote)
                 {
-                    "route" => (ManualRoute(planned, journal), null, journal),
-                    "revert" => Revert(planned, journal),
-                    "gates" => (Gates(planned, journal), null, journal),
-                    "document" => Document(planned, journal),
-                    _ => throw new InvalidOperationException($"Unknown rollback step {planned.Name}."),
-                };
-                receipt = recorded ?? receipt;
-            }
-            step = step with { StartedUtc = started, EndedUtc = DateTimeOffset.UtcNow };
-            journal = journal.With(step);
-            if (step.Name == "document" && step.Finished)
+                    step = await Remote(bootstrap, planned, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    (step, var recorded, journal) = planned.Name switch
+                    {
+                        "route" => (ManualRoute(planned, journal), null, journal),
+                        "revert" => Revert(planned, journal, ct),
+                        "gates" => (Gates(planned, journal, ct), null, journal),
+                        "document" => Document(planned, journal, ct),
+                        _ => throw new InvalidOperationException($"Unknown rollback step {planned.Name}."),
+                    };
+                    receipt = recorded ?? receipt;
+                }
+                ended[planned.Order] = step;
+                return step.Finished ? Applied.Ok(step.Evidence) : Applied.Fail(step.Evidence);
+            },
+        }).ToList();
+        var started = new Dictionary<Step, DateTimeOffset>();
+        JournalStep? failed = null;
+        var runner = new StepRunner
+        {
+            // The journal shows the step started before it does anything: a run killed inside it leaves that trace.
+            Starting = s =>
             {
-                journal.Delete(context.Layout); // the incident record and its receipt are written: the rollback is over
-            }
-            else
-            {
+                var planned = pending[steps.IndexOf(s)];
+                started[s] = DateTimeOffset.UtcNow;
+                journal = journal.With(planned with { State = BootstrapStepState.Planned, StartedUtc = started[s], EndedUtc = null });
                 journal.Save(context.Layout);
-            }
-            context.StepDone?.Invoke(step);
-            if (!step.Finished)
+            },
+            Finished = r =>
             {
-                return new RollbackRun(journal, receipt, step, false);
-            }
+                // NotRun (after a failure) leaves the journal as it was; a step that threw is a bug, rethrown below.
+                if (r.Error is not null || !ended.TryGetValue(pending[r.Order - 1].Order, out var result)) return;
+                var step = result with { StartedUtc = started[steps[r.Order - 1]], EndedUtc = DateTimeOffset.UtcNow };
+                journal = journal.With(step);
+                if (step.Name == "document" && step.Finished)
+                {
+                    journal.Delete(context.Layout); // the incident record and its receipt are written: the rollback is over
+                }
+                else
+                {
+                    journal.Save(context.Layout);
+                }
+                context.StepDone?.Invoke(step);
+                failed ??= step.Finished ? null : step;
+            },
+        };
+        var records = await runner.RunAsync(steps, cancellationToken).ConfigureAwait(false);
+        if (records.FirstOrDefault(r => r.Error is not null) is { Error: { } error })
+        {
+            ExceptionDispatchInfo.Throw(error);
         }
-        return new RollbackRun(journal, receipt, null, true);
+        return new RollbackRun(journal, receipt, failed, failed is null);
     }
 
     private async Task<JournalStep> Remote(BootstrapExecutor runner, JournalStep planned, CancellationToken ct)
@@ -124,14 +146,14 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         };
 
     /// <summary>Writes every value back as one transaction (the mutation guard judges it; the receipt is inside it).</summary>
-    private (JournalStep, RollbackReceipt?, RollbackJournal) Revert(JournalStep planned, RollbackJournal journal)
+    private (JournalStep, RollbackReceipt?, RollbackJournal) Revert(JournalStep planned, RollbackJournal journal, CancellationToken ct)
     {
         var root = context.Layout.Root;
         var boundary = new EstateBoundary(root);
         try
         {
             // A revert killed inside its commit left a transaction journal: undo (or finish) it before judging the values.
-            using var lease = EstateLease.Acquire(root, $"Invoke-RelocationRollback {journal.Service}", context.LeaseWait);
+            using var lease = EstateLease.Acquire(root, $"Invoke-RelocationRollback {journal.Service}", context.LeaseWait, ct);
             EstateTransaction.Recover(lease);
         }
         catch (RelocationException ex)
@@ -161,7 +183,7 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
                     TransactionId = r.Outcome?.TransactionId,
                 }),
                 Guard = new TransitionGuard { ForceReason = journal.ForceReason, Ledger = LedgerView.Load(context.Receipts.LedgerPath) },
-            });
+            }, ct);
         }
         catch (RelocationException ex)
         {
@@ -235,12 +257,12 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
     }
 
     /// <summary>D35 and D37 on the estate as written, read under the lease (never a transaction's half-written files).</summary>
-    private JournalStep Gates(JournalStep planned, RollbackJournal journal)
+    private JournalStep Gates(JournalStep planned, RollbackJournal journal, CancellationToken ct)
     {
         EstateSnapshot estate;
         try
         {
-            using var lease = EstateLease.Acquire(context.Layout.Root, $"Invoke-RelocationRollback {journal.Service} (gates)", context.LeaseWait);
+            using var lease = EstateLease.Acquire(context.Layout.Root, $"Invoke-RelocationRollback {journal.Service} (gates)", context.LeaseWait, ct);
             EstateTransaction.Recover(lease);
             estate = EstateLoader.Load(context.Layout);
         }
@@ -262,7 +284,7 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
     }
 
     /// <summary>Writes the incident record and the final receipt in one transaction.</summary>
-    private (JournalStep, RollbackReceipt?, RollbackJournal) Document(JournalStep planned, RollbackJournal journal)
+    private (JournalStep, RollbackReceipt?, RollbackJournal) Document(JournalStep planned, RollbackJournal journal, CancellationToken ct)
     {
         var boundary = new EstateBoundary(context.Layout.Root);
         var done = planned with { State = BootstrapStepState.Done, Evidence = $"incident record {journal.IncidentPath}",
@@ -271,7 +293,7 @@ public sealed class RollbackExecutor(SshSessionPool pool, RollbackContext contex
         RollbackReceipt? recorded = null;
         try
         {
-            using var lease = EstateLease.Acquire(context.Layout.Root, $"Invoke-RelocationRollback {journal.Service}", context.LeaseWait);
+            using var lease = EstateLease.Acquire(context.Layout.Root, $"Invoke-RelocationRollback {journal.Service}", context.LeaseWait, ct);
             // Begin undoes (or finishes) a document step killed inside its commit, so the record is judged after that.
             using var tx = EstateTransaction.Begin(lease);
             if (File.Exists(boundary.Resolve(journal.IncidentPath)))

@@ -1,4 +1,5 @@
 using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Rollback;
 using InfraRelocation.Core.Ssh;
@@ -180,6 +181,38 @@ public sealed class RollbackTests : IDisposable
         Assert.True(resumed.Completed);
         Assert.Equal(3, resumed.Journal.Runs.Count);
         Assert.All(Ssots, f => Assert.Equal(Unanchored(_beforeMove[f]), Unanchored(_estate.Bytes(f))));
+    }
+
+    [Fact]
+    public async Task CtrlCWhileTheRevertWaitsForTheLeaseLeavesItStartedAndTheNextRunRevertsOnce()
+    {
+        Move(ServiceStatus.Cutover);
+        var moved = Ssots.ToDictionary(f => f, _estate.Bytes);
+        using var cancel = new CancellationTokenSource();
+        Task<RollbackRun> run;
+        using (EstateLease.Acquire(_estate.Layout.Root, "another change", TimeSpan.Zero))
+        {
+            // The runner journals the revert as started, then the revert waits for the lease this test holds.
+            run = Task.Run(() => new RollbackExecutor(new SshSessionPool(), Context() with { LeaseWait = TimeSpan.FromMinutes(10) }).RunAsync(RemoteDone(Plan()), cancel.Token));
+            while (RollbackJournal.Load(_estate.Layout, "bookmarks")?.Steps.Single(s => s.Name == "revert").StartedUtc is null)
+            {
+                Assert.False(run.IsCompleted, run.IsFaulted ? run.Exception!.ToString() : "the run ended before its revert started");
+                await Task.Delay(20);
+            }
+            cancel.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run); // a lease wait that ignored Ctrl+C would end Failed after 10 min
+        }
+        var left = RollbackJournal.Load(_estate.Layout, "bookmarks")!;
+        Assert.Equal(BootstrapStepState.Done, left.Steps.Single(s => s.Name == "route").State);
+        Assert.Equal((BootstrapStepState.Planned, true), (left.Steps.Single(s => s.Name == "revert").State, left.Steps.Single(s => s.Name == "revert").EndedUtc is null));
+        Assert.All(Ssots, f => Assert.Equal(Unanchored(moved[f]), Unanchored(_estate.Bytes(f))));
+        Assert.Empty(_store.ReadAll().OfType<RollbackReceipt>());
+
+        var resumed = await new RollbackExecutor(new SshSessionPool(), Context()).RunAsync(left);
+        Assert.True(resumed.Completed, resumed.Failed?.Evidence);
+        Assert.Equal(2, resumed.Journal.Runs.Count);
+        Assert.Equal(BootstrapStepState.Done, resumed.Journal.Steps.Single(s => s.Name == "revert").State);
+        Assert.Equal(2, _store.ReadAll().OfType<RollbackReceipt>().Count()); // one revert, one incident record
     }
 
     [Fact]
