@@ -320,167 +320,181 @@ public sealed class ProvisionExecutor
             await CheckNodeIdentityAsync(client, prepared, ct).ConfigureAwait(false);
             await CheckPrivilegesAsync(client, ProvisionPrivileges.For(prepared.Settings, template, vmId, prepared.Settings.Pool, MajorOf(version)), ct).ConfigureAwait(false);
 
-            // VMID: journal (a resumed run), the target, else the lowest free id of the site's range, reserved in the manifest.
-            if (vmId is null)
-            {
-                current = "reserve-vmid";
-                Report(current, "choosing a VMID from the site's range");
-                await CheckNameFreeAsync(client, prepared, null, ct).ConfigureAwait(false);
-                vmId = await ReserveVmIdAsync(client, prepared, changedFiles, Reserved, ct).ConfigureAwait(false);
-                done[current] = (ProvisionStepState.Done, null, null);
-            }
-            var id = vmId.Value;
-            if (journal.VmId != id)
-            {
-                journal.VmId = id;
-                journal.HypervisorHost = prepared.Host.HostId;
-                journal.Node = node;
-                journal.TemplateVmId = template;
-                if (reserve) journal.Record("reserve-vmid", "done");
-            }
-
-            // Clone, unless the VM is already there (a re-run, or a clone started by a crashed run).
-            current = "clone";
-            string? cloneNote = null;
-            if (journal.Step("clone") is { State: "started", Upid: null } unrecorded &&
-                await ResolveUnrecordedCloneAsync(client, id, template, unrecorded.At, Report, ct).ConfigureAwait(false) is { } found)
-            {
-                // A run died between POST .../clone and journaling its task: find that clone instead of waiting out its lock.
-                cloneNote = found.Note;
-                Report(current, found.Note);
-                switch (found.Action)
-                {
-                    case InterruptedCloneAction.WaitForTask:
-                        var running = Upid.Parse(found.Upid!);
-                        journal.Record(current, "started", running.Text); // a second crash finds it recorded
-                        upids.Add(running.Text);
-                        await WaitTaskAsync(client, running, current, Report, ct).ConfigureAwait(false);
-                        journal.Record(current, "done", running.Text);
-                        done[current] = (ProvisionStepState.Done, running.Text, "clone of the interrupted run, found in the node's task list");
-                        break;
-                    case InterruptedCloneAction.Continue:
-                        journal.Record(current, "done", found.Upid);
-                        if (found.Upid is not null) upids.Add(found.Upid);
-                        done[current] = (found.Upid is null ? ProvisionStepState.Skipped : ProvisionStepState.Done, found.Upid, found.Note);
-                        break;
-                    case InterruptedCloneAction.Refuse:
-                        throw new RelocationException("ProvisionCloneInterrupted", FailureKind.InvalidOperation,
-                            $"{found.Note}. An earlier run asked for this clone and stopped before recording its task, and no clone task is " +
-                            $"making VM {id} now (a killed clone worker or a node restart leaves its VM locked). Check the task log on the node; " +
-                            $"if no clone runs, remove the half-made VM (qm unlock {id}; qm destroy {id}) and run New-ProxmoxVm again.",
-                            target: found.Upid ?? id.ToString(CultureInfo.InvariantCulture));
-                }
-            }
-            var existing = await client.FindVmAsync(id, ct).ConfigureAwait(false);
-            while (existing is not null && !IsOurs(existing, prepared, journal))
-            {
-                if (!ReservedByThisEstate(journal, id)) throw VmIdTaken(prepared, existing);
-                id = await TakeNextVmIdAsync(id);
-                existing = await client.FindVmAsync(id, ct).ConfigureAwait(false);
-            }
-            if (existing is null)
-            {
-                await CheckNameFreeAsync(client, prepared, id, ct).ConfigureAwait(false);
-                var source = await ResolveTemplateAsync(client, prepared, template, ct).ConfigureAwait(false);
-                templateNode = source.Node;
-                route = source.Route;
-                diskKey = BootDisk(source.Config) ?? diskKey;
-                if (NeedsResize(source.Config, diskKey, prepared) is null)
-                {
-                    // the template's disk is larger than the profile's: refuse before cloning (resize only grows)
-                    throw ShrinkRefused(prepared, source.Config, diskKey, $"template {template}");
-                }
-                if (route == CloneRoute.CloneThenMigrate) await CheckPrivilegesAsync(client, [ProvisionPrivileges.Migrate(id)], ct).ConfigureAwait(false);
-                Report(current, $"cloning template {template} (node {templateNode}) to VM {id}", 0);
-                EnsureJournalHeader(journal, prepared, id, template);
-                journal.Record("clone", "started");
-                Upid upid;
-                while (true)
-                {
-                    try
-                    {
-                        upid = await Retry(c => client.CloneVmAsync(templateNode, template, new CloneRequest(id)
-                        {
-                            Name = hostname, Full = true, Storage = prepared.Settings.Storage, Pool = prepared.Settings.Pool,
-                            Target = route == CloneRoute.CloneWithTarget ? node : null,
-                        }, c), ct).ConfigureAwait(false);
-                        break;
-                    }
-                    catch (ProxmoxApiException e) when (e.ApiMessage.Contains("already exists", StringComparison.OrdinalIgnoreCase) && ReservedByThisEstate(journal, id))
-                    {
-                        // qemu-server clone_vm: "unable to create VM <id>: config file already exists" — taken since the check.
-                        id = await TakeNextVmIdAsync(id);
-                        journal.Record("clone", "started");
-                    }
-                }
-                mutated = true;
-                upids.Add(upid.Text);
-                journal.Record("clone", "started", upid.Text);
-                await WaitTaskAsync(client, upid, current, Report, ct).ConfigureAwait(false);
-                journal.Record("clone", "done", upid.Text);
-                var routeNote = route == CloneRoute.CloneWithTarget ? $"to node {node} (shared storage)" : null;
-                done[current] = (ProvisionStepState.Done, upid.Text, cloneNote is null ? routeNote : routeNote is null ? cloneNote : $"{cloneNote}; {routeNote}");
-            }
-            else
-            {
-                if (journal.Step("clone") is { State: "started", Upid: { } pending } && Upid.TryParse(pending, out var pendingUpid))
-                {
-                    // A crashed run left the clone running or finished: wait for its real outcome.
-                    Report(current, $"waiting for the clone started by an earlier run ({pendingUpid!.Type})");
-                    await WaitTaskAsync(client, pendingUpid, current, Report, ct).ConfigureAwait(false);
-                    upids.Add(pending);
-                    journal.Record("clone", "done", pending);
-                    done[current] = (ProvisionStepState.Done, pending, "clone of an earlier run");
-                }
-                else if (!done.ContainsKey(current))
-                {
-                    done[current] = (ProvisionStepState.Skipped, null, $"VM {id} exists");
-                }
-                existing = await client.FindVmAsync(id, ct).ConfigureAwait(false) ?? existing;
-                if (existing.Node is { } elsewhere && elsewhere != node)
-                {
-                    // Ours (checked above) but on another node: a clone on the template's node whose migration has
-                    // not happened yet. Only a stopped VM is moved; a running one is left to the operator.
-                    var there = await client.GetVmStatusAsync(elsewhere, id, ct).ConfigureAwait(false);
-                    if (there.IsRunning)
-                    {
-                        throw new RelocationException("ProvisionVmOnOtherNode", FailureKind.InvalidOperation,
-                            $"VM {id} ({hostname}) runs on node {elsewhere}, not on {node} where the manifest places it; migrate it or correct proxmox_host.",
-                            prepared.Target.LocationOf("proxmox_host"), hostname);
-                    }
-                    templateNode = elsewhere;
-                    route = CloneRoute.CloneThenMigrate;
-                }
-            }
-
-            // The VM as the profile wants it, step by step through the shared runner: each step looks first and acts
-            // only when the VM differs; steps that change the VM are journaled (started, then done with their task);
-            // a call refused because the VM is locked runs again under the lock retry policy.
-            VmConfig config = null!;
-            VmStatus status = null!;
+            // Every step of the VM through the shared runner: each looks first and acts only when the VM (or the estate)
+            // differs. The steps that change the VM through a task are journaled by the runner (started, then done with
+            // their task); the VMID reservation, the clone and the record journal themselves: their recovery after a
+            // crash needs more than started/done (the reservation and the record are estate transactions that look under
+            // the lease; the clone's request may have reached Proxmox without its task being journaled).
+            var id = vmId ?? 0;
             var stepUpid = new Dictionary<string, string?>(StringComparer.Ordinal);
             var steps = new List<Step>();
-            if (route == CloneRoute.CloneThenMigrate)
+            if (reserve)
             {
-                // The clone of a template on another node's local storage moves offline to the target node
-                // (qemu-server PVE/API2/Qemu.pm migrate_vm; the task runs on the source node).
-                steps.Add(new Step("migrate")
+                // No VMID in the journal (a resumed run) nor the target: the lowest free id of the site's range, reserved in the manifest.
+                steps.Add(new Step("reserve-vmid")
                 {
                     Apply = async c =>
                     {
-                        Report("migrate", $"waiting for VM {id} on {templateNode} to be unlocked");
-                        await client.WaitForUnlockAsync(templateNode, id, _options.LockTimeout, _options.PollInterval, c).ConfigureAwait(false);
-                        Report("migrate", $"migrating VM {id} from {templateNode} to {node} with its local disks");
-                        var migrate = await Retry(r => client.MigrateVmAsync(templateNode, id, node, withLocalDisks: true, ct: r), c).ConfigureAwait(false);
-                        mutated = true;
-                        upids.Add(migrate.Text);
-                        stepUpid["migrate"] = migrate.Text;
-                        journal.Record("migrate", "started", migrate.Text);
-                        await WaitTaskAsync(client, migrate, "migrate", Report, c).ConfigureAwait(false);
-                        return Applied.Ok($"from {templateNode}");
+                        Report("reserve-vmid", "choosing a VMID from the site's range");
+                        await CheckNameFreeAsync(client, prepared, null, c).ConfigureAwait(false);
+                        id = (vmId = await ReserveVmIdAsync(client, prepared, changedFiles, Reserved, c).ConfigureAwait(false)).Value;
+                        EnsureJournalHeader(journal, prepared, id, template);
+                        journal.Record("reserve-vmid", "done");
+                        return Applied.Ok("");
                     },
                 });
             }
+
+            // Clone, unless the VM is already there (a re-run, or a clone started by a crashed run).
+            string? cloneNote = null;
+            string? resumeNote = null; // a clone of an earlier run to wait for, or to carry on with (its task ended OK)
+            string? finishedTask = null;
+            var vmMissing = false;
+            steps.Add(new Step("clone")
+            {
+                Observe = async c =>
+                {
+                    if (journal.Step("clone") is { State: "started", Upid: null } unrecorded &&
+                        await ResolveUnrecordedCloneAsync(client, id, template, unrecorded.At, Report, c).ConfigureAwait(false) is { } found)
+                    {
+                        // A run died between POST .../clone and journaling its task: find that clone instead of waiting out its lock.
+                        cloneNote = found.Note;
+                        Report("clone", found.Note);
+                        switch (found.Action)
+                        {
+                            case InterruptedCloneAction.WaitForTask:
+                                journal.Record("clone", "started", found.Upid); // a second crash finds it recorded; waited for below
+                                resumeNote = "clone of the interrupted run, found in the node's task list";
+                                break;
+                            case InterruptedCloneAction.Continue:
+                                journal.Record("clone", "done", found.Upid);
+                                if (found.Upid is not null) upids.Add(found.Upid);
+                                (finishedTask, resumeNote) = (found.Upid, found.Note);
+                                break;
+                            case InterruptedCloneAction.Refuse:
+                                throw new RelocationException("ProvisionCloneInterrupted", FailureKind.InvalidOperation,
+                                    $"{found.Note}. An earlier run asked for this clone and stopped before recording its task, and no clone task is " +
+                                    $"making VM {id} now (a killed clone worker or a node restart leaves its VM locked). Check the task log on the node; " +
+                                    $"if no clone runs, remove the half-made VM (qm unlock {id}; qm destroy {id}) and run New-ProxmoxVm again.",
+                                    target: found.Upid ?? id.ToString(CultureInfo.InvariantCulture));
+                        }
+                    }
+                    var existing = await client.FindVmAsync(id, c).ConfigureAwait(false);
+                    while (existing is not null && !IsOurs(existing, prepared, journal))
+                    {
+                        if (!ReservedByThisEstate(journal, id)) throw VmIdTaken(prepared, existing);
+                        id = await TakeNextVmIdAsync(id);
+                        existing = await client.FindVmAsync(id, c).ConfigureAwait(false);
+                    }
+                    vmMissing = existing is null;
+                    if (vmMissing) return Observation.Pending($"VM {id} does not exist");
+                    if (journal.Step("clone") is { State: "started", Upid: not null } || finishedTask is not null) return Observation.Pending("a clone of an earlier run");
+                    await FollowVmAsync(c).ConfigureAwait(false);
+                    return Observation.Done(resumeNote ?? $"VM {id} exists");
+                },
+                ObserveAfterApply = false,
+                Apply = async c =>
+                {
+                    if (!vmMissing)
+                    {
+                        if (journal.Step("clone") is { State: "started", Upid: { } pending } && Upid.TryParse(pending, out var pendingUpid))
+                        {
+                            // A crashed run left the clone running or finished: wait for its real outcome.
+                            Report("clone", $"waiting for the clone started by an earlier run ({pendingUpid!.Type})");
+                            await WaitTaskAsync(client, pendingUpid, "clone", Report, c).ConfigureAwait(false);
+                            upids.Add(pending);
+                            journal.Record("clone", "done", pending);
+                            finishedTask = pending;
+                        }
+                        stepUpid["clone"] = finishedTask;
+                        await FollowVmAsync(c).ConfigureAwait(false);
+                        return Applied.Ok(resumeNote ?? "clone of an earlier run");
+                    }
+                    await CheckNameFreeAsync(client, prepared, id, c).ConfigureAwait(false);
+                    var source = await ResolveTemplateAsync(client, prepared, template, c).ConfigureAwait(false);
+                    templateNode = source.Node;
+                    route = source.Route;
+                    diskKey = BootDisk(source.Config) ?? diskKey;
+                    if (NeedsResize(source.Config, diskKey, prepared) is null)
+                    {
+                        // the template's disk is larger than the profile's: refuse before cloning (resize only grows)
+                        throw ShrinkRefused(prepared, source.Config, diskKey, $"template {template}");
+                    }
+                    if (route == CloneRoute.CloneThenMigrate) await CheckPrivilegesAsync(client, [ProvisionPrivileges.Migrate(id)], c).ConfigureAwait(false);
+                    Report("clone", $"cloning template {template} (node {templateNode}) to VM {id}", 0);
+                    EnsureJournalHeader(journal, prepared, id, template);
+                    journal.Record("clone", "started");
+                    Upid upid;
+                    while (true)
+                    {
+                        try
+                        {
+                            upid = await Retry(r => client.CloneVmAsync(templateNode, template, new CloneRequest(id)
+                            {
+                                Name = hostname, Full = true, Storage = prepared.Settings.Storage, Pool = prepared.Settings.Pool,
+                                Target = route == CloneRoute.CloneWithTarget ? node : null,
+                            }, r), c).ConfigureAwait(false);
+                            break;
+                        }
+                        catch (ProxmoxApiException e) when (e.ApiMessage.Contains("already exists", StringComparison.OrdinalIgnoreCase) && ReservedByThisEstate(journal, id))
+                        {
+                            // qemu-server clone_vm: "unable to create VM <id>: config file already exists" — taken since the check.
+                            id = await TakeNextVmIdAsync(id);
+                            journal.Record("clone", "started");
+                        }
+                    }
+                    mutated = true;
+                    upids.Add(upid.Text);
+                    stepUpid["clone"] = upid.Text;
+                    journal.Record("clone", "started", upid.Text);
+                    await WaitTaskAsync(client, upid, "clone", Report, c).ConfigureAwait(false);
+                    journal.Record("clone", "done", upid.Text);
+                    var routeNote = route == CloneRoute.CloneWithTarget ? $"to node {node} (shared storage)" : null;
+                    return Applied.Ok((cloneNote is null ? routeNote : routeNote is null ? cloneNote : $"{cloneNote}; {routeNote}") ?? "");
+                },
+            });
+
+            // Ours but on another node: a clone on the template's node whose migration has not happened yet. Only a
+            // stopped VM is moved (the migrate step); a running one is left to the operator.
+            async Task FollowVmAsync(CancellationToken c)
+            {
+                if ((await client.FindVmAsync(id, c).ConfigureAwait(false))?.Node is not { } elsewhere || elsewhere == node) return;
+                var there = await client.GetVmStatusAsync(elsewhere, id, c).ConfigureAwait(false);
+                if (there.IsRunning)
+                {
+                    throw new RelocationException("ProvisionVmOnOtherNode", FailureKind.InvalidOperation,
+                        $"VM {id} ({hostname}) runs on node {elsewhere}, not on {node} where the manifest places it; migrate it or correct proxmox_host.",
+                        prepared.Target.LocationOf("proxmox_host"), hostname);
+                }
+                templateNode = elsewhere;
+                route = CloneRoute.CloneThenMigrate;
+            }
+
+            // The VM as the profile wants it; a call refused because the VM is locked runs again under the lock retry policy.
+            VmConfig config = null!;
+            VmStatus status = null!;
+            // The clone of a template on another node's local storage moves offline to the target node
+            // (qemu-server PVE/API2/Qemu.pm migrate_vm; the task runs on the source node).
+            steps.Add(new Step("migrate")
+            {
+                Observe = _ => Task.FromResult(route == CloneRoute.CloneThenMigrate
+                    ? Observation.Pending($"VM {id} is on {templateNode}")
+                    : Observation.NotApplicable($"VM {id} is on {node}")),
+                ObserveAfterApply = false,
+                Apply = async c =>
+                {
+                    Report("migrate", $"waiting for VM {id} on {templateNode} to be unlocked");
+                    await client.WaitForUnlockAsync(templateNode, id, _options.LockTimeout, _options.PollInterval, c).ConfigureAwait(false);
+                    Report("migrate", $"migrating VM {id} from {templateNode} to {node} with its local disks");
+                    var migrate = await Retry(r => client.MigrateVmAsync(templateNode, id, node, withLocalDisks: true, ct: r), c).ConfigureAwait(false);
+                    mutated = true;
+                    upids.Add(migrate.Text);
+                    stepUpid["migrate"] = migrate.Text;
+                    journal.Record("migrate", "started", migrate.Text);
+                    await WaitTaskAsync(client, migrate, "migrate", Report, c).ConfigureAwait(false);
+                    return Applied.Ok($"from {templateNode}");
+                },
+            });
             // The clone's lock clears when its task ends; a backup or another client may hold one for a while.
             steps.Add(new Step("unlock")
             {
@@ -599,33 +613,7 @@ public sealed class ProvisionExecutor
                     return Applied.Ok(address ?? "");
                 },
             });
-            var runner = new StepRunner
-            {
-                Starting = step =>
-                {
-                    if (step.Name is "unlock" or "address") return; // waits change nothing: only changes are journaled
-                    EnsureJournalHeader(journal, prepared, id, template);
-                    journal.Record(step.Name, "started");
-                },
-                Finished = r =>
-                {
-                    current = r.Name;
-                    var upid = stepUpid.GetValueOrDefault(r.Name);
-                    if (r.Outcome == StepOutcome.Done && r.Name is not ("unlock" or "address")) journal.Record(r.Name, "done", upid);
-                    if (r.Outcome == StepOutcome.Unchanged) done[r.Name] = (ProvisionStepState.Skipped, null, r.Evidence);
-                    else if (r.Outcome == StepOutcome.Done) done[r.Name] = (ProvisionStepState.Done, upid, r.Evidence.Length == 0 ? null : r.Evidence);
-                },
-            };
-            var ran = await runner.RunAsync(steps, ct).ConfigureAwait(false);
-            if (ran.FirstOrDefault(r => r.Outcome == StepOutcome.Failed) is { } failed)
-            {
-                current = failed.Name;
-                ExceptionDispatchInfo.Throw(failed.Error ?? new InvalidOperationException(failed.Evidence));
-            }
-
-            // Record status and address through the estate transaction.
-            current = "record";
-            Report(current, $"recording {hostname} in {ManifestFile}");
+            // Record status and address through the estate transaction (looked at under the lease: nothing to write is Unchanged).
             var outcome = ReceiptOutcome.Succeeded;
             ProvisionResult Result(string? recordNote) => new()
             {
@@ -636,15 +624,41 @@ public sealed class ProvisionExecutor
                     ? $"{hostname}: VM {id} on {node} already provisioned and running at {address ?? "(no address)"}; nothing changed."
                     : $"{hostname}: VM {id} on {node} provisioned{(resumed ? " (resumed)" : "")}, address {address ?? "(none)"}.",
             };
-            var recorded = Record(prepared, address, note => Result(note), ct, out var recordNote, out var receipt);
-            if (recorded)
+            RelocationReceipt? receipt = null;
+            steps.Add(new Step("record")
             {
-                changedFiles.Add(ManifestFile);
-                done[current] = (ProvisionStepState.Done, null, recordNote);
-            }
-            else
+                Apply = c =>
+                {
+                    Report("record", $"recording {hostname} in {ManifestFile}");
+                    if (!Record(prepared, address, note => Result(note), c, out var note, out receipt)) return Task.FromResult(Applied.Unchanged(note));
+                    changedFiles.Add(ManifestFile);
+                    return Task.FromResult(Applied.Ok(note));
+                },
+            });
+
+            var journaled = new HashSet<string>(["migrate", "configure", "resize", "start"], StringComparer.Ordinal);
+            var runner = new StepRunner
             {
-                done[current] = (ProvisionStepState.Skipped, null, recordNote);
+                Starting = step =>
+                {
+                    if (!journaled.Contains(step.Name)) return;
+                    EnsureJournalHeader(journal, prepared, id, template);
+                    journal.Record(step.Name, "started");
+                },
+                Finished = r =>
+                {
+                    current = r.Name;
+                    var upid = stepUpid.GetValueOrDefault(r.Name);
+                    if (r.Outcome == StepOutcome.Done && journaled.Contains(r.Name)) journal.Record(r.Name, "done", upid);
+                    if (r.Outcome == StepOutcome.Unchanged) done[r.Name] = (ProvisionStepState.Skipped, null, r.Evidence);
+                    else if (r.Outcome == StepOutcome.Done) done[r.Name] = (ProvisionStepState.Done, upid, r.Evidence.Length == 0 ? null : r.Evidence);
+                },
+            };
+            var ran = await runner.RunAsync(steps, ct).ConfigureAwait(false);
+            if (ran.FirstOrDefault(r => r.Outcome == StepOutcome.Failed) is { } failed)
+            {
+                current = failed.Name;
+                ExceptionDispatchInfo.Throw(failed.Error ?? new InvalidOperationException(failed.Evidence));
             }
             journal.Delete();
             Report("done", "done", 100);

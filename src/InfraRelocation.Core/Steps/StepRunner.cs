@@ -10,10 +10,14 @@ public sealed record Observation(bool IsDone, string Evidence, bool IsNotApplica
     public static Observation NotApplicable(string evidence) => new(false, evidence, true);
 }
 
-/// <summary>What an apply did: succeeded or not, and the evidence (a failure is reported, not thrown).</summary>
-public sealed record Applied(bool Succeeded, string Evidence)
+/// <summary>
+/// What an apply did: succeeded or not, and the evidence (a failure is reported, not thrown). <see cref="Changed"/>
+/// false: the apply found nothing to do when it looked under its own lock (an estate write), so the step is Unchanged.
+/// </summary>
+public sealed record Applied(bool Succeeded, string Evidence, bool Changed = true)
 {
     public static Applied Ok(string evidence) => new(true, evidence);
+    public static Applied Unchanged(string evidence) => new(true, evidence, false);
     public static Applied Fail(string evidence) => new(false, evidence);
 }
 
@@ -158,6 +162,7 @@ public sealed class StepRunner
                 ? await retry.RunAsync(step.Apply!, ct, n => attempts = n).ConfigureAwait(false)
                 : await step.Apply!(ct).ConfigureAwait(false);
             if (!applied.Succeeded) return new(order, step.Name, StepOutcome.Failed, applied.Evidence, attempts);
+            if (!applied.Changed) return new(order, step.Name, StepOutcome.Unchanged, applied.Evidence, attempts);
             if (step.Observe is null || !step.ObserveAfterApply) return new(order, step.Name, StepOutcome.Done, applied.Evidence, attempts);
 
             var after = await step.Observe(ct).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using InfraRelocation.Core.Estate;
+using InfraRelocation.Core.Persistence;
 using InfraRelocation.Core.Provisioning;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Tests.Model;
@@ -170,6 +171,47 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
         Assert.True(ok.Resumed);
         Assert.Equal(1, _host.State.RequestLog().Count(r => r.Method == "POST" && r.Path.EndsWith("/clone", StringComparison.Ordinal)));
         Assert.Equal(ProvisionStepState.Skipped, ok.Steps.Single(s => s.Name == "clone").State);
+    }
+
+    [Fact]
+    public async Task A_run_stopped_between_clone_and_record_resumes_without_cloning_again_and_a_retried_step_is_journaled_once()
+    {
+        _host.Emulator.Faults.FailNextTask("resize", "VM is locked (backup)");
+        ProvisionResult failed;
+        // Another change holds the estate lease: every step on the VM runs, the record step cannot write.
+        using (EstateLease.Acquire(_estate.Root, "another change", TimeSpan.Zero))
+        {
+            failed = await ProvisionAsync("files-core", Fast with { LeaseWait = TimeSpan.Zero });
+        }
+        Assert.Equal(ReceiptOutcome.Failed, failed.Outcome);
+        Assert.Contains("step 'record' failed", failed.Error!.Message);
+        Assert.Equal([("clone", ProvisionStepState.Done), ("record", ProvisionStepState.Failed)],
+            failed.Steps.Where(s => s.Name is "clone" or "record").Select(s => (s.Name, s.State)));
+        // The journal holds each step that changed the VM once, in order, done with its task: the retried resize with
+        // the task of the attempt that succeeded.
+        var journal = ProvisionJournal.Open(_estate.Root, "files-core");
+        Assert.Equal([("clone", "done"), ("configure", "done"), ("resize", "done"), ("start", "done")], journal.Steps.Select(s => (s.Name, s.State)));
+        var resizes = failed.Upids.Where(u => Upid.Parse(u).Type == "resize").ToList();
+        Assert.Equal(2, resizes.Count);
+        Assert.Equal(resizes[^1], journal.Step("resize")!.Upid);
+        Assert.DoesNotContain("status: \"provisioned\"", FilesCoreEntry());
+
+        _host.State.ClearRequestLog();
+        var ok = await ProvisionAsync("files-core");
+        Assert.Null(ok.Error);
+        Assert.True(ok.Resumed);
+        Assert.Equal(0, Mutating()); // no second clone, nothing sent: only the record is left
+        Assert.Equal([("clone", ProvisionStepState.Skipped), ("record", ProvisionStepState.Done)],
+            ok.Steps.Where(s => s.Name is "clone" or "record").Select(s => (s.Name, s.State)));
+        Assert.Contains("status: \"provisioned\"", FilesCoreEntry());
+        Assert.False(File.Exists(Path.Combine(_estate.Root, ProvisionJournal.RelativePathFor("files-core"))));
+    }
+
+    private string FilesCoreEntry()
+    {
+        var text = File.ReadAllText(Path.Combine(_estate.Root, Manifest));
+        var entry = text[text.IndexOf("hostname: \"files-core\"", StringComparison.Ordinal)..];
+        return entry[..entry.IndexOf("- vm_id", StringComparison.Ordinal)];
     }
 
     /// <summary>

@@ -74,6 +74,17 @@ public sealed class StepRunnerTests
     }
 
     [Fact]
+    public async Task AnApplyThatFoundNothingToDoUnderItsLock_IsUnchanged_AndTheNextStepRuns()
+    {
+        var records = await new StepRunner().RunAsync([
+            new Step("record") { Apply = _ => Task.FromResult(Applied.Unchanged("already recorded")) },
+            new Step("next") { Apply = _ => Task.FromResult(Applied.Ok("done")) },
+        ]);
+
+        Assert.Equal([(StepOutcome.Unchanged, "already recorded", 1), (StepOutcome.Done, "done", 1)], records.Select(r => (r.Outcome, r.Evidence, r.Attempts)));
+    }
+
+    [Fact]
     public async Task TheJournalIsWrittenBeforeEachApply_AndAfterEachStep_BeforeTheNextBegins()
     {
         var log = new List<string>();
