@@ -411,6 +411,39 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 Get-EstateHash $root | Should -Be $before -Because 'the waiter neither wrote nor broke the live lease'
             } finally { Remove-Item $lease }
         }
+
+        It 'Invoke-RelocationRollback waiting for the estate lease before it writes the values back' {
+            # A recorded move, rolled back on the loopback host (a marker file is the service), up to its revert step,
+            # which waits for the lease this process holds. Ctrl+C ends that wait, and the Cancelled receipt is recorded
+            # once the run has stopped: its steps are those the journal keeps.
+            $root = Copy-Estate cancel-rollback
+            Set-RelocationState -Root $root -State cutover -ApprovedBy cab-chair -Force -Reason 'contract test: checklist forced' -Confirm:$false | Out-Null
+            Set-RelocationServiceStatus -Root $root -Service bookmarks -Status cutover -Confirm:$false | Out-Null
+            $running = "'" + (Join-Path $Work 'rollback-running') + "'"
+            Edit-EstateFile $root 'ops/governance/SERVICE_REGISTRY.yaml' '^(    compose: /opt/stacks/bookmarks/docker-compose.yml\r?\n)' (
+                "`$1    commands:`n      stop: `"rm -f $running`"`n      start: `"touch $running`"`n      running: `"test -f $running`"`n" +
+                "      verify_backup: `"true`"`n      restore: `"true`"`n")
+            $lease = Join-Path $root '.infra-relocation' 'lease.json'
+            $now = [DateTime]::UtcNow.ToString('o')
+            @{ Owner = 'contract-test'; Pid = $PID; ProcessStartUtc = (Get-Process -Id $PID).StartTime.ToUniversalTime().ToString('o'); Machine = [Environment]::MachineName
+               AcquiredUtc = $now; RenewedUtc = $now; Purpose = 'held by the test'; Token = 'contract' } | ConvertTo-Json | Set-Content $lease
+            try {
+                $before = Get-EstateHash $root -ExcludeState
+                $journal = Join-Path $root '.infra-relocation' 'rollback' 'bookmarks.json'
+                $r = Stop-After "Invoke-RelocationRollback -Root '$root' -Service bookmarks -Reason 'contract test' -RoutingConfirmed -LeaseTimeoutSeconds 90 -Confirm:`$false" {
+                    (Test-Path $journal) -and ((Get-Content -Raw $journal | ConvertFrom-Json).Steps | Where-Object Name -eq 'revert').StartedUtc
+                }
+                $r.Seconds | Should -BeLessThan 20 -Because 'the revert waits for the lease, and Ctrl+C ends that wait (a wait that ignored it lasted the 90 s)'
+                $r.State | Should -Be 'Stopped'
+                Get-EstateHash $root -ExcludeState | Should -Be $before -Because 'nothing was written back'
+                $left = (Get-Content -Raw $journal | ConvertFrom-Json).Steps
+                ($left | Where-Object Name -eq 'revert').State | Should -Be 'Planned'
+                ($left | Where-Object Name -eq 'start').State | Should -Be 'Done'
+                $receipt = (Get-Ledger $root)[-1]
+                $receipt.outcome | Should -Be 'Cancelled'
+                @($receipt.steps | ForEach-Object { "$($_.step)=$($_.state)" }) | Should -Be @($left | ForEach-Object { "$($_.Name)=$($_.State)" })
+            } finally { Remove-Item $lease -ErrorAction Ignore }
+        }
     }
 
     Context '4. A malformed manifest is one clear error' {

@@ -23,20 +23,33 @@ public sealed class PipelinePump(RelocationCmdlet cmdlet) : IDisposable
     /// <summary>
     /// Runs <paramref name="work"/> on the thread pool and, until it ends, writes what it posts from this thread.
     /// Returns the finished task (its failure is the caller's to report); Ctrl+C becomes PipelineStoppedException.
+    /// However the pipeline stops (Ctrl+C, or a terminating error further down it: a write here then throws), the work
+    /// is cancelled and has ended before this returns or throws, so what the caller records next (a Cancelled receipt
+    /// read from a journal) is what the work left.
     /// </summary>
     public Task<T> Run<T>(string activity, Func<Action<FanOutProgress>, CancellationToken, Task<T>> work, CancellationToken cancel)
     {
-        var task = Task.Run(() => work(p => _messages.Add(p), cancel), cancel);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var task = Task.Run(() => work(p => _messages.Add(p), stop.Token), stop.Token);
         var id = Math.Abs(activity.GetHashCode(StringComparison.Ordinal) % 1000) + 1;
         var shown = false;
-        while (true)
+        try
         {
-            if (_messages.TryTake(out var item, 100))
+            while (true)
             {
-                Write(item, id, ref shown);
-                continue;
+                if (_messages.TryTake(out var item, 100))
+                {
+                    Write(item, id, ref shown);
+                    continue;
+                }
+                if (task.IsCompleted && _messages.Count == 0) break;
             }
-            if (task.IsCompleted && _messages.Count == 0) break;
+        }
+        catch
+        {
+            stop.Cancel();
+            try { task.Wait(CancellationToken.None); } catch (AggregateException) { } // cancelled or failed: the caller reads what it left
+            throw;
         }
         if (shown)
         {

@@ -169,6 +169,7 @@ public sealed class InvokeRelocationRollbackCommand : RemoteCmdlet
         }
         catch (PipelineStoppedException)
         {
+            // The pump has cancelled the executor and waited for it: the journal on disk is what the run left.
             var left = RollbackJournal.Load(Layout, name) ?? journal;
             TryRecord(run.Stamp(RollbackExecutor.Receipt(left, ReceiptOutcome.Cancelled,
                 $"Cancelled (Ctrl+C) during the rollback of {name}; the journal {RollbackJournal.RelativePath(name)} keeps the finished steps. Run the same command again to resume.")));

@@ -187,27 +187,19 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
             // 2. The executors, ThrottleLimit at a time on the thread pool (they never touch the PowerShell host); the
             // pump writes each target's progress from this thread while they run.
             var results = new ProvisionResult?[approved.Count];
-            Task? work = null;
             using var pump = new PipelinePump(this);
-            // Stopped with the pipeline however it stops (Ctrl+C, or a terminating error further down it).
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(CancelToken);
             Task<IReadOnlyList<FanOutResult<int, ProvisionResult>>> fanOut;
             try
             {
-                fanOut = pump.Run("New-ProxmoxVm", (_, ct) =>
-                {
-                    var started = BoundedParallel.ForEachAsync(Enumerable.Range(0, approved.Count).ToList(),
-                        async (i, token) => results[i] = await executor.ExecuteAsync(approved[i].Prepared, approved[i].Client,
-                            new PostedProgress(p => pump.Post(ProgressOf(p, i + 1))), token).ConfigureAwait(false),
-                        ThrottleLimit, ct);
-                    Volatile.Write(ref work, started);
-                    return started;
-                }, stop.Token);
+                fanOut = pump.Run("New-ProxmoxVm", (_, ct) => BoundedParallel.ForEachAsync(Enumerable.Range(0, approved.Count).ToList(),
+                    async (i, token) => results[i] = await executor.ExecuteAsync(approved[i].Prepared, approved[i].Client,
+                        new PostedProgress(p => pump.Post(ProgressOf(p, i + 1))), token).ConfigureAwait(false),
+                    ThrottleLimit, ct), CancelToken);
             }
             catch (PipelineStoppedException)
             {
-                stop.Cancel();
-                RecordCancelled(approved.Select(a => (a.Plan, a.Run)).ToList(), journals, results, Volatile.Read(ref work));
+                // However the pipeline stopped, the pump has cancelled the executors and waited for them.
+                RecordCancelled(approved.Select(a => (a.Plan, a.Run)).ToList(), journals, results);
                 throw;
             }
             var outcomes = Run(() => fanOut.GetAwaiter().GetResult());
@@ -264,9 +256,8 @@ public sealed class NewProxmoxVmCommand : EstateCmdlet
     /// Cancelled receipt that says how to resume, in place of the one journaled before it started (the pipeline is
     /// stopping, so the receipts go to the ledger only). A target that finished before Ctrl+C keeps its own receipt.
     /// </summary>
-    private void RecordCancelled(IReadOnlyList<(ProvisionPlan Plan, RunContext Run)> targets, IReadOnlyList<string> journals, ProvisionResult?[] results, Task? work)
+    private void RecordCancelled(IReadOnlyList<(ProvisionPlan Plan, RunContext Run)> targets, IReadOnlyList<string> journals, ProvisionResult?[] results)
     {
-        try { work?.Wait(); } catch (AggregateException) { } // cancelled or failed: what each target left is read below
         for (var i = 0; i < targets.Count; i++)
         {
             var (plan, run) = targets[i];
