@@ -439,7 +439,7 @@ Describe 'Module contracts' -Skip:([bool]$skipReason) {
                 $left = (Get-Content -Raw $journal | ConvertFrom-Json).Steps
                 ($left | Where-Object Name -eq 'revert').State | Should -Be 'Planned'
                 ($left | Where-Object Name -eq 'start').State | Should -Be 'Done'
-                $receipt = (Get-Ledger $root)[-1]
+                $receipt = (Get-Ledger $root)[-1].receipt
                 $receipt.outcome | Should -Be 'Cancelled'
                 @($receipt.steps | ForEach-Object { "$($_.step)=$($_.state)" }) | Should -Be @($left | ForEach-Object { "$($_.Name)=$($_.State)" })
             } finally { Remove-Item $lease -ErrorAction Ignore }
