@@ -342,12 +342,19 @@ public sealed class ProvisionExecutorTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_lock_held_for_a_moment_is_retried_and_a_permanent_lock_is_ResourceBusy()
     {
+        int ClonePosts() => _host.State.RequestLog().Count(r => r.Method == "POST" && r.Path.EndsWith("/clone", StringComparison.Ordinal));
         _host.State.SetLock(9002, "backup");
-        var release = Task.Run(async () => { await Task.Delay(600); _host.State.SetLock(9002, null); });
-        var ok = await ProvisionAsync("files-core");
+        // The lock goes once a clone was refused, not after a fixed delay, and the retries get a wide bound:
+        // on a loaded machine a timer could outlast the retries or fire before the first attempt.
+        var release = Task.Run(async () =>
+        {
+            for (var i = 0; i < 3000 && ClonePosts() == 0; i++) await Task.Delay(20);
+            _host.State.SetLock(9002, null);
+        });
+        var ok = await ProvisionAsync("files-core", Fast with { LockRetryAttempts = 100, LockTimeout = TimeSpan.FromSeconds(60) });
         await release;
         Assert.Null(ok.Error);
-        Assert.True(_host.State.RequestLog().Count(r => r.Method == "POST" && r.Path.EndsWith("/clone", StringComparison.Ordinal)) >= 2);
+        Assert.True(ClonePosts() >= 2);
 
         // a second target on the same template, locked for good
         TestEstate.Edit(_estate.Root, Manifest, t => t.Replace("proxmox_host: \"pve-fra1-b\"\n    ci_network_cidr: \"dhcp\"", "proxmox_host: \"pve-fra1-a\"\n    ci_network_cidr: \"dhcp\""));
