@@ -348,14 +348,7 @@ public abstract class EstateCmdlet : RelocationCmdlet
         }
         catch (RelocationException ex)
         {
-            unreadable = new RelocationFinding
-            {
-                RuleId = "YAML." + ex.ErrorId,
-                Severity = FindingSeverity.Error,
-                Message = ex.Message,
-                Location = ex.Location ?? FileLocationOf(ex.Target),
-                Subject = ex.Target?.ToString(),
-            };
+            unreadable = RelocationFinding.Error("YAML." + ex.ErrorId, ex.Message, ex.Location ?? FileLocationOf(ex.Target), subject: ex.Target?.ToString());
             if (writeFinding)
             {
                 WriteObject(unreadable);

@@ -30,15 +30,10 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
         var signatures = Run(() => store.Signatures(Layout.Config?.Signers ?? []));
         var signed = signatures.Where(x => x.Status != ReceiptSignatureStatus.Unsigned).ToList();
         var badSignatures = signed.Where(x => x.Status is ReceiptSignatureStatus.Invalid or ReceiptSignatureStatus.UnknownKey)
-            .Select(x => new RelocationFinding
-            {
-                RuleId = x.Status == ReceiptSignatureStatus.Invalid ? "RECEIPT.SignatureInvalid" : "RECEIPT.SignatureUnknownKey",
-                Severity = x.Status == ReceiptSignatureStatus.Invalid ? FindingSeverity.Error : FindingSeverity.Warning,
-                Message = $"The {x.Capability} receipt on line {x.Line} (run {x.RunId}) is {ReceiptSigner.Describe(x.Status)} ({x.Fingerprint}).",
-                Location = new SourceLocation(relative, x.Line, 1),
-                Subject = relative,
-                Actual = x.Fingerprint,
-            }).ToList();
+            .Select(x => RelocationFinding.Of(x.Status == ReceiptSignatureStatus.Invalid ? FindingSeverity.Error : FindingSeverity.Warning,
+                x.Status == ReceiptSignatureStatus.Invalid ? "RECEIPT.SignatureInvalid" : "RECEIPT.SignatureUnknownKey",
+                $"The {x.Capability} receipt on line {x.Line} (run {x.RunId}) is {ReceiptSigner.Describe(x.Status)} ({x.Fingerprint}).",
+                new SourceLocation(relative, x.Line, 1), subject: relative, actual: x.Fingerprint)).ToList();
         if (badSignatures.Any(f => f.Severity == FindingSeverity.Error) && result.IsValid)
         {
             result = result with { IsValid = false, Message = $"{badSignatures.Count(f => f.Severity == FindingSeverity.Error)} signed receipt(s) no longer match their signature; the first is on line {badSignatures[0].Location!.Line}." };
@@ -50,15 +45,8 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
         IReadOnlyList<RelocationFinding> findings = result.Break is null ? [.. badSignatures, .. NotAnchored(result, signatures, relative)] :
         [
             .. badSignatures,
-            new RelocationFinding
-            {
-                RuleId = "RECEIPT.Chain" + result.Break,
-                Severity = FindingSeverity.Error,
-                Message = result.Message,
-                Location = location,
-                Subject = relative,
-                Actual = result.BrokenAtOffset is { } offset ? $"byte {offset}" : null,
-            },
+            RelocationFinding.Error("RECEIPT.Chain" + result.Break, result.Message, location, subject: relative,
+                actual: result.BrokenAtOffset is { } offset ? $"byte {offset}" : null),
         ];
         if (result.Break is not null)
         {
@@ -108,18 +96,12 @@ public sealed class TestRelocationReceiptChainCommand : EstateCmdlet
         var since = result.Anchored ? $"after the head the manifest's {LedgerAnchor.ManifestKey} seals (the last change's receipt and every one since)"
             : $"in all: the manifest has no {LedgerAnchor.ManifestKey} yet (no change since anchoring began)";
         var names = string.Join("; ", newer.Take(8).Select(x => $"line {x.Line} {x.Capability} {x.Outcome} run {x.RunId}{(x.Status == ReceiptSignatureStatus.Valid ? $" signed by {x.Signer}" : "")}"));
-        yield return new RelocationFinding
-        {
-            RuleId = "RECEIPT.NotAnchored",
-            Severity = FindingSeverity.Information,
-            Message = $"{newer.Count} receipt(s) are not anchored, {since}: {names}{(newer.Count > 8 ? "; …" : "")}. Until the next change anchors them, the chain alone vouches for them, " +
-                      "and a correctly linked receipt appended by hand cannot be told from a real one. " +
-                      (listed ? $"Guards count only those a key receipts.signers lists signed ({newer.Count - unsigned} of them)."
-                              : $"{EstateLayout.ConfigFile} lists no receipts.signers, so guards count them as evidence: review them, or list signers."),
-            Location = new SourceLocation(relative, newer[0].Line, 1),
-            Subject = relative,
-            Actual = $"{newer.Count} unanchored",
-        };
+        yield return RelocationFinding.Of(FindingSeverity.Information, "RECEIPT.NotAnchored",
+            $"{newer.Count} receipt(s) are not anchored, {since}: {names}{(newer.Count > 8 ? "; …" : "")}. Until the next change anchors them, the chain alone vouches for them, " +
+            "and a correctly linked receipt appended by hand cannot be told from a real one. " +
+            (listed ? $"Guards count only those a key receipts.signers lists signed ({newer.Count - unsigned} of them)."
+                    : $"{EstateLayout.ConfigFile} lists no receipts.signers, so guards count them as evidence: review them, or list signers."),
+            new SourceLocation(relative, newer[0].Line, 1), subject: relative, actual: $"{newer.Count} unanchored");
     }
 
     // The anchor lives in the manifest; a manifest that cannot be read leaves the chain checked on its own (with a warning).

@@ -103,14 +103,8 @@ public static class EstateLoader
         if (values.ContainsKey(EstateFile.Manifest) && estate.Manifest is null)
         {
             var manifestPath = layout.RelativePath(EstateFile.Manifest);
-            findings.Add(new RelocationFinding
-            {
-                RuleId = "SCHEMA.FileMissing",
-                Severity = FindingSeverity.Error,
-                Message = $"The relocation manifest {manifestPath} does not exist.",
-                Location = new SourceLocation(manifestPath, 1, 1),
-                Subject = manifestPath,
-            });
+            findings.Add(RelocationFinding.Error("SCHEMA.FileMissing", $"The relocation manifest {manifestPath} does not exist.",
+                new SourceLocation(manifestPath, 1, 1), subject: manifestPath));
         }
         findings.AddRange(EstateValidator.Validate(estate));
         return estate with { ValidationFindings = findings, InputDigests = digests };

@@ -101,15 +101,8 @@ public static class EstateValidator
             }
             if (site.VmidMin is { } min && site.VmidMax is { } max && min > max)
             {
-                findings.Add(new RelocationFinding
-                {
-                    RuleId = "SCHEMA.InvalidRange",
-                    Severity = FindingSeverity.Error,
-                    Message = $"Site '{site.Id}' has vmid_min {min} greater than vmid_max {max}.",
-                    Location = site.LocationOf("vmid_min"),
-                    DocumentPath = $"sites.{site.Id}.vmid_min",
-                    Subject = site.Id,
-                });
+                findings.Add(RelocationFinding.Error("SCHEMA.InvalidRange", $"Site '{site.Id}' has vmid_min {min} greater than vmid_max {max}.",
+                    site.LocationOf("vmid_min"), $"sites.{site.Id}.vmid_min", site.Id));
             }
         }
         foreach (var host in policy.Hosts.Values)
@@ -155,32 +148,18 @@ public static class EstateValidator
             var escape = EscapeReason(boundary, update.Path);
             if (escape is not null)
             {
-                findings.Add(new RelocationFinding
-                {
-                    RuleId = "SCHEMA.PathEscapesRoot",
-                    Severity = FindingSeverity.Error,
-                    Message = $"required_updates path '{update.Path}' {escape}; paths must stay inside the estate root.",
-                    Location = update.Location,
-                    DocumentPath = path,
-                    Subject = update.Path,
-                    Actual = update.Path,
-                });
+                findings.Add(RelocationFinding.Error("SCHEMA.PathEscapesRoot", $"required_updates path '{update.Path}' {escape}; paths must stay inside the estate root.",
+                    update.Location, path, update.Path, actual: update.Path));
                 continue;
             }
             var full = Path.GetFullPath(Path.Combine(layout.Root, update.Path));
             if (!File.Exists(full))
             {
-                findings.Add(new RelocationFinding
-                {
-                    RuleId = "SCHEMA.RequiredUpdateMissing",
-                    Severity = active ? FindingSeverity.Error : FindingSeverity.Warning,
-                    Message = Directory.Exists(full)
+                findings.Add(RelocationFinding.Of(active ? FindingSeverity.Error : FindingSeverity.Warning, "SCHEMA.RequiredUpdateMissing",
+                    Directory.Exists(full)
                         ? $"required_updates path '{update.Path}' is a folder, not a file."
                         : $"required_updates path '{update.Path}' does not exist.",
-                    Location = update.Location,
-                    DocumentPath = path,
-                    Subject = update.Path,
-                });
+                    update.Location, path, update.Path));
             }
         }
     }
@@ -193,15 +172,6 @@ public static class EstateValidator
             : boundary.EscapeReason(relative);
 
     private static RelocationFinding Dangling(string ruleId, ModelEntry entry, string field, string path, string subject,
-        string message, string actual, SourceLocation? related, FindingSeverity severity = FindingSeverity.Error) => new()
-    {
-        RuleId = ruleId,
-        Severity = severity,
-        Message = message,
-        Location = entry.LocationOf(field),
-        DocumentPath = $"{path}.{field}",
-        Subject = subject,
-        Actual = actual,
-        RelatedLocation = related,
-    };
+        string message, string actual, SourceLocation? related, FindingSeverity severity = FindingSeverity.Error) =>
+        RelocationFinding.Of(severity, ruleId, message, entry.LocationOf(field), $"{path}.{field}", subject, related, actual: actual);
 }

@@ -108,18 +108,8 @@ public static class ParityGate
                     missingFiles.Add(check.Item.File);
                     continue;
                 }
-                findings.Add(new RelocationFinding
-                {
-                    RuleId = check.RuleId,
-                    Severity = check.Severity,
-                    Message = check.Message!,
-                    Location = check.Item.ManifestLocation ?? move.Location,
-                    DocumentPath = path,
-                    Subject = move.Service,
-                    RelatedLocation = check.Related,
-                    Expected = check.Item.RequiredValue,
-                    Actual = check.Item.CurrentValue,
-                });
+                findings.Add(Of(check.Severity, check.RuleId, check.Message!, check.Item.ManifestLocation ?? move.Location, path, move.Service,
+                    check.Related, check.Item.RequiredValue, check.Item.CurrentValue));
             }
         }
         foreach (var file in missingFiles.Order(StringComparer.Ordinal))

@@ -37,13 +37,10 @@ public static class HandEditGate
             if (set.TryGetValue(path, out var last) && !string.Equals(Normal(last.Value), Normal(current), StringComparison.Ordinal))
             {
                 var at = location ?? new SourceLocation(manifest.File, 1, 1);
-                findings.Add(new RelocationFinding
-                {
-                    RuleId = "HANDEDIT.FieldChanged", Severity = FindingSeverity.Error, Subject = subject ?? active.ChangeId, Location = at, DocumentPath = path,
-                    Expected = last.Value, Actual = current,
-                    Message = $"{label} is {current ?? "null"} at {at}; the last {last.Receipt.String("Command") ?? last.Receipt.Capability} set {last.Value ?? "null"}, " +
-                              $"run {last.Receipt.String("RunId")} ({last.Receipt.String("EndedUtc")}). Restore it, or adopt the reviewed hand edit with Approve-RelocationEdit -ApprovedBy '<who>'.",
-                });
+                findings.Add(RelocationFinding.Error("HANDEDIT.FieldChanged",
+                    $"{label} is {current ?? "null"} at {at}; the last {last.Receipt.String("Command") ?? last.Receipt.Capability} set {last.Value ?? "null"}, " +
+                    $"run {last.Receipt.String("RunId")} ({last.Receipt.String("EndedUtc")}). Restore it, or adopt the reviewed hand edit with Approve-RelocationEdit -ApprovedBy '<who>'.",
+                    at, path, subject ?? active.ChangeId, expected: last.Value, actual: current));
             }
         }
         Check(TransitionPlanner.StatePath, active.StateText, active.LocationOf("state"), "state", null);

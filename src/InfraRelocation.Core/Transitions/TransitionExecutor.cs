@@ -119,12 +119,9 @@ public static class TransitionExecutor
                 ? plan with
                 {
                     Guard = verdict,
-                    Findings = [.. plan.Findings, new RelocationFinding
-                    {
-                        RuleId = "GUARD.OnlyRemovesErrors", Severity = FindingSeverity.Warning, Subject = plan.Subject,
-                        Message = $"Allowed although {verdict.ErrorsAfter.Count} gate error(s) remain: the change only removes errors ({verdict.ErrorsBefore.Count} before it).",
-                        Location = verdict.ErrorsAfter[0].Location,
-                    }],
+                    Findings = [.. plan.Findings, RelocationFinding.Warning("GUARD.OnlyRemovesErrors",
+                        $"Allowed although {verdict.ErrorsAfter.Count} gate error(s) remain: the change only removes errors ({verdict.ErrorsBefore.Count} before it).",
+                        verdict.ErrorsAfter[0].Location, subject: plan.Subject)],
                 }
                 : plan with { Guard = verdict };
         }

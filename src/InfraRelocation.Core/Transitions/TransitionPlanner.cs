@@ -574,12 +574,9 @@ public static class TransitionPlanner
         var since = env.Ledger.LastEntered(service.Service, service.StatusText ?? "", manifest.ActiveRelocation?.ChangeId);
         if (since is null)
         {
-            findings.Add(new RelocationFinding
-            {
-                RuleId = "TRANSITION.RollbackWindowUnknown", Severity = FindingSeverity.Warning, Subject = service.Service,
-                Message = $"The ledger does not say when '{service.Service}' became {service.StatusText}; the {hours:0.##} h rollback window cannot be checked.",
-                Location = service.LocationOf("status"),
-            });
+            findings.Add(RelocationFinding.Warning("TRANSITION.RollbackWindowUnknown",
+                $"The ledger does not say when '{service.Service}' became {service.StatusText}; the {hours:0.##} h rollback window cannot be checked.",
+                service.LocationOf("status"), subject: service.Service));
             return;
         }
         var age = env.Now - since.Value;
@@ -699,15 +696,7 @@ public static class TransitionPlanner
     }
 
     private static RelocationFinding Block(string ruleId, RelocationManifest manifest, SourceLocation? location, string message,
-        string? expected, string? actual, string? subject = null) => new()
-    {
-        RuleId = ruleId,
-        Severity = FindingSeverity.Error,
-        Message = message,
-        Location = location ?? new SourceLocation(manifest.File, 1, 1),
-        DocumentPath = null,
-        Subject = subject ?? manifest.ActiveRelocation?.ChangeId,
-        Expected = expected,
-        Actual = actual,
-    };
+        string? expected, string? actual, string? subject = null) =>
+        RelocationFinding.Error(ruleId, message, location ?? new SourceLocation(manifest.File, 1, 1), subject: subject ?? manifest.ActiveRelocation?.ChangeId,
+            expected: expected, actual: actual);
 }

@@ -21,17 +21,8 @@ public sealed class ReadContext
 
     public void Report(string ruleId, YNode? node, string path, string message, string? subject = null,
         string? expected = null, string? actual = null, FindingSeverity severity = FindingSeverity.Error) =>
-        Findings.Add(new RelocationFinding
-        {
-            RuleId = ruleId,
-            Severity = severity,
-            Message = message,
-            Location = node is null ? new SourceLocation(File, 1, 1) : At(node),
-            DocumentPath = path,
-            Subject = subject,
-            Expected = expected,
-            Actual = actual,
-        });
+        Findings.Add(RelocationFinding.Of(severity, ruleId, message, node is null ? new SourceLocation(File, 1, 1) : At(node), path, subject,
+            expected: expected, actual: actual));
 
     /// <summary>Reads the root of a document as a mapping; anything else is a finding and reads as empty.</summary>
     public Fields Root(YNode? root) => Fields.Of(this, root, "", "the document");
@@ -85,16 +76,8 @@ public sealed class ReadContext
             {
                 if (seen.TryGetValue(value, out var first))
                 {
-                    Findings.Add(new RelocationFinding
-                    {
-                        RuleId = ruleId,
-                        Severity = FindingSeverity.Error,
-                        Message = $"Duplicate {what} '{value}': also at {first.LocationOf(field)}.",
-                        Location = entry.LocationOf(field),
-                        RelatedLocation = first.LocationOf(field),
-                        DocumentPath = $"{listPath}[{index}].{field}",
-                        Subject = value,
-                    });
+                    Findings.Add(RelocationFinding.Error(ruleId, $"Duplicate {what} '{value}': also at {first.LocationOf(field)}.",
+                        entry.LocationOf(field), $"{listPath}[{index}].{field}", value, related: first.LocationOf(field)));
                 }
                 else
                 {
