@@ -1,10 +1,6 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
-using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Governance;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Transitions;
-using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Cmdlets;
 

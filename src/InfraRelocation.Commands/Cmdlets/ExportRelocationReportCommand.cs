@@ -1,9 +1,5 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
 using InfraRelocation.Core.Receipts;
 using InfraRelocation.Core.Reports;
-using InfraRelocation.Gates;
-using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
 
 namespace InfraRelocation.Commands.Cmdlets;

@@ -1,8 +1,5 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
 using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Receipts;
-using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Cmdlets;
 

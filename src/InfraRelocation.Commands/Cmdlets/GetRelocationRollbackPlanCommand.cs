@@ -1,10 +1,5 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
 using InfraRelocation.Commands.Completers;
-using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
-using InfraRelocation.Gates;
-using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Cmdlets;
 

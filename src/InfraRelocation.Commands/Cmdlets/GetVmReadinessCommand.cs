@@ -1,11 +1,8 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
 using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Concurrency;
 using InfraRelocation.Core.Proxmox;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
-using InfraRelocation.Receipts;
 using InfraRelocation.Remote;
 
 namespace InfraRelocation.Commands.Cmdlets;

@@ -1,9 +1,4 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
-using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
-using InfraRelocation.Gates;
-using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Cmdlets;
 

@@ -1,10 +1,7 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
 using InfraRelocation.Core.Concurrency;
 using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
-using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Cmdlets;
 

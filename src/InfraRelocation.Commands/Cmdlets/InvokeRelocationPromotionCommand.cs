@@ -1,10 +1,7 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
 using InfraRelocation.Commands.Completers;
 using InfraRelocation.Core.Health;
 using InfraRelocation.Core.Transitions;
 using InfraRelocation.Model;
-using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Cmdlets;
 

@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
-using InfraRelocation.Core.Estate;
 using InfraRelocation.Model;
 
 namespace InfraRelocation.Commands.Cmdlets;

@@ -1,7 +1,3 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
-using InfraRelocation.Receipts;
-
 namespace InfraRelocation.Commands.Cmdlets;
 
 /// <summary>

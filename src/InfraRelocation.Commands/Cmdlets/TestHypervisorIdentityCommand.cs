@@ -1,12 +1,7 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
 using InfraRelocation.Core.Concurrency;
-using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Gates;
 using InfraRelocation.Core.Remote;
 using InfraRelocation.Core.Ssh;
-using InfraRelocation.Gates;
-using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Cmdlets;
 

@@ -1,8 +1,4 @@
-using System.Management.Automation;
-using InfraRelocation.Commands.Base;
-using InfraRelocation.Core.Estate;
 using InfraRelocation.Core.Receipts;
-using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Commands.Cmdlets;
 

@@ -1,7 +1,4 @@
 using System.Globalization;
-using InfraRelocation.Core.Estate;
-using InfraRelocation.Gates;
-using InfraRelocation.Model;
 using static InfraRelocation.Core.Gates.GateHelpers;
 using static InfraRelocation.RelocationFinding;
 

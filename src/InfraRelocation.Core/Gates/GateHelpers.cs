@@ -1,5 +1,3 @@
-using InfraRelocation.Gates;
-
 namespace InfraRelocation.Core.Gates;
 
 internal static class GateHelpers

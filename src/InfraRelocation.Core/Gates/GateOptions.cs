@@ -1,6 +1,3 @@
-using InfraRelocation.Gates;
-using InfraRelocation.Model;
-
 namespace InfraRelocation.Core.Gates;
 
 /// <summary>Knobs shared by the gates. Every gate is a pure function of the estate, these options and the clock.</summary>

@@ -1,5 +1,3 @@
-using InfraRelocation.Gates;
-using InfraRelocation.Model;
 using InfraRelocation.Receipts;
 
 namespace InfraRelocation.Core.Gates;

@@ -1,7 +1,3 @@
-using InfraRelocation.Core.Estate;
-using InfraRelocation.Gates;
-using InfraRelocation.Model;
-
 namespace InfraRelocation.Core.Gates;
 
 /// <summary>

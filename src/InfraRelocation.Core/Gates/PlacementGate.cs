@@ -1,6 +1,3 @@
-using InfraRelocation.Core.Estate;
-using InfraRelocation.Gates;
-using InfraRelocation.Model;
 using static InfraRelocation.Core.Gates.GateHelpers;
 using static InfraRelocation.RelocationFinding;
 

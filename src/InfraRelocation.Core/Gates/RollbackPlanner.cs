@@ -1,6 +1,3 @@
-using InfraRelocation.Core.Estate;
-using InfraRelocation.Gates;
-using InfraRelocation.Model;
 using static InfraRelocation.RelocationFinding;
 
 namespace InfraRelocation.Core.Gates;

@@ -1,5 +1,3 @@
-using InfraRelocation.Model;
-
 namespace InfraRelocation.Core.Gates;
 
 /// <summary>
