@@ -30,14 +30,9 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
-if (-not $ModulePath) {
-    $version = (Import-PowerShellDataFile (Join-Path $RepoRoot 'InfraRelocation.psd1')).ModuleVersion
-    $ModulePath = @(Join-Path $RepoRoot 'output' 'InfraRelocation' $version 'InfraRelocation.psd1')
-}
-if (-not $PwshCommand) {
-    $PwshCommand = @([Environment]::ProcessPath; if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-}
-function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
+. (Join-Path $PSScriptRoot 'Shared' 'BenchCommon.ps1')
+if (-not $ModulePath) { $ModulePath = @(Get-BuiltModulePath $RepoRoot) }
+if (-not $PwshCommand) { $PwshCommand = Get-PwshCommand }
 
 $work = $null
 if (-not $EstateRoot) {

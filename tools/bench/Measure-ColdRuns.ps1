@@ -33,13 +33,9 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
-if (-not $ModulePath) {
-    $version = (Import-PowerShellDataFile (Join-Path $RepoRoot 'InfraRelocation.psd1')).ModuleVersion
-    $ModulePath = Join-Path $RepoRoot 'output' 'InfraRelocation' $version 'InfraRelocation.psd1'
-}
-if (-not $PwshCommand) {
-    $PwshCommand = @([Environment]::ProcessPath; if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
-}
+. (Join-Path $PSScriptRoot 'Shared' 'BenchCommon.ps1')
+if (-not $ModulePath) { $ModulePath = Get-BuiltModulePath $RepoRoot }
+if (-not $PwshCommand) { $PwshCommand = Get-PwshCommand }
 
 function Invoke-Cold([string] $Command) {
     # One fresh pwsh: wall time, exit code, and the peak memory it reports on stderr.
@@ -55,8 +51,6 @@ function Invoke-Cold([string] $Command) {
     [pscustomobject]@{ Ms = $watch.Elapsed.TotalMilliseconds; ExitCode = $LASTEXITCODE; PeakMiB = if ($peak) { [double]$peak / 1MB } else { [double]::NaN }
         CpuMs = if ($cpu) { [double]$cpu } else { [double]::NaN } }
 }
-
-function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
 
 $module = $ModulePath -replace "'", "''"
 $work = Join-Path ([IO.Path]::GetTempPath()) "coldruns-$([guid]::NewGuid().ToString('n').Substring(0, 8))"

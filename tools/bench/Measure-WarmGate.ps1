@@ -24,11 +24,8 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
-if (-not $ModulePath) {
-    $version = (Import-PowerShellDataFile (Join-Path $RepoRoot 'InfraRelocation.psd1')).ModuleVersion
-    $ModulePath = Join-Path $RepoRoot 'output' 'InfraRelocation' $version 'InfraRelocation.psd1'
-}
-function Get-Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
+. (Join-Path $PSScriptRoot 'Shared' 'BenchCommon.ps1')
+if (-not $ModulePath) { $ModulePath = Get-BuiltModulePath $RepoRoot }
 
 $work = Join-Path ([IO.Path]::GetTempPath()) "warmgate-$([guid]::NewGuid().ToString('n').Substring(0, 8))"
 try {
