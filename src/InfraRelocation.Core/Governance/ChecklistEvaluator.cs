@@ -428,7 +428,31 @@ public static class ChecklistEvaluator
         }
 
         /// <summary>One receipt per VM target: the latest run of <paramref name="capability"/> naming it.</summary>
-        private ChecklistItem PerVm(string id, string title, string capability, string hostProperty, string[] done, string command)
+        private ChecklistItem PerVm(string id, string title, string capability, string hostProperty, string[] done, string command) =>
+            EachPhaseVm(id, title, vm =>
+            {
+                var entry = Latest(e => e.Capability == capability && e.String(hostProperty) == vm.Hostname && e.String("Mode") == "Execute"
+                                        && e.String("Outcome") is not ("Previewed" or "Blocked"), 0);
+                if (entry is not null && done.Contains(entry.String("Outcome")) && Unsigned(entry) is { } unsigned)
+                {
+                    return (ChecklistItemState.Missing, unsigned, $"{command} {vm.Hostname}", null);
+                }
+                if (entry is not null && done.Contains(entry.String("Outcome")))
+                {
+                    return (ChecklistItemState.Done, Run(entry), null, entry);
+                }
+                return entry is not null
+                    ? (ChecklistItemState.Failed, $"run {Run(entry)} {entry.String("Outcome")?.ToLowerInvariant()}", $"{command} {vm.Hostname}", null)
+                    : (ChecklistItemState.Missing, "no receipt", $"{command} {vm.Hostname}", null);
+            });
+
+        /// <summary>
+        /// An item over each VM target of the phase being cut over: <paramref name="check"/> says what one VM's state is, the
+        /// text after its hostname, the command that would fix it (when not done) and its evidence (when done). The item is the
+        /// worst state, the first fix and the newest evidence; done when the phase needs no VM.
+        /// </summary>
+        private ChecklistItem EachPhaseVm(string id, string title,
+            Func<VmTarget, (ChecklistItemState State, string Text, string? Next, LedgerEntry? Evidence)> check)
         {
             if (NoPhaseVms() is { } none)
             {
@@ -440,25 +464,15 @@ public static class ChecklistEvaluator
             LedgerEntry? newest = null;
             foreach (var vm in _phaseVms)
             {
-                var entry = Latest(e => e.Capability == capability && e.String(hostProperty) == vm.Hostname && e.String("Mode") == "Execute"
-                                        && e.String("Outcome") is not ("Previewed" or "Blocked"), 0);
-                if (entry is not null && done.Contains(entry.String("Outcome")) && Unsigned(entry) is { } unsigned)
+                var (vmState, text, fix, evidence) = check(vm);
+                parts.Add($"{vm.Hostname}: {text}");
+                if (vmState == ChecklistItemState.Done)
                 {
-                    state = Worse(state, ChecklistItemState.Missing);
-                    parts.Add($"{vm.Hostname}: {unsigned}");
-                    next ??= $"{command} {vm.Hostname}";
+                    newest = Newer(newest, evidence);
                     continue;
                 }
-                if (entry is not null && done.Contains(entry.String("Outcome")))
-                {
-                    parts.Add($"{vm.Hostname}: {Run(entry)}");
-                    newest = Newer(newest, entry);
-                    continue;
-                }
-                var failed = entry is not null;
-                state = Worse(state, failed ? ChecklistItemState.Failed : ChecklistItemState.Missing);
-                parts.Add(failed ? $"{vm.Hostname}: run {Run(entry!)} {entry!.String("Outcome")?.ToLowerInvariant()}" : $"{vm.Hostname}: no receipt");
-                next ??= $"{command} {vm.Hostname}";
+                state = Worse(state, vmState);
+                next ??= fix;
             }
             return Item(id, title, state, PhasePrefix() + string.Join("; ", parts), next, newest);
         }
@@ -476,39 +490,22 @@ public static class ChecklistEvaluator
         /// Each VM target of the phase being cut over (<see cref="PhaseVmTargets"/>): status <c>ready</c>, and its latest
         /// readiness run passing and newer than the VM's last change (provisioning, bootstrap). The cutover guard uses this item.
         /// </summary>
-        private ChecklistItem VmReady()
-        {
-            const string id = "PRE.VmReady", title = "VM readiness passes (infra.vm.ready.status) and the VM target is ready";
-            if (NoPhaseVms() is { } none)
-            {
-                return Item(id, title, ChecklistItemState.Done, none, null);
-            }
-            var parts = new List<string>();
-            var state = ChecklistItemState.Done;
-            string? next = null;
-            LedgerEntry? newest = null;
-            foreach (var vm in _phaseVms)
+        private ChecklistItem VmReady() =>
+            EachPhaseVm("PRE.VmReady", "VM readiness passes (infra.vm.ready.status) and the VM target is ready", vm =>
             {
                 var (ok, problem, entry) = Readiness(vm);
                 if (ok && vm.Status == VmTargetStatus.Ready)
                 {
-                    parts.Add($"{vm.Hostname}: ready, {Run(entry!)}");
-                    newest = Newer(newest, entry);
-                    continue;
+                    return (ChecklistItemState.Done, $"ready, {Run(entry!)}", null, entry);
                 }
                 if (ok)
                 {
-                    state = Worse(state, ChecklistItemState.Missing);
-                    parts.Add($"{vm.Hostname}: readiness {Run(entry!)} passed, but its status is {vm.StatusText ?? "(none)"}, not ready");
-                    next ??= $"Set-RelocationVmTarget -Hostname {vm.Hostname} -Status ready";
-                    continue;
+                    return (ChecklistItemState.Missing, $"readiness {Run(entry!)} passed, but its status is {vm.StatusText ?? "(none)"}, not ready",
+                        $"Set-RelocationVmTarget -Hostname {vm.Hostname} -Status ready", null);
                 }
-                state = Worse(state, entry is not null && entry.String("Outcome") == "Failed" ? ChecklistItemState.Failed : ChecklistItemState.Missing);
-                parts.Add($"{vm.Hostname}: {problem}");
-                next ??= $"Get-VmReadiness -Hostname {vm.Hostname}";
-            }
-            return Item(id, title, state, PhasePrefix() + string.Join("; ", parts), next, newest);
-        }
+                return (entry is not null && entry.String("Outcome") == "Failed" ? ChecklistItemState.Failed : ChecklistItemState.Missing, problem,
+                    $"Get-VmReadiness -Hostname {vm.Hostname}", null);
+            });
 
         /// <summary>Whether <paramref name="vm"/> has a passing readiness receipt newer than its last change; else why not.</summary>
         public (bool Ok, string Problem, LedgerEntry? Entry) Readiness(VmTarget vm)
