@@ -57,8 +57,8 @@ public static partial class ConsoleText
     /// <summary>
     /// Wraps <paramref name="text"/> at spaces into lines of at most <paramref name="width"/> characters (the
     /// room the view has, e.g. <c>WidthFor($Host.UI.RawUI.BufferSize.Width) - 4</c>), each line indented by
-    /// <paramref name="indent"/> spaces. A word longer than a line (a long path) gets a line of its own and is
-    /// never cut.
+    /// <paramref name="indent"/> spaces. A word longer than a line (a long path) starts a line of its own and,
+    /// where it still does not fit, is broken after a '/' or a '-' (see <see cref="PathPieces"/>).
     /// </summary>
     public static string Wrap(string? text, int width, int indent = 0)
     {
@@ -79,12 +79,38 @@ public static partial class ConsoleText
                     result.Append(pad).Append(line).Append('\n');
                     line.Clear();
                 }
-                line.Append(line.Length > 0 ? " " : "").Append(word);
+                var pieces = PathPieces(word, room);
+                for (var i = 0; i < pieces.Count - 1; i++)
+                {
+                    result.Append(pad).Append(pieces[i]).Append('\n');
+                }
+                line.Append(line.Length > 0 ? " " : "").Append(pieces[^1]);
             }
             result.Append(pad).Append(line).Append('\n');
         }
         return result.ToString().TrimEnd('\n');
     }
+
+    /// <summary>
+    /// <paramref name="word"/> in pieces of at most <paramref name="room"/> characters, each ending after a '/' (or,
+    /// in a name longer than the line, after a '-'), so that a long path is broken between folder names or the words
+    /// of a file name, instead of being cut by the console wherever the line ends. A word that fits, or has nothing
+    /// to break at, is one piece.
+    /// </summary>
+    private static List<string> PathPieces(string word, int room)
+    {
+        var pieces = new List<string>();
+        while (word.Length > room && BreakAfter(word, room) is var cut and > 0)
+        {
+            pieces.Add(word[..(cut + 1)]);
+            word = word[(cut + 1)..];
+        }
+        pieces.Add(word);
+        return pieces;
+    }
+
+    private static int BreakAfter(string word, int room) =>
+        word.LastIndexOf('/', room - 1) is var slash and > 0 ? slash : word.LastIndexOf('-', room - 1);
 
     /// <summary>
     /// One row of a table that needs no header, for views that must also read well after other objects: every

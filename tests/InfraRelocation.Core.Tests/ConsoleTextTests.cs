@@ -9,11 +9,33 @@ public class ConsoleTextTests
     public void WrapBreaksAtSpacesAndNeverCutsALocation()
     {
         var text = $"wiki: the manifest says to_host: app-core at {Location} while the service registry says docker-host.";
-        var lines = ConsoleText.Wrap(text, 40, 4).Split('\n');
+        var lines = ConsoleText.Wrap(text, 50, 4).Split('\n');
         Assert.All(lines, l => Assert.StartsWith("    ", l, StringComparison.Ordinal));
-        Assert.All(lines.Where(l => !l.Contains(Location, StringComparison.Ordinal)), l => Assert.True(l.Length <= 44, l));
+        Assert.All(lines, l => Assert.True(l.Length <= 54, l));
         Assert.Contains(lines, l => l.Trim() == Location);
         Assert.Equal(text, string.Join(' ', lines.Select(l => l.Trim())));
+    }
+
+    [Fact]
+    public void APathLongerThanTheLineBreaksAfterASlashOrADash()
+    {
+        // The demo's rollback summary on an 80-column console (the short list view leaves 66 columns): the console
+        // cut the path where the line ended ("...-20261" / "201T051712Z.md").
+        const string incident = "docs/incidents/CHG-2026-1118-SPLIT-LEGACY-bookmarks-rollback-20261201T051712Z.md";
+        var lines = ConsoleText.Wrap($"Rolled back bookmarks from app-core to legacy-docker; incident record {incident}", 66).Split('\n');
+        Assert.Equal(["Rolled back bookmarks from app-core to legacy-docker; incident", "record", "docs/incidents/",
+            "CHG-2026-1118-SPLIT-LEGACY-bookmarks-rollback-20261201T051712Z.md"], lines);
+
+        var location = ConsoleText.Wrap(Location, 40, 4).Split('\n');
+        Assert.Equal(["    ops/bindings/", "    infra.relocation.plan.yaml:119:14"], location);
+
+        // The rollback receipt's own view leaves 62 columns there: a file name longer than that breaks after a '-'.
+        var narrow = ConsoleText.Wrap(incident, 62).Split('\n');
+        Assert.Equal(["docs/incidents/", "CHG-2026-1118-SPLIT-LEGACY-bookmarks-rollback-", "20261201T051712Z.md"], narrow);
+
+        // Nothing to break at: the word stays whole on its own line; one that fits is never broken.
+        Assert.Equal("x\n" + new string('a', 30), ConsoleText.Wrap("x " + new string('a', 30), 20));
+        Assert.Equal(Location, ConsoleText.Wrap(Location, Location.Length));
     }
 
     [Fact]

@@ -133,6 +133,33 @@ Describe 'A failing gate at 120 columns' {
     }
 }
 
+Describe 'A path longer than the line, at the console''s own width' {
+    # The demo's rollback receipt on an 80-column console showed its incident record cut mid-name
+    # ('docs/incidents/...-20261' / '201T051712Z.md'): the views wrap to the console's width, and a word longer than
+    # the line was left for the console to cut. This folder is longer than any line, whatever the console's width.
+    BeforeAll {
+        $script:Width = [InfraRelocation.ConsoleText]::WidthFor($Host.UI.RawUI.BufferSize.Width)   # what pwsh's console formats to
+        $script:Incident = 'docs/incidents/platform-operations/datacenter-exit/2026-q4/CHG-2026-1118-SPLIT-LEGACY-bookmarks-rollback-20261201T051712Z.md'
+        $script:Rollback = [InfraRelocation.Receipts.RollbackReceipt]@{
+            Capability = 'infra.relocation.rollback'; Outcome = 'Succeeded'; RunId = '20261201T051712Z-rollback-daed778b'
+            Service = 'bookmarks'; NewHost = 'app-core'; RollbackTo = 'legacy-docker'; IncidentRecord = $Incident
+            Summary = "Rolled back bookmarks from app-core to legacy-docker; incident record $Incident"
+        }
+    }
+
+    It 'breaks the path only after a ''/'' or a ''-'' in the <View> view, and every line fits' -ForEach @(
+        @{ View = 'default'; Format = { param($r) $r } }
+        @{ View = 'rollback receipt'; Format = { param($r) $r | Format-List -View InfraRelocation.Receipts.RollbackReceipt -Force } }
+    ) {
+        $text = ((& $Format $Rollback) | Out-String -Width $Width) -replace "`e\[[0-9;]*m", ''
+        foreach ($line in $text -split "`r?`n") { $line.Length | Should -BeLessOrEqual $Width -Because "'$line' must fit" }
+        $Incident.Length | Should -BeGreaterThan $Width -Because 'the test needs a path that cannot fit'
+        $text | Should -Match '(?m)^\s+(CHG-2026-1118-SPLIT-LEGACY-bookmarks-rollback-)?20261201T051712Z\.md$' -Because 'the file name breaks only between its words'
+        # Each piece of the path ends after a '/' or a '-': joined again, they give the path.
+        ($text -replace '([/-])\r?\n\s+', '$1') | Should -BeLike "*$Incident*"
+    }
+}
+
 Describe 'Formatting your own way' {
     # Out-of-band views win over Format-Table and Format-List (pwsh's rule for them); -Force hands the choice back.
     BeforeAll {
