@@ -5,8 +5,8 @@
     after 1,000 receipts. Prints one JSON object; run it once per built module to compare versions.
 
 .DESCRIPTION
-    1. Growth: writes a failing synthetic estate with the module's own SyntheticEstateGenerator (-Services services over
-       -Services/5 VMs, -Broken injected inconsistencies, one error finding each), runs
+    1. Growth: writes a failing synthetic estate with tools/bench/GateBench (-Services services over -Services/5 VMs,
+       -Broken injected inconsistencies, one error finding each), runs
        `Invoke-RelocationGate -Root <estate> -AsExitCode` -Runs times and reports the ledger's growth per run.
     2. Read cost: writes 1,000 receipts through the module's own ReceiptStore (990 gate receipts of an earlier
        relocation with -FindingsPerReceipt findings each, then 10 of the current one ending with a passing preflight),
@@ -19,6 +19,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $ModulePath,
+    [string] $RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '..' '..')).Path,
     [int] $Services = 12000,
     [int] $Broken = 14500,
     [int] $Runs = 3,
@@ -28,18 +29,20 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 $result = [ordered]@{ Module = (Resolve-Path $ModulePath).Path }
-$null = Test-RelocationReceiptChain -Root (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-probe-$PID") -Force).FullName -ErrorAction Ignore 2>$null
+# A first cmdlet call loads the Core assembly, whose types the read-cost part uses.
+$probe = (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-probe-$PID") -Force).FullName
+$null = Test-RelocationReceiptChain -Root $probe -ErrorAction Ignore 2>$null
+Remove-Item -Recurse -Force $probe
 $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'InfraRelocation.Core' } | Select-Object -First 1
 if (-not $core) { throw 'InfraRelocation.Core is not loaded.' }
 
 if ($Services -gt 0) {
-    $EstateRoot = Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-estate-$PID"
-    $optionsType = $core.GetType('InfraRelocation.Core.Synthetic.SyntheticEstateOptions')
-    $options = [Activator]::CreateInstance($optionsType)
-    $optionsType.GetProperty('Services').SetValue($options, $Services)
-    $optionsType.GetProperty('Vms').SetValue($options, [math]::Max(1, [int]($Services / 5)))
-    $optionsType.GetProperty('Inconsistencies').SetValue($options, $Broken)
-    $core.GetType('InfraRelocation.Core.Synthetic.SyntheticEstateGenerator').GetMethod('Write').Invoke($null, [object[]] @([string] $EstateRoot, $options))
+    # The estate comes from GateBench, as in Measure-ColdRuns (the generator lives with the tests, not in the module).
+    $estateWork = Join-Path ([IO.Path]::GetTempPath()) "ledgerbench-estate-$PID"
+    $out = @(& dotnet run -c Release --project (Join-Path $RepoRoot 'tools' 'bench' 'GateBench') -- --sizes $Services --runs 1 `
+            --broken $Broken --keep $estateWork 2>&1)
+    if ($LASTEXITCODE -ne 0) { $out | Out-Host; throw "GateBench failed with exit code $LASTEXITCODE" }
+    $EstateRoot = Join-Path $estateWork $Services
     $ledger = Join-Path $EstateRoot 'receipts' 'ledger.jsonl'
     Remove-Item -Recurse -Force (Join-Path $EstateRoot 'receipts') -ErrorAction Ignore
     $sizes = [Collections.Generic.List[long]]::new()
@@ -54,7 +57,7 @@ if ($Services -gt 0) {
     $result.GateWarnings = $last.WarningCount
     $result.Services = $Services
     $result.GrowthPerRunBytes = ($sizes | Sort-Object)[[int][math]::Floor($sizes.Count / 2)]
-    Remove-Item -Recurse -Force $EstateRoot
+    Remove-Item -Recurse -Force $estateWork
 }
 
 # ---- 1,000 receipts, then the guard's read -------------------------------------------------------------------------
