@@ -290,7 +290,8 @@ task demo build, BuildEmulator, BuildTestKit, {
 }
 
 # Synopsis: tools/bench/*.ps1; each gets whichever of ModulePath, RepoRoot, PwshCommand, BenchmarksFile it declares.
-task bench build, {
+# The emulator and the TestKit are built too: Measure-Provision and Measure-SshLatency need them.
+task bench build, BuildEmulator, BuildTestKit, {
     $available = @{
         ModulePath     = $BuiltManifest
         RepoRoot       = $RepoRoot

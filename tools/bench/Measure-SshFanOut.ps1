@@ -5,10 +5,10 @@
     Starts -HostCount servers with tests/Pester/SshFixture.ps1 (real /usr/sbin/sshd on 127.0.0.1, each in its
     own namespace with its own hostname and machine-id when run as root), then times
     HypervisorProbe.ReadIdentitiesAsync over all of them with a fresh session pool (so each run pays the
-    connections, as a real preflight does) for each -Parallelism value. Needs a build of
-    tests/InfraRelocation.Core.Tests (Core and all its dependencies side by side in its output).
+    connections, as a real preflight does) for each -Parallelism value. Uses the built module's assemblies
+    (Core and its dependencies are side by side in its bin folder).
 .EXAMPLE
-    dotnet build tests/InfraRelocation.Core.Tests; dotnet pwsh tools/bench/Measure-SshFanOut.ps1 -HostCount 16
+    dotnet pwsh ./build.ps1 build; dotnet pwsh tools/bench/Measure-SshFanOut.ps1 -ModulePath output/InfraRelocation/0.1.0/InfraRelocation.psd1 -HostCount 16
 #>
 [CmdletBinding()]
 param(
@@ -19,11 +19,14 @@ param(
     # this is the latency-bound case where fan-out pays off most (the reference waited 6 s per host in turn).
     [int]$SilentHostCount = 16,
     [double]$ConnectTimeoutSeconds = 1,
-    [string]$AssemblyDir = (Join-Path $PSScriptRoot '../../tests/InfraRelocation.Core.Tests/bin/Debug/net10.0')
+    [string]$ModulePath
 )
 $ErrorActionPreference = 'Stop'
-$AssemblyDir = (Resolve-Path $AssemblyDir).Path
-Add-Type -Path (Join-Path $AssemblyDir 'InfraRelocation.dll'), (Join-Path $AssemblyDir 'Renci.SshNet.dll'), (Join-Path $AssemblyDir 'InfraRelocation.Core.dll')
+. (Join-Path $PSScriptRoot 'Shared' 'BenchCommon.ps1')
+if (-not $ModulePath) { $ModulePath = Get-BuiltModulePath (Join-Path $PSScriptRoot '..' '..') }
+$bin = Join-Path (Split-Path (Resolve-Path $ModulePath).Path) 'bin'
+foreach ($dll in 'Microsoft.Extensions.Logging.Abstractions', 'Microsoft.Extensions.DependencyInjection.Abstractions', 'BouncyCastle.Cryptography',
+    'Renci.SshNet', 'InfraRelocation', 'InfraRelocation.Core') { Add-Type -Path (Join-Path $bin "$dll.dll") }
 . (Join-Path $PSScriptRoot '../../tests/Pester/SshFixture.ps1')
 
 $reason = Test-TestSshServerAvailable
