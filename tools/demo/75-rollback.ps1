@@ -67,13 +67,15 @@ systemctl daemon-reload && systemctl start ir-bookmarks
 
     Write-DemoStep 'The rollback, previewed: every remote command and the diff of the SSOTs'
     Write-DemoCommand "Invoke-RelocationRollback -Root `$root -Service bookmarks -Reason 'p99 latency doubled' -WhatIf"
+    # Each step with what it would run, wrapped at spaces (a table would cut the commands mid-word).
     Invoke-RelocationRollback -Root $rbRoot -Service bookmarks -Reason 'p99 latency doubled' -WhatIf |
-        Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, RunCommand -Wrap -Force | Out-Host
+        Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } |
+        ForEach-Object { [InfraRelocation.ConsoleText]::Row($Host.UI.RawUI.BufferSize.Width, @(3, 14, 14), ('{0}.' -f $_.Order), $_.Step, $(if ($_.Host) { $_.Host } else { 'estate' }), $_.RunCommand) } | Out-Host
 
     Write-DemoStep 'The rollback, for real (DNS is changed by hand here: -RoutingConfirmed)'
     Write-DemoCommand "Invoke-RelocationRollback -Root `$root -Service bookmarks -Reason 'p99 latency doubled' -RoutingConfirmed -Confirm:`$false"
     $out = Invoke-RelocationRollback -Root $rbRoot -Service bookmarks -Reason 'p99 latency doubled' -RoutingConfirmed -Confirm:$false
-    $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Format-Table Order, Step, Host, State, Evidence -Wrap -Force | Out-Host
+    $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackStepRecord] } | Out-Host   # the module's own view: one row per step
     $receipt = $out | Where-Object { $_ -is [InfraRelocation.Receipts.RollbackReceipt] }
     $receipt | Out-Host
     Write-Host "legacy-docker serves: $(Get-DemoHttp $ports['legacy-docker'])"
