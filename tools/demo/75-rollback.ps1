@@ -86,4 +86,5 @@ systemctl daemon-reload && systemctl start ir-bookmarks
     Get-Content (Join-Path $rbRoot $receipt.IncidentRecord) | Select-Object -First 24 | Out-Host
 } finally {
     if ($set) { $set.Dispose() }
+    Remove-Item $rbRoot -Recurse -Force -ErrorAction Ignore   # beside $DemoRoot, which tools/Invoke-Demo.ps1 removes
 }

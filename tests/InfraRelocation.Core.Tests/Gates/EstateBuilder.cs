@@ -33,7 +33,11 @@ internal sealed class EstateBuilder
         return entry with { Location = new SourceLocation(file, line, 3), FieldLocations = fields };
     }
 
-    public string Root { get; } = Path.Combine(Path.GetTempPath(), "ir-gates-" + Guid.NewGuid().ToString("N")[..8]);
+    /// <summary>
+    /// The estate lives in memory and nothing reads or writes below its root, so every builder shares one empty folder
+    /// in the test output (a temp folder per build was left behind by each of them).
+    /// </summary>
+    public string Root { get; } = Path.Combine(AppContext.BaseDirectory, "estate-builder");
 
     public ActiveRelocation? Active = At(new ActiveRelocation
     {

@@ -17,6 +17,9 @@ internal static class Child
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // The helper is killed with SIGKILL by design: without this, each killed runtime leaves its debugger pipes and
+        // diagnostics socket in the temp folder (two crash tests kill hundreds of helpers).
+        info.Environment["DOTNET_EnableDiagnostics"] = "0";
         info.ArgumentList.Add(dll);
         foreach (var a in args)
         {
