@@ -67,8 +67,7 @@ Describe 'kill -9 in the real mutating cmdlets' {
                 # spread over the twenty transitions (each a few hundred ms): kills land in previews, commits and appends
                 Start-Sleep -Milliseconds $random.Next(0, 4000)
             } finally {
-                if (-not $child.HasExited) { $child.Kill($true) }
-                $child.WaitForExit()
+                Stop-TestProcess $child
             }
             $pending = @(Get-ChildItem (Join-Path $root '.infra-relocation/journal') -Filter *.json -ErrorAction Ignore).Count
             $next = Set-RelocationServiceStatus -Root $root -Service $NextRun -Status shadow -Force -Reason 'crash test: the next run' -Confirm:$false -WarningAction SilentlyContinue

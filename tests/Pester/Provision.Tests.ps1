@@ -167,8 +167,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
             }
             Start-Sleep -Milliseconds 300
         } finally {
-            $child.Kill($true)
-            $child.WaitForExit()
+            Stop-TestProcess $child
         }
         Test-Path (Join-Path $script:Root '.infra-relocation' 'provision' 'files-core.json') | Should -BeTrue
         # the receipt was journaled before the clone was sent; read-only commands say so
@@ -205,8 +204,7 @@ Describe 'New-ProxmoxVm against the emulator' -Skip:$script:NoEmulator {
                 Start-Sleep -Milliseconds 50
             }
         } finally {
-            $child.Kill($true)
-            $child.WaitForExit()
+            Stop-TestProcess $child
         }
         $task = @((Invoke-TestProxmoxControl $script:Pve GET state).tasks | Where-Object type -eq 'qmclone')
         $task.Count | Should -Be 1

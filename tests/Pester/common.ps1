@@ -86,6 +86,17 @@ try {
 # The operator's SSOT updates before a planned service moves (the stack registry's deploy target and the health
 # binding name the new host), so the mutation guard (D35 on the estate after the move) lets the move through; the
 # service registry follows the move itself.
+# Kills a child process and its tree (kill -9) and waits for it. A killed runtime cannot remove its IPC files (the
+# debugger pipes, the diagnostics socket and pwsh's host pipe) from the temp folder, so they are removed for it.
+function Stop-TestProcess([Diagnostics.Process] $Process) {
+    $id = $Process.Id
+    if (-not $Process.HasExited) { $Process.Kill($true) }
+    $Process.WaitForExit()
+    foreach ($pattern in "clr-debug-pipe-$id-*", "dotnet-diagnostic-$id-*", "CoreFxPipe_PSHost.*.$id.*") {
+        Get-ChildItem ([IO.Path]::GetTempPath()) -Filter $pattern -ErrorAction Ignore | Remove-Item -Force -ErrorAction Ignore
+    }
+}
+
 function Set-TestSsotReady([string] $Root, [string] $Service, [string] $HostName = 'app-core') {
     foreach ($edit in @(
             @{ File = 'ops/governance/STACK_REGISTRY.yaml'; Pattern = "(stack_id: $Service\n(?:    .*\n)*?    deploy_target: host:)legacy-docker" },
