@@ -142,15 +142,23 @@ task BuildManaged {
     Set-Content $stamp $script:SourceSignature
 }
 
-# Synopsis: lays out output/InfraRelocation/<version>/ (manifest, loader, merged format file, bin/).
+# Synopsis: lays out output/InfraRelocation/<version>/ (manifest, merged format file, bin/ and bin/private/).
 task BuildModule BuildManaged, {
     remove $ModuleOut
     $bin = New-Item -ItemType Directory -Force (Join-Path $ModuleOut 'bin')
-    Get-ChildItem (Join-Path $OutputRoot 'publish' $Configuration) -File | Where-Object Extension -In '.dll', '.pdb' | Copy-Item -Destination $bin
+    $private = New-Item -ItemType Directory -Force (Join-Path $bin 'private')
+    # The cmdlets (the RootModule) and the public types load into the default context from bin/; Core and every
+    # third-party assembly into the module's own context from bin/private/ (docs/design/load-context.md).
+    $defaultContext = 'InfraRelocation', 'InfraRelocation.Commands'
+    foreach ($file in Get-ChildItem (Join-Path $OutputRoot 'publish' $Configuration) -File | Where-Object Extension -In '.dll', '.pdb') {
+        Copy-Item $file.FullName -Destination $(if ($file.BaseName -in $defaultContext) { $bin } else { $private })
+    }
     # Precompiled copies replace their IL-only originals (same IL and metadata, so the .pdb files still match).
-    Get-ChildItem (Join-Path $OutputRoot 'publish' "$Configuration-ReadyToRun") -Filter '*.dll' -File |
-        Where-Object { Test-Path (Join-Path $bin $_.Name) } | Copy-Item -Destination $bin -Force
-    assert (-not (Test-Path (Join-Path $bin 'System.Management.Automation.dll'))) `
+    foreach ($file in Get-ChildItem (Join-Path $OutputRoot 'publish' "$Configuration-ReadyToRun") -Filter '*.dll' -File) {
+        $original = @(Join-Path $bin $file.Name; Join-Path $private $file.Name) | Where-Object { Test-Path $_ }
+        if ($original) { Copy-Item $file.FullName -Destination $original -Force }
+    }
+    assert (-not (Get-ChildItem $bin -Recurse -Filter 'System.Management.Automation.dll')) `
         'System.Management.Automation.dll landed in bin/: reference PowerShell with PrivateAssets="all" only.'
     Copy-Item (Join-Path $RepoRoot "$ModuleName.psd1"), (Join-Path $RepoRoot 'LICENSE') $ModuleOut
     # Find-PSResource -CommandName matches PSCommand_<name> tags, and Compress-PSResource takes the tags from the
@@ -159,7 +167,6 @@ task BuildModule BuildManaged, {
     $text = [regex]::new('(?m)^(\s*Tags\s*=\s*@\()').Replace((Get-Content $BuiltManifest -Raw), '$1' + ($commandTags -join ', ') + ', ', 1)
     Set-Content $BuiltManifest $text -NoNewline -Encoding utf8NoBOM
     assert ((Import-PowerShellDataFile $BuiltManifest).PrivateData.PSData.Tags -contains 'PSCommand_Invoke-RelocationGate') 'The built manifest has no PSCommand_ tags.'
-    Copy-Item (Join-Path $RepoRoot 'module' "$ModuleName.psm1") $ModuleOut
     Merge-FormatFile (Join-Path $ModuleOut "$ModuleName.Format.ps1xml")
     # Editors validate estate files against these (a '# yaml-language-server: $schema=' line; see the README).
     Copy-Item (Join-Path $RepoRoot 'module' 'Schemas') $ModuleOut -Recurse

@@ -1,7 +1,7 @@
 # Source of truth for the module's version: build.ps1 reads it and stamps every assembly with it.
 # Import the built module from output/InfraRelocation/<version>/, not this file.
 @{
-    RootModule           = 'InfraRelocation.psm1'
+    RootModule           = 'bin/InfraRelocation.Commands.dll'
     ModuleVersion        = '0.1.0'
     GUID                 = '6f1d8e3a-52c4-4b8e-9a57-0d3e2f4c9b61'
     Author               = 'InfraRelocation developers'

@@ -53,8 +53,30 @@ Describe 'Assembly isolation' {
 
         $bin = Join-Path (Split-Path $BuiltManifest) 'bin'
         $fromBin = @($loaded | Where-Object { $_.Location -like "$bin*" })
-        # Only the public types assembly (InfraRelocation.dll) lives in the default context.
-        @($fromBin | Where-Object { $_.Context -eq 'Default' }).Name | Should -Be @('InfraRelocation')
-        @($fromBin | Where-Object { $_.Context -eq 'InfraRelocation' }).Name | Should -Contain 'InfraRelocation.Commands'
+        # Only the cmdlets (the RootModule) and the public types live in the default context; Core and everything
+        # else the module ships, from bin/private/, in its own.
+        @($fromBin | Where-Object { $_.Context -eq 'Default' }).Name | Sort-Object | Should -Be @('InfraRelocation', 'InfraRelocation.Commands')
+        $private = @($fromBin | Where-Object { $_.Context -eq 'InfraRelocation' })
+        $private.Name | Should -Contain 'InfraRelocation.Core'
+        $private.Location | Should -BeLike (Join-Path $bin 'private' '*')
+    }
+
+    It 'keeps its cmdlets and their load context through Import-Module -Force and Remove-Module' {
+        $run = Invoke-InFreshPwsh {
+            param($Root, $Manifest)
+            $first = @(Get-RelocationEstate -Root $Root).Count
+            Import-Module $Manifest -Force
+            $forced = @(Get-RelocationEstate -Root $Root).Count
+            Remove-Module InfraRelocation
+            Import-Module $Manifest
+            $again = @(Get-RelocationEstate -Root $Root).Count
+            $contexts = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'InfraRelocation.Core' } |
+                ForEach-Object { [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($_).Name }
+            [pscustomobject]@{ Counts = @($first, $forced, $again); Cmdlets = (Get-Module InfraRelocation).ExportedCmdlets.Count; CoreContexts = @($contexts) }
+        } -ArgumentList $estate, $BuiltManifest
+        $run.Errors | Should -BeNullOrEmpty
+        $run.Output[0].Counts | Should -Be @(11, 11, 11)
+        $run.Output[0].Cmdlets | Should -Be (Import-PowerShellDataFile $BuiltManifest).CmdletsToExport.Count
+        $run.Output[0].CoreContexts | Should -Be @('InfraRelocation') -Because 'Core loads once, into the module context'
     }
 }

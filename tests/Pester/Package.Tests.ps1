@@ -15,10 +15,15 @@ Describe 'The module package' {
         $packages.Name | Should -Be "InfraRelocation.$($manifest.ModuleVersion).nupkg"
     }
 
-    It 'ships the license, the help and the merged format file' {
+    It 'ships the license, the help, the merged format file and both assembly folders' {
         $zip = [IO.Compression.ZipFile]::OpenRead((Get-ChildItem $repository -Filter '*.nupkg').FullName)
         try {
             $names = $zip.Entries.FullName
+            # The RootModule and the public types in bin/, Core and its dependencies in bin/private/.
+            $names | Should -Contain "$($manifest.RootModule)"
+            $names | Should -Contain 'bin/InfraRelocation.dll'
+            $names | Should -Contain 'bin/private/InfraRelocation.Core.dll'
+            $names | Should -Contain 'bin/private/YamlDotNet.dll'
             $names | Should -Contain 'LICENSE'
             $names | Should -Contain 'en-US/InfraRelocation.Commands.dll-Help.xml'
             $names | Should -Contain 'en-US/about_InfraRelocation_Errors.help.txt'
@@ -44,7 +49,7 @@ Describe 'The module package' {
     }
 
     It 'ships no test-only code (the synthetic estate generator lives in tests/)' {
-        foreach ($dll in Get-ChildItem (Join-Path $moduleFolder 'bin') -Filter 'InfraRelocation*.dll') {
+        foreach ($dll in Get-ChildItem (Join-Path $moduleFolder 'bin') -Recurse -Filter 'InfraRelocation*.dll') {
             Select-String -LiteralPath $dll.FullName -SimpleMatch 'SyntheticEstateGenerator' -Quiet | Should -BeFalse -Because "$($dll.Name) is shipped"
         }
     }

@@ -36,6 +36,7 @@ function Measure-Start([string] $Command) {
     $watch.Stop()
     if ($LASTEXITCODE -ne 0) { throw "pwsh -c '$Command' failed with exit code $LASTEXITCODE." }
     $script:LastCpu = [double](($err | Where-Object { $_ -match '^cpu=\d+$' } | Select-Object -Last 1) -replace '^cpu=', '')
+    $script:LastImport = [double](($err | Where-Object { $_ -match '^import=[\d.]+$' } | Select-Object -Last 1) -replace '^import=', '')
     $watch.Elapsed.TotalMilliseconds
 }
 
@@ -55,10 +56,13 @@ $noFormatManifest = Join-Path $noFormat (Split-Path $ModulePath -Leaf)
 (Get-Content $noFormatManifest -Raw) -replace '(?m)^(\s*FormatsToProcess\s*=\s*).*$', '$1@()' | Set-Content $noFormatManifest
 $bare = 'exit'
 $empty = "Import-Module '$emptyModule'; exit"
-$import = "Import-Module '$($ModulePath -replace "'", "''")'; exit"
+# The two imports also time Import-Module itself with a stopwatch, inside the process: a figure without the noise of
+# starting a process, which in the same run shows what the whole-process difference is made of.
+$timed = '$watch = [Diagnostics.Stopwatch]::StartNew(); {0}; [Console]::Error.WriteLine("import=" + $watch.Elapsed.TotalMilliseconds); exit'
+$import = $timed -f "Import-Module '$($ModulePath -replace "'", "''")'"
 $importNoFormat = "Import-Module '$($noFormatManifest -replace "'", "''")'; exit"
 # The peer: PSResourceGet, the binary module that ships with pwsh (issue 17.3: at least as cheap as its import).
-$peer = 'Import-Module Microsoft.PowerShell.PSResourceGet; exit'
+$peer = $timed -f 'Import-Module Microsoft.PowerShell.PSResourceGet'
 # The import measured must keep its full help and format views: checked once, in a fresh pwsh like the runs.
 $complete = "Import-Module '$($ModulePath -replace "'", "''")'; if (-not (Get-FormatData -TypeName InfraRelocation.Receipts.RelocationReceipt) -or " +
     "-not ((Get-Help Invoke-RelocationGate -Full).Examples)) { exit 3 }; exit"
@@ -76,13 +80,15 @@ try {
     $bareCpu = [Collections.Generic.List[double]]::new()
     $importCpu = [Collections.Generic.List[double]]::new()
     $peerCpu = [Collections.Generic.List[double]]::new()
+    $importInside = [Collections.Generic.List[double]]::new()
+    $peerInside = [Collections.Generic.List[double]]::new()
     for ($i = 0; $i -lt $Runs; $i++) {
         # Interleave, so a busy moment on the (shared) machine hits every series alike.
         $bareTimes.Add((Measure-Start $bare)); $bareCpu.Add($script:LastCpu)
         $emptyTimes.Add((Measure-Start $empty))
-        $importTimes.Add((Measure-Start $import)); $importCpu.Add($script:LastCpu)
+        $importTimes.Add((Measure-Start $import)); $importCpu.Add($script:LastCpu); $importInside.Add($script:LastImport)
         $noFormatTimes.Add((Measure-Start $importNoFormat))
-        $peerTimes.Add((Measure-Start $peer)); $peerCpu.Add($script:LastCpu)
+        $peerTimes.Add((Measure-Start $peer)); $peerCpu.Add($script:LastCpu); $peerInside.Add($script:LastImport)
     }
 } finally {
     Remove-Item $emptyModule -ErrorAction Ignore
@@ -111,6 +117,7 @@ function Get-PeerVerdict([double[]] $Ours, [double[]] $Peer) {
 }
 $peerVerdict = Get-PeerVerdict $importTimes $peerTimes
 $peerVerdictCpu = Get-PeerVerdict $importCpu $peerCpu
+$peerVerdictInside = Get-PeerVerdict $importInside $peerInside
 $load = (Get-Content /proc/loadavg -ErrorAction Ignore) -split ' ' | Select-Object -First 1
 $verdict = if ($extra -lt $GoalMilliseconds) { 'meets' } else { 'MISSES' }
 
@@ -125,11 +132,14 @@ $result = [pscustomobject]@{
     PSResourceGetExtraMs = [math]::Round($peerExtra)
     ExtraCpuMs         = [math]::Round($extraCpu)
     PSResourceGetExtraCpuMs = [math]::Round($peerExtraCpu)
+    ImportInsideMs     = [math]::Round((Get-Median $importInside))
+    PSResourceGetInsideMs = [math]::Round((Get-Median $peerInside))
     GoalMs             = $GoalMilliseconds
 }
 $result | Format-List | Out-Host
 Write-Host ("Import-Module adds {0:n0} ms (median of {1} paired runs): {2} the goal of < {3} ms." -f $extra, $Runs, $verdict, $GoalMilliseconds)
 Write-Host ("PSResourceGet's import adds {0:n0} ms in the same runs: InfraRelocation's is {1}." -f $peerExtra, $peerVerdict)
+Write-Host ("Timed inside the processes: Import-Module InfraRelocation {0:n0} ms, PSResourceGet {1:n0} ms: InfraRelocation's is {2}." -f (Get-Median $importInside), (Get-Median $peerInside), $peerVerdictInside)
 
 if ($BenchmarksFile) {
     $version = (Import-PowerShellDataFile $ModulePath).ModuleVersion
@@ -153,19 +163,20 @@ Each series is $Runs runs of a fresh ``pwsh -NoProfile -NonInteractive``, interl
 | **Extra time of PSResourceGet's import** (same runs) | **$([math]::Round($peerExtra)) ms**: InfraRelocation's is $peerVerdict |
 | Extra CPU time (user + system) of the import (median of paired differences) | $([math]::Round($extraCpu)) ms |
 | Extra CPU time of PSResourceGet's import (same runs) | $([math]::Round($peerExtraCpu)) ms: InfraRelocation's is $peerVerdictCpu |
+| ``Import-Module`` timed inside the process (stopwatch), InfraRelocation's | $([math]::Round((Get-Median $importInside))) ms |
+| ``Import-Module`` timed inside the process, PSResourceGet's (same runs) | $([math]::Round((Get-Median $peerInside))) ms: InfraRelocation's is $peerVerdictInside |
 
 Both imports are whole processes against the same bare pwsh, interleaved in one run. Before the runs, one fresh
 pwsh imports the built module and checks that the full help (``Get-Help Invoke-RelocationGate -Full`` has examples)
 and the format views (``Get-FormatData`` for the receipts) are there, so the figure is for the complete module.
 
-The import loads only InfraRelocation.dll (default context) and InfraRelocation.Commands.dll (module context);
-YamlDotNet, SSH.NET and BouncyCastle load on first use. The loader uses ``AssemblyLoadContext.LoadFromAssemblyPath``
-rather than ``Add-Type -Path`` (about 70 ms less) and finds ``Import-Module`` by type rather than with ``Get-Command``
-(about 25 ms less). Timed inside fresh processes on 2026-12-01 on a quiet machine (five runs; not a script in the
-repository): finding ``Import-Module`` 4 to 9 ms, loading InfraRelocation.dll 4 to 6 ms, creating the module's load
-context 6 ms, ``Import-Module -Assembly`` of the cmdlet assembly (discovery of 30 cmdlets) 20 to 36 ms, and the
-format file the share above; the rest is pwsh reading the manifest and compiling the loader psm1, which any
-module pays. The figures move by tens of milliseconds with the machine's load: compare only series of one run.
+The manifest's RootModule is the cmdlet assembly itself (``bin/InfraRelocation.Commands.dll``), as PSResourceGet's
+is: pwsh loads it and discovers its 30 cmdlets, and its ``IModuleAssemblyInitializer`` only registers a resolver.
+The import loads InfraRelocation.Commands.dll and InfraRelocation.dll (the public types), both into the default
+context; InfraRelocation.Core, YamlDotNet, SSH.NET and BouncyCastle load into the module's own context from
+``bin/private/`` when a cmdlet first needs them (docs/design/load-context.md). Until 2026-12-01 a loader psm1
+imported the cmdlet assembly into that context as a nested module, which pwsh had to compile and run on every import.
+The figures move by tens of milliseconds with the machine's load: compare only series of one run.
 
 "@
     $existing = if (Test-Path $BenchmarksFile) { Get-Content $BenchmarksFile -Raw } else { "# Benchmarks`n`nEach section is owned and rewritten by the script that measures it.`n`n" }

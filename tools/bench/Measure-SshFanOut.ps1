@@ -6,7 +6,7 @@
     own namespace with its own hostname and machine-id when run as root), then times
     HypervisorProbe.ReadIdentitiesAsync over all of them with a fresh session pool (so each run pays the
     connections, as a real preflight does) for each -Parallelism value. Uses the built module's assemblies
-    (Core and its dependencies are side by side in its bin folder).
+    (Core and its dependencies are side by side in its bin/private folder).
 .EXAMPLE
     dotnet pwsh ./build.ps1 build; dotnet pwsh tools/bench/Measure-SshFanOut.ps1 -ModulePath output/InfraRelocation/0.1.0/InfraRelocation.psd1 -HostCount 16
 #>
@@ -25,8 +25,9 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'Shared' 'BenchCommon.ps1')
 if (-not $ModulePath) { $ModulePath = Get-BuiltModulePath (Join-Path $PSScriptRoot '..' '..') }
 $bin = Join-Path (Split-Path (Resolve-Path $ModulePath).Path) 'bin'
+Add-Type -Path (Join-Path $bin 'InfraRelocation.dll')
 foreach ($dll in 'Microsoft.Extensions.Logging.Abstractions', 'Microsoft.Extensions.DependencyInjection.Abstractions', 'BouncyCastle.Cryptography',
-    'Renci.SshNet', 'InfraRelocation', 'InfraRelocation.Core') { Add-Type -Path (Join-Path $bin "$dll.dll") }
+    'Renci.SshNet', 'InfraRelocation.Core') { Add-Type -Path (Join-Path $bin 'private' "$dll.dll") }
 . (Join-Path $PSScriptRoot '../../tests/Pester/SshFixture.ps1')
 
 $reason = Test-TestSshServerAvailable

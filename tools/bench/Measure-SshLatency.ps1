@@ -32,8 +32,9 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $bin = Join-Path (Split-Path (Resolve-Path $ModulePath).Path) 'bin'
+Add-Type -Path (Join-Path $bin 'InfraRelocation.dll')
 foreach ($dll in 'Microsoft.Extensions.Logging.Abstractions', 'Microsoft.Extensions.DependencyInjection.Abstractions', 'BouncyCastle.Cryptography',
-    'Renci.SshNet', 'InfraRelocation', 'InfraRelocation.Core') { Add-Type -Path (Join-Path $bin "$dll.dll") }
+    'Renci.SshNet', 'InfraRelocation.Core') { Add-Type -Path (Join-Path $bin 'private' "$dll.dll") }
 $testKit = if ($env:INFRA_RELOCATION_TESTKIT) { $env:INFRA_RELOCATION_TESTKIT } else { Join-Path $PSScriptRoot '../../output/testkit/InfraRelocation.TestKit.dll' }
 if (-not (Test-Path $testKit)) { Write-Warning "Skipped: the TestKit is not built ($testKit): run dotnet pwsh ./build.ps1 test -Suite Pester first."; return }
 Add-Type -Path $testKit
@@ -66,7 +67,7 @@ function Get-MachineCpuMs($Machine) {
 }
 
 # SSH.NET's debug log with a timestamp per message: the phases of a connection, read off the messages' times.
-Add-Type -IgnoreWarnings -WarningAction Ignore -ReferencedAssemblies 'System.Runtime', 'System.Collections', 'System.Threading', (Join-Path $bin 'Microsoft.Extensions.Logging.Abstractions.dll') -TypeDefinition @'
+Add-Type -IgnoreWarnings -WarningAction Ignore -ReferencedAssemblies 'System.Runtime', 'System.Collections', 'System.Threading', (Join-Path $bin 'private' 'Microsoft.Extensions.Logging.Abstractions.dll') -TypeDefinition @'
 using System; using System.Collections.Generic; using System.Diagnostics; using Microsoft.Extensions.Logging;
 public sealed class IrBenchSshLog : ILoggerFactory, ILogger
 {
