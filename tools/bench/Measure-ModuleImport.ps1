@@ -18,7 +18,7 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string[]] $PwshCommand,
     [string] $BenchmarksFile,
-    [int] $Runs = 10,
+    [int] $Runs = 20,
     [int] $GoalMilliseconds = 150
 )
 
@@ -36,7 +36,8 @@ function Measure-Start([string] $Command) {
     $watch.Stop()
     if ($LASTEXITCODE -ne 0) { throw "pwsh -c '$Command' failed with exit code $LASTEXITCODE." }
     $script:LastCpu = [double](($err | Where-Object { $_ -match '^cpu=\d+$' } | Select-Object -Last 1) -replace '^cpu=', '')
-    $script:LastImport = [double](($err | Where-Object { $_ -match '^import=[\d.]+$' } | Select-Object -Last 1) -replace '^import=', '')
+    $importLine = $err | Where-Object { $_ -match '^import=[\d.]+$' } | Select-Object -Last 1   # only the two timed imports write one
+    $script:LastImport = if ($importLine) { [double]($importLine -replace '^import=', '') } else { [double]::NaN }
     $watch.Elapsed.TotalMilliseconds
 }
 
@@ -105,14 +106,15 @@ $extraCpu = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $importCpu[$i] - $ba
 $peerExtraCpu = Get-Median @(for ($i = 0; $i -lt $Runs; $i++) { $peerCpu[$i] - $bareCpu[$i] })
 
 # Against the peer, each round's two imports ran a second apart: their difference (ours - peer) is the fair
-# comparison. Cheaper when its median is at most 0; level when it is above 0 but the middle half of the rounds'
-# differences (the interquartile range) still includes 0, i.e. the runs cannot tell the two apart.
+# comparison. Cheaper when the middle half of the rounds' differences (the interquartile range) is below 0; at least
+# as cheap when their median is at most 0; level when the median is above 0 but the middle half still includes 0,
+# i.e. the runs cannot tell the two apart.
 function Get-PeerVerdict([double[]] $Ours, [double[]] $Peer) {
     $differences = @(for ($i = 0; $i -lt $Ours.Count; $i++) { $Ours[$i] - $Peer[$i] } ) | Sort-Object
     $median = Get-Median $differences
     $low = $differences[[int][math]::Floor(($differences.Count - 1) / 4)]
     $high = $differences[[int][math]::Ceiling(3 * ($differences.Count - 1) / 4)]
-    $word = if ($median -le 0) { 'at least as cheap as' } elseif ($low -le 0) { 'level with' } else { 'MORE EXPENSIVE than' }
+    $word = if ($high -lt 0) { 'cheaper than' } elseif ($median -le 0) { 'at least as cheap as' } elseif ($low -le 0) { 'level with' } else { 'MORE EXPENSIVE than' }
     '{0} it (ours minus its, per round: median {1:+0;-0;0} ms, middle half {2:+0;-0;0} to {3:+0;-0;0} ms)' -f $word, $median, $low, $high
 }
 $peerVerdict = Get-PeerVerdict $importTimes $peerTimes
