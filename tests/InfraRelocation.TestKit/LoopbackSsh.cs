@@ -165,7 +165,12 @@ public sealed class LoopbackSshServer : IDisposable
             .. (File.Exists(rsa) ? new[] { $"HostKey {rsa}" } : []),
             $"PidFile {Path.Combine(Dir, "sshd.pid")}", $"AuthorizedKeysFile {_set.AuthorizedKeys}",
             "PermitRootLogin prohibit-password", "PubkeyAuthentication yes", "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "MaxStartups 100:30:200", "LogLevel INFO"]);
+            "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no", "MaxStartups 100:30:200", "LogLevel INFO",
+            // Bash started by sshd sources the user's ~/.bashrc only as the first shell level; SHLVL=1 makes it the
+            // second. That file belongs to whoever runs the tests, not to the host being modelled: where root's .bashrc
+            // initialised pyenv, each command started about 100 processes, and a preflight's 11 sessions on one server,
+            // queued on pyenv's rehash lock, ran past their 20 s timeout.
+            "SetEnv SHLVL=1"]);
         if (_set.IsolatesIdentity)
         {
             // Inside a private UTS + mount namespace: a tmpfs /run (sshd's privsep dir; hides the system D-Bus so
