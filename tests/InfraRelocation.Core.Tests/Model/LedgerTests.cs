@@ -156,6 +156,39 @@ public sealed class LedgerTests : IDisposable
     }
 
     [Fact]
+    public void ALedgerWrittenBeforeReceiptsStoppedGrowingStillVerifies_AndTakesNewReceipts()
+    {
+        // Fixtures/ledger-bcc7ec3.jsonl: two gate runs of the build before issue 17 (bcc7ec3) on a GateBench estate of
+        // 10 services with 12 findings, every one of them inline, and no counts or digest.
+        Directory.CreateDirectory(Receipts);
+        var recorded = Path.Combine(TestEstate.RepoRoot, "tests", "InfraRelocation.Core.Tests", "Fixtures", "ledger-bcc7ec3.jsonl");
+        File.Copy(recorded, Store.LedgerPath);
+
+        var old = Store.ReadAll().Cast<GateReceipt>().ToList();
+        Assert.Equal(2, old.Count);
+        Assert.All(old, r =>
+        {
+            Assert.Equal(12, r.Findings.Count);
+            Assert.Null(r.FindingCounts);
+            Assert.Null(r.FindingsSha256);
+            Assert.Equal(12, r.ErrorCount);
+        });
+        Assert.True(Store.Verify().IsValid, Store.Verify().Message);
+
+        Store.Append(Gate(14_500, "CHG-SYNTH"));
+        var chain = Store.Verify();
+        Assert.True(chain.IsValid, chain.Message);
+        Assert.Equal(3, chain.ReceiptCount);
+        Assert.Equal(3, LedgerView.Load(Store.LedgerPath).Relocation("CHG-SYNTH").Count);
+        Assert.Null(LedgerView.Load(Store.LedgerPath).ChainProblem("CHG-SYNTH"));
+
+        // The old lines are checked, not waved through: one finding edited without re-hashing breaks the chain there.
+        var lines = File.ReadAllLines(Store.LedgerPath);
+        File.WriteAllLines(Store.LedgerPath, [lines[0].Replace("\"Severity\":\"Error\"", "\"Severity\":\"Warning\""), .. lines[1..]]);
+        Assert.Equal((ReceiptChainBreak.Edited, 1), (Store.Verify().Break, Store.Verify().BrokenAtLine));
+    }
+
+    [Fact]
     public void ATornTailIsReportedByOffset_BlocksAppends_AndIsRepairedKeepingTheIntactReceipts()
     {
         for (var i = 0; i < 3; i++)
