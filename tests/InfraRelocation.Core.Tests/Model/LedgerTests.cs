@@ -173,7 +173,8 @@ public sealed class LedgerTests : IDisposable
             Assert.Null(r.FindingsSha256);
             Assert.Equal(12, r.ErrorCount);
         });
-        Assert.True(Store.Verify().IsValid, Store.Verify().Message);
+        var recordedChain = Store.Verify();
+        Assert.True(recordedChain.IsValid, recordedChain.Message);
 
         Store.Append(Gate(14_500, "CHG-SYNTH"));
         var chain = Store.Verify();
@@ -185,7 +186,8 @@ public sealed class LedgerTests : IDisposable
         // The old lines are checked, not waved through: one finding edited without re-hashing breaks the chain there.
         var lines = File.ReadAllLines(Store.LedgerPath);
         File.WriteAllLines(Store.LedgerPath, [lines[0].Replace("\"Severity\":\"Error\"", "\"Severity\":\"Warning\""), .. lines[1..]]);
-        Assert.Equal((ReceiptChainBreak.Edited, 1), (Store.Verify().Break, Store.Verify().BrokenAtLine));
+        var edited = Store.Verify();
+        Assert.Equal((ReceiptChainBreak.Edited, 1), (edited.Break, edited.BrokenAtLine));
     }
 
     [Fact]
