@@ -103,10 +103,12 @@ Describe 'Ctrl+C on a change' {
         try {
             if ($Elsewhere) { $env:INFRA_RELOCATION_RECEIPTS = $elsewhereFolder }
             $env:INFRA_RELOCATION_TEST_PAUSE_BEFORE_COMMIT_MS = '60000'
-            [void] $ps.AddCommand('Import-Module').AddParameter('Name', $BuiltManifest).AddStatement()
-            [void] $ps.AddCommand('Set-RelocationServiceStatus').AddParameter('Root', $root).AddParameter('Service', 'bookmarks').
-                AddParameter('Status', 'shadow').AddParameter('Force', $true).AddParameter('Reason', 'Ctrl+C test: the SSOTs are not moved').
-                AddParameter('Confirm', $false).AddParameter('Verbose', $true)
+            # One script, not two statements: a batch (AddStatement) runs on a pool thread that can still touch the runspace
+            # after Stop() and Dispose() closed it, which crashes the whole pwsh (InvalidRunspaceStateException, exit 134).
+            [void] $ps.AddScript('param($Module, $Root)
+                Import-Module $Module
+                Set-RelocationServiceStatus -Root $Root -Service bookmarks -Status shadow -Force -Reason "Ctrl+C test: the SSOTs are not moved" -Confirm:$false -Verbose').
+                AddArgument($BuiltManifest).AddArgument($root)
             $async = $ps.BeginInvoke()
             # With -Verbose, ShouldProcess writes the previewed diff just before the commit, where the test pause holds it.
             $deadline = [DateTime]::UtcNow.AddSeconds(120)
